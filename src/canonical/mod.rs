@@ -1,0 +1,220 @@
+//! The protocol-neutral model of a request, a response and a stream of events.
+//!
+//! Every wire format decodes into these types and encodes out of them, so a new
+//! protocol is one module that speaks canonical, not one adapter per pair.
+
+use serde_json::Value;
+
+/// One chat request, as every protocol can express it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Request {
+    pub model: String,
+    /// System instructions, in order; protocols that allow several are joined.
+    pub system: Vec<String>,
+    pub messages: Vec<Message>,
+    pub tools: Vec<Tool>,
+    pub tool_choice: Option<ToolChoice>,
+    pub params: Params,
+    pub response_format: Option<ResponseFormat>,
+    pub reasoning: Option<Reasoning>,
+    pub stream: bool,
+    /// The client asked for token usage at the end of a stream.
+    pub stream_usage: bool,
+}
+
+/// Sampling and length controls shared by every protocol.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params {
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub stop: Vec<String>,
+    pub seed: Option<i64>,
+    pub presence_penalty: Option<f64>,
+    pub frequency_penalty: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub role: Role,
+    pub parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Text(String),
+    Image(Image),
+    /// A model's request to run a tool. `arguments` is always a JSON object.
+    ToolCall(ToolCall),
+    /// The result of a tool, sent back by the client. `name` is filled in by the
+    /// decoder when the wire format carries it; encoders that need it look the
+    /// call up by id.
+    ToolResult {
+        call_id: String,
+        name: Option<String>,
+        content: Vec<Part>,
+        is_error: bool,
+    },
+    /// Model reasoning. `signature` is the opaque token some upstreams require back.
+    Thinking {
+        text: String,
+        signature: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Image {
+    /// Base64 data, without the `data:` prefix.
+    Inline { mime_type: String, data: String },
+    Url {
+        url: String,
+        mime_type: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub arguments: Value,
+    /// Upstream-specific state that must travel with the call (Gemini's thought signature).
+    pub signature: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub description: Option<String>,
+    /// A JSON Schema as the client sent it; upstream encoders clean it for their target.
+    pub parameters: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolChoice {
+    Auto,
+    None,
+    Required,
+    Named(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseFormat {
+    JsonObject,
+    JsonSchema { name: Option<String>, schema: Value },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effort {
+    Minimal,
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reasoning {
+    pub effort: Option<Effort>,
+    pub budget_tokens: Option<u32>,
+}
+
+/// A finished, non-streamed answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Response {
+    pub id: String,
+    pub model: String,
+    pub parts: Vec<Part>,
+    pub finish: Option<Finish>,
+    pub usage: Usage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Stop,
+    Length,
+    ToolCalls,
+    ContentFilter,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    /// Visible output plus reasoning, as OpenAI counts completion tokens.
+    pub output_tokens: u64,
+    pub reasoning_tokens: u64,
+    pub cached_input_tokens: u64,
+}
+
+/// One step of a streamed answer. A stream is `Start`, any number of deltas,
+/// then `Finish` (and `Usage` whenever the upstream reports it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Start {
+        id: String,
+        model: String,
+    },
+    TextDelta(String),
+    ThinkingDelta {
+        text: String,
+        signature: Option<String>,
+    },
+    /// A complete tool call; `index` counts calls within the answer from 0.
+    ToolCall {
+        index: usize,
+        call: ToolCall,
+    },
+    Usage(Usage),
+    Finish(Finish),
+}
+
+impl Response {
+    /// The visible text of the answer, concatenated.
+    pub fn text(&self) -> String {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Response {
+    /// Folds a complete event sequence into a response, so a decoder written
+    /// for streams also serves non-streamed answers.
+    pub fn from_events(events: impl IntoIterator<Item = Event>) -> Response {
+        let mut resp = Response::default();
+        for ev in events {
+            match ev {
+                Event::Start { id, model } => {
+                    resp.id = id;
+                    resp.model = model;
+                }
+                Event::TextDelta(t) => match resp.parts.last_mut() {
+                    Some(Part::Text(prev)) => prev.push_str(&t),
+                    _ => resp.parts.push(Part::Text(t)),
+                },
+                Event::ThinkingDelta { text, signature } => match resp.parts.last_mut() {
+                    Some(Part::Thinking {
+                        text: prev,
+                        signature: prev_sig,
+                    }) if prev_sig.is_none() => {
+                        prev.push_str(&text);
+                        *prev_sig = signature;
+                    }
+                    _ => resp.parts.push(Part::Thinking { text, signature }),
+                },
+                Event::ToolCall { call, .. } => resp.parts.push(Part::ToolCall(call)),
+                Event::Usage(u) => resp.usage = u,
+                Event::Finish(f) => resp.finish = Some(f),
+            }
+        }
+        resp
+    }
+}

@@ -1,0 +1,127 @@
+//! The command line, as clap definitions only; `commands/` carries them out.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "levity",
+    version,
+    about = "A local AI gateway: any tool, any model, all your accounts.",
+    after_help = "With no command, levity serves on 127.0.0.1:8045 and opens the dashboard."
+)]
+pub struct Cli {
+    /// Folder holding levity.redb (default: beside the executable, or the
+    /// per-user data folder when that is not writable).
+    #[arg(long, global = true, env = "LEVITY_HOME", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the gateway and the dashboard.
+    Serve(ServeArgs),
+    /// Upstream accounts levity spreads requests over.
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Client keys that tools use to call levity.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Runtime settings (model mapping, timeouts, ...).
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Address to listen on; anything but loopback requires a client key.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub host: String,
+    #[arg(long, default_value_t = 8045, value_name = "N")]
+    pub port: u16,
+    /// Do not open the dashboard in a browser.
+    #[arg(long)]
+    pub no_open: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCmd {
+    /// Add an account.
+    #[command(subcommand)]
+    Add(AddAccount),
+    /// List accounts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an account.
+    Remove {
+        #[arg(value_name = "ID_OR_NAME")]
+        id_or_name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AddAccount {
+    /// A Gemini API key (Google AI Studio).
+    Gemini(KeyAccount),
+    /// An Anthropic API key.
+    Anthropic(KeyAccount),
+    /// An OpenAI-compatible host (OpenAI, DeepSeek, GLM, Ollama, ...).
+    Openai(OpenaiAccount),
+}
+
+#[derive(Args, Debug)]
+pub struct KeyAccount {
+    #[arg(long, value_name = "KEY")]
+    pub api_key: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The provider's root URL, as its own SDK takes it.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct OpenaiAccount {
+    #[arg(long, value_name = "KEY")]
+    pub api_key: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The host's URL up to and including /v1.
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+    /// Models this host serves, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "a,b,...")]
+    pub models: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCmd {
+    /// Create a client key; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List client keys.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a client key.
+    Revoke {
+        #[arg(value_name = "ID_OR_NAME")]
+        id_or_name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Print every setting, or one.
+    Get { key: Option<String> },
+    /// Change a setting; an empty value restores its default.
+    Set { key: String, value: String },
+}

@@ -1,0 +1,175 @@
+//! The CLI's view of the store: opened directly when no server runs, or
+//! reached through the running server's admin API when one holds the file.
+//! Either way a command behaves the same.
+
+use super::paths::{DATA_FILE, ServerFile};
+use crate::server::{SetConfig, effective};
+use crate::store::{AccountInfo, CreatedKey, KeyInfo, NewAccount, Store, StoreError};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub enum Backend {
+    Local(Box<Store>),
+    Remote {
+        url: String,
+        token: String,
+        client: reqwest::Client,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, String>;
+
+impl Backend {
+    pub fn connect(dir: &Path, passphrase: Option<&str>) -> Result<Backend> {
+        match Store::open(&dir.join(DATA_FILE), passphrase) {
+            Ok(store) => Ok(Backend::Local(Box::new(store))),
+            Err(StoreError::AlreadyOpen(path)) => {
+                let server = ServerFile::read(dir).ok_or_else(|| {
+                    format!(
+                        "{} is held by another levity process, but no running server is recorded \
+                         beside it; stop that process and try again",
+                        path.display()
+                    )
+                })?;
+                Ok(Backend::Remote {
+                    url: server.url,
+                    token: server.admin_token,
+                    client: reqwest::Client::new(),
+                })
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T> {
+        let Backend::Remote { url, token, client } = self else {
+            unreachable!("only remote backends make HTTP calls");
+        };
+        let mut req = client
+            .request(method, format!("{url}/api{path}"))
+            .header("x-levity-admin-token", token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the running levity at {url}: {e}"))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            let msg = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+            return Err(msg);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| format!("unexpected answer from levity: {e}"))
+    }
+
+    pub async fn accounts(&self) -> Result<Vec<AccountInfo>> {
+        match self {
+            Backend::Local(s) => s.account_infos().map_err(|e| e.to_string()),
+            _ => self.call(reqwest::Method::GET, "/accounts", None).await,
+        }
+    }
+
+    pub async fn add_account(&self, new: NewAccount) -> Result<AccountInfo> {
+        match self {
+            Backend::Local(s) => s.add_account(new).map_err(|e| e.to_string()),
+            _ => {
+                let body = serde_json::to_value(&new).expect("serializable");
+                self.call(reqwest::Method::POST, "/accounts", Some(body))
+                    .await
+            }
+        }
+    }
+
+    pub async fn remove_account(&self, id: &str) -> Result<AccountInfo> {
+        match self {
+            Backend::Local(s) => s.remove_account(id).map_err(|e| e.to_string()),
+            _ => {
+                self.call(
+                    reqwest::Method::DELETE,
+                    &format!("/accounts/{}", escape(id)),
+                    None,
+                )
+                .await
+            }
+        }
+    }
+
+    pub async fn keys(&self) -> Result<Vec<KeyInfo>> {
+        match self {
+            Backend::Local(s) => s.keys().map_err(|e| e.to_string()),
+            _ => self.call(reqwest::Method::GET, "/keys", None).await,
+        }
+    }
+
+    pub async fn create_key(&self, name: Option<String>) -> Result<CreatedKey> {
+        match self {
+            Backend::Local(s) => s.create_key(name).map_err(|e| e.to_string()),
+            _ => {
+                let body = serde_json::json!({ "name": name });
+                self.call(reqwest::Method::POST, "/keys", Some(body)).await
+            }
+        }
+    }
+
+    pub async fn revoke_key(&self, id: &str) -> Result<KeyInfo> {
+        match self {
+            Backend::Local(s) => s.revoke_key(id).map_err(|e| e.to_string()),
+            _ => {
+                self.call(
+                    reqwest::Method::DELETE,
+                    &format!("/keys/{}", escape(id)),
+                    None,
+                )
+                .await
+            }
+        }
+    }
+
+    pub async fn settings(&self) -> Result<BTreeMap<String, String>> {
+        match self {
+            Backend::Local(s) => s.settings().map(effective).map_err(|e| e.to_string()),
+            _ => self.call(reqwest::Method::GET, "/config", None).await,
+        }
+    }
+
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        crate::config::Settings::validate(key, value)?;
+        match self {
+            Backend::Local(s) => s.set_setting(key, value).map_err(|e| e.to_string()),
+            _ => {
+                let body = serde_json::to_value(SetConfig {
+                    key: key.into(),
+                    value: value.into(),
+                })
+                .expect("serializable");
+                self.call::<serde_json::Value>(reqwest::Method::PUT, "/config", Some(body))
+                    .await
+                    .map(drop)
+            }
+        }
+    }
+}
+
+/// Percent-encodes a path segment (names may hold spaces or slashes).
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

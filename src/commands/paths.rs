@@ -1,0 +1,72 @@
+//! Where levity keeps its data, and the small runtime file a running server
+//! leaves beside it so other `levity` commands can find it.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const DATA_FILE: &str = "levity.redb";
+pub const SERVER_FILE: &str = "levity.server.json";
+
+/// The data folder: `--data-dir` / `LEVITY_HOME`; else beside the executable
+/// (portable use) when that folder is writable; else the per-user data folder.
+pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.to_path_buf();
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .filter(|dir| writable(dir))
+    {
+        return dir;
+    }
+    dirs::data_dir()
+        .map(|d| d.join("levity"))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn writable(dir: &Path) -> bool {
+    if dir.join(DATA_FILE).exists() {
+        return std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join(DATA_FILE))
+            .is_ok();
+    }
+    let probe = dir.join(".levity-write-probe");
+    let ok = std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
+}
+
+/// What a running server tells other levity commands about itself.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ServerFile {
+    pub url: String,
+    pub pid: u32,
+    pub admin_token: String,
+}
+
+impl ServerFile {
+    /// Written readable by the owner only: it holds the admin token.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        let path = dir.join(SERVER_FILE);
+        let body = serde_json::to_vec_pretty(self).expect("serializable");
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        std::io::Write::write_all(&mut opts.open(path)?, &body)
+    }
+
+    pub fn read(dir: &Path) -> Option<ServerFile> {
+        let body = std::fs::read(dir.join(SERVER_FILE)).ok()?;
+        serde_json::from_slice(&body).ok()
+    }
+
+    pub fn remove(dir: &Path) {
+        let _ = std::fs::remove_file(dir.join(SERVER_FILE));
+    }
+}

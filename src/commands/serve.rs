@@ -1,0 +1,120 @@
+//! `levity serve`: open the store, bind, announce, serve until stopped.
+
+use super::paths::{DATA_FILE, ServerFile};
+use crate::cli::ServeArgs;
+use crate::protocol::hex;
+use crate::server::{AppState, serve as run_server};
+use crate::store::{SealMode, Store, StoreError, random_bytes};
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+pub async fn serve(dir: &Path, passphrase: Option<&str>, args: ServeArgs) -> Result<(), String> {
+    let data_file = dir.join(DATA_FILE);
+    let store = Store::open(&data_file, passphrase).map_err(|e| match e {
+        StoreError::AlreadyOpen(path) => match ServerFile::read(dir) {
+            Some(s) => format!(
+                "levity is already running at {} with {}",
+                s.url,
+                path.display()
+            ),
+            None => format!("{} is in use by another levity process", path.display()),
+        },
+        other => other.to_string(),
+    })?;
+    let ip: IpAddr = match args.host.as_str() {
+        "localhost" => IpAddr::from([127, 0, 0, 1]),
+        h => h
+            .trim_matches(['[', ']'])
+            .parse()
+            .map_err(|_| format!("--host must be an IP address, got `{h}`"))?,
+    };
+    let exposed = !ip.is_loopback();
+    let keys = store.keys().map_err(|e| e.to_string())?;
+    if exposed && keys.is_empty() {
+        return Err(format!(
+            "refusing to listen on {ip} without a client key: anyone on the network could use \
+             your accounts. Create one first with `levity key create`, or listen on 127.0.0.1"
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, args.port))
+        .await
+        .map_err(|e| format!("cannot listen on {ip}:{}: {e}", args.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let url = format!("http://{addr}");
+    let admin_token = hex(&random_bytes::<24>());
+    let seal = store.seal_mode();
+    let state =
+        Arc::new(AppState::new(store, addr, admin_token.clone()).map_err(|e| e.to_string())?);
+    ServerFile {
+        url: url.clone(),
+        pid: std::process::id(),
+        admin_token: admin_token.clone(),
+    }
+    .write(dir)
+    .map_err(|e| {
+        format!(
+            "cannot write {}: {e}",
+            dir.join(super::paths::SERVER_FILE).display()
+        )
+    })?;
+
+    println!("levity {} listening on {url}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "  data file: {} (sealed to {})",
+        data_file.display(),
+        match seal {
+            SealMode::Machine => "this machine",
+            SealMode::Passphrase => "LEVITY_PASSPHRASE",
+        }
+    );
+    println!("  dashboard: {url}/");
+    println!("  OpenAI SDK: base_url={url}/v1");
+    if exposed {
+        println!("  admin token (the dashboard asks for it off loopback): {admin_token}");
+    }
+    println!("  stop with Ctrl-C");
+    if !args.no_open && has_display() {
+        let dashboard = format!(
+            "http://{}/",
+            if exposed {
+                format!("127.0.0.1:{}", addr.port())
+            } else {
+                addr.to_string()
+            }
+        );
+        if let Err(e) = open::that_detached(&dashboard) {
+            tracing::debug!(error = %e, "could not open a browser");
+        }
+    }
+
+    let result = run_server(state, listener, shutdown_signal()).await;
+    ServerFile::remove(dir);
+    result.map_err(|e| format!("server failed: {e}"))
+}
+
+/// A desktop session to open a browser in; servers and CI have none.
+fn has_display() -> bool {
+    if cfg!(any(target_os = "macos", windows)) {
+        return true;
+    }
+    std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,145 @@
+//! The one error type a request can end in, and its HTTP status.
+//!
+//! Each protocol module renders it in its own wire shape; this module only
+//! decides what went wrong, whose fault it was and which status says so.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The client sent something we cannot use (400).
+    InvalidRequest,
+    /// Missing or wrong client key (401).
+    Authentication,
+    /// The upstream refused the account's credentials (403).
+    PermissionDenied,
+    /// Unknown model or route (404).
+    NotFound,
+    /// Quota exhausted upstream (429).
+    RateLimited,
+    /// The upstream failed or answered something unusable (502).
+    Upstream,
+    /// No account can serve the request (503).
+    Unavailable,
+    /// The upstream did not answer in time (504).
+    Timeout,
+    /// A bug or an environment problem on our side (500).
+    Internal,
+}
+
+/// A failed request, with enough context to tell the client what to fix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    pub kind: Kind,
+    pub message: String,
+    /// The request field at fault, when there is one.
+    pub param: Option<String>,
+    /// Seconds the client should wait before retrying (429 and 503).
+    pub retry_after: Option<u64>,
+    /// The status the upstream answered, when the error came from one.
+    pub upstream_status: Option<u16>,
+}
+
+impl Error {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            param: None,
+            retry_after: None,
+            upstream_status: None,
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(Kind::InvalidRequest, message)
+    }
+
+    /// A 400 that names the offending field.
+    pub fn invalid_param(param: &str, message: impl Into<String>) -> Self {
+        Error {
+            param: Some(param.to_string()),
+            ..Self::invalid(message)
+        }
+    }
+
+    /// A JSON body that did not parse, naming the field serde complained about.
+    pub fn from_json(err: &serde_json::Error) -> Self {
+        let text = err.to_string();
+        let param = text
+            .split('`')
+            .nth(1)
+            .filter(|_| text.starts_with("missing field") || text.starts_with("unknown variant"))
+            .map(str::to_string);
+        Error {
+            param,
+            ..Self::invalid(format!("invalid request body: {text}"))
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self.kind {
+            Kind::InvalidRequest => 400,
+            Kind::Authentication => 401,
+            Kind::PermissionDenied => 403,
+            Kind::NotFound => 404,
+            Kind::RateLimited => 429,
+            Kind::Upstream => 502,
+            Kind::Unavailable => 503,
+            Kind::Timeout => 504,
+            Kind::Internal => 500,
+        }
+    }
+
+    /// Whether another account might succeed where this one failed.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::RateLimited | Kind::Upstream | Kind::Timeout | Kind::PermissionDenied
+        ) || matches!(self.upstream_status, Some(401 | 408 | 500..=599))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Maps an upstream HTTP status to the error a client should see.
+pub fn from_upstream(status: u16, message: String) -> Error {
+    let kind = match status {
+        400 | 413 | 422 => Kind::InvalidRequest,
+        401 | 403 => Kind::PermissionDenied,
+        404 => Kind::NotFound,
+        429 => Kind::RateLimited,
+        408 | 504 => Kind::Timeout,
+        503 | 529 => Kind::Unavailable,
+        _ => Kind::Upstream,
+    };
+    Error {
+        upstream_status: Some(status),
+        ..Error::new(kind, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let err = serde_json::from_str::<Probe>("{}").unwrap_err();
+        let e = Error::from_json(&err);
+        assert_eq!(e.param.as_deref(), Some("messages"));
+        assert_eq!(e.status(), 400);
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Probe {
+        messages: Vec<String>,
+    }
+}

@@ -1,0 +1,309 @@
+//! Canonical request → Gemini `GenerateContentRequest`.
+
+use super::schema::clean_schema;
+use super::types::*;
+use crate::canonical::{Effort, Image, Message, Part, Request, ResponseFormat, Role, ToolChoice};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// Gemini 3 rejects a replayed function call without its thought signature; this
+/// sentinel is Google's documented way to replay history that lost it.
+const SIGNATURE_SENTINEL: &str = "skip_thought_signature_validator";
+
+/// The most output tokens a model accepts, for the models whose limit we know.
+pub fn output_limit(model: &str) -> Option<u32> {
+    const LIMITS: &[(&str, u32)] = &[
+        ("gemini-3", 65_536),
+        ("gemini-2.5", 65_536),
+        ("gemini-2.0-flash-thinking", 65_536),
+        ("gemini-2.0", 8_192),
+        ("gemini-1.5", 8_192),
+    ];
+    LIMITS
+        .iter()
+        .find(|(prefix, _)| model.starts_with(prefix))
+        .map(|&(_, limit)| limit)
+}
+
+fn is_gemini_3(model: &str) -> bool {
+    model.starts_with("gemini-3")
+}
+
+/// Builds the request body for `model` (the upstream name, after mapping).
+pub fn encode_request(req: &Request, model: &str) -> Vec<u8> {
+    let body = build(req, model);
+    serde_json::to_vec(&body).expect("serializing owned data cannot fail")
+}
+
+fn build(req: &Request, model: &str) -> GenerateRequest {
+    // Tool results carry only the call id on most protocols; Gemini wants the name.
+    let call_names: HashMap<&str, &str> = req
+        .messages
+        .iter()
+        .flat_map(|m| &m.parts)
+        .filter_map(|p| match p {
+            Part::ToolCall(c) => Some((c.id.as_str(), c.name.as_str())),
+            _ => None,
+        })
+        .collect();
+
+    let mut contents: Vec<Content> = Vec::with_capacity(req.messages.len());
+    for msg in &req.messages {
+        let role = match msg.role {
+            Role::User => "user",
+            Role::Assistant => "model",
+        };
+        let parts = parts_of(msg, &call_names, model);
+        if parts.is_empty() {
+            continue;
+        }
+        // Gemini rejects two turns of one role in a row: merge them.
+        match contents.last_mut() {
+            Some(last) if last.role.as_deref() == Some(role) => last.parts.extend(parts),
+            _ => contents.push(Content {
+                role: Some(role.into()),
+                parts,
+            }),
+        }
+    }
+
+    let system_instruction = (!req.system.is_empty()).then(|| Content {
+        role: None,
+        parts: vec![PartOut {
+            text: Some(req.system.join("\n\n")),
+            ..Default::default()
+        }],
+    });
+
+    let tools = if req.tools.is_empty() {
+        Vec::new()
+    } else {
+        vec![ToolOut {
+            function_declarations: req
+                .tools
+                .iter()
+                .map(|t| FunctionDeclaration {
+                    name: t.name.clone(),
+                    description: t.description.clone(),
+                    parameters: parameters_of(&t.parameters),
+                })
+                .collect(),
+        }]
+    };
+
+    let tool_config = req.tool_choice.as_ref().map(|c| ToolConfig {
+        function_calling_config: match c {
+            ToolChoice::Auto => FunctionCallingConfig {
+                mode: "AUTO",
+                allowed_function_names: Vec::new(),
+            },
+            ToolChoice::None => FunctionCallingConfig {
+                mode: "NONE",
+                allowed_function_names: Vec::new(),
+            },
+            ToolChoice::Required => FunctionCallingConfig {
+                mode: "ANY",
+                allowed_function_names: Vec::new(),
+            },
+            ToolChoice::Named(name) => FunctionCallingConfig {
+                mode: "ANY",
+                allowed_function_names: vec![name.clone()],
+            },
+        },
+    });
+
+    let p = &req.params;
+    let (response_mime_type, response_schema) = match &req.response_format {
+        None => (None, None),
+        Some(ResponseFormat::JsonObject) => (Some("application/json"), None),
+        Some(ResponseFormat::JsonSchema { schema, .. }) => {
+            (Some("application/json"), Some(clean_schema(schema)))
+        }
+    };
+    let max_output_tokens = match (p.max_tokens, output_limit(model)) {
+        (Some(asked), Some(limit)) => Some(asked.min(limit)),
+        (asked, _) => asked,
+    };
+
+    GenerateRequest {
+        contents,
+        system_instruction,
+        tools,
+        tool_config,
+        generation_config: GenerationConfig {
+            temperature: p.temperature,
+            top_p: p.top_p,
+            max_output_tokens,
+            stop_sequences: p.stop.iter().take(5).cloned().collect(),
+            seed: p.seed,
+            presence_penalty: p.presence_penalty,
+            frequency_penalty: p.frequency_penalty,
+            response_mime_type,
+            response_schema,
+            thinking_config: thinking_of(req, model),
+        },
+    }
+}
+
+fn thinking_of(req: &Request, model: &str) -> Option<ThinkingConfig> {
+    let reasoning = req.reasoning?;
+    if is_gemini_3(model) {
+        // Gemini 3 takes a level, not a budget.
+        let level = match reasoning.effort {
+            Some(Effort::Minimal | Effort::Low) => "low",
+            _ => "high",
+        };
+        return Some(ThinkingConfig {
+            include_thoughts: true,
+            thinking_budget: None,
+            thinking_level: Some(level),
+        });
+    }
+    // 2.5 Pro cannot switch thinking off; its smallest budget is 128.
+    let floor = if model.contains("pro") { 128 } else { 0 };
+    let budget = reasoning.budget_tokens.unwrap_or(match reasoning.effort {
+        Some(Effort::Minimal) => 0,
+        Some(Effort::Low) => 1024,
+        Some(Effort::Medium) | None => 8192,
+        Some(Effort::High) => 24_576,
+    });
+    let budget = budget.max(floor);
+    Some(ThinkingConfig {
+        include_thoughts: budget > 0,
+        thinking_budget: Some(budget),
+        thinking_level: None,
+    })
+}
+
+/// Function parameters in the subset Gemini accepts. An object schema with no
+/// properties is left out: Gemini rejects an OBJECT with empty `properties`.
+fn parameters_of(schema: &Value) -> Option<Value> {
+    let cleaned = clean_schema(schema);
+    match cleaned.get("properties") {
+        Some(Value::Object(props)) if !props.is_empty() => Some(cleaned),
+        _ if cleaned.get("type").and_then(Value::as_str) == Some("OBJECT") => None,
+        _ => Some(cleaned),
+    }
+}
+
+fn parts_of(msg: &Message, call_names: &HashMap<&str, &str>, model: &str) -> Vec<PartOut> {
+    let mut out = Vec::with_capacity(msg.parts.len());
+    let mut first_call = true;
+    for part in &msg.parts {
+        match part {
+            Part::Text(t) if t.is_empty() => {}
+            Part::Text(t) => out.push(PartOut {
+                text: Some(t.clone()),
+                ..Default::default()
+            }),
+            Part::Image(img) => out.push(image_part(img)),
+            Part::ToolCall(call) => {
+                let signature = call.signature.clone().or_else(|| {
+                    (first_call && is_gemini_3(model)).then(|| SIGNATURE_SENTINEL.to_string())
+                });
+                first_call = false;
+                out.push(PartOut {
+                    function_call: Some(FunctionCall {
+                        id: None,
+                        name: call.name.clone(),
+                        args: Some(call.arguments.clone()),
+                    }),
+                    thought_signature: signature,
+                    ..Default::default()
+                });
+            }
+            Part::ToolResult {
+                call_id,
+                name,
+                content,
+                is_error,
+            } => {
+                let name = name
+                    .clone()
+                    .or_else(|| call_names.get(call_id.as_str()).map(|n| n.to_string()))
+                    .unwrap_or_else(|| call_id.clone());
+                out.push(PartOut {
+                    function_response: Some(FunctionResponse {
+                        id: None,
+                        name,
+                        response: tool_response(content, *is_error),
+                    }),
+                    ..Default::default()
+                });
+                // Images returned by a tool follow the response as their own parts.
+                out.extend(content.iter().filter_map(|p| match p {
+                    Part::Image(img) => Some(image_part(img)),
+                    _ => None,
+                }));
+            }
+            // Gemini only reads its own signed thoughts back; unsigned reasoning
+            // text from another model would be taken as ordinary text.
+            Part::Thinking {
+                text,
+                signature: Some(sig),
+            } => out.push(PartOut {
+                text: Some(text.clone()),
+                thought: Some(true),
+                thought_signature: Some(sig.clone()),
+                ..Default::default()
+            }),
+            Part::Thinking { .. } => {}
+        }
+    }
+    out
+}
+
+fn image_part(img: &Image) -> PartOut {
+    match img {
+        Image::Inline { mime_type, data } => PartOut {
+            inline_data: Some(Blob {
+                mime_type: mime_type.clone(),
+                data: data.clone(),
+            }),
+            ..Default::default()
+        },
+        Image::Url { url, mime_type } => PartOut {
+            file_data: Some(FileData {
+                mime_type: mime_type.clone().or_else(|| mime_from_url(url)),
+                file_uri: url.clone(),
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+fn mime_from_url(url: &str) -> Option<String> {
+    let path = url.split(['?', '#']).next()?.to_ascii_lowercase();
+    let ext = path.rsplit('.').next()?;
+    Some(
+        match ext {
+            "png" => "image/png",
+            "jpg" | "jpeg" => "image/jpeg",
+            "webp" => "image/webp",
+            "gif" => "image/gif",
+            "heic" => "image/heic",
+            "pdf" => "application/pdf",
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+/// Gemini wants an object: JSON object results pass as they are, anything else
+/// is wrapped so the model still sees it.
+fn tool_response(content: &[Part], is_error: bool) -> Value {
+    let text: String = content
+        .iter()
+        .filter_map(|p| match p {
+            Part::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let key = if is_error { "error" } else { "result" };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(obj)) if !is_error => Value::Object(obj),
+        Ok(v) if !text.trim().is_empty() => json!({ key: v }),
+        _ => json!({ key: text }),
+    }
+}

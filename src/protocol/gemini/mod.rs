@@ -1,0 +1,11 @@
+//! Gemini `generateContent` / `streamGenerateContent`: the request levity sends
+//! to Gemini upstreams and the responses it reads back.
+
+mod decode;
+mod encode;
+mod schema;
+mod types;
+
+pub use decode::{StreamDecoder, decode_error, decode_response};
+pub use encode::{encode_request, output_limit};
+pub use schema::clean_schema;

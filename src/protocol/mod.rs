@@ -1,0 +1,34 @@
+//! Wire formats. Each submodule decodes one protocol into the canonical model
+//! and encodes the canonical model back into it. Pure code: no IO, no HTTP
+//! framework, no clock except what callers pass in.
+
+pub mod gemini;
+pub mod openai_chat;
+pub mod sse;
+
+/// Lowercase hex of bytes; used for ids and key hashes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// The first line of a body that is not JSON (an HTML error page), bounded,
+/// for error messages.
+pub fn summarize(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    if line.is_empty() {
+        "empty body".into()
+    } else {
+        line.to_string()
+    }
+}

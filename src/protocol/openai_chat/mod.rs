@@ -1,0 +1,9 @@
+//! OpenAI Chat Completions (`POST /v1/chat/completions`): the protocol of the
+//! OpenAI SDK, Cursor and most tools.
+
+mod decode;
+mod encode;
+mod types;
+
+pub use decode::decode_request;
+pub use encode::{ChunkEncoder, encode_error, encode_response};

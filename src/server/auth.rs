@@ -1,0 +1,125 @@
+//! Who may call what: client keys on the proxy, loopback and Host checks and
+//! the admin token on the admin API.
+
+use super::AppState;
+use poem::Request;
+use sha2::{Digest, Sha256};
+
+/// The client key a request carries, in any of the places clients put it.
+fn presented_key(req: &Request) -> Option<&str> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(auth) = header("authorization") {
+        let token = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("bearer "))
+            .unwrap_or(auth);
+        return Some(token.trim());
+    }
+    if let Some(k) = header("x-api-key").or_else(|| header("x-goog-api-key")) {
+        return Some(k.trim());
+    }
+    req.uri()
+        .query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("key="))
+}
+
+/// Compares without an early exit, so timing says nothing about the key.
+fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether a proxy request may proceed; the error says what to fix.
+pub fn check_client(state: &AppState, req: &Request) -> Result<(), &'static str> {
+    let snap = state.snapshot.load();
+    if snap.key_hashes.is_empty() {
+        // Without keys the proxy is open, but only to this machine's own names:
+        // a web page cannot reach it through DNS rebinding.
+        return if host_allowed(state, req) {
+            Ok(())
+        } else {
+            Err("this Host is not allowed; call levity as localhost or 127.0.0.1")
+        };
+    }
+    let Some(key) = presented_key(req) else {
+        return Err(
+            "missing client key: send `Authorization: Bearer <key>` with a key from `levity key create`",
+        );
+    };
+    let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    // Check every key, so the time taken does not depend on which one matched.
+    let matched = snap
+        .key_hashes
+        .iter()
+        .fold(false, |found, h| ct_eq(h, &digest) | found);
+    if matched {
+        Ok(())
+    } else {
+        Err("invalid client key: create one with `levity key create`")
+    }
+}
+
+/// Only this machine's own names (and the configured public name) may reach
+/// the admin API, whatever address they resolve to.
+pub fn host_allowed(state: &AppState, req: &Request) -> bool {
+    let Some(host) = req.headers().get("host").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    let name = name.to_ascii_lowercase();
+    matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1")
+        || state
+            .snapshot
+            .load()
+            .settings
+            .public_host
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case(&name))
+}
+
+/// Admin calls: loopback peers only, a local Host, and the admin token when
+/// the server is exposed. Returns (status, code, message) on refusal.
+pub fn check_admin(
+    state: &AppState,
+    req: &Request,
+) -> Result<(), (u16, &'static str, &'static str)> {
+    let loopback = req
+        .remote_addr()
+        .as_socket_addr()
+        .is_some_and(|a| a.ip().is_loopback());
+    if !loopback {
+        return Err((
+            403,
+            "admin_loopback_only",
+            "the admin API answers only on this machine",
+        ));
+    }
+    if !host_allowed(state, req) {
+        return Err((
+            403,
+            "admin_bad_host",
+            "this Host may not call the admin API",
+        ));
+    }
+    if state.exposed() {
+        let token = req
+            .headers()
+            .get("x-levity-admin-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let want: [u8; 32] = Sha256::digest(state.admin_token.as_bytes()).into();
+        let got: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if !ct_eq(&want, &got) {
+            return Err((
+                401,
+                "admin_token_required",
+                "this server listens beyond loopback: send the admin token printed by `levity serve`",
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! The HTTP server: proxy routes, the admin API and the embedded dashboard.
+//! The only module that knows poem.
+
+mod admin;
+mod auth;
+mod proxy;
+mod ui;
+
+pub use admin::{SetConfig, effective};
+
+use crate::config::Settings;
+use crate::provider::Upstream;
+use crate::scheduler::{Scheduler, Snapshot};
+use crate::store::{Store, StoreError};
+use arc_swap::ArcSwap;
+use poem::listener::{Acceptor, TcpAcceptor};
+use poem::{EndpointExt, Route, get, head, post};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// State shared by every handler.
+pub struct AppState {
+    pub store: Store,
+    /// What the request path reads; replaced whole after every admin change.
+    pub snapshot: ArcSwap<Snapshot>,
+    pub scheduler: Scheduler,
+    pub upstream: Upstream,
+    /// Required on admin calls when the server listens beyond loopback.
+    pub admin_token: String,
+    pub listen: SocketAddr,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(store: Store, listen: SocketAddr, admin_token: String) -> Result<Self, StoreError> {
+        let snapshot = build_snapshot(&store)?;
+        let upstream = Upstream::new(Duration::from_secs(snapshot.settings.connect_timeout_secs));
+        Ok(AppState {
+            store,
+            snapshot: ArcSwap::from_pointee(snapshot),
+            scheduler: Scheduler::default(),
+            upstream,
+            admin_token,
+            listen,
+            started: Instant::now(),
+        })
+    }
+
+    /// Rebuilds the snapshot after the store changed.
+    pub fn reload(&self) -> Result<(), StoreError> {
+        self.snapshot.store(Arc::new(build_snapshot(&self.store)?));
+        Ok(())
+    }
+
+    /// Whether the listener accepts connections from other machines.
+    pub fn exposed(&self) -> bool {
+        !self.listen.ip().is_loopback()
+    }
+}
+
+fn build_snapshot(store: &Store) -> Result<Snapshot, StoreError> {
+    Ok(Snapshot {
+        accounts: store.accounts()?.into_iter().map(Arc::new).collect(),
+        settings: Settings::from_map(&store.settings()?),
+        key_hashes: store.key_hashes()?,
+    })
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    debug_assert!(!acceptor.local_addr().is_empty());
+    let app = Route::new()
+        .at("/v1/chat/completions", post(proxy::chat_completions))
+        .at("/chat/completions", post(proxy::chat_completions))
+        .at("/v1/models", get(proxy::models))
+        .at("/models", get(proxy::models))
+        .nest("/api", admin::routes())
+        .at("/", get(ui::serve_index).head(ui::ok))
+        .at("/api/hello", head(ui::ok))
+        .at("/*path", get(ui::serve_asset))
+        .data(state);
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
+        .await
+}

@@ -1,0 +1,349 @@
+//! The redb tables and every read and write levity makes to them.
+
+use super::StoreError;
+use super::crypto::{SealInfo, SealMode, Sealer, random_bytes};
+use super::types::*;
+use crate::protocol::hex;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
+const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("client_keys");
+const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
+
+/// Bumped whenever a table's layout changes; `migrate` knows every step.
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub struct Store {
+    db: Database,
+    sealer: Sealer,
+    path: PathBuf,
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+impl Store {
+    /// Opens (or creates) the data file, migrates it and proves the key.
+    pub fn open(path: &Path, passphrase: Option<&str>) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Db(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen(path.into()),
+            other => StoreError::Db(format!("cannot open {}: {other}", path.display())),
+        })?;
+
+        let tx = db.begin_write()?;
+        let sealer = {
+            let mut meta = tx.open_table(META)?;
+            let version = meta
+                .get("schema_version")?
+                .map(|v| u32::from_le_bytes(v.value().try_into().unwrap_or([0; 4])))
+                .unwrap_or(0);
+            if version > SCHEMA_VERSION {
+                return Err(StoreError::Invalid(format!(
+                    "{} was written by a newer levity (schema {version}); upgrade levity to open it",
+                    path.display()
+                )));
+            }
+            let seal: Option<SealInfo> = match meta.get("seal")? {
+                Some(v) => Some(serde_json::from_slice(v.value())?),
+                None => None,
+            };
+            let sealer = match seal {
+                Some(info) => Sealer::open(&info, passphrase)?,
+                None => {
+                    let (sealer, info) = Sealer::create(passphrase)?;
+                    meta.insert("seal", serde_json::to_vec(&info)?.as_slice())?;
+                    sealer
+                }
+            };
+            meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())?;
+            sealer
+        };
+        // Creating every table up front lets readers assume they exist.
+        tx.open_table(ACCOUNTS)?;
+        tx.open_table(KEYS)?;
+        tx.open_table(SETTINGS)?;
+        tx.commit()?;
+
+        let mut store = Store {
+            db,
+            sealer,
+            path: path.into(),
+        };
+        if let (SealMode::Machine, Some(pass)) = (store.sealer.mode, passphrase) {
+            store.reseal_with_passphrase(pass)?;
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn seal_mode(&self) -> SealMode {
+        self.sealer.mode
+    }
+
+    /// Moves a machine-sealed file to a passphrase, so it can travel. All
+    /// secrets are re-encrypted in one transaction: it happens whole or not at all.
+    fn reseal_with_passphrase(&mut self, pass: &str) -> Result<(), StoreError> {
+        let (sealer, info) = Sealer::create(Some(pass))?;
+        let tx = self.db.begin_write()?;
+        {
+            let mut accounts = tx.open_table(ACCOUNTS)?;
+            let mut records = Vec::new();
+            for item in accounts.iter()? {
+                let (_, v) = item?;
+                records.push(serde_json::from_slice::<AccountRecord>(v.value())?);
+            }
+            for mut rec in records {
+                let plain = self.sealer.unseal(&rec.sealed_secret, rec.id.as_bytes())?;
+                rec.sealed_secret = sealer.seal(&plain, rec.id.as_bytes());
+                accounts.insert(rec.id.as_str(), serde_json::to_vec(&rec)?.as_slice())?;
+            }
+            let mut meta = tx.open_table(META)?;
+            meta.insert("seal", serde_json::to_vec(&info)?.as_slice())?;
+        }
+        tx.commit()?;
+        self.sealer = sealer;
+        Ok(())
+    }
+
+    fn records(&self) -> Result<Vec<AccountRecord>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(ACCOUNTS)?;
+        let mut out = Vec::new();
+        for item in table.iter()? {
+            let (_, v) = item?;
+            out.push(serde_json::from_slice::<AccountRecord>(v.value())?);
+        }
+        out.sort_by_key(|r| r.created);
+        Ok(out)
+    }
+
+    /// Every account with its secret decrypted, in the order they were added.
+    pub fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.records()?
+            .into_iter()
+            .map(|r| {
+                let secret = self.sealer.unseal(&r.sealed_secret, r.id.as_bytes())?;
+                Ok(Account {
+                    secret: Secret::new(String::from_utf8_lossy(&secret).into_owned()),
+                    id: r.id,
+                    name: r.name,
+                    kind: r.kind,
+                    base_url: r.base_url,
+                    models: r.models,
+                    enabled: r.enabled,
+                })
+            })
+            .collect()
+    }
+
+    pub fn account_infos(&self) -> Result<Vec<AccountInfo>, StoreError> {
+        Ok(self.records()?.into_iter().map(info_of).collect())
+    }
+
+    pub fn add_account(&self, new: NewAccount) -> Result<AccountInfo, StoreError> {
+        let api_key = new.api_key.trim();
+        if api_key.is_empty() {
+            return Err(StoreError::Invalid("--api-key must not be empty".into()));
+        }
+        let base_url = match new.base_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(StoreError::Invalid(format!(
+                        "--base-url must start with http:// or https://, got `{url}`"
+                    )));
+                }
+                url.trim_end_matches('/').to_string()
+            }
+            _ if new.kind == ProviderKind::Openai => {
+                return Err(StoreError::Invalid(
+                    "an openai account needs --base-url (the URL up to and including /v1)".into(),
+                ));
+            }
+            _ => new.kind.default_base_url().to_string(),
+        };
+        let existing = self.records()?;
+        let name = match new
+            .name
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+        {
+            Some(n) => n,
+            None => (1..)
+                .map(|i| format!("{}-{i}", new.kind.as_str()))
+                .find(|n| !existing.iter().any(|r| &r.name == n))
+                .expect("an unused name exists"),
+        };
+        if existing.iter().any(|r| r.name == name) {
+            return Err(StoreError::Invalid(format!(
+                "an account named `{name}` exists already; pick another --name"
+            )));
+        }
+        let id = format!("acc_{}", hex(&random_bytes::<6>()));
+        let rec = AccountRecord {
+            sealed_secret: self.sealer.seal(api_key.as_bytes(), id.as_bytes()),
+            key_hint: hint(api_key),
+            id,
+            name,
+            kind: new.kind,
+            base_url,
+            models: new
+                .models
+                .into_iter()
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty())
+                .collect(),
+            enabled: true,
+            created: now(),
+        };
+        let tx = self.db.begin_write()?;
+        tx.open_table(ACCOUNTS)?
+            .insert(rec.id.as_str(), serde_json::to_vec(&rec)?.as_slice())?;
+        tx.commit()?;
+        Ok(info_of(rec))
+    }
+
+    pub fn remove_account(&self, id_or_name: &str) -> Result<AccountInfo, StoreError> {
+        let rec = self
+            .records()?
+            .into_iter()
+            .find(|r| r.id == id_or_name || r.name == id_or_name)
+            .ok_or_else(|| StoreError::NotFound {
+                what: "account",
+                name: id_or_name.into(),
+            })?;
+        let tx = self.db.begin_write()?;
+        tx.open_table(ACCOUNTS)?.remove(rec.id.as_str())?;
+        tx.commit()?;
+        Ok(info_of(rec))
+    }
+
+    fn key_records(&self) -> Result<Vec<KeyRecord>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(KEYS)?;
+        let mut out = Vec::new();
+        for item in table.iter()? {
+            let (_, v) = item?;
+            out.push(serde_json::from_slice::<KeyRecord>(v.value())?);
+        }
+        out.sort_by_key(|r| r.info.created);
+        Ok(out)
+    }
+
+    pub fn keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
+        Ok(self.key_records()?.into_iter().map(|r| r.info).collect())
+    }
+
+    /// SHA-256 of every client key, for the proxy's constant-time check.
+    pub fn key_hashes(&self) -> Result<Vec<[u8; 32]>, StoreError> {
+        Ok(self.key_records()?.into_iter().map(|r| r.sha256).collect())
+    }
+
+    pub fn create_key(&self, name: Option<String>) -> Result<CreatedKey, StoreError> {
+        let existing = self.key_records()?;
+        let name = match name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
+            Some(n) => n,
+            None => (1..)
+                .map(|i| format!("key-{i}"))
+                .find(|n| !existing.iter().any(|r| &r.info.name == n))
+                .expect("an unused name exists"),
+        };
+        if existing.iter().any(|r| r.info.name == name) {
+            return Err(StoreError::Invalid(format!(
+                "a key named `{name}` exists already; pick another --name"
+            )));
+        }
+        let key = format!("sk-lev-{}", hex(&random_bytes::<24>()));
+        let rec = KeyRecord {
+            info: KeyInfo {
+                id: format!("key_{}", hex(&random_bytes::<6>())),
+                name,
+                hint: hint(&key),
+                created: now(),
+            },
+            sha256: sha256(key.as_bytes()),
+        };
+        let tx = self.db.begin_write()?;
+        tx.open_table(KEYS)?
+            .insert(rec.info.id.as_str(), serde_json::to_vec(&rec)?.as_slice())?;
+        tx.commit()?;
+        Ok(CreatedKey {
+            info: rec.info,
+            key,
+        })
+    }
+
+    pub fn revoke_key(&self, id_or_name: &str) -> Result<KeyInfo, StoreError> {
+        let rec = self
+            .key_records()?
+            .into_iter()
+            .find(|r| r.info.id == id_or_name || r.info.name == id_or_name)
+            .ok_or_else(|| StoreError::NotFound {
+                what: "client key",
+                name: id_or_name.into(),
+            })?;
+        let tx = self.db.begin_write()?;
+        tx.open_table(KEYS)?.remove(rec.info.id.as_str())?;
+        tx.commit()?;
+        Ok(rec.info)
+    }
+
+    /// Every stored setting as text; `config::Settings` gives them types.
+    pub fn settings(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(SETTINGS)?;
+        let mut out = BTreeMap::new();
+        for item in table.iter()? {
+            let (k, v) = item?;
+            out.insert(k.value().to_string(), v.value().to_string());
+        }
+        Ok(out)
+    }
+
+    /// Sets a setting; an empty value removes it (back to its default).
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let tx = self.db.begin_write()?;
+        {
+            let mut table = tx.open_table(SETTINGS)?;
+            if value.is_empty() {
+                table.remove(key)?;
+            } else {
+                table.insert(key, value)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn info_of(r: AccountRecord) -> AccountInfo {
+    AccountInfo {
+        state: if r.enabled { "active" } else { "disabled" }.into(),
+        id: r.id,
+        name: r.name,
+        kind: r.kind,
+        base_url: r.base_url,
+        models: r.models,
+        enabled: r.enabled,
+        key_hint: r.key_hint,
+        created: r.created,
+    }
+}
