@@ -42,12 +42,18 @@ pub async fn serve(dir: &Path, passphrase: Option<&str>, args: ServeArgs) -> Res
         .map_err(|e| format!("cannot listen on {ip}:{}: {e}", args.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let url = format!("http://{addr}");
+    // Other levity commands connect over loopback, whatever address we listen on.
+    let local = match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
+        IpAddr::V6(v6) if v6.is_unspecified() => format!("http://[::1]:{}", addr.port()),
+        _ => url.clone(),
+    };
     let admin_token = hex(&random_bytes::<24>());
     let seal = store.seal_mode();
     let state =
         Arc::new(AppState::new(store, addr, admin_token.clone()).map_err(|e| e.to_string())?);
     ServerFile {
-        url: url.clone(),
+        url: local.clone(),
         pid: std::process::id(),
         admin_token: admin_token.clone(),
     }

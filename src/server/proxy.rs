@@ -179,7 +179,7 @@ async fn via_gemini(
             async move { provider::gemini::stream(up, &acc, model, creq, timeout, id).await }
         })
         .await?;
-        let encoder = openai_chat::ChunkEncoder::new(&creq.model, unix_now(), creq.stream_usage);
+        let encoder = openai_chat::ChunkEncoder::new(model, unix_now(), creq.stream_usage);
         let log = std::mem::replace(log, detached(log));
         return Ok(Reply::Streaming(sse_response(events, encoder, log)));
     }
@@ -189,8 +189,6 @@ async fn via_gemini(
     })
     .await?;
     let usage = resp.usage;
-    let mut resp = resp;
-    resp.model.clone_from(&creq.model);
     Ok(Reply::Done(
         json_response(200, openai_chat::encode_response(&resp, unix_now())),
         Some(usage),

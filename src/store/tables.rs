@@ -46,39 +46,56 @@ impl Store {
             other => StoreError::Db(format!("cannot open {}: {other}", path.display())),
         })?;
 
-        let tx = db.begin_write()?;
-        let sealer = {
-            let mut meta = tx.open_table(META)?;
-            let version = meta
-                .get("schema_version")?
-                .map(|v| u32::from_le_bytes(v.value().try_into().unwrap_or([0; 4])))
-                .unwrap_or(0);
-            if version > SCHEMA_VERSION {
-                return Err(StoreError::Invalid(format!(
-                    "{} was written by a newer levity (schema {version}); upgrade levity to open it",
-                    path.display()
-                )));
-            }
-            let seal: Option<SealInfo> = match meta.get("seal")? {
-                Some(v) => Some(serde_json::from_slice(v.value())?),
-                None => None,
-            };
-            let sealer = match seal {
-                Some(info) => Sealer::open(&info, passphrase)?,
-                None => {
-                    let (sealer, info) = Sealer::create(passphrase)?;
-                    meta.insert("seal", serde_json::to_vec(&info)?.as_slice())?;
-                    sealer
+        // Prove the key before writing anything: a file sealed elsewhere is
+        // refused without a byte changed.
+        let (version, seal) = {
+            let tx = db.begin_read()?;
+            match tx.open_table(META) {
+                Ok(meta) => {
+                    let version = meta
+                        .get("schema_version")?
+                        .map(|v| u32::from_le_bytes(v.value().try_into().unwrap_or([0; 4])))
+                        .unwrap_or(0);
+                    let seal: Option<SealInfo> = match meta.get("seal")? {
+                        Some(v) => Some(serde_json::from_slice(v.value())?),
+                        None => None,
+                    };
+                    (version, seal)
                 }
-            };
-            meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())?;
-            sealer
+                Err(redb::TableError::TableDoesNotExist(_)) => (0, None),
+                Err(e) => return Err(e.into()),
+            }
         };
-        // Creating every table up front lets readers assume they exist.
-        tx.open_table(ACCOUNTS)?;
-        tx.open_table(KEYS)?;
-        tx.open_table(SETTINGS)?;
-        tx.commit()?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Invalid(format!(
+                "{} was written by a newer levity (schema {version}); upgrade levity to open it",
+                path.display()
+            )));
+        }
+        let (sealer, new_seal) = match &seal {
+            Some(info) => (Sealer::open(info, passphrase)?, None),
+            None => {
+                let (sealer, info) = Sealer::create(passphrase)?;
+                (sealer, Some(info))
+            }
+        };
+
+        if version < SCHEMA_VERSION || new_seal.is_some() {
+            let tx = db.begin_write()?;
+            {
+                let mut meta = tx.open_table(META)?;
+                if let Some(info) = &new_seal {
+                    meta.insert("seal", serde_json::to_vec(info)?.as_slice())?;
+                }
+                // Migrations from `version` to SCHEMA_VERSION go here, step by step.
+                meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())?;
+            }
+            // Creating every table up front lets readers assume they exist.
+            tx.open_table(ACCOUNTS)?;
+            tx.open_table(KEYS)?;
+            tx.open_table(SETTINGS)?;
+            tx.commit()?;
+        }
 
         let mut store = Store {
             db,
@@ -132,11 +149,11 @@ impl Store {
             let (_, v) = item?;
             out.push(serde_json::from_slice::<AccountRecord>(v.value())?);
         }
-        out.sort_by_key(|r| r.created);
+        out.sort_by_key(|r| r.order);
         Ok(out)
     }
 
-    /// Every account with its secret decrypted, in the order they were added.
+    /// Every account with its secret decrypted, in the user's order.
     pub fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         self.records()?
             .into_iter()
@@ -213,6 +230,7 @@ impl Store {
                 .collect(),
             enabled: true,
             created: now(),
+            order: existing.iter().map(|r| r.order + 1).max().unwrap_or(0),
         };
         let tx = self.db.begin_write()?;
         tx.open_table(ACCOUNTS)?
@@ -244,7 +262,12 @@ impl Store {
             let (_, v) = item?;
             out.push(serde_json::from_slice::<KeyRecord>(v.value())?);
         }
-        out.sort_by_key(|r| r.info.created);
+        out.sort_by(|a, b| {
+            a.info
+                .created
+                .cmp(&b.info.created)
+                .then_with(|| a.info.name.cmp(&b.info.name))
+        });
         Ok(out)
     }
 

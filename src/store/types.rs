@@ -130,6 +130,8 @@ pub(super) struct AccountRecord {
     pub models: Vec<String>,
     pub enabled: bool,
     pub created: u64,
+    /// Position in the user's ordering; new accounts go last.
+    pub order: u64,
     pub key_hint: String,
     /// nonce ‖ AES-GCM-SIV ciphertext of the API key, bound to `id`.
     pub sealed_secret: Vec<u8>,

@@ -1,0 +1,378 @@
+//! The real `levity` binary: commands on a stopped data file, the same
+//! commands through a running server, secrets at rest, and portability.
+
+use crate::fake::Fake;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn levity(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_levity"));
+    cmd.args(args)
+        .env("LEVITY_HOME", dir)
+        .env("LEVITY_MACHINE_ID", "machine-a")
+        .env_remove("LEVITY_PASSPHRASE")
+        .env("LEVITY_LOG", "warn");
+    cmd
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    levity(dir, args).output().unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "levity {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(!out.status.success(), "levity {args:?} should fail");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn version_and_help() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(ok(dir.path(), &["--version"]).contains(env!("CARGO_PKG_VERSION")));
+    let help = ok(dir.path(), &["help"]);
+    for word in ["serve", "account", "key", "config"] {
+        assert!(help.contains(word), "{help}");
+    }
+}
+
+#[test]
+fn accounts_keys_and_settings_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "account",
+            "add",
+            "gemini",
+            "--api-key",
+            "AIzaSyOFFLINE-0000-1111",
+            "--name",
+            "work",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "account",
+            "add",
+            "openai",
+            "--api-key",
+            "sk-ds-secret-9999",
+            "--base-url",
+            "https://api.deepseek.com/v1",
+            "--models",
+            "deepseek-chat,deepseek-reasoner",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "account",
+            "add",
+            "anthropic",
+            "--api-key",
+            "sk-ant-secret-7777",
+        ],
+    );
+    let err = fails(d, &["account", "add", "openai", "--api-key", "k"]);
+    assert!(err.contains("--base-url"), "{err}");
+    let err = fails(
+        d,
+        &[
+            "account",
+            "add",
+            "gemini",
+            "--api-key",
+            "AIza-other-key-123",
+            "--name",
+            "work",
+        ],
+    );
+    assert!(err.contains("exists already"), "{err}");
+
+    let list: Value = serde_json::from_str(&ok(d, &["account", "list", "--json"])).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["name"], "work");
+    assert_eq!(
+        list[0]["base_url"],
+        "https://generativelanguage.googleapis.com"
+    );
+    assert_eq!(
+        list[1]["models"],
+        json!(["deepseek-chat", "deepseek-reasoner"])
+    );
+    assert_eq!(list[2]["base_url"], "https://api.anthropic.com");
+    assert_eq!(list[0]["key_hint"], "AIz...1111");
+    let table = ok(d, &["account", "list"]);
+    assert!(
+        table.contains("work") && table.contains("AIz...1111") && !table.contains("OFFLINE"),
+        "{table}"
+    );
+    ok(d, &["account", "remove", "work"]);
+    assert!(fails(d, &["account", "remove", "work"]).contains("no such account"));
+
+    let key = ok(d, &["key", "create", "--name", "laptop"])
+        .trim()
+        .to_string();
+    assert!(key.starts_with("sk-") && key.len() > 40, "{key}");
+    let keys: Value = serde_json::from_str(&ok(d, &["key", "list", "--json"])).unwrap();
+    assert_eq!(keys[0]["name"], "laptop");
+    assert!(!ok(d, &["key", "list"]).contains(&key));
+    ok(d, &["key", "revoke", "laptop"]);
+    assert_eq!(ok(d, &["key", "list", "--json"]).trim(), "[]");
+
+    ok(
+        d,
+        &["config", "set", "model_map.gpt-4o*", "gemini-2.5-flash"],
+    );
+    ok(d, &["config", "set", "request_timeout_secs", "30"]);
+    assert_eq!(
+        ok(d, &["config", "get", "request_timeout_secs"]).trim(),
+        "30"
+    );
+    assert_eq!(
+        ok(d, &["config", "get", "model_map"]).trim(),
+        "model_map.gpt-4o* = gemini-2.5-flash"
+    );
+    assert!(ok(d, &["config", "get"]).contains("max_attempts = 3"));
+    assert!(fails(d, &["config", "set", "max_attempts", "lots"]).contains("whole number"));
+    assert!(fails(d, &["config", "set", "colour", "blue"]).contains("known settings"));
+}
+
+/// Neither an account's API key nor a client key appears anywhere in the data file.
+#[test]
+fn secrets_are_not_in_the_data_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let api_key = "AIzaSyGREP-ME-IF-YOU-CAN-0123456789";
+    ok(d, &["account", "add", "gemini", "--api-key", api_key]);
+    let client_key = ok(d, &["key", "create"]).trim().to_string();
+    let bytes = std::fs::read(d.join("levity.redb")).unwrap();
+    for secret in [
+        api_key,
+        client_key.as_str(),
+        &api_key[4..20],
+        &client_key[7..30],
+    ] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "`{secret}` found in levity.redb"
+        );
+    }
+}
+
+/// A file sealed to one machine or passphrase is refused elsewhere with a
+/// clear message, and nothing in it is lost.
+#[test]
+fn sealed_files_refuse_the_wrong_key_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "account",
+            "add",
+            "gemini",
+            "--api-key",
+            "AIza-portable-key-1",
+        ],
+    );
+
+    let out = levity(d, &["account", "list"])
+        .env("LEVITY_MACHINE_ID", "machine-b")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sealed on another machine") && err.contains("LEVITY_PASSPHRASE"),
+        "{err}"
+    );
+    assert!(
+        ok(d, &["account", "list"]).contains("gemini-1"),
+        "a refused open loses nothing"
+    );
+
+    // Re-seal with a passphrase on the original machine (which decrypts and
+    // re-encrypts every secret), then open it "elsewhere".
+    let out = levity(d, &["account", "list"])
+        .env("LEVITY_PASSPHRASE", "hunter22")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = levity(d, &["account", "list", "--json"])
+        .env("LEVITY_MACHINE_ID", "machine-b")
+        .env("LEVITY_PASSPHRASE", "hunter22")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("gemini-1"));
+    let out = levity(d, &["account", "list"])
+        .env("LEVITY_MACHINE_ID", "machine-b")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sealed with a passphrase"));
+    let out = levity(d, &["account", "list"])
+        .env("LEVITY_PASSPHRASE", "wrong")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not match"));
+}
+
+struct Server {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(dir: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["serve", "--port", "0", "--no-open"];
+    args.extend_from_slice(extra);
+    let mut child = levity(dir, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(url.starts_with("http://"), "unexpected first line: {line}");
+    // Keep draining so the server never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    Server { child, url }
+}
+
+/// While a server holds the data file, every command still works, through it,
+/// and the proxy sees the change at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_work_while_the_server_runs() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let server = start_server(&d, &[]);
+    let fake_url = fake.url();
+    let d2 = d.clone();
+    tokio::task::spawn_blocking(move || {
+        ok(
+            &d2,
+            &[
+                "account",
+                "add",
+                "gemini",
+                "--api-key",
+                "AIzaLIVE-0000-aaaa",
+                "--name",
+                "live",
+                "--base-url",
+                &fake_url,
+            ],
+        );
+        assert!(ok(&d2, &["account", "list"]).contains("live"));
+        ok(
+            &d2,
+            &["config", "set", "model_map.fast", "gemini-2.5-flash"],
+        );
+        assert_eq!(
+            ok(&d2, &["config", "get", "model_map.fast"]).trim(),
+            "gemini-2.5-flash"
+        );
+    })
+    .await
+    .unwrap();
+
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{}/v1/chat/completions", server.url))
+        .json(&json!({"model": "fast", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        fake.last().header("x-goog-api-key"),
+        Some("AIzaLIVE-0000-aaaa")
+    );
+
+    let d2 = d.clone();
+    let key = tokio::task::spawn_blocking(move || ok(&d2, &["key", "create"]).trim().to_string())
+        .await
+        .unwrap();
+    let resp = http
+        .get(format!("{}/v1/models", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "a new key guards the proxy at once");
+    let resp = http
+        .get(format!("{}/v1/models", server.url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let d2 = d.clone();
+    tokio::task::spawn_blocking(move || {
+        ok(&d2, &["key", "revoke", "key-1"]);
+        ok(&d2, &["account", "remove", "live"]);
+        let err = fails(&d2, &["serve", "--port", "0", "--no-open"]);
+        assert!(err.contains("already running"), "{err}");
+    })
+    .await
+    .unwrap();
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lan_binding_needs_a_client_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = fails(
+        dir.path(),
+        &["serve", "--host", "0.0.0.0", "--port", "0", "--no-open"],
+    );
+    assert!(
+        err.contains("without a client key") && err.contains("levity key create"),
+        "{err}"
+    );
+    ok(dir.path(), &["key", "create"]);
+    let server = start_server(dir.path(), &["--host", "0.0.0.0"]);
+    let port = server.url.rsplit(':').next().unwrap();
+    // The admin API now wants the admin token, even from loopback.
+    let resp = reqwest::get(format!("http://127.0.0.1:{port}/api/status"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "admin_token_required");
+    // The CLI reads the token from the server file and gets through.
+    assert!(ok(dir.path(), &["key", "list"]).contains("key-1"));
+}

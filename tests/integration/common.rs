@@ -1,0 +1,118 @@
+//! Test harness: levity served in-process on 127.0.0.1:0 over a temp data
+//! folder, with helpers to add accounts and call it.
+
+use levity::server::{AppState, serve};
+use levity::store::Store;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+pub struct Levity {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Levity {
+    pub async fn start() -> Levity {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("levity.redb"), Some("test passphrase")).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(AppState::new(store, addr, "admin-token".into()).unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(state, listener, async {
+            let _ = rx.await;
+        }));
+        Levity {
+            url: format!("http://{addr}"),
+            dir,
+            http: reqwest::Client::new(),
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server, waits until it let go of the data file, and hands
+    /// back the data folder.
+    pub async fn stop(self) -> tempfile::TempDir {
+        let Levity {
+            dir, stop, task, ..
+        } = self;
+        let _ = stop.expect("running").send(());
+        task.expect("running").await.unwrap().unwrap();
+        dir
+    }
+
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}/api{path}", self.url));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn add_gemini(&self, name: &str, key: &str, base: &str) {
+        let body = json!({"kind": "gemini", "api_key": key, "name": name, "base_url": base});
+        let (status, v) = self
+            .admin(reqwest::Method::POST, "/accounts", Some(body))
+            .await;
+        assert_eq!(status, 201, "{v}");
+    }
+
+    pub async fn add_openai(&self, name: &str, key: &str, base: &str, models: &[&str]) {
+        let body = json!({"kind": "openai", "api_key": key, "name": name, "base_url": base, "models": models});
+        let (status, v) = self
+            .admin(reqwest::Method::POST, "/accounts", Some(body))
+            .await;
+        assert_eq!(status, 201, "{v}");
+    }
+
+    pub async fn set(&self, key: &str, value: &str) {
+        let body = json!({"key": key, "value": value});
+        let (status, v) = self
+            .admin(reqwest::Method::PUT, "/config", Some(body))
+            .await;
+        assert_eq!(status, 200, "{v}");
+    }
+
+    pub async fn create_key(&self) -> String {
+        let (status, v) = self
+            .admin(reqwest::Method::POST, "/keys", Some(json!({})))
+            .await;
+        assert_eq!(status, 201, "{v}");
+        v["key"].as_str().unwrap().to_string()
+    }
+
+    /// POSTs a chat request; returns status, headers and the raw body.
+    pub async fn chat(&self, body: Value) -> (u16, reqwest::header::HeaderMap, String) {
+        let resp = self
+            .http
+            .post(format!("{}/v1/chat/completions", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, headers, resp.text().await.unwrap())
+    }
+}
+
+/// The JSON payloads of an SSE body, without the final `[DONE]`.
+pub fn sse_events(body: &str) -> Vec<Value> {
+    body.split("\n\n")
+        .filter_map(|frame| frame.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap_or_else(|e| panic!("bad SSE payload {d}: {e}")))
+        .collect()
+}

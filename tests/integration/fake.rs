@@ -1,0 +1,451 @@
+//! Fake upstreams on loopback: a Gemini API and an OpenAI-compatible host in
+//! one small hand-written HTTP/1.1 server, so tests control every byte,
+//! including the ways real upstreams fail (status codes with retry hints,
+//! dropped connections, streams cut short or stalled).
+//!
+//! Replies follow the last user text: `reply X` answers X, `call NAME {json}`
+//! calls a tool, anything else is echoed. A tool result is answered with
+//! `tool result: {json}`. An API key containing `fail429`, `fail500`,
+//! `fail401` or `failhtml` makes that account fail that way every time.
+
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A scripted misbehaviour for the next request.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    Status {
+        status: u16,
+        body: String,
+        retry_after: Option<u64>,
+    },
+    /// Close the connection without answering.
+    Drop,
+    /// Wait this long before answering.
+    Delay(Duration),
+    /// Send part of a stream, then close without a finish reason.
+    Truncate,
+    /// Send the first stream chunk, then wait for `Fake::release`.
+    Gate,
+}
+
+#[derive(Clone)]
+pub struct Fake {
+    pub addr: SocketAddr,
+    log: Arc<Mutex<Vec<Recorded>>>,
+    script: Arc<Mutex<VecDeque<Fault>>>,
+    gate: Arc<Notify>,
+}
+
+impl Fake {
+    pub async fn start() -> Fake {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let fake = Fake {
+            addr: listener.local_addr().unwrap(),
+            log: Arc::default(),
+            script: Arc::default(),
+            gate: Arc::new(Notify::new()),
+        };
+        let f = fake.clone();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let f = f.clone();
+                tokio::spawn(async move { f.serve(sock).await });
+            }
+        });
+        fake
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn push(&self, fault: Fault) {
+        self.script.lock().unwrap().push_back(fault);
+    }
+
+    pub fn release(&self) {
+        self.gate.notify_one();
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn last(&self) -> Recorded {
+        self.requests()
+            .pop()
+            .expect("the fake upstream received a request")
+    }
+
+    async fn serve(&self, mut sock: TcpStream) {
+        let Some(req) = read_request(&mut sock).await else {
+            return;
+        };
+        if req.path == "/_requests" {
+            let list: Vec<Value> = self
+                .requests()
+                .into_iter()
+                .map(|r| json!({"method": r.method, "path": r.path, "headers": r.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), json!(v))).collect::<serde_json::Map<_, _>>(), "body": r.body}))
+                .collect();
+            return respond_json(&mut sock, 200, &json!(list)).await;
+        }
+        if req.path == "/_reset" {
+            self.log.lock().unwrap().clear();
+            self.script.lock().unwrap().clear();
+            return respond_json(&mut sock, 200, &json!({})).await;
+        }
+        self.log.lock().unwrap().push(req.clone());
+
+        let key = req
+            .header("x-goog-api-key")
+            .or(req.header("authorization"))
+            .unwrap_or("")
+            .to_string();
+        let mut fault = self.script.lock().unwrap().pop_front();
+        if fault.is_none() {
+            fault = key_fault(&key);
+        }
+        let openai = req.path.ends_with("/chat/completions");
+        match fault {
+            Some(Fault::Drop) => return,
+            Some(Fault::Status {
+                status,
+                body,
+                retry_after,
+            }) => {
+                let mut head = format!(
+                    "HTTP/1.1 {status} Error\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+                    if body.starts_with('<') {
+                        "text/html"
+                    } else {
+                        "application/json"
+                    },
+                    body.len()
+                );
+                if let Some(s) = retry_after {
+                    head.push_str(&format!("retry-after: {s}\r\n"));
+                }
+                head.push_str("\r\n");
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(body.as_bytes()).await;
+                return;
+            }
+            Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+            _ => {}
+        }
+        let streaming =
+            req.path.contains(":streamGenerateContent") || req.body["stream"] == json!(true);
+        let reply = reply_for(&req.body, openai);
+        if !streaming {
+            let body = if openai {
+                openai_body(&req.body, &reply)
+            } else {
+                gemini_body(&reply, &req.body)
+            };
+            return respond_json(&mut sock, 200, &body).await;
+        }
+        let events = if openai {
+            openai_events(&req.body, &reply)
+        } else {
+            gemini_events(&reply, &req.body)
+        };
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+        if sock.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let n = events.len();
+        for (i, ev) in events.into_iter().enumerate() {
+            if matches!(fault, Some(Fault::Truncate)) && i + 1 == n {
+                return;
+            }
+            let frame = format!("data: {ev}\r\n\r\n");
+            if sock.write_all(frame.as_bytes()).await.is_err() {
+                return;
+            }
+            let _ = sock.flush().await;
+            if i == 0 && matches!(fault, Some(Fault::Gate)) {
+                self.gate.notified().await;
+            }
+        }
+        if openai {
+            let _ = sock.write_all(b"data: [DONE]\n\n").await;
+        }
+    }
+}
+
+fn key_fault(key: &str) -> Option<Fault> {
+    let google = |code: u16, status: &str| {
+        json!({"error": {"code": code, "message": format!("scripted {status}"), "status": status,
+            "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}]}})
+        .to_string()
+    };
+    if key.contains("fail429") {
+        Some(Fault::Status {
+            status: 429,
+            body: google(429, "RESOURCE_EXHAUSTED"),
+            retry_after: None,
+        })
+    } else if key.contains("fail500") {
+        Some(Fault::Status {
+            status: 500,
+            body: google(500, "INTERNAL"),
+            retry_after: None,
+        })
+    } else if key.contains("fail401") {
+        Some(Fault::Status {
+            status: 401,
+            body: google(401, "UNAUTHENTICATED"),
+            retry_after: None,
+        })
+    } else if key.contains("failhtml") {
+        Some(Fault::Status {
+            status: 502,
+            body: "<html><body>Bad gateway</body></html>".into(),
+            retry_after: None,
+        })
+    } else {
+        None
+    }
+}
+
+/// What the fake model says, decided by the conversation's last turn.
+#[derive(Debug)]
+enum Reply {
+    Text(String),
+    Call { name: String, args: Value },
+}
+
+fn reply_for(body: &Value, openai: bool) -> Reply {
+    if openai {
+        let last = body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .cloned()
+            .unwrap_or_default();
+        return Reply::Text(format!(
+            "openai echo: {}",
+            last["content"].as_str().unwrap_or("")
+        ));
+    }
+    let last = body["contents"]
+        .as_array()
+        .and_then(|c| c.last())
+        .cloned()
+        .unwrap_or_default();
+    let parts = last["parts"].as_array().cloned().unwrap_or_default();
+    if let Some(resp) = parts.iter().find_map(|p| p.get("functionResponse")) {
+        return Reply::Text(format!("tool result: {}", resp["response"]));
+    }
+    let text: String = parts
+        .iter()
+        .filter_map(|p| p["text"].as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let images = parts
+        .iter()
+        .filter(|p| p.get("inlineData").is_some() || p.get("fileData").is_some())
+        .count();
+    if let Some(rest) = text.strip_prefix("call ") {
+        let (name, args) = rest.split_once(' ').unwrap_or((rest, "{}"));
+        return Reply::Call {
+            name: name.into(),
+            args: serde_json::from_str(args).unwrap_or(json!({})),
+        };
+    }
+    if let Some(rest) = text.strip_prefix("reply ") {
+        return Reply::Text(rest.into());
+    }
+    if body["generationConfig"]["responseMimeType"] == "application/json" {
+        return Reply::Text(json!({"echo": text}).to_string());
+    }
+    let mut out = format!("echo: {text}");
+    if images > 0 {
+        out.push_str(&format!(" [images: {images}]"));
+    }
+    Reply::Text(out)
+}
+
+fn usage(body: &Value, reply_len: usize) -> Value {
+    let thinking = body["generationConfig"]["thinkingConfig"].is_object();
+    json!({
+        "promptTokenCount": body.to_string().len() / 4,
+        "candidatesTokenCount": reply_len / 4 + 1,
+        "thoughtsTokenCount": if thinking { 5 } else { 0 },
+        "totalTokenCount": body.to_string().len() / 4 + reply_len / 4 + 1,
+    })
+}
+
+fn thought_parts(body: &Value) -> Vec<Value> {
+    if body["generationConfig"]["thinkingConfig"]["includeThoughts"] == json!(true) {
+        vec![json!({"text": "thinking it over", "thought": true})]
+    } else {
+        Vec::new()
+    }
+}
+
+fn gemini_body(reply: &Reply, req: &Value) -> Value {
+    let mut parts = thought_parts(req);
+    let len = match reply {
+        Reply::Text(t) => {
+            parts.push(json!({"text": t}));
+            t.len()
+        }
+        Reply::Call { name, args } => {
+            parts.push(json!({"functionCall": {"name": name, "args": args}, "thoughtSignature": "c2lnbmF0dXJl"}));
+            10
+        }
+    };
+    json!({
+        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": usage(req, len),
+        "modelVersion": "gemini-fake-001",
+        "responseId": "fakeresp1",
+    })
+}
+
+fn gemini_events(reply: &Reply, req: &Value) -> Vec<String> {
+    let mut events = Vec::new();
+    let chunk = |parts: Vec<Value>, finish: Option<&str>, usage: Option<Value>| {
+        let mut c = json!({"candidates": [{"content": {"role": "model", "parts": parts}, "index": 0}], "modelVersion": "gemini-fake-001", "responseId": "fakestream1"});
+        if let Some(f) = finish {
+            c["candidates"][0]["finishReason"] = json!(f);
+        }
+        if let Some(u) = usage {
+            c["usageMetadata"] = u;
+        }
+        c.to_string()
+    };
+    let thoughts = thought_parts(req);
+    if !thoughts.is_empty() {
+        events.push(chunk(thoughts, None, None));
+    }
+    match reply {
+        Reply::Text(t) => {
+            let chars: Vec<char> = t.chars().collect();
+            let pieces: Vec<String> = chars.chunks(4).map(|c| c.iter().collect()).collect();
+            let n = pieces.len();
+            for (i, p) in pieces.into_iter().enumerate() {
+                let last = i + 1 == n;
+                events.push(chunk(
+                    vec![json!({"text": p})],
+                    last.then_some("STOP"),
+                    last.then(|| usage(req, t.len())),
+                ));
+            }
+        }
+        Reply::Call { name, args } => {
+            events.push(chunk(vec![json!({"text": "Let me check. "})], None, None));
+            events.push(chunk(
+                vec![json!({"functionCall": {"name": name, "args": args}, "thoughtSignature": "c2lnbmF0dXJl"})],
+                Some("STOP"),
+                Some(usage(req, 10)),
+            ));
+        }
+    }
+    events
+}
+
+fn openai_body(req: &Value, reply: &Reply) -> Value {
+    let Reply::Text(text) = reply else {
+        unreachable!()
+    };
+    json!({
+        "id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": req["model"],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14},
+    })
+}
+
+fn openai_events(req: &Value, reply: &Reply) -> Vec<String> {
+    let Reply::Text(text) = reply else {
+        unreachable!()
+    };
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": req["model"],
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        .to_string()
+    };
+    vec![
+        chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+        chunk(json!({"content": text}), Value::Null),
+        chunk(json!({}), json!("stop")),
+    ]
+}
+
+async fn read_request(sock: &mut TcpStream) -> Option<Recorded> {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 8192];
+    let head_end = loop {
+        let n = sock.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let path = first.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = sock.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+    }
+    let body = serde_json::from_slice(&buf[head_end..head_end + len]).unwrap_or(Value::Null);
+    Some(Recorded {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+async fn respond_json(sock: &mut TcpStream, status: u16, body: &Value) {
+    let body = body.to_string();
+    let head = format!(
+        "HTTP/1.1 {status} OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = sock.write_all(head.as_bytes()).await;
+    let _ = sock.write_all(body.as_bytes()).await;
+}

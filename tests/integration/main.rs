@@ -1,0 +1,9 @@
+//! levity's integration tests, compiled into one binary: translation tables,
+//! the proxy against fake upstreams, the command line, and real client SDKs.
+
+mod cli;
+mod common;
+mod fake;
+mod proxy;
+mod real_clients;
+mod translation;
