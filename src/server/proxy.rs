@@ -154,7 +154,7 @@ where
         match attempt(acc.clone()).await {
             Ok(v) => return Ok((v, acc.name.clone())),
             Err(e) if e.retryable() => {
-                warn!(req = %log.id, account = %acc.name, status = e.status(), error = %e, "upstream failed; trying the next account");
+                warn!(req = %log.id, account = %acc.name, status = e.status(), error = %e, "upstream failed; another account may serve");
                 last = Some(e);
             }
             Err(e) => return Err(e),

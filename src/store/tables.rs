@@ -5,6 +5,8 @@ use super::crypto::{SealInfo, SealMode, Sealer, random_bytes};
 use super::types::*;
 use crate::protocol::hex;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -141,14 +143,43 @@ impl Store {
         Ok(())
     }
 
-    fn records(&self) -> Result<Vec<AccountRecord>, StoreError> {
+    /// Every record of a JSON-valued table.
+    fn read_all<T: DeserializeOwned>(
+        &self,
+        def: TableDefinition<&str, &[u8]>,
+    ) -> Result<Vec<T>, StoreError> {
         let tx = self.db.begin_read()?;
-        let table = tx.open_table(ACCOUNTS)?;
+        let table = tx.open_table(def)?;
         let mut out = Vec::new();
         for item in table.iter()? {
             let (_, v) = item?;
-            out.push(serde_json::from_slice::<AccountRecord>(v.value())?);
+            out.push(serde_json::from_slice(v.value())?);
         }
+        Ok(out)
+    }
+
+    fn put<T: Serialize>(
+        &self,
+        def: TableDefinition<&str, &[u8]>,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(def)?
+            .insert(key, serde_json::to_vec(value)?.as_slice())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn delete(&self, def: TableDefinition<&str, &[u8]>, key: &str) -> Result<(), StoreError> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(def)?.remove(key)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn records(&self) -> Result<Vec<AccountRecord>, StoreError> {
+        let mut out: Vec<AccountRecord> = self.read_all(ACCOUNTS)?;
         out.sort_by_key(|r| r.order);
         Ok(out)
     }
@@ -232,10 +263,7 @@ impl Store {
             created: now(),
             order: existing.iter().map(|r| r.order + 1).max().unwrap_or(0),
         };
-        let tx = self.db.begin_write()?;
-        tx.open_table(ACCOUNTS)?
-            .insert(rec.id.as_str(), serde_json::to_vec(&rec)?.as_slice())?;
-        tx.commit()?;
+        self.put(ACCOUNTS, &rec.id, &rec)?;
         Ok(info_of(rec))
     }
 
@@ -248,26 +276,13 @@ impl Store {
                 what: "account",
                 name: id_or_name.into(),
             })?;
-        let tx = self.db.begin_write()?;
-        tx.open_table(ACCOUNTS)?.remove(rec.id.as_str())?;
-        tx.commit()?;
+        self.delete(ACCOUNTS, &rec.id)?;
         Ok(info_of(rec))
     }
 
     fn key_records(&self) -> Result<Vec<KeyRecord>, StoreError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(KEYS)?;
-        let mut out = Vec::new();
-        for item in table.iter()? {
-            let (_, v) = item?;
-            out.push(serde_json::from_slice::<KeyRecord>(v.value())?);
-        }
-        out.sort_by(|a, b| {
-            a.info
-                .created
-                .cmp(&b.info.created)
-                .then_with(|| a.info.name.cmp(&b.info.name))
-        });
+        let mut out: Vec<KeyRecord> = self.read_all(KEYS)?;
+        out.sort_by(|a, b| (a.info.created, &a.info.name).cmp(&(b.info.created, &b.info.name)));
         Ok(out)
     }
 
@@ -282,18 +297,8 @@ impl Store {
 
     pub fn create_key(&self, name: Option<String>) -> Result<CreatedKey, StoreError> {
         let existing = self.key_records()?;
-        let name = match name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
-            Some(n) => n,
-            None => (1..)
-                .map(|i| format!("key-{i}"))
-                .find(|n| !existing.iter().any(|r| &r.info.name == n))
-                .expect("an unused name exists"),
-        };
-        if existing.iter().any(|r| r.info.name == name) {
-            return Err(StoreError::Invalid(format!(
-                "a key named `{name}` exists already; pick another --name"
-            )));
-        }
+        let taken: Vec<&str> = existing.iter().map(|r| r.info.name.as_str()).collect();
+        let name = pick_name(name, &taken, "key", "a key")?;
         let key = format!("sk-lev-{}", hex(&random_bytes::<24>()));
         let rec = KeyRecord {
             info: KeyInfo {
@@ -304,10 +309,7 @@ impl Store {
             },
             sha256: sha256(key.as_bytes()),
         };
-        let tx = self.db.begin_write()?;
-        tx.open_table(KEYS)?
-            .insert(rec.info.id.as_str(), serde_json::to_vec(&rec)?.as_slice())?;
-        tx.commit()?;
+        self.put(KEYS, &rec.info.id, &rec)?;
         Ok(CreatedKey {
             info: rec.info,
             key,
@@ -323,9 +325,7 @@ impl Store {
                 what: "client key",
                 name: id_or_name.into(),
             })?;
-        let tx = self.db.begin_write()?;
-        tx.open_table(KEYS)?.remove(rec.info.id.as_str())?;
-        tx.commit()?;
+        self.delete(KEYS, &rec.info.id)?;
         Ok(rec.info)
     }
 
@@ -354,6 +354,28 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// The given name, or the first free `{prefix}-N`; a taken name is refused.
+fn pick_name(
+    given: Option<String>,
+    taken: &[&str],
+    prefix: &str,
+    what: &str,
+) -> Result<String, StoreError> {
+    match given
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+    {
+        Some(n) if taken.contains(&n.as_str()) => Err(StoreError::Invalid(format!(
+            "{what} named `{n}` exists already; pick another --name"
+        ))),
+        Some(n) => Ok(n),
+        None => Ok((1..)
+            .map(|i| format!("{prefix}-{i}"))
+            .find(|n| !taken.contains(&n.as_str()))
+            .expect("an unused name exists")),
     }
 }
 
