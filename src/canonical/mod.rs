@@ -27,6 +27,7 @@ pub struct Request {
 pub struct Params {
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
+    pub top_k: Option<u32>,
     pub max_tokens: Option<u32>,
     pub stop: Vec<String>,
     pub seed: Option<i64>,
@@ -61,11 +62,36 @@ pub enum Part {
         content: Vec<Part>,
         is_error: bool,
     },
-    /// Model reasoning. `signature` is the opaque token some upstreams require back.
+    /// Model reasoning. `signature` is the opaque token the upstream that
+    /// produced it requires back; `redacted` reasoning has only a signature.
     Thinking {
         text: String,
-        signature: Option<String>,
+        signature: Option<Signature>,
+        redacted: bool,
     },
+}
+
+/// An upstream's opaque reasoning token, with where it came from: only that
+/// upstream and model can verify it, so it is never sent anywhere else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub origin: Origin,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Signed by Anthropic; valid for any Claude model.
+    Anthropic,
+    /// A Gemini thought signature, valid for the model that produced it.
+    Gemini { model: String },
+}
+
+impl Signature {
+    /// The raw value when it was made by `origin`, else nothing.
+    pub fn for_origin(&self, origin: &Origin) -> Option<&str> {
+        (&self.origin == origin).then_some(self.value.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,16 +109,25 @@ pub struct ToolCall {
     pub id: String,
     pub name: String,
     pub arguments: Value,
-    /// Upstream-specific state that must travel with the call (Gemini's thought signature).
-    pub signature: Option<String>,
+    /// Upstream state that must travel with the call (Gemini's thought signature).
+    pub signature: Option<Signature>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tool {
+    pub kind: ToolKind,
     pub name: String,
     pub description: Option<String>,
     /// A JSON Schema as the client sent it; upstream encoders clean it for their target.
     pub parameters: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    /// A function the client runs.
+    Function,
+    /// Search the web, run by the upstream itself.
+    WebSearch,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +171,8 @@ pub struct Response {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finish {
     Stop,
+    /// A client-given stop sequence ended the answer.
+    StopSequence,
     Length,
     ToolCalls,
     ContentFilter,
@@ -159,9 +196,10 @@ pub enum Event {
         model: String,
     },
     TextDelta(String),
+    /// Reasoning text; a signature, when present, closes the reasoning block.
     ThinkingDelta {
         text: String,
-        signature: Option<String>,
+        signature: Option<Signature>,
     },
     /// A complete tool call; `index` counts calls within the answer from 0.
     ToolCall {
@@ -204,11 +242,16 @@ impl Response {
                     Some(Part::Thinking {
                         text: prev,
                         signature: prev_sig,
+                        redacted: false,
                     }) if prev_sig.is_none() => {
                         prev.push_str(&text);
                         *prev_sig = signature;
                     }
-                    _ => resp.parts.push(Part::Thinking { text, signature }),
+                    _ => resp.parts.push(Part::Thinking {
+                        text,
+                        signature,
+                        redacted: false,
+                    }),
                 },
                 Event::ToolCall { call, .. } => resp.parts.push(Part::ToolCall(call)),
                 Event::Usage(u) => resp.usage = u,

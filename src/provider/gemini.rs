@@ -62,7 +62,7 @@ pub async fn generate(
         .await
         .map_err(|_| Error::new(Kind::Timeout, format!("{host} stopped sending its answer")))?
         .map_err(|e| transport_error(host, &e))?;
-    let mut out = gemini::decode_response(&body, id)?;
+    let mut out = gemini::decode_response(&body, id, model)?;
     if out.model.is_empty() {
         out.model = model.to_string();
     }
@@ -83,7 +83,7 @@ pub async fn stream(
     let state = State {
         body: Box::pin(resp.bytes_stream()),
         parser: sse::Parser::default(),
-        decoder: gemini::StreamDecoder::new(id),
+        decoder: gemini::StreamDecoder::new(id, model),
         done: false,
         host,
         idle,

@@ -469,7 +469,7 @@ fn captured_sdk_requests_decode() {
 
 fn openai_of(gemini_response: Value) -> Value {
     let resp =
-        gemini::decode_response(gemini_response.to_string().as_bytes(), "fallback".into()).unwrap();
+        gemini::decode_response(gemini_response.to_string().as_bytes(), "fallback".into(), "gemini-2.5-flash").unwrap();
     serde_json::from_slice(&openai_chat::encode_response(&resp, 1700000000)).unwrap()
 }
 
@@ -525,7 +525,7 @@ fn gemini_stream_becomes_chat_completion_chunks() {
         json!({"candidates": [{"content": {"parts": [{"functionCall": {"name": "f", "args": {"x": true}}, "thoughtSignature": "sig"}]}, "finishReason": "STOP"}],
             "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 2}}),
     ];
-    let mut decoder = gemini::StreamDecoder::new("fallback".into());
+    let mut decoder = gemini::StreamDecoder::new("fallback".into(), "gemini-2.5-flash");
     let mut encoder = openai_chat::ChunkEncoder::new("client-model", 5, true);
     let mut events: Vec<Event> = Vec::new();
     let mut out = Vec::new();

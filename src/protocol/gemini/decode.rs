@@ -5,23 +5,29 @@
 //! the two paths cannot drift apart.
 
 use super::types::*;
-use crate::canonical::{Event, Finish, Response, ToolCall, Usage};
+use crate::canonical::{Event, Finish, Origin, Response, Signature, ToolCall, Usage};
 use crate::error::{Error, Kind};
 
 /// Turns Gemini chunks into canonical events, keeping what must persist
 /// across chunks (whether we started, how many tool calls we saw).
 pub struct StreamDecoder {
     id: String,
+    /// Who signed the thought signatures in this answer.
+    origin: Origin,
     started: bool,
     calls: usize,
     finished: bool,
 }
 
 impl StreamDecoder {
-    /// `id` names the answer when the upstream gives no `responseId`.
-    pub fn new(id: String) -> Self {
+    /// `id` names the answer when the upstream gives no `responseId`; `model`
+    /// is the upstream model, which alone can verify its thought signatures.
+    pub fn new(id: String, model: &str) -> Self {
         StreamDecoder {
             id,
+            origin: Origin::Gemini {
+                model: model.to_string(),
+            },
             started: false,
             calls: 0,
             finished: false,
@@ -77,7 +83,18 @@ impl StreamDecoder {
         }
     }
 
+    fn signature(&self, part: &PartOut) -> Option<Signature> {
+        part.thought_signature
+            .as_ref()
+            .filter(|s| !s.is_empty())
+            .map(|value| Signature {
+                origin: self.origin.clone(),
+                value: value.clone(),
+            })
+    }
+
     fn part(&mut self, part: &PartOut, out: &mut Vec<Event>) {
+        let signature = self.signature(part);
         if let Some(call) = &part.function_call {
             let id = call
                 .id
@@ -89,7 +106,7 @@ impl StreamDecoder {
                     id,
                     name: call.name.clone(),
                     arguments: call.args.clone().unwrap_or_else(|| serde_json::json!({})),
-                    signature: part.thought_signature.clone(),
+                    signature,
                 },
             });
             self.calls += 1;
@@ -98,21 +115,25 @@ impl StreamDecoder {
         match (&part.text, part.thought == Some(true)) {
             (Some(text), true) => out.push(Event::ThinkingDelta {
                 text: text.clone(),
-                signature: part.thought_signature.clone(),
+                signature,
             }),
             (Some(text), false) => {
+                // A signed text part: the signature closes the reasoning that
+                // led to this text, so it travels just before it.
+                if signature.is_some() {
+                    out.push(Event::ThinkingDelta {
+                        text: String::new(),
+                        signature,
+                    });
+                }
                 if !text.is_empty() {
                     out.push(Event::TextDelta(text.clone()));
                 }
-                // Gemini 3 may sign a plain text part; keep the signature as an
-                // empty thought so it can be replayed.
-                if let Some(sig) = &part.thought_signature {
-                    out.push(Event::ThinkingDelta {
-                        text: String::new(),
-                        signature: Some(sig.clone()),
-                    });
-                }
             }
+            (None, _) if signature.is_some() => out.push(Event::ThinkingDelta {
+                text: String::new(),
+                signature,
+            }),
             (None, _) => {}
         }
     }
@@ -134,9 +155,9 @@ fn finish_of(reason: &str, had_calls: bool) -> Finish {
     }
 }
 
-/// Decodes a non-streamed `generateContent` answer.
-pub fn decode_response(body: &[u8], fallback_id: String) -> Result<Response, Error> {
-    let mut decoder = StreamDecoder::new(fallback_id);
+/// Decodes a non-streamed `generateContent` answer from `model`.
+pub fn decode_response(body: &[u8], fallback_id: String, model: &str) -> Result<Response, Error> {
+    let mut decoder = StreamDecoder::new(fallback_id, model);
     let mut events = Vec::new();
     decoder.chunk(body, &mut events)?;
     Ok(Response::from_events(events))

@@ -2,7 +2,9 @@
 
 use super::schema::clean_schema;
 use super::types::*;
-use crate::canonical::{Effort, Image, Message, Part, Request, ResponseFormat, Role, ToolChoice};
+use crate::canonical::{
+    Effort, Image, Message, Origin, Part, Request, ResponseFormat, Role, ToolChoice, ToolKind,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -35,6 +37,28 @@ pub fn encode_request(req: &Request, model: &str) -> Vec<u8> {
     serde_json::to_vec(&body).expect("serializing owned data cannot fail")
 }
 
+/// Builds a `:countTokens` body counting everything `encode_request` would send.
+pub fn encode_count_tokens(req: &Request, model: &str) -> Vec<u8> {
+    let mut request = build(req, model);
+    // countTokens rejects generation settings it does not count.
+    request.generation_config = GenerationConfig::default();
+    request.tool_config = None;
+    let body = CountTokensRequest {
+        generate_content_request: CountedRequest {
+            model: format!("models/{model}"),
+            request,
+        },
+    };
+    serde_json::to_vec(&body).expect("serializing owned data cannot fail")
+}
+
+/// Reads the `totalTokens` of a `:countTokens` answer.
+pub fn decode_count_tokens(body: &[u8]) -> Option<u64> {
+    serde_json::from_slice::<CountTokensResponse>(body)
+        .ok()
+        .map(|r| r.total_tokens)
+}
+
 fn build(req: &Request, model: &str) -> GenerateRequest {
     // Tool results carry only the call id on most protocols; Gemini wants the name.
     let call_names: HashMap<&str, &str> = req
@@ -47,13 +71,16 @@ fn build(req: &Request, model: &str) -> GenerateRequest {
         })
         .collect();
 
+    let origin = Origin::Gemini {
+        model: model.to_string(),
+    };
     let mut contents: Vec<Content> = Vec::with_capacity(req.messages.len());
     for msg in &req.messages {
         let role = match msg.role {
             Role::User => "user",
             Role::Assistant => "model",
         };
-        let parts = parts_of(msg, &call_names, model);
+        let parts = parts_of(msg, &call_names, model, &origin);
         if parts.is_empty() {
             continue;
         }
@@ -75,21 +102,32 @@ fn build(req: &Request, model: &str) -> GenerateRequest {
         }],
     });
 
-    let tools = if req.tools.is_empty() {
-        Vec::new()
-    } else {
-        vec![ToolOut {
-            function_declarations: req
-                .tools
-                .iter()
-                .map(|t| FunctionDeclaration {
-                    name: t.name.clone(),
-                    description: t.description.clone(),
-                    parameters: parameters_of(&t.parameters),
-                })
-                .collect(),
-        }]
-    };
+    let functions: Vec<FunctionDeclaration> = req
+        .tools
+        .iter()
+        .filter(|t| t.kind == ToolKind::Function)
+        .map(|t| FunctionDeclaration {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            parameters: parameters_of(&t.parameters),
+        })
+        .collect();
+    let mut tools = Vec::new();
+    if !functions.is_empty() {
+        tools.push(ToolOut {
+            function_declarations: functions,
+            ..ToolOut::default()
+        });
+    }
+    // Search is a built-in tool. Gemini before 3 refuses it beside function
+    // declarations; there the client's own functions win.
+    let search = req.tools.iter().any(|t| t.kind == ToolKind::WebSearch);
+    if search && (tools.is_empty() || is_gemini_3(model)) {
+        tools.push(ToolOut {
+            google_search: Some(Default::default()),
+            ..ToolOut::default()
+        });
+    }
 
     let tool_config = req.tool_choice.as_ref().map(|c| ToolConfig {
         function_calling_config: match c {
@@ -133,6 +171,7 @@ fn build(req: &Request, model: &str) -> GenerateRequest {
         generation_config: GenerationConfig {
             temperature: p.temperature,
             top_p: p.top_p,
+            top_k: p.top_k,
             max_output_tokens,
             stop_sequences: p.stop.iter().take(5).cloned().collect(),
             seed: p.seed,
@@ -186,7 +225,12 @@ fn parameters_of(schema: &Value) -> Option<Value> {
     }
 }
 
-fn parts_of(msg: &Message, call_names: &HashMap<&str, &str>, model: &str) -> Vec<PartOut> {
+fn parts_of(
+    msg: &Message,
+    call_names: &HashMap<&str, &str>,
+    model: &str,
+    origin: &Origin,
+) -> Vec<PartOut> {
     let mut out = Vec::with_capacity(msg.parts.len());
     let mut first_call = true;
     for part in &msg.parts {
@@ -198,7 +242,11 @@ fn parts_of(msg: &Message, call_names: &HashMap<&str, &str>, model: &str) -> Vec
             }),
             Part::Image(img) => out.push(image_part(img)),
             Part::ToolCall(call) => {
-                let signature = call.signature.clone().or_else(|| {
+                // Only a signature this model made goes back; history from
+                // another model gets Google's documented sentinel where Gemini 3
+                // demands one, never a signature from elsewhere.
+                let own = call.signature.as_ref().and_then(|s| s.for_origin(origin));
+                let signature = own.map(str::to_string).or_else(|| {
                     (first_call && is_gemini_3(model)).then(|| SIGNATURE_SENTINEL.to_string())
                 });
                 first_call = false;
@@ -236,15 +284,16 @@ fn parts_of(msg: &Message, call_names: &HashMap<&str, &str>, model: &str) -> Vec
                     _ => None,
                 }));
             }
-            // Gemini only reads its own signed thoughts back; unsigned reasoning
-            // text from another model would be taken as ordinary text.
+            // Gemini reads back only thoughts this model signed; reasoning from
+            // another model (or unsigned) would be taken as ordinary text.
             Part::Thinking {
                 text,
                 signature: Some(sig),
-            } => out.push(PartOut {
+                redacted: false,
+            } if sig.for_origin(origin).is_some() => out.push(PartOut {
                 text: Some(text.clone()),
                 thought: Some(true),
-                thought_signature: Some(sig.clone()),
+                thought_signature: Some(sig.value.clone()),
                 ..Default::default()
             }),
             Part::Thinking { .. } => {}

@@ -7,5 +7,5 @@ mod schema;
 mod types;
 
 pub use decode::{StreamDecoder, decode_error, decode_response};
-pub use encode::{encode_request, output_limit};
+pub use encode::{decode_count_tokens, encode_count_tokens, encode_request, output_limit};
 pub use schema::clean_schema;

@@ -78,10 +78,14 @@ pub struct FunctionResponse {
     pub response: Value,
 }
 
-#[derive(Serialize, Debug)]
+/// One tool entry: function declarations, or a built-in tool such as search.
+#[derive(Serialize, Debug, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub function_declarations: Vec<FunctionDeclaration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub google_search: Option<serde_json::Map<String, Value>>,
 }
 
 #[derive(Serialize, Debug)]
@@ -115,6 +119,8 @@ pub struct GenerationConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stop_sequences: Vec<String>,
@@ -136,6 +142,7 @@ impl GenerationConfig {
     fn is_empty(&self) -> bool {
         self.temperature.is_none()
             && self.top_p.is_none()
+            && self.top_k.is_none()
             && self.max_output_tokens.is_none()
             && self.stop_sequences.is_empty()
             && self.seed.is_none()
@@ -207,4 +214,26 @@ pub struct ErrorBody {
     pub message: String,
     #[serde(default)]
     pub status: String,
+}
+
+/// `:countTokens` wants the whole generate request wrapped, with its model.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct CountTokensRequest {
+    pub generate_content_request: CountedRequest,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct CountedRequest {
+    pub model: String,
+    #[serde(flatten)]
+    pub request: GenerateRequest,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct CountTokensResponse {
+    #[serde(default)]
+    pub total_tokens: u64,
 }

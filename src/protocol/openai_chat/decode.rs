@@ -3,7 +3,7 @@
 use super::types::*;
 use crate::canonical::{
     Effort, Image, Message, Params, Part, Reasoning, Request, ResponseFormat, Role, Tool, ToolCall,
-    ToolChoice,
+    ToolChoice, ToolKind,
 };
 use crate::error::Error;
 use serde_json::Value;
@@ -42,6 +42,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
                     parts.push(Part::Thinking {
                         text,
                         signature: None,
+                        redacted: false,
                     });
                 }
                 if let Some(content) = content {
@@ -88,6 +89,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
                 ));
             }
             Ok(Tool {
+                kind: ToolKind::Function,
                 name: t.function.name,
                 description: t.function.description,
                 parameters: t
@@ -158,6 +160,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
         params: Params {
             temperature: req.temperature,
             top_p: req.top_p,
+            top_k: None,
             max_tokens: req.max_completion_tokens.or(req.max_tokens),
             stop: match req.stop {
                 None => Vec::new(),

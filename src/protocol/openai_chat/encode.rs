@@ -7,7 +7,7 @@ use crate::protocol::sse;
 
 fn finish_reason(f: Option<Finish>) -> &'static str {
     match f {
-        None | Some(Finish::Stop) => "stop",
+        None | Some(Finish::Stop | Finish::StopSequence) => "stop",
         Some(Finish::Length) => "length",
         Some(Finish::ToolCalls) => "tool_calls",
         Some(Finish::ContentFilter) => "content_filter",
