@@ -27,11 +27,29 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "accounts tried for one request before its error reaches the client",
     ),
     (
+        "background_downgrade",
+        "on",
+        "send Claude Code's auxiliary requests (titles, summaries, probes) to background_model (on/off)",
+    ),
+    (
+        "background_model",
+        "gemini-2.5-flash-lite",
+        "the cheap model that answers auxiliary requests",
+    ),
+    (
+        "background_markers",
+        DEFAULT_MARKERS,
+        "|-separated phrases that mark an auxiliary request (in its system prompt or last message); `=text` matches the whole message",
+    ),
+    (
         "public_host",
         "",
         "a host name, besides localhost, that may reach the admin API (for a reverse proxy)",
     ),
 ];
+
+/// Phrases of Claude Code's auxiliary prompts; one place, editable as a setting.
+const DEFAULT_MARKERS: &str = "write a 5-10 word title|analyze if this message indicates a new conversation topic|summarize this coding conversation|<policy_spec>|generate a concise title|=quota";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -41,6 +59,9 @@ pub struct Settings {
     pub connect_timeout_secs: u64,
     pub max_attempts: u32,
     pub public_host: Option<String>,
+    pub background_downgrade: bool,
+    pub background_model: String,
+    pub background_markers: Vec<String>,
 }
 
 impl Default for Settings {
@@ -67,6 +88,19 @@ impl Settings {
             connect_timeout_secs: number(map, "connect_timeout_secs", 10),
             max_attempts: number(map, "max_attempts", 3),
             public_host: map.get("public_host").filter(|h| !h.is_empty()).cloned(),
+            background_downgrade: map.get("background_downgrade").is_none_or(|v| v != "off"),
+            background_model: map
+                .get("background_model")
+                .cloned()
+                .unwrap_or_else(|| "gemini-2.5-flash-lite".into()),
+            background_markers: map
+                .get("background_markers")
+                .map_or(DEFAULT_MARKERS, String::as_str)
+                .split('|')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+                .collect(),
         }
     }
 
@@ -81,7 +115,11 @@ impl Settings {
             "request_timeout_secs" => positive(86_400),
             "connect_timeout_secs" => positive(600),
             "max_attempts" => positive(100),
-            "public_host" => Ok(()),
+            "public_host" | "background_model" | "background_markers" => Ok(()),
+            "background_downgrade" => match value {
+                "on" | "off" | "" => Ok(()),
+                _ => Err("`background_downgrade` is on or off".into()),
+            },
             k if k.starts_with("model_map.") && k.len() > "model_map.".len() => Ok(()),
             _ => Err(format!(
                 "unknown setting `{key}`; known settings: {}",
@@ -97,6 +135,14 @@ impl Settings {
             .find(|(pattern, _)| glob(pattern, model))
             .map(|(_, target)| target.as_str())
     }
+}
+
+/// The target of the first rule in `rules` whose pattern matches `model`.
+pub fn glob_map<'a>(rules: &[(&str, &'a str)], model: &str) -> Option<&'a str> {
+    rules
+        .iter()
+        .find(|(pattern, _)| glob(pattern, model))
+        .map(|(_, target)| *target)
 }
 
 /// `*` matches any run of characters; everything else matches itself.

@@ -2,6 +2,7 @@
 //! and encodes the canonical model back into it. Pure code: no IO, no HTTP
 //! framework, no clock except what callers pass in.
 
+pub mod anthropic;
 pub mod gemini;
 pub mod openai_chat;
 pub mod sse;
@@ -31,4 +32,15 @@ pub fn summarize(body: &[u8]) -> String {
     } else {
         line.to_string()
     }
+}
+
+/// An upstream's answer decoder: fed each SSE `data` payload of a stream, or
+/// a whole non-streamed body, it appends canonical events.
+pub trait StreamDecode {
+    /// One streamed `data` payload.
+    fn data(&mut self, data: &[u8], out: &mut Vec<crate::canonical::Event>) -> Result<(), crate::error::Error>;
+    /// A whole non-streamed answer.
+    fn whole(&mut self, body: &[u8], out: &mut Vec<crate::canonical::Event>) -> Result<(), crate::error::Error>;
+    /// Whether the answer was complete; a stream that ends before is cut short.
+    fn finished(&self) -> bool;
 }

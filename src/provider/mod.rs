@@ -1,16 +1,21 @@
 //! Upstream providers: one module per kind, sharing one HTTP client.
 //!
-//! A provider turns a routed request into an upstream call and hands back
-//! either a finished canonical response or a stream of canonical events. Only
-//! this module talks to upstreams; it never sees the client's wire format.
+//! A provider turns a routed canonical request into an upstream call and hands
+//! back a finished canonical response or a stream of canonical events; for a
+//! client that speaks the upstream's own protocol it forwards the body as is.
+//! Only this module talks to upstreams.
 
+pub mod anthropic;
 pub mod gemini;
 pub mod openai;
 
-use crate::canonical::Event;
+use crate::canonical::{Event, Request, Response, Usage};
 use crate::error::{Error, Kind};
-use futures_util::Stream;
+use crate::protocol::{StreamDecode, sse};
+use crate::store::{Account, ProviderKind};
+use futures_util::{Stream, StreamExt};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Events as they arrive from an upstream; an `Err` ends the stream.
@@ -43,6 +48,110 @@ impl Upstream {
     }
 }
 
+/// One attempt at one account.
+pub struct Call {
+    pub up: Upstream,
+    pub acc: Arc<Account>,
+    /// The upstream model name, after mapping.
+    pub model: String,
+    /// Deadline for the response head, and between two chunks of a stream.
+    pub timeout: Duration,
+    /// Names the answer when the upstream gives no id.
+    pub id: String,
+}
+
+impl Call {
+    fn host(&self) -> &str {
+        host_of(&self.acc.base_url)
+    }
+}
+
+/// Client headers a native upstream should receive as sent.
+#[derive(Debug, Clone, Default)]
+pub struct Forward {
+    pub anthropic_version: Option<String>,
+    pub anthropic_beta: Option<String>,
+}
+
+pub async fn generate(call: Call, req: &Request) -> Result<Response, Error> {
+    let (resp, decoder) = match call.acc.kind {
+        ProviderKind::Gemini => gemini::send(&call, req, false).await?,
+        ProviderKind::Openai => openai::send(&call, req, false).await?,
+        ProviderKind::Anthropic => anthropic::send(&call, req, false).await?,
+    };
+    let body = tokio::time::timeout(call.timeout, resp.bytes())
+        .await
+        .map_err(|_| Error::new(Kind::Timeout, format!("{} stopped sending its answer", call.host())))?
+        .map_err(|e| transport_error(call.host(), &e))?;
+    let mut decoder = decoder;
+    let mut events = Vec::new();
+    decoder.whole(&body, &mut events)?;
+    let mut out = Response::from_events(events);
+    if out.model.is_empty() {
+        out.model.clone_from(&call.model);
+    }
+    Ok(out)
+}
+
+/// A streamed answer; returns once the upstream accepted the request.
+pub async fn stream(call: Call, req: &Request) -> Result<EventStream, Error> {
+    let (resp, decoder) = match call.acc.kind {
+        ProviderKind::Gemini => gemini::send(&call, req, true).await?,
+        ProviderKind::Openai => openai::send(&call, req, true).await?,
+        ProviderKind::Anthropic => anthropic::send(&call, req, true).await?,
+    };
+    let state = StreamState {
+        body: Box::pin(resp.bytes_stream()),
+        parser: sse::Parser::default(),
+        decoder,
+        done: false,
+        host: call.host().to_string(),
+        idle: call.timeout,
+    };
+    Ok(Box::pin(futures_util::stream::unfold(state, next_events)))
+}
+
+/// Input tokens of a request: the upstream's own counter where it has one,
+/// else a local estimate (see `estimate_tokens`).
+pub async fn count_tokens(call: Call, req: &Request, raw: &[u8]) -> Result<u64, Error> {
+    match call.acc.kind {
+        ProviderKind::Gemini => gemini::count_tokens(&call, req).await,
+        ProviderKind::Anthropic => anthropic::count_tokens(&call, raw).await,
+        ProviderKind::Openai => Ok(estimate_tokens(raw)),
+    }
+}
+
+/// A documented estimate for hosts without a counter: about four bytes of
+/// JSON per token, which tracks BPE tokenizers on English and code within
+/// tens of percent. Never a constant: it grows with the request.
+pub fn estimate_tokens(raw: &[u8]) -> u64 {
+    (raw.len() as u64).div_ceil(4)
+}
+
+/// Sends a client's body to the upstream that speaks its protocol.
+pub async fn forward(
+    up: &Upstream,
+    acc: &Account,
+    body: Vec<u8>,
+    headers: &Forward,
+    timeout: Duration,
+) -> Result<reqwest::Response, Error> {
+    match acc.kind {
+        ProviderKind::Openai => openai::forward(up, acc, body, timeout).await,
+        ProviderKind::Anthropic => anthropic::forward(up, acc, body, headers, timeout).await,
+        ProviderKind::Gemini => Err(Error::new(Kind::Internal, "Gemini has no pass-through path")),
+    }
+}
+
+/// Usage from a native non-streamed answer, for the request log.
+pub fn usage_of(kind: ProviderKind, body: &[u8]) -> Option<Usage> {
+    match kind {
+        ProviderKind::Openai => openai::usage_of(body),
+        ProviderKind::Anthropic => anthropic::usage_of(body),
+        ProviderKind::Gemini => None,
+    }
+}
+
 /// The host part of a base URL, for messages that must not show paths or keys.
 pub fn host_of(base: &str) -> &str {
     let rest = base.split_once("://").map_or(base, |(_, r)| r);
@@ -56,18 +165,34 @@ pub fn transport_error(host: &str, e: &reqwest::Error) -> Error {
     } else if e.is_connect() {
         Error::new(Kind::Upstream, format!("cannot connect to {host}"))
     } else {
-        Error::new(
-            Kind::Upstream,
-            format!(
-                "connection to {host} failed: {}",
-                std::error::Error::source(e).map_or_else(|| e.to_string(), |s| s.to_string())
-            ),
-        )
+        let cause = std::error::Error::source(e).map_or_else(|| e.to_string(), |s| s.to_string());
+        Error::new(Kind::Upstream, format!("connection to {host} failed: {cause}"))
     }
 }
 
+/// Sends a request and waits for the response head; a failed answer becomes
+/// an error through `decode_error` (status, body) with its retry hint.
+pub async fn send(
+    builder: reqwest::RequestBuilder,
+    host: &str,
+    timeout: Duration,
+    decode_error: fn(u16, &[u8]) -> Error,
+) -> Result<reqwest::Response, Error> {
+    let resp = tokio::time::timeout(timeout, builder.send())
+        .await
+        .map_err(|_| Error::new(Kind::Timeout, format!("{host} did not answer in time")))?
+        .map_err(|e| transport_error(host, &e))?;
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    let (status, retry_after, body) = read_failure(resp).await;
+    let mut err = decode_error(status, &body);
+    err.retry_after = retry_after;
+    Err(err)
+}
+
 /// Reads a failed upstream answer: its status, retry hint and (bounded) body.
-pub async fn read_failure(resp: reqwest::Response) -> (u16, Option<u64>, Vec<u8>) {
+async fn read_failure(mut resp: reqwest::Response) -> (u16, Option<u64>, Vec<u8>) {
     let status = resp.status().as_u16();
     let header_hint = resp
         .headers()
@@ -75,7 +200,6 @@ pub async fn read_failure(resp: reqwest::Response) -> (u16, Option<u64>, Vec<u8>
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let mut body = Vec::new();
-    let mut resp = resp;
     while let Ok(Some(chunk)) = resp.chunk().await {
         body.extend_from_slice(&chunk);
         if body.len() >= MAX_ERROR_BODY {
@@ -96,6 +220,72 @@ fn retry_delay_in_body(body: &[u8]) -> Option<u64> {
     Some(secs.ceil() as u64)
 }
 
+type Decoder = Box<dyn StreamDecode + Send>;
+
+struct StreamState {
+    body: Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    parser: sse::Parser,
+    decoder: Decoder,
+    done: bool,
+    host: String,
+    idle: Duration,
+}
+
+fn fail(mut st: StreamState, err: Error) -> Option<(Result<Vec<Event>, Error>, StreamState)> {
+    st.done = true;
+    Some((Err(err), st))
+}
+
+/// Reads until at least one event is ready, the stream ends, or it fails.
+async fn next_events(mut st: StreamState) -> Option<(Result<Vec<Event>, Error>, StreamState)> {
+    if st.done {
+        return None;
+    }
+    let mut datas = Vec::new();
+    loop {
+        let chunk = match tokio::time::timeout(st.idle, st.body.next()).await {
+            Err(_) => {
+                let msg = format!("{} stopped sending mid-stream", st.host);
+                return fail(st, Error::new(Kind::Timeout, msg));
+            }
+            Ok(Some(Err(e))) => {
+                let err = transport_error(&st.host, &e);
+                return fail(st, err);
+            }
+            Ok(Some(Ok(chunk))) => Some(chunk),
+            Ok(None) => None,
+        };
+        let ended = chunk.is_none();
+        match chunk {
+            Some(chunk) => {
+                if st.parser.feed(&chunk, &mut datas).is_err() {
+                    let msg = format!("{} sent an oversized stream event", st.host);
+                    return fail(st, Error::new(Kind::Upstream, msg));
+                }
+            }
+            None => st.parser.finish(&mut datas),
+        }
+        let mut events = Vec::new();
+        for d in &datas {
+            if let Err(e) = st.decoder.data(d, &mut events) {
+                return fail(st, e);
+            }
+        }
+        if ended {
+            st.done = true;
+            if !st.decoder.finished() {
+                let msg = format!("{} ended the stream before the answer was complete", st.host);
+                return fail(st, Error::new(Kind::Upstream, msg));
+            }
+            return Some((Ok(events), st));
+        }
+        if !events.is_empty() {
+            return Some((Ok(events), st));
+        }
+        datas.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -103,5 +293,10 @@ mod tests {
         let body = br#"{"error":{"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay": "36.5s"}]}}"#;
         assert_eq!(super::retry_delay_in_body(body), Some(37));
         assert_eq!(super::retry_delay_in_body(b"{}"), None);
+    }
+
+    #[test]
+    fn estimates_grow_with_the_request() {
+        assert!(super::estimate_tokens(&[b'x'; 4000]) > super::estimate_tokens(&[b'x'; 400]));
     }
 }

@@ -44,15 +44,30 @@ pub const GEMINI_MODELS: &[&str] = &[
     "gemini-2.0-flash",
 ];
 
+/// Where Claude Code's model names go when no Anthropic account serves them
+/// and no user rule says otherwise; `levity config set model_map.<name>`
+/// overrides any of them.
+pub const CLAUDE_DEFAULTS: &[(&str, &str)] = &[
+    ("claude-*opus*", "gemini-2.5-pro"),
+    ("claude-*sonnet*", "gemini-2.5-flash"),
+    ("claude-*haiku*", "gemini-2.5-flash-lite"),
+    ("claude-*", "gemini-2.5-flash"),
+];
+
 impl Scheduler {
     /// Resolves `requested` to an upstream model and orders the accounts that serve it.
     pub fn route(&self, snap: &Snapshot, requested: &str) -> Result<Route, Error> {
-        let model = snap
-            .settings
-            .map_model(requested)
-            .unwrap_or(requested)
-            .to_string();
         let enabled = || snap.accounts.iter().filter(|a| a.enabled);
+        let has = |kind| enabled().any(|a| a.kind == kind);
+        let model = match snap.settings.map_model(requested) {
+            Some(mapped) => mapped,
+            // Claude names stay as they are for an Anthropic account.
+            None if requested.starts_with("claude-") && !has(ProviderKind::Anthropic) => {
+                crate::config::glob_map(CLAUDE_DEFAULTS, requested).unwrap_or(requested)
+            }
+            None => requested,
+        }
+        .to_string();
 
         let listed: Vec<Arc<Account>> = enabled()
             .filter(|a| a.kind == ProviderKind::Openai && a.models.iter().any(|m| m == &model))
@@ -76,13 +91,21 @@ impl Scheduler {
             }
             (ProviderKind::Gemini, gemini)
         } else if model.starts_with("claude-") {
-            return Err(Error::new(
-                Kind::Unavailable,
-                format!(
-                    "`{model}` needs an Anthropic upstream, which this levity does not serve yet; \
-                     map it to a Gemini model: `levity config set model_map.claude-* gemini-2.5-flash`"
-                ),
-            ));
+            let anthropic: Vec<_> = enabled()
+                .filter(|a| a.kind == ProviderKind::Anthropic)
+                .cloned()
+                .collect();
+            if anthropic.is_empty() {
+                return Err(Error::new(
+                    Kind::Unavailable,
+                    format!(
+                        "no Anthropic account can serve `{model}`: add one with \
+                         `levity account add anthropic --api-key KEY`, or map the name to another \
+                         model: `levity config set model_map.{model} gemini-2.5-flash`"
+                    ),
+                ));
+            }
+            (ProviderKind::Anthropic, anthropic)
         } else {
             return Err(Error {
                 param: Some("model".into()),

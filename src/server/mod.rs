@@ -3,8 +3,11 @@
 
 mod admin;
 mod auth;
+mod log;
 mod proxy;
+mod stream;
 mod ui;
+mod wire;
 
 pub use admin::{SetConfig, effective};
 
@@ -78,6 +81,9 @@ pub async fn serve(
     let app = Route::new()
         .at("/v1/chat/completions", post(proxy::chat_completions))
         .at("/chat/completions", post(proxy::chat_completions))
+        .at("/v1/messages", post(proxy::messages))
+        .at("/messages", post(proxy::messages))
+        .at("/v1/messages/count_tokens", post(proxy::count_tokens))
         .at("/v1/models", get(proxy::models))
         .at("/models", get(proxy::models))
         .nest("/api", admin::routes())

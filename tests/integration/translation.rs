@@ -2,7 +2,7 @@
 //! request out; a Gemini answer in, the exact OpenAI answer out.
 
 use levity::canonical::Event;
-use levity::protocol::{gemini, openai_chat};
+use levity::protocol::{StreamDecode, gemini, openai_chat};
 use serde_json::{Value, json};
 
 fn to_gemini(req: Value, model: &str) -> Value {

@@ -138,8 +138,18 @@ impl StreamDecoder {
         }
     }
 
-    /// Whether a finish reason was seen; a stream without one was cut short.
-    pub fn finished(&self) -> bool {
+}
+
+impl crate::protocol::StreamDecode for StreamDecoder {
+    fn data(&mut self, data: &[u8], out: &mut Vec<Event>) -> Result<(), Error> {
+        self.chunk(data, out)
+    }
+
+    fn whole(&mut self, body: &[u8], out: &mut Vec<Event>) -> Result<(), Error> {
+        self.chunk(body, out)
+    }
+
+    fn finished(&self) -> bool {
         self.finished
     }
 }

@@ -177,9 +177,16 @@ impl ChunkEncoder {
         sse::write_data(out, b"[DONE]");
     }
 
+    /// Ends a stream that failed after it started: the error envelope as a
+    /// data event, which the OpenAI SDKs raise; no `[DONE]` follows.
+    pub fn error(&mut self, err: &Error, out: &mut Vec<u8>) {
+        self.finished = true;
+        sse::write_data(out, &encode_error(err));
+    }
+
     /// The usage reported so far, for the request log.
-    pub fn usage(&self) -> Option<Usage> {
-        self.usage
+    pub fn usage(&self) -> Usage {
+        self.usage.unwrap_or_default()
     }
 }
 

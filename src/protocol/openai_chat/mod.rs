@@ -4,6 +4,8 @@
 mod decode;
 mod encode;
 mod types;
+mod upstream;
 
 pub use decode::decode_request;
 pub use encode::{ChunkEncoder, encode_error, encode_response};
+pub use upstream::{UpstreamDecoder, decode_error, encode_request, usage_of};

@@ -1,0 +1,104 @@
+//! Canonical response and errors → Anthropic Messages JSON.
+
+use super::signature::{Slot, to_wire};
+use super::types::*;
+use crate::canonical::{Finish, Part, Response, Usage};
+use crate::error::{Error, Kind};
+
+pub fn stop_reason(f: Option<Finish>) -> &'static str {
+    match f {
+        None | Some(Finish::Stop) => "end_turn",
+        Some(Finish::StopSequence) => "stop_sequence",
+        Some(Finish::Length) => "max_tokens",
+        Some(Finish::ToolCalls) => "tool_use",
+        Some(Finish::ContentFilter) => "refusal",
+    }
+}
+
+pub fn usage_out(u: &Usage) -> UsageOut {
+    UsageOut {
+        input_tokens: u.input_tokens.saturating_sub(u.cached_input_tokens),
+        output_tokens: u.output_tokens,
+        cache_read_input_tokens: u.cached_input_tokens,
+        cache_creation_input_tokens: 0,
+    }
+}
+
+/// Anthropic ids look like `msg_...`; keep the upstream's id inside for tracing.
+pub fn message_id(id: &str) -> String {
+    if id.starts_with("msg_") {
+        id.to_string()
+    } else {
+        format!("msg_{id}")
+    }
+}
+
+/// Serializes a finished answer as a `message` object.
+pub fn encode_response(resp: &Response) -> Vec<u8> {
+    let mut content: Vec<BlockOut<'_>> = Vec::with_capacity(resp.parts.len() + 1);
+    for part in &resp.parts {
+        match part {
+            Part::Thinking {
+                text, signature, ..
+            } => content.push(BlockOut::Thinking {
+                thinking: text,
+                signature: signature
+                    .as_ref()
+                    .map(|s| to_wire(s, Slot::Thought))
+                    .unwrap_or_default(),
+            }),
+            Part::Text(text) => content.push(BlockOut::Text { text }),
+            Part::ToolCall(call) => {
+                if let Some(sig) = &call.signature {
+                    // The call's signature rides on the thinking block before it.
+                    let wire = to_wire(sig, Slot::Call);
+                    match content.last_mut() {
+                        Some(BlockOut::Thinking { signature, .. }) if signature.is_empty() => {
+                            *signature = wire;
+                        }
+                        _ => content.push(BlockOut::Thinking {
+                            thinking: "",
+                            signature: wire,
+                        }),
+                    }
+                }
+                content.push(BlockOut::ToolUse {
+                    id: &call.id,
+                    name: &call.name,
+                    input: &call.arguments,
+                });
+            }
+            Part::Image(_) | Part::ToolResult { .. } => {}
+        }
+    }
+    let id = message_id(&resp.id);
+    let body = MessageOut {
+        id: &id,
+        kind: "message",
+        role: "assistant",
+        model: &resp.model,
+        content,
+        stop_reason: Some(stop_reason(resp.finish)),
+        stop_sequence: None,
+        usage: usage_out(&resp.usage),
+    };
+    serde_json::to_vec(&body).expect("serializing owned data cannot fail")
+}
+
+/// The Anthropic error envelope: `{"type": "error", "error": {"type", "message"}}`.
+pub fn encode_error(err: &Error) -> Vec<u8> {
+    let kind = match err.kind {
+        Kind::InvalidRequest => "invalid_request_error",
+        Kind::Authentication => "authentication_error",
+        Kind::PermissionDenied => "permission_error",
+        Kind::NotFound => "not_found_error",
+        Kind::RateLimited => "rate_limit_error",
+        Kind::Unavailable => "overloaded_error",
+        Kind::Upstream | Kind::Timeout | Kind::Internal => "api_error",
+    };
+    serde_json::to_vec(&serde_json::json!({
+        "type": "error",
+        "error": {"type": kind, "message": err.message},
+    }))
+    .expect("serializable")
+}

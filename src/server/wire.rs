@@ -1,0 +1,114 @@
+//! The client protocols the server speaks, and the one place that dispatches
+//! to their `protocol/` modules. A new client protocol is one more arm here.
+
+use crate::canonical::{Event, Request, Response, Usage};
+use crate::error::Error;
+use crate::protocol::{anthropic, openai_chat};
+use crate::store::ProviderKind;
+use poem::http::StatusCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    OpenAiChat,
+    Anthropic,
+}
+
+impl Wire {
+    pub fn name(self) -> &'static str {
+        match self {
+            Wire::OpenAiChat => "openai-chat",
+            Wire::Anthropic => "anthropic",
+        }
+    }
+
+    /// The upstream kind that speaks this protocol natively: requests to it
+    /// pass through instead of being translated.
+    pub fn native(self) -> ProviderKind {
+        match self {
+            Wire::OpenAiChat => ProviderKind::Openai,
+            Wire::Anthropic => ProviderKind::Anthropic,
+        }
+    }
+
+    pub fn decode(self, body: &[u8]) -> Result<Request, Error> {
+        match self {
+            Wire::OpenAiChat => openai_chat::decode_request(body),
+            Wire::Anthropic => anthropic::decode_request(body),
+        }
+    }
+
+    pub fn encode_response(self, resp: &Response, created: u64) -> Vec<u8> {
+        match self {
+            Wire::OpenAiChat => openai_chat::encode_response(resp, created),
+            Wire::Anthropic => anthropic::encode_response(resp),
+        }
+    }
+
+    /// An error in this protocol's shape, with `Retry-After` when known.
+    pub fn error(self, err: &Error) -> poem::Response {
+        let body = match self {
+            Wire::OpenAiChat => openai_chat::encode_error(err),
+            Wire::Anthropic => anthropic::encode_error(err),
+        };
+        let mut resp = poem::Response::builder()
+            .status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_GATEWAY))
+            .content_type("application/json")
+            .body(body);
+        if let Some(secs) = err.retry_after {
+            resp.headers_mut()
+                .insert("retry-after", secs.to_string().parse().expect("digits"));
+        }
+        resp
+    }
+
+    pub fn encoder(self, model: &str, req: &Request, created: u64) -> Encoder {
+        match self {
+            Wire::OpenAiChat => Encoder::OpenAi(openai_chat::ChunkEncoder::new(model, created, req.stream_usage)),
+            Wire::Anthropic => Encoder::Anthropic(anthropic::EventEncoder::new(model)),
+        }
+    }
+}
+
+/// A stream encoder for one client protocol.
+pub enum Encoder {
+    OpenAi(openai_chat::ChunkEncoder),
+    Anthropic(anthropic::EventEncoder),
+}
+
+impl Encoder {
+    pub fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+        match self {
+            Encoder::OpenAi(e) => e.event(ev, out),
+            Encoder::Anthropic(e) => e.event(ev, out),
+        }
+    }
+
+    pub fn done(&mut self, out: &mut Vec<u8>) {
+        match self {
+            Encoder::OpenAi(e) => e.done(out),
+            Encoder::Anthropic(e) => e.done(out),
+        }
+    }
+
+    pub fn error(&mut self, err: &Error, out: &mut Vec<u8>) {
+        match self {
+            Encoder::OpenAi(e) => e.error(err, out),
+            Encoder::Anthropic(e) => e.error(err, out),
+        }
+    }
+
+    /// Keeps the connection visibly alive while the upstream is silent.
+    pub fn ping(&self, out: &mut Vec<u8>) {
+        match self {
+            Encoder::OpenAi(_) => out.extend_from_slice(b": keep-alive\n\n"),
+            Encoder::Anthropic(_) => anthropic::EventEncoder::ping(out),
+        }
+    }
+
+    pub fn usage(&self) -> Usage {
+        match self {
+            Encoder::OpenAi(e) => e.usage(),
+            Encoder::Anthropic(e) => e.usage(),
+        }
+    }
+}
