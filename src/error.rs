@@ -91,6 +91,13 @@ impl Error {
         }
     }
 
+    /// An upstream's refusal of a thinking signature in the history.
+    pub fn is_signature_refusal(&self) -> bool {
+        let m = self.message.to_ascii_lowercase();
+        self.kind == Kind::InvalidRequest
+            && (m.contains("signature") || m.contains("expected `thinking`"))
+    }
+
     /// Whether another account might succeed where this one failed.
     pub fn retryable(&self) -> bool {
         matches!(

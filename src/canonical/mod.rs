@@ -210,6 +210,22 @@ pub enum Event {
     Finish(Finish),
 }
 
+impl Request {
+    /// Drops all reasoning from the history: thinking parts and the signatures
+    /// on tool calls. The fallback when an upstream refuses a signature anyway.
+    pub fn strip_reasoning(&mut self) {
+        for m in &mut self.messages {
+            m.parts.retain(|p| !matches!(p, Part::Thinking { .. }));
+            for p in &mut m.parts {
+                if let Part::ToolCall(c) = p {
+                    c.signature = None;
+                }
+            }
+        }
+        self.messages.retain(|m| !m.parts.is_empty());
+    }
+}
+
 impl Response {
     /// The visible text of the answer, concatenated.
     pub fn text(&self) -> String {

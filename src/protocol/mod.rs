@@ -38,9 +38,17 @@ pub fn summarize(body: &[u8]) -> String {
 /// a whole non-streamed body, it appends canonical events.
 pub trait StreamDecode {
     /// One streamed `data` payload.
-    fn data(&mut self, data: &[u8], out: &mut Vec<crate::canonical::Event>) -> Result<(), crate::error::Error>;
+    fn data(
+        &mut self,
+        data: &[u8],
+        out: &mut Vec<crate::canonical::Event>,
+    ) -> Result<(), crate::error::Error>;
     /// A whole non-streamed answer.
-    fn whole(&mut self, body: &[u8], out: &mut Vec<crate::canonical::Event>) -> Result<(), crate::error::Error>;
+    fn whole(
+        &mut self,
+        body: &[u8],
+        out: &mut Vec<crate::canonical::Event>,
+    ) -> Result<(), crate::error::Error>;
     /// Whether the answer was complete; a stream that ends before is cut short.
     fn finished(&self) -> bool;
 }

@@ -11,11 +11,23 @@ use std::time::Duration;
 
 const DEFAULT_VERSION: &str = "2023-06-01";
 
-fn post(client: &reqwest::Client, acc: &Account, path: &str, body: Vec<u8>, headers: &Forward) -> reqwest::RequestBuilder {
+fn post(
+    client: &reqwest::Client,
+    acc: &Account,
+    path: &str,
+    body: Vec<u8>,
+    headers: &Forward,
+) -> reqwest::RequestBuilder {
     let mut builder = client
         .post(format!("{}{path}", acc.base_url))
         .header("x-api-key", acc.secret.expose())
-        .header("anthropic-version", headers.anthropic_version.as_deref().unwrap_or(DEFAULT_VERSION))
+        .header(
+            "anthropic-version",
+            headers
+                .anthropic_version
+                .as_deref()
+                .unwrap_or(DEFAULT_VERSION),
+        )
         .header("content-type", "application/json")
         .body(body);
     if let Some(beta) = &headers.anthropic_beta {
@@ -25,35 +37,85 @@ fn post(client: &reqwest::Client, acc: &Account, path: &str, body: Vec<u8>, head
 }
 
 /// Sends a translated request; returns the response head and its decoder.
-pub async fn send(call: &Call, req: &Request, stream: bool) -> Result<(reqwest::Response, Decoder), Error> {
+pub async fn send(
+    call: &Call,
+    req: &Request,
+    stream: bool,
+) -> Result<(reqwest::Response, Decoder), Error> {
     let body = anthropic::encode_request(req, &call.model, stream);
-    let builder = post(call.up.client(), &call.acc, "/v1/messages", body, &Forward::default());
+    let builder = post(
+        call.up.client(),
+        &call.acc,
+        "/v1/messages",
+        body,
+        &Forward::default(),
+    );
     let resp = super::send(builder, call.host(), call.timeout, anthropic::decode_error).await?;
-    Ok((resp, Box::new(anthropic::UpstreamDecoder::new(call.id.clone()))))
+    Ok((
+        resp,
+        Box::new(anthropic::UpstreamDecoder::new(call.id.clone())),
+    ))
 }
 
 /// Sends a Messages body as the client wrote it (model renamed, history cleaned).
-pub async fn forward(up: &Upstream, acc: &Account, body: Vec<u8>, headers: &Forward, timeout: Duration) -> Result<reqwest::Response, Error> {
+pub async fn forward(
+    up: &Upstream,
+    acc: &Account,
+    body: Vec<u8>,
+    headers: &Forward,
+    timeout: Duration,
+) -> Result<reqwest::Response, Error> {
     let builder = post(up.client(), acc, "/v1/messages", body, headers);
-    super::send(builder, host_of(&acc.base_url), timeout, anthropic::decode_error).await
+    super::send(
+        builder,
+        host_of(&acc.base_url),
+        timeout,
+        anthropic::decode_error,
+    )
+    .await
 }
 
 /// Anthropic's own count for the client's request.
 pub async fn count_tokens(call: &Call, raw: &[u8]) -> Result<u64, Error> {
     let mut value: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(raw).map_err(|e| Error::from_json(&e))?;
-    value.insert("model".into(), serde_json::Value::String(call.model.clone()));
-    for field in ["stream", "max_tokens", "temperature", "top_p", "top_k", "stop_sequences", "metadata"] {
+    value.insert(
+        "model".into(),
+        serde_json::Value::String(call.model.clone()),
+    );
+    for field in [
+        "stream",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop_sequences",
+        "metadata",
+    ] {
         value.remove(field);
     }
     let body = serde_json::to_vec(&value).expect("serializable");
-    let builder = post(call.up.client(), &call.acc, "/v1/messages/count_tokens", body, &Forward::default());
+    let builder = post(
+        call.up.client(),
+        &call.acc,
+        "/v1/messages/count_tokens",
+        body,
+        &Forward::default(),
+    );
     let resp = super::send(builder, call.host(), call.timeout, anthropic::decode_error).await?;
-    let body = resp.bytes().await.map_err(|e| super::transport_error(call.host(), &e))?;
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| super::transport_error(call.host(), &e))?;
     serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v["input_tokens"].as_u64())
-        .ok_or_else(|| Error::new(Kind::Upstream, "Anthropic sent a token count levity cannot read"))
+        .ok_or_else(|| {
+            Error::new(
+                Kind::Upstream,
+                "Anthropic sent a token count levity cannot read",
+            )
+        })
 }
 
 pub fn usage_of(body: &[u8]) -> Option<Usage> {

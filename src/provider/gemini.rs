@@ -7,7 +7,10 @@ use crate::error::{Error, Kind};
 use crate::protocol::gemini;
 
 fn post(call: &Call, method: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
-    let url = format!("{}/v1beta/models/{}:{method}", call.acc.base_url, call.model);
+    let url = format!(
+        "{}/v1beta/models/{}:{method}",
+        call.acc.base_url, call.model
+    );
     call.up
         .client()
         .post(url)
@@ -17,7 +20,11 @@ fn post(call: &Call, method: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
 }
 
 /// Sends a generate request; returns the response head and its decoder.
-pub async fn send(call: &Call, req: &Request, stream: bool) -> Result<(reqwest::Response, Decoder), Error> {
+pub async fn send(
+    call: &Call,
+    req: &Request,
+    stream: bool,
+) -> Result<(reqwest::Response, Decoder), Error> {
     let method = if stream {
         "streamGenerateContent?alt=sse"
     } else {
@@ -31,13 +38,20 @@ pub async fn send(call: &Call, req: &Request, stream: bool) -> Result<(reqwest::
 
 /// Gemini's own token count for everything the request would send.
 pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
-    let builder = post(call, "countTokens", gemini::encode_count_tokens(req, &call.model));
+    let builder = post(
+        call,
+        "countTokens",
+        gemini::encode_count_tokens(req, &call.model),
+    );
     let resp = super::send(builder, call.host(), call.timeout, gemini::decode_error).await?;
     let body = resp
         .bytes()
         .await
         .map_err(|e| super::transport_error(call.host(), &e))?;
     gemini::decode_count_tokens(&body).ok_or_else(|| {
-        Error::new(Kind::Upstream, format!("{} sent a token count levity cannot read", call.host()))
+        Error::new(
+            Kind::Upstream,
+            format!("{} sent a token count levity cannot read", call.host()),
+        )
     })
 }

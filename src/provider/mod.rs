@@ -81,7 +81,12 @@ pub async fn generate(call: Call, req: &Request) -> Result<Response, Error> {
     };
     let body = tokio::time::timeout(call.timeout, resp.bytes())
         .await
-        .map_err(|_| Error::new(Kind::Timeout, format!("{} stopped sending its answer", call.host())))?
+        .map_err(|_| {
+            Error::new(
+                Kind::Timeout,
+                format!("{} stopped sending its answer", call.host()),
+            )
+        })?
         .map_err(|e| transport_error(call.host(), &e))?;
     let mut decoder = decoder;
     let mut events = Vec::new();
@@ -139,7 +144,10 @@ pub async fn forward(
     match acc.kind {
         ProviderKind::Openai => openai::forward(up, acc, body, timeout).await,
         ProviderKind::Anthropic => anthropic::forward(up, acc, body, headers, timeout).await,
-        ProviderKind::Gemini => Err(Error::new(Kind::Internal, "Gemini has no pass-through path")),
+        ProviderKind::Gemini => Err(Error::new(
+            Kind::Internal,
+            "Gemini has no pass-through path",
+        )),
     }
 }
 
@@ -166,7 +174,10 @@ pub fn transport_error(host: &str, e: &reqwest::Error) -> Error {
         Error::new(Kind::Upstream, format!("cannot connect to {host}"))
     } else {
         let cause = std::error::Error::source(e).map_or_else(|| e.to_string(), |s| s.to_string());
-        Error::new(Kind::Upstream, format!("connection to {host} failed: {cause}"))
+        Error::new(
+            Kind::Upstream,
+            format!("connection to {host} failed: {cause}"),
+        )
     }
 }
 
@@ -274,7 +285,10 @@ async fn next_events(mut st: StreamState) -> Option<(Result<Vec<Event>, Error>, 
         if ended {
             st.done = true;
             if !st.decoder.finished() {
-                let msg = format!("{} ended the stream before the answer was complete", st.host);
+                let msg = format!(
+                    "{} ended the stream before the answer was complete",
+                    st.host
+                );
                 return fail(st, Error::new(Kind::Upstream, msg));
             }
             return Some((Ok(events), st));

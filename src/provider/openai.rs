@@ -18,17 +18,41 @@ fn post(client: &reqwest::Client, acc: &Account, body: Vec<u8>) -> reqwest::Requ
 }
 
 /// Sends a translated request; returns the response head and its decoder.
-pub async fn send(call: &Call, req: &Request, stream: bool) -> Result<(reqwest::Response, Decoder), Error> {
+pub async fn send(
+    call: &Call,
+    req: &Request,
+    stream: bool,
+) -> Result<(reqwest::Response, Decoder), Error> {
     let body = openai_chat::encode_request(req, &call.model, stream);
     let builder = post(call.up.client(), &call.acc, body);
-    let resp = super::send(builder, call.host(), call.timeout, openai_chat::decode_error).await?;
-    Ok((resp, Box::new(openai_chat::UpstreamDecoder::new(call.id.clone()))))
+    let resp = super::send(
+        builder,
+        call.host(),
+        call.timeout,
+        openai_chat::decode_error,
+    )
+    .await?;
+    Ok((
+        resp,
+        Box::new(openai_chat::UpstreamDecoder::new(call.id.clone())),
+    ))
 }
 
 /// Sends a Chat Completions body as the client wrote it (model renamed).
-pub async fn forward(up: &Upstream, acc: &Account, body: Vec<u8>, timeout: Duration) -> Result<reqwest::Response, Error> {
+pub async fn forward(
+    up: &Upstream,
+    acc: &Account,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<reqwest::Response, Error> {
     let builder = post(up.client(), acc, body);
-    super::send(builder, host_of(&acc.base_url), timeout, openai_chat::decode_error).await
+    super::send(
+        builder,
+        host_of(&acc.base_url),
+        timeout,
+        openai_chat::decode_error,
+    )
+    .await
 }
 
 pub fn usage_of(body: &[u8]) -> Option<Usage> {

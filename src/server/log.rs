@@ -16,7 +16,14 @@ pub struct RequestLog {
 }
 
 impl RequestLog {
-    pub fn start(id: String, protocol: &str, model: &str, route: &Route, stream: bool, background: bool) -> Self {
+    pub fn start(
+        id: String,
+        protocol: &str,
+        model: &str,
+        route: &Route,
+        stream: bool,
+        background: bool,
+    ) -> Self {
         info!(req = %id, protocol, model, upstream = %route.model, stream, background, "request start");
         RequestLog {
             id,

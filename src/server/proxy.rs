@@ -26,11 +26,17 @@ fn unix_now() -> u64 {
 }
 
 fn json_response(body: Vec<u8>) -> Response {
-    Response::builder().content_type("application/json").body(body)
+    Response::builder()
+        .content_type("application/json")
+        .body(body)
 }
 
 #[handler]
-pub async fn chat_completions(req: &Request, body: Bytes, Data(state): Data<&Arc<AppState>>) -> Response {
+pub async fn chat_completions(
+    req: &Request,
+    body: Bytes,
+    Data(state): Data<&Arc<AppState>>,
+) -> Response {
     handle(Wire::OpenAiChat, req, body, state).await
 }
 
@@ -78,11 +84,28 @@ async fn handle(wire: Wire, req: &Request, body: Bytes, state: &Arc<AppState>) -
         Err(e) => return wire.error(&e),
     };
     let id = hex(&random_bytes::<12>());
-    let mut log = RequestLog::start(id.clone(), wire.name(), &creq.model, &route, creq.stream, background);
+    let mut log = RequestLog::start(
+        id.clone(),
+        wire.name(),
+        &creq.model,
+        &route,
+        creq.stream,
+        background,
+    );
     let timeout = Duration::from_secs(settings.request_timeout_secs);
     let native = route.kind == wire.native() && !background;
     let result = if native {
-        passthrough(state, wire, &route, &body, forwarded(req), creq.stream, timeout, &mut log).await
+        passthrough(
+            state,
+            wire,
+            &route,
+            &body,
+            forwarded(req),
+            creq.stream,
+            timeout,
+            &mut log,
+        )
+        .await
     } else {
         translated(state, wire, &route, creq, timeout, id, &mut log).await
     };
@@ -108,7 +131,11 @@ enum Reply {
 
 /// Tries the route's accounts in order while failures are ones another account
 /// might not have; nothing has reached the client before an attempt fails.
-async fn try_accounts<T, F, Fut>(route: &Route, log: &mut RequestLog, mut attempt: F) -> Result<T, Error>
+async fn try_accounts<T, F, Fut>(
+    route: &Route,
+    log: &mut RequestLog,
+    mut attempt: F,
+) -> Result<T, Error>
 where
     F: FnMut(Arc<Account>) -> Fut,
     Fut: Future<Output = Result<T, Error>>,
@@ -133,7 +160,7 @@ async fn translated(
     state: &Arc<AppState>,
     wire: Wire,
     route: &Route,
-    creq: CRequest,
+    mut creq: CRequest,
     timeout: Duration,
     id: String,
     log: &mut RequestLog,
@@ -147,15 +174,34 @@ async fn translated(
         timeout,
         id: id.clone(),
     };
-    if creq.stream {
-        let events = try_accounts(route, log, |acc| provider::stream(call(acc), &creq)).await?;
-        let encoder = wire.encoder(model, &creq, unix_now());
-        let log = log.take();
-        return Ok(Reply::Streaming(sse_response(events, encoder, log)));
+    let mut stripped = false;
+    loop {
+        let attempt = if creq.stream {
+            try_accounts(route, log, |acc| provider::stream(call(acc), &creq))
+                .await
+                .map(|events| {
+                    let encoder = wire.encoder(model, &creq, unix_now());
+                    Reply::Streaming(sse_response(events, encoder, log.take()))
+                })
+        } else {
+            try_accounts(route, log, |acc| provider::generate(call(acc), &creq))
+                .await
+                .map(|resp| {
+                    let body = json_response(wire.encode_response(&resp, unix_now()));
+                    Reply::Done(body, Some(resp.usage))
+                })
+        };
+        match attempt {
+            // Signatures are only sent where they came from, so this should not
+            // happen; if an upstream refuses one anyway, retry once without.
+            Err(e) if e.is_signature_refusal() && !stripped => {
+                warn!(req = %log.id, error = %e, "upstream refused a thinking signature; retrying without reasoning history");
+                creq.strip_reasoning();
+                stripped = true;
+            }
+            other => return other,
+        }
     }
-    let resp = try_accounts(route, log, |acc| provider::generate(call(acc), &creq)).await?;
-    let usage = resp.usage;
-    Ok(Reply::Done(json_response(wire.encode_response(&resp, unix_now())), Some(usage)))
 }
 
 /// The client speaks the upstream's own protocol: its body goes through with
@@ -173,7 +219,10 @@ async fn passthrough(
 ) -> Result<Reply, Error> {
     let mut value: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(body).map_err(|e| Error::from_json(&e))?;
-    value.insert("model".into(), serde_json::Value::String(route.model.clone()));
+    value.insert(
+        "model".into(),
+        serde_json::Value::String(route.model.clone()),
+    );
     if wire == Wire::Anthropic {
         anthropic::sanitize_native(&mut value);
     }
@@ -190,13 +239,22 @@ async fn passthrough(
     let bytes = tokio::time::timeout(timeout, resp.bytes())
         .await
         .map_err(|_| Error::new(Kind::Timeout, "the upstream stopped sending its answer"))?
-        .map_err(|e| Error::new(Kind::Upstream, format!("reading the upstream answer failed: {e}")))?;
+        .map_err(|e| {
+            Error::new(
+                Kind::Upstream,
+                format!("reading the upstream answer failed: {e}"),
+            )
+        })?;
     let usage = provider::usage_of(wire.native(), &bytes);
     Ok(Reply::Done(json_response(bytes.to_vec()), usage))
 }
 
 #[handler]
-pub async fn count_tokens(req: &Request, body: Bytes, Data(state): Data<&Arc<AppState>>) -> Response {
+pub async fn count_tokens(
+    req: &Request,
+    body: Bytes,
+    Data(state): Data<&Arc<AppState>>,
+) -> Response {
     let wire = Wire::Anthropic;
     if let Err(msg) = auth::check_client(state, req) {
         return wire.error(&Error::new(Kind::Authentication, msg));
@@ -222,13 +280,19 @@ pub async fn count_tokens(req: &Request, body: Bytes, Data(state): Data<&Arc<App
         };
         match provider::count_tokens(call, &creq, &body).await {
             Ok(n) => {
-                return json_response(serde_json::json!({"input_tokens": n}).to_string().into_bytes());
+                return json_response(
+                    serde_json::json!({"input_tokens": n})
+                        .to_string()
+                        .into_bytes(),
+                );
             }
             Err(e) if e.retryable() => last = Some(e),
             Err(e) => return wire.error(&e),
         }
     }
-    wire.error(&last.unwrap_or_else(|| Error::new(Kind::Unavailable, "no account could count tokens")))
+    wire.error(
+        &last.unwrap_or_else(|| Error::new(Kind::Unavailable, "no account could count tokens")),
+    )
 }
 
 #[handler]
@@ -241,5 +305,8 @@ pub async fn models(req: &Request, Data(state): Data<&Arc<AppState>>) -> Respons
         .into_iter()
         .map(|id| serde_json::json!({"id": id, "object": "model", "created": 0, "owned_by": "levity"}))
         .collect();
-    json_response(serde_json::to_vec(&serde_json::json!({"object": "list", "data": data})).expect("serializable"))
+    json_response(
+        serde_json::to_vec(&serde_json::json!({"object": "list", "data": data}))
+            .expect("serializable"),
+    )
 }

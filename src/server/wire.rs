@@ -63,7 +63,11 @@ impl Wire {
 
     pub fn encoder(self, model: &str, req: &Request, created: u64) -> Encoder {
         match self {
-            Wire::OpenAiChat => Encoder::OpenAi(openai_chat::ChunkEncoder::new(model, created, req.stream_usage)),
+            Wire::OpenAiChat => Encoder::OpenAi(openai_chat::ChunkEncoder::new(
+                model,
+                created,
+                req.stream_usage,
+            )),
             Wire::Anthropic => Encoder::Anthropic(anthropic::EventEncoder::new(model)),
         }
     }

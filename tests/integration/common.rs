@@ -69,6 +69,14 @@ impl Levity {
         assert_eq!(status, 201, "{v}");
     }
 
+    pub async fn add_anthropic(&self, name: &str, key: &str, base: &str) {
+        let body = json!({"kind": "anthropic", "api_key": key, "name": name, "base_url": base});
+        let (status, v) = self
+            .admin(reqwest::Method::POST, "/accounts", Some(body))
+            .await;
+        assert_eq!(status, 201, "{v}");
+    }
+
     pub async fn add_openai(&self, name: &str, key: &str, base: &str, models: &[&str]) {
         let body = json!({"kind": "openai", "api_key": key, "name": name, "base_url": base, "models": models});
         let (status, v) = self

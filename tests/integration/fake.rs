@@ -7,6 +7,10 @@
 //! calls a tool, anything else is echoed. A tool result is answered with
 //! `tool result: {json}`. An API key containing `fail429`, `fail500`,
 //! `fail401` or `failhtml` makes that account fail that way every time.
+//!
+//! Like the real services, the fake checks thinking signatures: Gemini 3
+//! models refuse a current-turn function call without one, and both Gemini
+//! and Anthropic refuse a signature they did not issue.
 
 use serde_json::{Value, json};
 use std::collections::VecDeque;
@@ -130,6 +134,30 @@ impl Fake {
             fault = key_fault(&key);
         }
         let openai = req.path.ends_with("/chat/completions");
+        let anthropic = req.path.starts_with("/v1/messages");
+        if req.path.contains(":countTokens") {
+            let n = req.body.to_string().len() / 4;
+            return respond_json(&mut sock, 200, &json!({"totalTokens": n})).await;
+        }
+        if req.path.starts_with("/v1/messages/count_tokens") {
+            let n = req.body.to_string().len() / 4;
+            return respond_json(&mut sock, 200, &json!({"input_tokens": n})).await;
+        }
+        let refusal = if anthropic {
+            anthropic_refusal(&req.body)
+        } else if openai {
+            None
+        } else {
+            gemini_refusal(&req.path, &req.body)
+        };
+        if let Some(message) = refusal {
+            let body = if anthropic {
+                json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}})
+            } else {
+                json!({"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}})
+            };
+            return respond_json(&mut sock, 400, &body).await;
+        }
         match fault {
             Some(Fault::Drop) => return,
             Some(Fault::Status {
@@ -159,10 +187,16 @@ impl Fake {
         }
         let streaming =
             req.path.contains(":streamGenerateContent") || req.body["stream"] == json!(true);
-        let reply = reply_for(&req.body, openai);
+        let reply = if anthropic {
+            anthropic_reply(&req.body)
+        } else {
+            reply_for(&req.body, openai)
+        };
         if !streaming {
             let body = if openai {
                 openai_body(&req.body, &reply)
+            } else if anthropic {
+                anthropic_body(&req.body, &reply)
             } else {
                 gemini_body(&reply, &req.body)
             };
@@ -170,6 +204,8 @@ impl Fake {
         }
         let events = if openai {
             openai_events(&req.body, &reply)
+        } else if anthropic {
+            anthropic_events(&req.body, &reply)
         } else {
             gemini_events(&reply, &req.body)
         };
@@ -183,7 +219,12 @@ impl Fake {
             if matches!(fault, Some(Fault::Truncate)) && i + 1 == n {
                 return;
             }
-            let frame = format!("data: {ev}\r\n\r\n");
+            let frame = if anthropic {
+                let kind: Value = serde_json::from_str(&ev).unwrap();
+                format!("event: {}\ndata: {ev}\n\n", kind["type"].as_str().unwrap())
+            } else {
+                format!("data: {ev}\r\n\r\n")
+            };
             if sock.write_all(frame.as_bytes()).await.is_err() {
                 return;
             }
@@ -240,6 +281,18 @@ enum Reply {
     Call { name: String, args: Value },
 }
 
+fn command(text: &str) -> Option<Reply> {
+    if let Some(rest) = text.strip_prefix("call ") {
+        let (name, args) = rest.split_once(' ').unwrap_or((rest, "{}"));
+        return Some(Reply::Call {
+            name: name.into(),
+            args: serde_json::from_str(args).unwrap_or(json!({})),
+        });
+    }
+    text.strip_prefix("reply ")
+        .map(|rest| Reply::Text(rest.into()))
+}
+
 fn reply_for(body: &Value, openai: bool) -> Reply {
     if openai {
         let last = body["messages"]
@@ -247,10 +300,22 @@ fn reply_for(body: &Value, openai: bool) -> Reply {
             .and_then(|m| m.last())
             .cloned()
             .unwrap_or_default();
-        return Reply::Text(format!(
-            "openai echo: {}",
-            last["content"].as_str().unwrap_or("")
-        ));
+        if last["role"] == "tool" {
+            return Reply::Text(format!(
+                "tool result: {}",
+                last["content"].as_str().unwrap_or("")
+            ));
+        }
+        let text = match &last["content"] {
+            Value::String(s) => s.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            _ => String::new(),
+        };
+        return command(&text).unwrap_or_else(|| Reply::Text(format!("openai echo: {text}")));
     }
     let last = body["contents"]
         .as_array()
@@ -270,15 +335,8 @@ fn reply_for(body: &Value, openai: bool) -> Reply {
         .iter()
         .filter(|p| p.get("inlineData").is_some() || p.get("fileData").is_some())
         .count();
-    if let Some(rest) = text.strip_prefix("call ") {
-        let (name, args) = rest.split_once(' ').unwrap_or((rest, "{}"));
-        return Reply::Call {
-            name: name.into(),
-            args: serde_json::from_str(args).unwrap_or(json!({})),
-        };
-    }
-    if let Some(rest) = text.strip_prefix("reply ") {
-        return Reply::Text(rest.into());
+    if let Some(reply) = command(&text) {
+        return reply;
     }
     if body["generationConfig"]["responseMimeType"] == "application/json" {
         return Reply::Text(json!({"echo": text}).to_string());
@@ -300,23 +358,83 @@ fn usage(body: &Value, reply_len: usize) -> Value {
     })
 }
 
+/// Signatures this fake Gemini issues, and so accepts back.
+pub const GEMINI_CALL_SIG: &str = "c2lnbmF0dXJl";
+pub const GEMINI_TEXT_SIG: &str = "dGV4dHNpZw==";
+pub const ANTHROPIC_SIG: &str = "EqQBCkgIAhABGAIiQFAKE";
+
+fn thinking(body: &Value) -> bool {
+    body["generationConfig"]["thinkingConfig"]["includeThoughts"] == json!(true)
+}
+
 fn thought_parts(body: &Value) -> Vec<Value> {
-    if body["generationConfig"]["thinkingConfig"]["includeThoughts"] == json!(true) {
+    if thinking(body) {
         vec![json!({"text": "thinking it over", "thought": true})]
     } else {
         Vec::new()
     }
 }
 
+fn text_part(body: &Value, text: &str) -> Value {
+    if thinking(body) {
+        json!({"text": text, "thoughtSignature": GEMINI_TEXT_SIG})
+    } else {
+        json!({"text": text})
+    }
+}
+
+/// What real Gemini refuses about signatures in a request, if anything.
+fn gemini_refusal(path: &str, body: &Value) -> Option<String> {
+    let contents = body["contents"].as_array()?;
+    for c in contents {
+        for p in c["parts"].as_array().into_iter().flatten() {
+            if let Some(sig) = p["thoughtSignature"].as_str()
+                && ![
+                    GEMINI_CALL_SIG,
+                    GEMINI_TEXT_SIG,
+                    "skip_thought_signature_validator",
+                ]
+                .contains(&sig)
+            {
+                return Some("Thought signature is not valid.".into());
+            }
+        }
+    }
+    if !path.contains("gemini-3") {
+        return None;
+    }
+    // The current turn: everything after the last user message with text.
+    let start = contents
+        .iter()
+        .rposition(|c| {
+            c["role"] == "user"
+                && c["parts"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p.get("text").is_some()))
+        })
+        .unwrap_or(0);
+    for (i, c) in contents.iter().enumerate().skip(start) {
+        let parts = c["parts"].as_array().cloned().unwrap_or_default();
+        if let Some(first_call) = parts.iter().find(|p| p.get("functionCall").is_some())
+            && first_call.get("thoughtSignature").is_none()
+        {
+            return Some(format!(
+                "Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call `default_api:x` , position {i}."
+            ));
+        }
+    }
+    None
+}
+
 fn gemini_body(reply: &Reply, req: &Value) -> Value {
     let mut parts = thought_parts(req);
     let len = match reply {
         Reply::Text(t) => {
-            parts.push(json!({"text": t}));
+            parts.push(text_part(req, t));
             t.len()
         }
         Reply::Call { name, args } => {
-            parts.push(json!({"functionCall": {"name": name, "args": args}, "thoughtSignature": "c2lnbmF0dXJl"}));
+            parts.push(json!({"functionCall": {"name": name, "args": args}, "thoughtSignature": GEMINI_CALL_SIG}));
             10
         }
     };
@@ -351,8 +469,13 @@ fn gemini_events(reply: &Reply, req: &Value) -> Vec<String> {
             let n = pieces.len();
             for (i, p) in pieces.into_iter().enumerate() {
                 let last = i + 1 == n;
+                let part = if i == 0 {
+                    text_part(req, &p)
+                } else {
+                    json!({"text": p})
+                };
                 events.push(chunk(
-                    vec![json!({"text": p})],
+                    vec![part],
                     last.then_some("STOP"),
                     last.then(|| usage(req, t.len())),
                 ));
@@ -361,7 +484,7 @@ fn gemini_events(reply: &Reply, req: &Value) -> Vec<String> {
         Reply::Call { name, args } => {
             events.push(chunk(vec![json!({"text": "Let me check. "})], None, None));
             events.push(chunk(
-                vec![json!({"functionCall": {"name": name, "args": args}, "thoughtSignature": "c2lnbmF0dXJl"})],
+                vec![json!({"functionCall": {"name": name, "args": args}, "thoughtSignature": GEMINI_CALL_SIG})],
                 Some("STOP"),
                 Some(usage(req, 10)),
             ));
@@ -370,31 +493,194 @@ fn gemini_events(reply: &Reply, req: &Value) -> Vec<String> {
     events
 }
 
+/// DeepSeek-style reasoners answer with `reasoning_content` first.
+fn reasoner(req: &Value) -> bool {
+    req["model"]
+        .as_str()
+        .is_some_and(|m| m.contains("reasoner"))
+}
+
 fn openai_body(req: &Value, reply: &Reply) -> Value {
-    let Reply::Text(text) = reply else {
-        unreachable!()
+    let mut message = match reply {
+        Reply::Text(text) => json!({"role": "assistant", "content": text}),
+        Reply::Call { name, args } => json!({"role": "assistant", "content": null, "tool_calls": [
+            {"id": "call_fake_1", "type": "function", "function": {"name": name, "arguments": args.to_string()}}]}),
+    };
+    if reasoner(req) {
+        message["reasoning_content"] = json!("reasoning it out");
+    }
+    let finish = if matches!(reply, Reply::Call { .. }) {
+        "tool_calls"
+    } else {
+        "stop"
     };
     json!({
         "id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": req["model"],
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14},
     })
 }
 
 fn openai_events(req: &Value, reply: &Reply) -> Vec<String> {
-    let Reply::Text(text) = reply else {
-        unreachable!()
-    };
     let chunk = |delta: Value, finish: Value| {
         json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": req["model"],
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
         .to_string()
     };
-    vec![
-        chunk(json!({"role": "assistant", "content": ""}), Value::Null),
-        chunk(json!({"content": text}), Value::Null),
-        chunk(json!({}), json!("stop")),
-    ]
+    let mut out = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
+    if reasoner(req) {
+        out.push(chunk(
+            json!({"reasoning_content": "reasoning "}),
+            Value::Null,
+        ));
+        out.push(chunk(json!({"reasoning_content": "it out"}), Value::Null));
+    }
+    match reply {
+        Reply::Text(text) => {
+            out.push(chunk(json!({"content": text}), Value::Null));
+            out.push(chunk(json!({}), json!("stop")));
+        }
+        Reply::Call { name, args } => {
+            let args = args.to_string();
+            let (a, b) = args.split_at(args.len() / 2);
+            out.push(chunk(json!({"tool_calls": [{"index": 0, "id": "call_fake_1", "type": "function", "function": {"name": name, "arguments": a}}]}), Value::Null));
+            out.push(chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": b}}]}),
+                Value::Null,
+            ));
+            out.push(chunk(json!({}), json!("tool_calls")));
+        }
+    }
+    out.push(json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": req["model"], "choices": [],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}}).to_string());
+    out
+}
+
+/// The fake Claude: the same commands, read from Anthropic content blocks.
+fn anthropic_reply(body: &Value) -> Reply {
+    let last = body["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .cloned()
+        .unwrap_or_default();
+    let blocks = match &last["content"] {
+        Value::String(s) => vec![json!({"type": "text", "text": s})],
+        Value::Array(b) => b.clone(),
+        _ => Vec::new(),
+    };
+    if let Some(result) = blocks.iter().find(|b| b["type"] == "tool_result") {
+        let content = match &result["content"] {
+            Value::String(s) => s.clone(),
+            Value::Array(b) => b
+                .iter()
+                .filter_map(|b| b["text"].as_str())
+                .collect::<Vec<_>>()
+                .join(""),
+            _ => String::new(),
+        };
+        return Reply::Text(format!("tool result: {content}"));
+    }
+    let text = blocks
+        .iter()
+        .filter_map(|b| b["text"].as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    command(&text).unwrap_or_else(|| Reply::Text(format!("claude echo: {text}")))
+}
+
+/// What real Anthropic refuses about thinking in a request, if anything.
+fn anthropic_refusal(body: &Value) -> Option<String> {
+    let messages = body["messages"].as_array()?;
+    for m in messages {
+        for b in m["content"].as_array().into_iter().flatten() {
+            if b["type"] == "thinking" && b["signature"] != ANTHROPIC_SIG {
+                return Some(
+                    "messages.1.content.0: Invalid `signature` in `thinking` block".into(),
+                );
+            }
+        }
+    }
+    if body["thinking"]["type"] == "enabled" {
+        let last = messages.iter().rev().find(|m| m["role"] == "assistant");
+        if let Some(blocks) = last.and_then(|m| m["content"].as_array())
+            && blocks.iter().any(|b| b["type"] == "tool_use")
+            && blocks
+                .first()
+                .is_some_and(|b| b["type"] != "thinking" && b["type"] != "redacted_thinking")
+        {
+            let found = blocks[0]["type"].as_str().unwrap_or("");
+            return Some(format!(
+                "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{found}`."
+            ));
+        }
+    }
+    None
+}
+
+fn anthropic_blocks(req: &Value, reply: &Reply) -> Vec<Value> {
+    let mut blocks = Vec::new();
+    if req["thinking"]["type"] == "enabled" {
+        blocks.push(
+            json!({"type": "thinking", "thinking": "claude thinking", "signature": ANTHROPIC_SIG}),
+        );
+    }
+    blocks.push(match reply {
+        Reply::Text(t) => json!({"type": "text", "text": t}),
+        Reply::Call { name, args } => {
+            json!({"type": "tool_use", "id": "toolu_fake_1", "name": name, "input": args})
+        }
+    });
+    blocks
+}
+
+fn anthropic_body(req: &Value, reply: &Reply) -> Value {
+    let stop = if matches!(reply, Reply::Call { .. }) {
+        "tool_use"
+    } else {
+        "end_turn"
+    };
+    json!({"id": "msg_fake", "type": "message", "role": "assistant", "model": req["model"],
+        "content": anthropic_blocks(req, reply), "stop_reason": stop, "stop_sequence": null,
+        "usage": {"input_tokens": 12, "output_tokens": 6, "cache_read_input_tokens": 3}})
+}
+
+fn anthropic_events(req: &Value, reply: &Reply) -> Vec<String> {
+    let mut out = vec![
+        json!({"type": "message_start", "message": {"id": "msg_fake", "type": "message", "role": "assistant",
+        "model": req["model"], "content": [], "stop_reason": null, "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+    ];
+    for (i, block) in anthropic_blocks(req, reply).into_iter().enumerate() {
+        match block["type"].as_str().unwrap() {
+            "thinking" => {
+                out.push(json!({"type": "content_block_start", "index": i, "content_block": {"type": "thinking", "thinking": "", "signature": ""}}));
+                out.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "thinking_delta", "thinking": block["thinking"]}}));
+                out.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "signature_delta", "signature": block["signature"]}}));
+            }
+            "text" => {
+                out.push(json!({"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}));
+                out.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": block["text"]}}));
+            }
+            _ => {
+                out.push(json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}}));
+                let args = block["input"].to_string();
+                let (a, b) = args.split_at(args.len() / 2);
+                out.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": a}}));
+                out.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": b}}));
+            }
+        }
+        out.push(json!({"type": "content_block_stop", "index": i}));
+    }
+    let stop = if matches!(reply, Reply::Call { .. }) {
+        "tool_use"
+    } else {
+        "end_turn"
+    };
+    out.push(json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 6}}));
+    out.push(json!({"type": "message_stop"}));
+    out.into_iter().map(|v| v.to_string()).collect()
 }
 
 async fn read_request(sock: &mut TcpStream) -> Option<Recorded> {

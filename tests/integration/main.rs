@@ -1,6 +1,7 @@
 //! levity's integration tests, compiled into one binary: translation tables,
 //! the proxy against fake upstreams, the command line, and real client SDKs.
 
+mod anthropic;
 mod cli;
 mod common;
 mod fake;

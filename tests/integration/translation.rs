@@ -468,8 +468,12 @@ fn captured_sdk_requests_decode() {
 }
 
 fn openai_of(gemini_response: Value) -> Value {
-    let resp =
-        gemini::decode_response(gemini_response.to_string().as_bytes(), "fallback".into(), "gemini-2.5-flash").unwrap();
+    let resp = gemini::decode_response(
+        gemini_response.to_string().as_bytes(),
+        "fallback".into(),
+        "gemini-2.5-flash",
+    )
+    .unwrap();
     serde_json::from_slice(&openai_chat::encode_response(&resp, 1700000000)).unwrap()
 }
 

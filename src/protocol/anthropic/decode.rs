@@ -17,7 +17,10 @@ const BILLING_HEADER: &str = "x-anthropic-billing-header:";
 pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
     let req: MessagesRequest = serde_json::from_slice(body).map_err(|e| Error::from_json(&e))?;
     if req.messages.is_empty() {
-        return Err(Error::invalid_param("messages", "messages: at least one message is required"));
+        return Err(Error::invalid_param(
+            "messages",
+            "messages: at least one message is required",
+        ));
     }
 
     let mut system: Vec<String> = match req.system {

@@ -38,7 +38,12 @@ pub fn from_wire(s: &str) -> Option<(Signature, Slot)> {
         return Some((sig, Slot::Thought));
     };
     let mut fields = rest.splitn(4, ':');
-    let (provider, kind, model, value) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+    let (provider, kind, model, value) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
     if provider != "gemini" || value.is_empty() {
         return None;
     }
@@ -77,7 +82,13 @@ mod tests {
         };
         assert_eq!(to_wire(&a, Slot::Thought), "EqQBCkgIARABGAIiQL");
         assert_eq!(from_wire("EqQBCkgIARABGAIiQL"), Some((a, Slot::Thought)));
-        for bad in ["", "lvt1:", "lvt1:gemini:call:m:", "lvt1:openai:call:m:x", "lvt1:gemini:what:m:x"] {
+        for bad in [
+            "",
+            "lvt1:",
+            "lvt1:gemini:call:m:",
+            "lvt1:openai:call:m:x",
+            "lvt1:gemini:what:m:x",
+        ] {
             assert_eq!(from_wire(bad), None, "{bad}");
         }
     }

@@ -61,13 +61,21 @@ impl EventEncoder {
             "usage": {"input_tokens": self.usage.input_tokens, "output_tokens": 0,
                 "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0},
         });
-        frame(out, "message_start", &json!({"type": "message_start", "message": message}));
+        frame(
+            out,
+            "message_start",
+            &json!({"type": "message_start", "message": message}),
+        );
     }
 
     fn close(&mut self, out: &mut Vec<u8>) {
         if self.open.take().is_some() {
             let index = self.next_index - 1;
-            frame(out, "content_block_stop", &json!({"type": "content_block_stop", "index": index}));
+            frame(
+                out,
+                "content_block_stop",
+                &json!({"type": "content_block_stop", "index": index}),
+            );
         }
     }
 
@@ -85,17 +93,29 @@ impl EventEncoder {
             Block::Thinking => json!({"type": "thinking", "thinking": "", "signature": ""}),
             Block::Text => json!({"type": "text", "text": ""}),
         };
-        frame(out, "content_block_start", &json!({"type": "content_block_start", "index": index, "content_block": block}));
+        frame(
+            out,
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": index, "content_block": block}),
+        );
         index
     }
 
     fn delta(out: &mut Vec<u8>, index: usize, delta: Value) {
-        frame(out, "content_block_delta", &json!({"type": "content_block_delta", "index": index, "delta": delta}));
+        frame(
+            out,
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": index, "delta": delta}),
+        );
     }
 
     fn sign(&mut self, wire: String, out: &mut Vec<u8>) {
         let index = self.ensure(Block::Thinking, out);
-        Self::delta(out, index, json!({"type": "signature_delta", "signature": wire}));
+        Self::delta(
+            out,
+            index,
+            json!({"type": "signature_delta", "signature": wire}),
+        );
         self.signed = true;
     }
 
@@ -115,7 +135,11 @@ impl EventEncoder {
             Event::ThinkingDelta { text, signature } => {
                 if !text.is_empty() {
                     let index = self.ensure(Block::Thinking, out);
-                    Self::delta(out, index, json!({"type": "thinking_delta", "thinking": text}));
+                    Self::delta(
+                        out,
+                        index,
+                        json!({"type": "thinking_delta", "thinking": text}),
+                    );
                 }
                 if let Some(sig) = signature {
                     self.sign(to_wire(sig, Slot::Thought), out);
@@ -133,10 +157,23 @@ impl EventEncoder {
                 self.close(out);
                 let index = self.next_index;
                 self.next_index += 1;
-                let block = json!({"type": "tool_use", "id": call.id, "name": call.name, "input": {}});
-                frame(out, "content_block_start", &json!({"type": "content_block_start", "index": index, "content_block": block}));
-                Self::delta(out, index, json!({"type": "input_json_delta", "partial_json": call.arguments.to_string()}));
-                frame(out, "content_block_stop", &json!({"type": "content_block_stop", "index": index}));
+                let block =
+                    json!({"type": "tool_use", "id": call.id, "name": call.name, "input": {}});
+                frame(
+                    out,
+                    "content_block_start",
+                    &json!({"type": "content_block_start", "index": index, "content_block": block}),
+                );
+                Self::delta(
+                    out,
+                    index,
+                    json!({"type": "input_json_delta", "partial_json": call.arguments.to_string()}),
+                );
+                frame(
+                    out,
+                    "content_block_stop",
+                    &json!({"type": "content_block_stop", "index": index}),
+                );
             }
             Event::Usage(u) => self.usage = *u,
             Event::Finish(f) => self.finish = Some(*f),
@@ -152,12 +189,16 @@ impl EventEncoder {
         self.start("levity", out);
         self.close(out);
         let u = usage_out(&self.usage);
-        frame(out, "message_delta", &json!({
-            "type": "message_delta",
-            "delta": {"stop_reason": stop_reason(self.finish), "stop_sequence": null},
-            "usage": {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
-                "cache_read_input_tokens": u.cache_read_input_tokens, "cache_creation_input_tokens": 0},
-        }));
+        frame(
+            out,
+            "message_delta",
+            &json!({
+                "type": "message_delta",
+                "delta": {"stop_reason": stop_reason(self.finish), "stop_sequence": null},
+                "usage": {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
+                    "cache_read_input_tokens": u.cache_read_input_tokens, "cache_creation_input_tokens": 0},
+            }),
+        );
         frame(out, "message_stop", &json!({"type": "message_stop"}));
     }
 

@@ -154,9 +154,18 @@ pub struct MessageOut<'a> {
 #[derive(Serialize, Clone)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BlockOut<'a> {
-    Thinking { thinking: &'a str, signature: String },
-    Text { text: &'a str },
-    ToolUse { id: &'a str, name: &'a str, input: &'a Value },
+    Thinking {
+        thinking: &'a str,
+        signature: String,
+    },
+    Text {
+        text: &'a str,
+    },
+    ToolUse {
+        id: &'a str,
+        name: &'a str,
+        input: &'a Value,
+    },
 }
 
 #[derive(Serialize, Default, Clone, Copy)]

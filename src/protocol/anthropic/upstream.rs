@@ -71,7 +71,11 @@ fn thinking_allowed(messages: &[Value]) -> bool {
             let blocks = m["content"].as_array().map(Vec::as_slice).unwrap_or(&[]);
             let uses_tools = blocks.iter().any(|b| b["type"] == "tool_use");
             let first = blocks.first().map(|b| b["type"].clone());
-            !uses_tools || matches!(first.as_ref().and_then(Value::as_str), Some("thinking" | "redacted_thinking"))
+            !uses_tools
+                || matches!(
+                    first.as_ref().and_then(Value::as_str),
+                    Some("thinking" | "redacted_thinking")
+                )
         }
     }
 }
@@ -90,7 +94,10 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
         }
         match messages.last_mut() {
             Some(last) if last["role"] == role => {
-                last["content"].as_array_mut().expect("array").extend(blocks);
+                last["content"]
+                    .as_array_mut()
+                    .expect("array")
+                    .extend(blocks);
             }
             _ => messages.push(json!({"role": role, "content": blocks})),
         }
@@ -106,7 +113,9 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
     let mut tools: Vec<Value> = Vec::new();
     for t in &req.tools {
         tools.push(match t.kind {
-            ToolKind::Function => json!({"name": t.name, "description": t.description, "input_schema": t.parameters}),
+            ToolKind::Function => {
+                json!({"name": t.name, "description": t.description, "input_schema": t.parameters})
+            }
             ToolKind::WebSearch => json!({"type": "web_search_20250305", "name": "web_search"}),
         });
     }
@@ -114,26 +123,35 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
         body.insert("tools".into(), Value::Array(tools));
     }
     if let Some(c) = &req.tool_choice {
-        body.insert("tool_choice".into(), match c {
-            ToolChoice::Auto => json!({"type": "auto"}),
-            ToolChoice::None => json!({"type": "none"}),
-            ToolChoice::Required => json!({"type": "any"}),
-            ToolChoice::Named(n) => json!({"type": "tool", "name": n}),
-        });
+        body.insert(
+            "tool_choice".into(),
+            match c {
+                ToolChoice::Auto => json!({"type": "auto"}),
+                ToolChoice::None => json!({"type": "none"}),
+                ToolChoice::Required => json!({"type": "any"}),
+                ToolChoice::Named(n) => json!({"type": "tool", "name": n}),
+            },
+        );
     }
-    let thinking = req.reasoning.filter(|_| thinking_allowed(&messages)).and_then(|r| {
-        let budget = r.budget_tokens.unwrap_or(match r.effort {
-            Some(crate::canonical::Effort::Minimal) => 0,
-            Some(crate::canonical::Effort::Low) => 2_048,
-            Some(crate::canonical::Effort::High) => 24_576,
-            _ => 8_192,
+    let thinking = req
+        .reasoning
+        .filter(|_| thinking_allowed(&messages))
+        .and_then(|r| {
+            let budget = r.budget_tokens.unwrap_or(match r.effort {
+                Some(crate::canonical::Effort::Minimal) => 0,
+                Some(crate::canonical::Effort::Low) => 2_048,
+                Some(crate::canonical::Effort::High) => 24_576,
+                _ => 8_192,
+            });
+            // The budget must be at least 1024 and below max_tokens.
+            (budget >= 1_024 && max_tokens > 1_024).then(|| budget.min(max_tokens - 1))
         });
-        // The budget must be at least 1024 and below max_tokens.
-        (budget >= 1_024 && max_tokens > 1_024).then(|| budget.min(max_tokens - 1))
-    });
     match thinking {
         Some(budget) => {
-            body.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
+            body.insert(
+                "thinking".into(),
+                json!({"type": "enabled", "budget_tokens": budget}),
+            );
         }
         None => {
             // Sampling settings are only allowed without thinking.
@@ -162,13 +180,21 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
 /// upstream signed are removed (Anthropic would refuse them), and thinking is
 /// switched off when that leaves a tool-using turn without its thinking.
 pub fn sanitize_native(body: &mut Map<String, Value>) {
-    let Some(Value::Array(messages)) = body.get_mut("messages") else { return };
+    let Some(Value::Array(messages)) = body.get_mut("messages") else {
+        return;
+    };
     for m in messages.iter_mut() {
         if let Some(Value::Array(blocks)) = m.get_mut("content") {
             blocks.retain(|b| {
-                let foreign = |field: &str| b[field].as_str().is_some_and(|s| s.starts_with(super::signature::PREFIX));
+                let foreign = |field: &str| {
+                    b[field]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with(super::signature::PREFIX))
+                };
                 match b["type"].as_str() {
-                    Some("thinking") => !foreign("signature") && !b["signature"].as_str().unwrap_or("").is_empty(),
+                    Some("thinking") => {
+                        !foreign("signature") && !b["signature"].as_str().unwrap_or("").is_empty()
+                    }
                     Some("redacted_thinking") => !foreign("data"),
                     _ => true,
                 }
@@ -184,14 +210,29 @@ pub fn sanitize_native(body: &mut Map<String, Value>) {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum StreamEvent {
-    MessageStart { message: MessageIn },
-    ContentBlockStart { index: usize, content_block: BlockIn },
-    ContentBlockDelta { index: usize, delta: DeltaIn },
-    ContentBlockStop { index: usize },
-    MessageDelta { delta: MessageDeltaIn, usage: Option<UsageIn> },
+    MessageStart {
+        message: MessageIn,
+    },
+    ContentBlockStart {
+        index: usize,
+        content_block: BlockIn,
+    },
+    ContentBlockDelta {
+        index: usize,
+        delta: DeltaIn,
+    },
+    ContentBlockStop {
+        index: usize,
+    },
+    MessageDelta {
+        delta: MessageDeltaIn,
+        usage: Option<UsageIn>,
+    },
     MessageStop,
     Ping,
-    Error { error: ErrorIn },
+    Error {
+        error: ErrorIn,
+    },
 }
 
 #[derive(Deserialize, Default)]
@@ -235,10 +276,18 @@ enum BlockIn {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum DeltaIn {
-    TextDelta { text: String },
-    ThinkingDelta { thinking: String },
-    SignatureDelta { signature: String },
-    InputJsonDelta { partial_json: String },
+    TextDelta {
+        text: String,
+    },
+    ThinkingDelta {
+        thinking: String,
+    },
+    SignatureDelta {
+        signature: String,
+    },
+    InputJsonDelta {
+        partial_json: String,
+    },
     #[serde(other)]
     Other,
 }
@@ -267,7 +316,10 @@ struct ErrorIn {
 }
 
 fn anthropic_sig(value: String) -> Option<Signature> {
-    (!value.is_empty()).then_some(Signature { origin: Origin::Anthropic, value })
+    (!value.is_empty()).then_some(Signature {
+        origin: Origin::Anthropic,
+        value,
+    })
 }
 
 /// Decodes Anthropic answers (whole or streamed) into canonical events.
@@ -283,12 +335,20 @@ pub struct UpstreamDecoder {
 
 impl UpstreamDecoder {
     pub fn new(id: String) -> Self {
-        UpstreamDecoder { id, usage: Usage::default(), calls: 0, tool: None, finish: None, finished: false }
+        UpstreamDecoder {
+            id,
+            usage: Usage::default(),
+            calls: 0,
+            tool: None,
+            finish: None,
+            finished: false,
+        }
     }
 
     fn usage(&mut self, u: UsageIn, out: &mut Vec<Event>) {
         if u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens > 0 {
-            self.usage.input_tokens = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
+            self.usage.input_tokens =
+                u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
             self.usage.cached_input_tokens = u.cache_read_input_tokens;
         }
         if u.output_tokens > 0 {
@@ -299,19 +359,36 @@ impl UpstreamDecoder {
 
     fn call(&mut self, id: String, name: String, input: Value, out: &mut Vec<Event>) {
         let arguments = if input.is_object() { input } else { json!({}) };
-        out.push(Event::ToolCall { index: self.calls, call: ToolCall { id, name, arguments, signature: None } });
+        out.push(Event::ToolCall {
+            index: self.calls,
+            call: ToolCall {
+                id,
+                name,
+                arguments,
+                signature: None,
+            },
+        });
         self.calls += 1;
     }
 
     fn block(&mut self, block: BlockIn, out: &mut Vec<Event>) {
         match block {
             BlockIn::Text { text } if !text.is_empty() => out.push(Event::TextDelta(text)),
-            BlockIn::Thinking { thinking, signature } => {
-                out.push(Event::ThinkingDelta { text: thinking, signature: anthropic_sig(signature) });
+            BlockIn::Thinking {
+                thinking,
+                signature,
+            } => {
+                out.push(Event::ThinkingDelta {
+                    text: thinking,
+                    signature: anthropic_sig(signature),
+                });
             }
             BlockIn::RedactedThinking { data } => {
                 // Redacted reasoning has no text; its data is its signature.
-                out.push(Event::ThinkingDelta { text: String::new(), signature: anthropic_sig(data) });
+                out.push(Event::ThinkingDelta {
+                    text: String::new(),
+                    signature: anthropic_sig(data),
+                });
             }
             BlockIn::ToolUse { id, name, input } => self.call(id, name, input, out),
             BlockIn::Text { .. } | BlockIn::Other => {}
@@ -334,20 +411,34 @@ impl UpstreamDecoder {
                 if !message.id.is_empty() {
                     self.id = message.id;
                 }
-                out.push(Event::Start { id: self.id.clone(), model: message.model });
+                out.push(Event::Start {
+                    id: self.id.clone(),
+                    model: message.model,
+                });
                 if let Some(u) = message.usage {
                     self.usage(u, out);
                 }
             }
-            StreamEvent::ContentBlockStart { index, content_block } => match content_block {
-                BlockIn::ToolUse { id, name, .. } => self.tool = Some((index, id, name, String::new())),
+            StreamEvent::ContentBlockStart {
+                index,
+                content_block,
+            } => match content_block {
+                BlockIn::ToolUse { id, name, .. } => {
+                    self.tool = Some((index, id, name, String::new()))
+                }
                 other => self.block(other, out),
             },
             StreamEvent::ContentBlockDelta { index, delta } => match delta {
                 DeltaIn::TextDelta { text } => out.push(Event::TextDelta(text)),
-                DeltaIn::ThinkingDelta { thinking } => out.push(Event::ThinkingDelta { text: thinking, signature: None }),
+                DeltaIn::ThinkingDelta { thinking } => out.push(Event::ThinkingDelta {
+                    text: thinking,
+                    signature: None,
+                }),
                 DeltaIn::SignatureDelta { signature } => {
-                    out.push(Event::ThinkingDelta { text: String::new(), signature: anthropic_sig(signature) });
+                    out.push(Event::ThinkingDelta {
+                        text: String::new(),
+                        signature: anthropic_sig(signature),
+                    });
                 }
                 DeltaIn::InputJsonDelta { partial_json } => {
                     if let Some((i, _, _, args)) = self.tool.as_mut().filter(|t| t.0 == index) {
@@ -362,7 +453,8 @@ impl UpstreamDecoder {
                     let input = if args.trim().is_empty() {
                         json!({})
                     } else {
-                        serde_json::from_str(&args).unwrap_or_else(|_| json!({"_raw_arguments": args}))
+                        serde_json::from_str(&args)
+                            .unwrap_or_else(|_| json!({"_raw_arguments": args}))
                     };
                     self.call(id, name, input, out);
                 }
@@ -379,7 +471,10 @@ impl UpstreamDecoder {
             }
             StreamEvent::Ping => {}
             StreamEvent::Error { error } => {
-                return Err(Error::new(Kind::Upstream, format!("Anthropic failed mid-stream: {}", error.message)));
+                return Err(Error::new(
+                    Kind::Upstream,
+                    format!("Anthropic failed mid-stream: {}", error.message),
+                ));
             }
         }
         Ok(())
@@ -387,7 +482,10 @@ impl UpstreamDecoder {
 }
 
 fn unreadable(e: serde_json::Error) -> Error {
-    Error::new(Kind::Upstream, format!("Anthropic sent an answer levity cannot read: {e}"))
+    Error::new(
+        Kind::Upstream,
+        format!("Anthropic sent an answer levity cannot read: {e}"),
+    )
 }
 
 impl StreamDecode for UpstreamDecoder {
@@ -401,7 +499,10 @@ impl StreamDecode for UpstreamDecoder {
         if !m.id.is_empty() {
             self.id = m.id;
         }
-        out.push(Event::Start { id: self.id.clone(), model: m.model });
+        out.push(Event::Start {
+            id: self.id.clone(),
+            model: m.model,
+        });
         for block in m.content {
             self.block(block, out);
         }
@@ -425,7 +526,10 @@ pub fn decode_error(status: u16, body: &[u8]) -> Error {
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
         .unwrap_or_else(|| crate::protocol::summarize(body));
-    from_upstream(status, format!("Anthropic upstream error {status}: {message}"))
+    from_upstream(
+        status,
+        format!("Anthropic upstream error {status}: {message}"),
+    )
 }
 
 /// Token usage of a whole answer, for the request log.

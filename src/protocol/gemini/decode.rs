@@ -137,7 +137,6 @@ impl StreamDecoder {
             (None, _) => {}
         }
     }
-
 }
 
 impl crate::protocol::StreamDecode for StreamDecoder {

@@ -71,10 +71,21 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
                 let mut content = Vec::new();
                 for part in &msg.parts {
                     match part {
-                        Part::ToolResult { call_id, content: c, is_error, .. } => {
+                        Part::ToolResult {
+                            call_id,
+                            content: c,
+                            is_error,
+                            ..
+                        } => {
                             let text = text_of(c);
-                            let text = if *is_error { format!("Error: {text}") } else { text };
-                            messages.push(json!({"role": "tool", "tool_call_id": call_id, "content": text}));
+                            let text = if *is_error {
+                                format!("Error: {text}")
+                            } else {
+                                text
+                            };
+                            messages.push(
+                                json!({"role": "tool", "tool_call_id": call_id, "content": text}),
+                            );
                         }
                         Part::Text(t) => content.push(json!({"type": "text", "text": t})),
                         Part::Image(img) => content.push(image_url(img)),
@@ -233,7 +244,11 @@ impl UpstreamDecoder {
             out.push(Event::ToolCall {
                 index: self.emitted,
                 call: ToolCall {
-                    id: if p.id.is_empty() { format!("call_{}_{}", self.id, self.emitted) } else { p.id },
+                    id: if p.id.is_empty() {
+                        format!("call_{}_{}", self.id, self.emitted)
+                    } else {
+                        p.id
+                    },
                     name: p.name,
                     arguments,
                     signature: None,
@@ -257,7 +272,10 @@ impl UpstreamDecoder {
         for choice in a.choices.into_iter().take(1) {
             if let Some(m) = choice.message {
                 if let Some(r) = m.reasoning_content.filter(|r| !r.is_empty()) {
-                    out.push(Event::ThinkingDelta { text: r, signature: None });
+                    out.push(Event::ThinkingDelta {
+                        text: r,
+                        signature: None,
+                    });
                 }
                 if let Some(c) = m.content.filter(|c| !c.is_empty()) {
                     out.push(Event::TextDelta(c));
@@ -306,7 +324,10 @@ impl UpstreamDecoder {
 }
 
 fn unreadable(e: serde_json::Error) -> Error {
-    Error::new(Kind::Upstream, format!("the upstream sent an answer levity cannot read: {e}"))
+    Error::new(
+        Kind::Upstream,
+        format!("the upstream sent an answer levity cannot read: {e}"),
+    )
 }
 
 impl StreamDecode for UpstreamDecoder {
@@ -317,8 +338,14 @@ impl StreamDecode for UpstreamDecoder {
         }
         let value: Value = serde_json::from_slice(data).map_err(unreadable)?;
         if let Some(err) = value.get("error") {
-            let message = err["message"].as_str().unwrap_or("stream failed").to_string();
-            return Err(Error::new(Kind::Upstream, format!("the upstream failed mid-stream: {message}")));
+            let message = err["message"]
+                .as_str()
+                .unwrap_or("stream failed")
+                .to_string();
+            return Err(Error::new(
+                Kind::Upstream,
+                format!("the upstream failed mid-stream: {message}"),
+            ));
         }
         let answer: Answer = serde_json::from_value(value).map_err(unreadable)?;
         self.answer(answer, out);
