@@ -1,10 +1,12 @@
 # levity: `make run` builds the dashboard and the binary and starts levity;
-# `make test` runs every test (Rust, then the real-client suites).
+# `make test` runs every test: Rust unit and integration tests, the official
+# OpenAI and Anthropic SDK suites and Claude Code itself, all offline.
 
 CARGO      ?= cargo
 VENV       := .venv
 PYTHON     := $(VENV)/bin/python
 UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.config.js ui/svelte.config.js
+CLIENTS    := tests/clients/node_modules/.installed
 ARGS       ?=
 
 .PHONY: run build ui test check fmt clean
@@ -29,8 +31,16 @@ $(PYTHON): tests/sdk/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
 	touch $@
 
-test: ui $(PYTHON)
-	LEVITY_PYTHON=$(abspath $(PYTHON)) $(CARGO) test --all-targets
+$(CLIENTS): tests/clients/package.json tests/clients/package-lock.json
+	cd tests/clients && npm ci --no-audit --no-fund
+	touch $@
+
+# Everything is built and installed first; the tests then run in a network
+# namespace with only loopback (tests/offline.sh).
+test: ui $(PYTHON) $(CLIENTS)
+	$(CARGO) test --all-targets --no-run
+	LEVITY_PYTHON=$(abspath $(PYTHON)) LEVITY_CLAUDE=$(abspath tests/clients/claude_code.sh) \
+	CARGO_NET_OFFLINE=true tests/offline.sh $(CARGO) test --all-targets
 
 check:
 	$(CARGO) fmt --check
@@ -41,4 +51,4 @@ fmt:
 
 clean:
 	$(CARGO) clean
-	rm -rf ui/dist ui/node_modules $(VENV)
+	rm -rf ui/dist ui/node_modules tests/clients/node_modules $(VENV)

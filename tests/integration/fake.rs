@@ -335,7 +335,13 @@ fn reply_for(body: &Value, openai: bool) -> Reply {
         .iter()
         .filter(|p| p.get("inlineData").is_some() || p.get("fileData").is_some())
         .count();
-    if let Some(reply) = command(&text) {
+    // Clients wrap the prompt in context parts (Claude Code's reminders): a
+    // command is any part that starts with one.
+    if let Some(reply) = parts
+        .iter()
+        .filter_map(|p| p["text"].as_str())
+        .find_map(command)
+    {
         return reply;
     }
     if body["generationConfig"]["responseMimeType"] == "application/json" {
@@ -583,12 +589,19 @@ fn anthropic_reply(body: &Value) -> Reply {
         };
         return Reply::Text(format!("tool result: {content}"));
     }
+    if let Some(reply) = blocks
+        .iter()
+        .filter_map(|b| b["text"].as_str())
+        .find_map(command)
+    {
+        return reply;
+    }
     let text = blocks
         .iter()
         .filter_map(|b| b["text"].as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    command(&text).unwrap_or_else(|| Reply::Text(format!("claude echo: {text}")))
+    Reply::Text(format!("claude echo: {text}"))
 }
 
 /// What real Anthropic refuses about thinking in a request, if anything.

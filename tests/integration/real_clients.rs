@@ -1,28 +1,32 @@
-//! Real clients against levity: the official OpenAI Python SDK runs the suite
-//! in `tests/sdk/`, with levity and a fake Gemini upstream served from here.
-//! `make test` installs the SDK into `.venv` and points `LEVITY_PYTHON` at it.
+//! Real clients against levity: the official OpenAI and Anthropic Python SDKs
+//! run the suites in `tests/sdk/`, and the real Claude Code CLI runs through
+//! `tests/clients/claude_code.sh`, with levity and a fake Gemini upstream
+//! served from here. `make test` installs the clients and sets
+//! `LEVITY_PYTHON` and `LEVITY_CLAUDE`; run by hand without them, these
+//! tests say so and pass.
 
 use crate::common::Levity;
 use crate::fake::Fake;
+use std::process::Command;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn openai_python_sdk() {
-    let Ok(python) = std::env::var("LEVITY_PYTHON") else {
-        eprintln!("skipped: LEVITY_PYTHON is not set (make test sets it to the SDK virtualenv)");
-        return;
-    };
+/// levity with one Gemini account, a client key, and Claude's mid-size name
+/// mapped to a Gemini 3 model, which refuses function calls without signatures.
+async fn start() -> (Levity, Fake, String) {
     let fake = Fake::start().await;
     let lev = Levity::start().await;
-    lev.add_gemini("sdk", "AIzaSDK-TEST-KEY-0001", &fake.url())
+    lev.add_gemini("real-clients", "AIzaREAL-CLIENT-KEY-0001", &fake.url())
+        .await;
+    lev.set("model_map.claude-sonnet-*", "gemini-3-pro-preview")
+        .await;
+    lev.set("model_map.claude-opus-*", "gemini-3-pro-preview")
         .await;
     let key = lev.create_key().await;
-    let suite = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk");
-    let mut cmd = std::process::Command::new(python);
-    cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", suite])
-        .env("LEVITY_BASE_URL", format!("{}/v1", lev.url))
-        .env("LEVITY_KEY", key)
-        .env("FAKE_UPSTREAM_URL", fake.url());
-    // The servers live on this runtime's other threads while pytest runs.
+    (lev, fake, key)
+}
+
+/// Runs a command on a blocking thread (the servers keep running on this
+/// runtime) and returns its combined output, failing the test on a bad exit.
+async fn run(mut cmd: Command, what: &str) -> String {
     let out = tokio::task::spawn_blocking(move || cmd.output())
         .await
         .unwrap()
@@ -33,8 +37,93 @@ async fn openai_python_sdk() {
         String::from_utf8_lossy(&out.stderr)
     );
     eprintln!("{report}");
+    assert!(out.status.success(), "{what} failed:\n{report}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn python_suite(file: &str) {
+    let Ok(python) = std::env::var("LEVITY_PYTHON") else {
+        eprintln!("skipped: LEVITY_PYTHON is not set (make test sets it to the SDK virtualenv)");
+        return;
+    };
+    let (lev, fake, key) = start().await;
+    let suite = format!("{}/tests/sdk/{file}", env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = Command::new(python);
+    cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", &suite])
+        .env("LEVITY_URL", &lev.url)
+        .env("LEVITY_BASE_URL", format!("{}/v1", lev.url))
+        .env("LEVITY_KEY", key)
+        .env("FAKE_UPSTREAM_URL", fake.url());
+    run(cmd, file).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_python_sdk() {
+    python_suite("test_openai_sdk.py").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn anthropic_python_sdk() {
+    python_suite("test_anthropic_sdk.py").await;
+}
+
+/// Claude Code itself, `claude -p`, through levity to the fake Gemini: a plain
+/// prompt, then a tool loop with thinking on a model that demands signatures.
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_code_cli() {
+    let Ok(harness) = std::env::var("LEVITY_CLAUDE") else {
+        eprintln!(
+            "skipped: LEVITY_CLAUDE is not set (make test sets it to tests/clients/claude_code.sh)"
+        );
+        return;
+    };
+    let (lev, fake, key) = start().await;
+    let claude = |prompt: &str, extra: &[&str]| {
+        let mut cmd = Command::new(&harness);
+        cmd.args([&lev.url, &key, prompt]).args(extra);
+        cmd
+    };
+
+    let out = run(claude("reply hello from gemini", &[]), "claude -p").await;
+    assert_eq!(out.trim(), "hello from gemini");
+    let first = fake.last();
     assert!(
-        out.status.success(),
-        "the OpenAI SDK suite failed:\n{report}"
+        first
+            .path
+            .contains("gemini-3-pro-preview:streamGenerateContent"),
+        "{}",
+        first.path
     );
+    assert_eq!(
+        first.body["tools"][0]["functionDeclarations"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 5,
+        true
+    );
+
+    let prompt = r#"call Bash {"command": "echo levity-tool-ok", "description": "Print a marker"}"#;
+    let out = run(
+        claude(prompt, &["--allowedTools", "Bash(echo:*)"]),
+        "claude -p with a tool",
+    )
+    .await;
+    assert!(out.contains("levity-tool-ok"), "{out}");
+    // The second request carried the tool result and the call's real signature.
+    let last = fake.last();
+    let contents = last.body["contents"].as_array().unwrap();
+    let call = contents
+        .iter()
+        .flat_map(|c| c["parts"].as_array().unwrap())
+        .find(|p| p.get("functionCall").is_some())
+        .unwrap();
+    assert_eq!(call["thoughtSignature"], crate::fake::GEMINI_CALL_SIG);
+    let result = contents
+        .iter()
+        .flat_map(|c| c["parts"].as_array().unwrap())
+        .find_map(|p| p.get("functionResponse"))
+        .unwrap();
+    assert_eq!(result["name"], "Bash");
+    assert!(result.to_string().contains("levity-tool-ok"));
 }
