@@ -206,7 +206,9 @@ fn thinking_of(req: &Request, model: &str) -> Option<ThinkingConfig> {
         Some(Effort::Medium) | None => 8192,
         Some(Effort::High) => 24_576,
     });
-    let budget = budget.max(floor);
+    // Budgets above a model's ceiling are refused: Pro allows 32768, Flash 24576.
+    let ceiling = if model.contains("pro") { 32_768 } else { 24_576 };
+    let budget = budget.clamp(floor, ceiling);
     Some(ThinkingConfig {
         include_thoughts: budget > 0,
         thinking_budget: Some(budget),
