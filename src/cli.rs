@@ -62,6 +62,25 @@ pub enum AccountCmd {
         #[arg(value_name = "ID_OR_NAME")]
         id_or_name: String,
     },
+    /// Change an account: enable or disable it, its tier, name or proxy.
+    Set {
+        #[arg(value_name = "ID_OR_NAME")]
+        id_or_name: String,
+        #[arg(long)]
+        enabled: Option<bool>,
+        #[arg(long)]
+        tier: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// An empty value removes the proxy.
+        #[arg(long, value_name = "URL")]
+        proxy: Option<String>,
+    },
+    /// Put accounts in this priority order (ids or names; others follow).
+    Order {
+        #[arg(value_name = "ID_OR_NAME", required = true)]
+        accounts: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -72,31 +91,66 @@ pub enum AddAccount {
     Anthropic(KeyAccount),
     /// An OpenAI-compatible host (OpenAI, DeepSeek, GLM, Ollama, ...).
     Openai(OpenaiAccount),
+    /// A Google account (free Gemini quota through Code Assist): signs in in
+    /// the browser, or takes a refresh token.
+    #[command(name = "google-oauth")]
+    GoogleOauth(GoogleAccount),
+}
+
+/// Options every account takes.
+#[derive(Args, Debug)]
+pub struct Common {
+    #[arg(long)]
+    pub name: Option<String>,
+    /// free, pro, ultra or paid: sets default limits and quota reset.
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// Outbound proxy for this account (http://... or socks5://...).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GoogleAccount {
+    /// A refresh token (skips the browser sign-in).
+    #[arg(long, value_name = "T")]
+    pub refresh_token: Option<String>,
+    /// A JSON file with a list of refresh tokens (strings or {refresh_token, name, project}).
+    #[arg(long, value_name = "FILE", conflicts_with = "refresh_token")]
+    pub import: Option<std::path::PathBuf>,
+    /// The Code Assist project (discovered when not given).
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
+    /// Do not open a browser; print the sign-in address instead.
+    #[arg(long)]
+    pub no_open: bool,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Args, Debug)]
 pub struct KeyAccount {
     #[arg(long, value_name = "KEY")]
     pub api_key: String,
-    #[arg(long)]
-    pub name: Option<String>,
     /// The provider's root URL, as its own SDK takes it.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Args, Debug)]
 pub struct OpenaiAccount {
     #[arg(long, value_name = "KEY")]
     pub api_key: String,
-    #[arg(long)]
-    pub name: Option<String>,
     /// The host's URL up to and including /v1.
     #[arg(long, value_name = "URL")]
     pub base_url: String,
     /// Models this host serves, comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "a,b,...")]
     pub models: Vec<String>,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,6 +2,9 @@
 //! store. `levity config set` and the admin API change them; the server picks
 //! up the change at once.
 
+use crate::scheduler::Limits;
+use crate::scheduler::health_spans::{DAY, MINUTE};
+use crate::store::Tier;
 use std::collections::BTreeMap;
 
 /// Every setting a user can change, with its default and what it does.
@@ -23,8 +26,64 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ),
     (
         "max_attempts",
-        "3",
-        "accounts tried for one request before its error reaches the client",
+        "5",
+        "attempts (on any accounts) for one request before its error reaches the client",
+    ),
+    (
+        "request_deadline_secs",
+        "600",
+        "longest a request may take in all, attempts and waits included",
+    ),
+    (
+        "scheduling",
+        "balance",
+        "cache-first: a session waits for its account; balance: sessions stick while their account has headroom; performance: spread every request",
+    ),
+    (
+        "cache_first_wait_secs",
+        "30",
+        "in cache-first mode, how long a request waits for its session's resting account",
+    ),
+    (
+        "queue_timeout_secs",
+        "30",
+        "when every account rests, how long a request waits for the first to return",
+    ),
+    (
+        "preferred_account",
+        "",
+        "an account (id or name) new sessions go to while it can serve",
+    ),
+    (
+        "upstream_proxy",
+        "",
+        "outbound proxy for every upstream call (http:// or socks5://); an account's own proxy wins",
+    ),
+    (
+        "tier_limits.<tier>",
+        "",
+        "requests per minute / per day / tokens per minute for free, pro, ultra or paid accounts, e.g. 10/250/250000 (0: none)",
+    ),
+    (
+        "oauth_client_id",
+        "",
+        "the Google OAuth desktop client levity signs in with (see README)",
+    ),
+    ("oauth_client_secret", "", "that client's secret"),
+    (
+        "oauth_auth_url",
+        "https://accounts.google.com/o/oauth2/v2/auth",
+        "Google's OAuth authorize endpoint",
+    ),
+    (
+        "oauth_token_url",
+        "https://oauth2.googleapis.com/token",
+        "Google's OAuth token endpoint",
+    ),
+    (
+        "code_assist_endpoints",
+        "https://daily-cloudcode-pa.sandbox.googleapis.com,https://cloudcode-pa.googleapis.com",
+        "Code Assist base URLs, tried in order on 404, 429, 5xx or network errors",
     ),
     (
         "background_downgrade",
@@ -51,6 +110,54 @@ pub const KEYS: &[(&str, &str, &str)] = &[
 /// Phrases of Claude Code's auxiliary prompts; one place, editable as a setting.
 const DEFAULT_MARKERS: &str = "write a 5-10 word title|analyze if this message indicates a new conversation topic|summarize this coding conversation|<policy_spec>|generate a concise title|=quota";
 
+/// How the scheduler spreads requests; see `scheduler::Scheduler::next`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    CacheFirst,
+    #[default]
+    Balance,
+    Performance,
+}
+
+impl Mode {
+    fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "cache-first" => Some(Mode::CacheFirst),
+            "balance" => Some(Mode::Balance),
+            "performance" => Some(Mode::Performance),
+            _ => None,
+        }
+    }
+}
+
+/// Default limits per tier: Gemini's free tier, the paid Google plans, and
+/// pay-as-you-go keys, whose limits are per minute only.
+fn default_limits(tier: Tier) -> Limits {
+    let (rpm, rpd, tpm, reset_ms) = match tier {
+        Tier::Free => (10, 250, 250_000, DAY),
+        Tier::Pro => (120, 1_500, 2_000_000, DAY),
+        Tier::Ultra => (240, 4_000, 4_000_000, DAY),
+        Tier::Paid => (1_000, 0, 0, MINUTE),
+    };
+    Limits {
+        rpm,
+        rpd,
+        tpm,
+        reset_ms,
+    }
+}
+
+fn parse_limits(s: &str, reset_ms: u64) -> Option<Limits> {
+    let mut n = s.split('/').map(|p| p.trim().parse::<u64>().ok());
+    let (rpm, rpd, tpm) = (n.next()??, n.next()??, n.next()??);
+    n.next().is_none().then_some(Limits {
+        rpm,
+        rpd,
+        tpm,
+        reset_ms,
+    })
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// (pattern, target), exact names first, then wildcards, longest first.
@@ -58,6 +165,14 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     pub connect_timeout_secs: u64,
     pub max_attempts: u32,
+    pub request_deadline_secs: u64,
+    pub mode: Mode,
+    pub cache_first_wait_secs: u64,
+    pub queue_timeout_secs: u64,
+    pub preferred_account: Option<String>,
+    pub upstream_proxy: Option<String>,
+    limits: Vec<(Tier, Limits)>,
+    pub oauth: std::sync::Arc<OauthSettings>,
     pub public_host: Option<String>,
     pub background_downgrade: bool,
     pub background_model: String,
@@ -68,6 +183,23 @@ impl Default for Settings {
     fn default() -> Self {
         Settings::from_map(&BTreeMap::new())
     }
+}
+
+fn text(map: &BTreeMap<String, String>, key: &str) -> Option<String> {
+    map.get(key)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Where and how levity signs in Google accounts for Code Assist.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OauthSettings {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub auth_url: String,
+    pub token_url: String,
+    /// Code Assist base URLs, in the order they are tried.
+    pub code_assist: Vec<String>,
 }
 
 fn number<T: std::str::FromStr>(map: &BTreeMap<String, String>, key: &str, default: T) -> T {
@@ -86,7 +218,35 @@ impl Settings {
             model_map,
             request_timeout_secs: number(map, "request_timeout_secs", 600),
             connect_timeout_secs: number(map, "connect_timeout_secs", 10),
-            max_attempts: number(map, "max_attempts", 3),
+            max_attempts: number(map, "max_attempts", 5),
+            request_deadline_secs: number(map, "request_deadline_secs", 600),
+            mode: map.get("scheduling").and_then(|m| Mode::parse(m)).unwrap_or_default(),
+            cache_first_wait_secs: number(map, "cache_first_wait_secs", 30),
+            queue_timeout_secs: number(map, "queue_timeout_secs", 30),
+            preferred_account: text(map, "preferred_account"),
+            upstream_proxy: text(map, "upstream_proxy"),
+            limits: [Tier::Free, Tier::Pro, Tier::Ultra, Tier::Paid]
+                .into_iter()
+                .map(|t| {
+                    let default = default_limits(t);
+                    let set = map
+                        .get(&format!("tier_limits.{}", t.as_str()))
+                        .and_then(|v| parse_limits(v, default.reset_ms));
+                    (t, set.unwrap_or(default))
+                })
+                .collect(),
+            oauth: std::sync::Arc::new(OauthSettings {
+                client_id: text(map, "oauth_client_id"),
+                client_secret: text(map, "oauth_client_secret"),
+                auth_url: text(map, "oauth_auth_url").unwrap_or_else(|| "https://accounts.google.com/o/oauth2/v2/auth".into()),
+                token_url: text(map, "oauth_token_url").unwrap_or_else(|| "https://oauth2.googleapis.com/token".into()),
+                code_assist: text(map, "code_assist_endpoints")
+                    .unwrap_or_else(|| "https://daily-cloudcode-pa.sandbox.googleapis.com,https://cloudcode-pa.googleapis.com".into())
+                    .split(',')
+                    .map(|u| u.trim().trim_end_matches('/').to_string())
+                    .filter(|u| !u.is_empty())
+                    .collect(),
+            }),
             public_host: map.get("public_host").filter(|h| !h.is_empty()).cloned(),
             background_downgrade: map.get("background_downgrade").is_none_or(|v| v != "off"),
             background_model: map
@@ -115,7 +275,56 @@ impl Settings {
             "request_timeout_secs" => positive(86_400),
             "connect_timeout_secs" => positive(600),
             "max_attempts" => positive(100),
-            "public_host" | "background_model" | "background_markers" => Ok(()),
+            "request_deadline_secs" => positive(86_400),
+            "cache_first_wait_secs" | "queue_timeout_secs" => match value.parse::<u64>() {
+                Ok(n) if n <= 3_600 => Ok(()),
+                _ if value.is_empty() => Ok(()),
+                _ => Err(format!(
+                    "`{key}` takes a whole number of seconds from 0 to 3600"
+                )),
+            },
+            "scheduling" => match Mode::parse(value) {
+                Some(_) => Ok(()),
+                None if value.is_empty() => Ok(()),
+                None => Err("`scheduling` is cache-first, balance or performance".into()),
+            },
+            "upstream_proxy" => match value {
+                "" => Ok(()),
+                v if ["http://", "https://", "socks5://", "socks5h://"]
+                    .iter()
+                    .any(|s| v.starts_with(s)) =>
+                {
+                    Ok(())
+                }
+                _ => Err(
+                    "`upstream_proxy` must start with http://, https://, socks5:// or socks5h://"
+                        .into(),
+                ),
+            },
+            k if k.starts_with("tier_limits.") => {
+                let tier = &k["tier_limits.".len()..];
+                if Tier::parse(tier).is_none() {
+                    return Err(format!(
+                        "unknown tier `{tier}`; use free, pro, ultra or paid"
+                    ));
+                }
+                match parse_limits(value, 0) {
+                    Some(_) => Ok(()),
+                    None if value.is_empty() => Ok(()),
+                    None => Err(format!(
+                        "`{key}` takes requests-per-minute/requests-per-day/tokens-per-minute, e.g. 10/250/250000"
+                    )),
+                }
+            }
+            "public_host"
+            | "background_model"
+            | "background_markers"
+            | "preferred_account"
+            | "oauth_client_id"
+            | "oauth_client_secret"
+            | "oauth_auth_url"
+            | "oauth_token_url"
+            | "code_assist_endpoints" => Ok(()),
             "background_downgrade" => match value {
                 "on" | "off" | "" => Ok(()),
                 _ => Err("`background_downgrade` is on or off".into()),
@@ -126,6 +335,14 @@ impl Settings {
                 KEYS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ")
             )),
         }
+    }
+
+    /// The limits an account of `tier` is held against.
+    pub fn limits(&self, tier: Tier) -> Limits {
+        self.limits
+            .iter()
+            .find(|(t, _)| *t == tier)
+            .map_or_else(|| default_limits(tier), |(_, l)| *l)
     }
 
     /// The upstream model a requested name maps to, if a rule matches.

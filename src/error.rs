@@ -34,8 +34,8 @@ pub struct Error {
     pub message: String,
     /// The request field at fault, when there is one.
     pub param: Option<String>,
-    /// Seconds the client should wait before retrying (429 and 503).
-    pub retry_after: Option<u64>,
+    /// How long the upstream asked us to wait, in milliseconds (429 and 503).
+    pub retry_after_ms: Option<u64>,
     /// The status the upstream answered, when the error came from one.
     pub upstream_status: Option<u16>,
 }
@@ -46,7 +46,7 @@ impl Error {
             kind,
             message: message.into(),
             param: None,
-            retry_after: None,
+            retry_after_ms: None,
             upstream_status: None,
         }
     }

@@ -20,6 +20,9 @@ pub struct Request {
     pub stream: bool,
     /// The client asked for token usage at the end of a stream.
     pub stream_usage: bool,
+    /// The client's own id for the conversation, when its body carries one
+    /// (Claude Code's `metadata.user_id`, `prompt_cache_key`).
+    pub session: Option<String>,
 }
 
 /// Sampling and length controls shared by every protocol.

@@ -4,7 +4,7 @@
 
 use super::paths::{DATA_FILE, ServerFile};
 use crate::server::{SetConfig, effective};
-use crate::store::{AccountInfo, CreatedKey, KeyInfo, NewAccount, Store, StoreError};
+use crate::store::{AccountInfo, AccountPatch, CreatedKey, KeyInfo, NewAccount, Store, StoreError};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,6 +105,35 @@ impl Backend {
         }
     }
 
+    pub async fn update_account(&self, id: &str, patch: AccountPatch) -> Result<AccountInfo> {
+        match self {
+            Backend::Local(s) => s.update_account(id, patch).map_err(|e| e.to_string()),
+            _ => {
+                let body = serde_json::to_value(&patch).expect("serializable");
+                self.call(
+                    reqwest::Method::PATCH,
+                    &format!("/accounts/{}", escape(id)),
+                    Some(body),
+                )
+                .await
+            }
+        }
+    }
+
+    pub async fn reorder(&self, ids: &[String]) -> Result<Vec<AccountInfo>> {
+        match self {
+            Backend::Local(s) => s.reorder(ids).map_err(|e| e.to_string()),
+            _ => {
+                self.call(
+                    reqwest::Method::PUT,
+                    "/accounts/order",
+                    Some(serde_json::json!(ids)),
+                )
+                .await
+            }
+        }
+    }
+
     pub async fn keys(&self) -> Result<Vec<KeyInfo>> {
         match self {
             Backend::Local(s) => s.keys().map_err(|e| e.to_string()),
@@ -161,8 +190,8 @@ impl Backend {
     }
 }
 
-/// Percent-encodes a path segment (names may hold spaces or slashes).
-fn escape(s: &str) -> String {
+/// Percent-encodes a URL component (names may hold spaces or slashes).
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

@@ -1,11 +1,14 @@
 //! Carries out each command of `cli.rs`.
 
 mod backend;
+mod oauth;
 pub mod paths;
 mod serve;
 
-use crate::cli::{AccountCmd, AddAccount, Cli, Command, ConfigCmd, KeyCmd, ServeArgs};
-use crate::store::{NewAccount, ProviderKind};
+use crate::cli::{
+    AccountCmd, AddAccount, Cli, Command, Common, ConfigCmd, GoogleAccount, KeyCmd, ServeArgs,
+};
+use crate::store::{AccountPatch, NewAccount, ProviderKind, Tier};
 use backend::Backend;
 
 /// Runs the parsed command line; the error is what to print before exiting 1.
@@ -57,36 +60,118 @@ fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
+fn tier(name: Option<String>) -> Result<Option<Tier>, String> {
+    name.map(|t| {
+        Tier::parse(&t).ok_or_else(|| format!("unknown tier `{t}`; use free, pro, ultra or paid"))
+    })
+    .transpose()
+}
+
+fn new_account(
+    kind: ProviderKind,
+    api_key: String,
+    base_url: Option<String>,
+    common: Common,
+) -> Result<NewAccount, String> {
+    Ok(NewAccount {
+        kind,
+        api_key,
+        name: common.name,
+        base_url,
+        models: Vec::new(),
+        tier: tier(common.tier)?,
+        proxy: common.proxy,
+        project: None,
+    })
+}
+
+async fn add(b: &Backend, new: NewAccount) -> Result<(), String> {
+    let info = b.add_account(new).await?;
+    println!(
+        "added {} account `{}` ({}, {}) → {}",
+        info.kind.as_str(),
+        info.name,
+        info.id,
+        info.tier.as_str(),
+        info.base_url
+    );
+    Ok(())
+}
+
+/// Google accounts: a refresh token, a JSON list of them, or a browser sign-in.
+async fn add_google(b: &Backend, a: GoogleAccount) -> Result<(), String> {
+    let template = new_account(ProviderKind::GoogleOauth, String::new(), None, a.common)?;
+    let template = NewAccount {
+        project: a.project,
+        ..template
+    };
+    if let Some(path) = a.import {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let list: Vec<serde_json::Value> = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a JSON list: {e}", path.display()))?;
+        for (i, item) in list.iter().enumerate() {
+            let token = item.as_str().or_else(|| item["refresh_token"].as_str());
+            let token = token
+                .ok_or_else(|| format!("entry {i} of {} has no refresh_token", path.display()))?;
+            let str_of = |k: &str| item[k].as_str().map(str::to_string);
+            add(
+                b,
+                NewAccount {
+                    api_key: token.to_string(),
+                    name: str_of("name")
+                        .or(str_of("email"))
+                        .or_else(|| template.name.clone().map(|n| format!("{n}-{}", i + 1))),
+                    project: str_of("project").or_else(|| template.project.clone()),
+                    ..template.clone()
+                },
+            )
+            .await?;
+        }
+        return Ok(());
+    }
+    let token = match a.refresh_token {
+        Some(t) => t,
+        None => oauth::sign_in(&b.settings().await?, a.no_open).await?,
+    };
+    add(
+        b,
+        NewAccount {
+            api_key: token,
+            ..template
+        },
+    )
+    .await
+}
+
 async fn account(b: &Backend, cmd: AccountCmd) -> Result<(), String> {
     match cmd {
-        AccountCmd::Add(add) => {
-            let key_account = |kind, a: crate::cli::KeyAccount| NewAccount {
-                kind,
-                api_key: a.api_key,
-                name: a.name,
-                base_url: a.base_url,
-                models: Vec::new(),
-            };
-            let new = match add {
-                AddAccount::Gemini(a) => key_account(ProviderKind::Gemini, a),
-                AddAccount::Anthropic(a) => key_account(ProviderKind::Anthropic, a),
-                AddAccount::Openai(a) => NewAccount {
-                    kind: ProviderKind::Openai,
-                    api_key: a.api_key,
-                    name: a.name,
-                    base_url: Some(a.base_url),
-                    models: a.models,
-                },
-            };
-            let info = b.add_account(new).await?;
-            println!(
-                "added {} account `{}` ({}) → {}",
-                info.kind.as_str(),
-                info.name,
-                info.id,
-                info.base_url
-            );
+        AccountCmd::Add(AddAccount::Gemini(a)) => {
+            add(
+                b,
+                new_account(ProviderKind::Gemini, a.api_key, a.base_url, a.common)?,
+            )
+            .await?
         }
+        AccountCmd::Add(AddAccount::Anthropic(a)) => {
+            add(
+                b,
+                new_account(ProviderKind::Anthropic, a.api_key, a.base_url, a.common)?,
+            )
+            .await?
+        }
+        AccountCmd::Add(AddAccount::Openai(a)) => {
+            let new = new_account(ProviderKind::Openai, a.api_key, Some(a.base_url), a.common)?;
+            add(
+                b,
+                NewAccount {
+                    models: a.models,
+                    ..new
+                },
+            )
+            .await?
+        }
+        AccountCmd::Add(AddAccount::GoogleOauth(a)) => add_google(b, a).await?,
         AccountCmd::List { json } => {
             let accounts = b.accounts().await?;
             if json {
@@ -97,11 +182,17 @@ async fn account(b: &Backend, cmd: AccountCmd) -> Result<(), String> {
                 let rows = accounts
                     .into_iter()
                     .map(|a| {
+                        let state = if a.reason.is_empty() {
+                            a.state
+                        } else {
+                            format!("{} ({})", a.state, a.reason)
+                        };
                         vec![
                             a.id,
                             a.name,
                             a.kind.as_str().into(),
-                            a.state,
+                            a.tier.as_str().into(),
+                            state,
                             a.key_hint,
                             a.base_url,
                             a.models.join(","),
@@ -109,7 +200,9 @@ async fn account(b: &Backend, cmd: AccountCmd) -> Result<(), String> {
                     })
                     .collect();
                 print_table(
-                    &["ID", "NAME", "KIND", "STATE", "KEY", "BASE URL", "MODELS"],
+                    &[
+                        "ID", "NAME", "KIND", "TIER", "STATE", "KEY", "BASE URL", "MODELS",
+                    ],
                     rows,
                 );
             }
@@ -117,6 +210,34 @@ async fn account(b: &Backend, cmd: AccountCmd) -> Result<(), String> {
         AccountCmd::Remove { id_or_name } => {
             let info = b.remove_account(&id_or_name).await?;
             println!("removed account `{}` ({})", info.name, info.id);
+        }
+        AccountCmd::Set {
+            id_or_name,
+            enabled,
+            tier: t,
+            name,
+            proxy,
+        } => {
+            let patch = AccountPatch {
+                enabled,
+                tier: tier(t)?,
+                name,
+                proxy,
+                models: None,
+            };
+            let info = b.update_account(&id_or_name, patch).await?;
+            println!(
+                "account `{}` ({}): {}, {}",
+                info.name,
+                info.id,
+                if info.enabled { "enabled" } else { "disabled" },
+                info.tier.as_str()
+            );
+        }
+        AccountCmd::Order { accounts } => {
+            let order = b.reorder(&accounts).await?;
+            let names: Vec<String> = order.into_iter().map(|a| a.name).collect();
+            println!("order: {}", names.join(", "));
         }
     }
     Ok(())

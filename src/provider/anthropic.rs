@@ -2,12 +2,11 @@
 //! `/v1/messages/count_tokens`, key in `x-api-key`. Anthropic clients pass
 //! through with their `anthropic-version` and `anthropic-beta` headers.
 
-use super::{Call, Decoder, Forward, Upstream, host_of};
+use super::{Call, Decoder, Forward};
 use crate::canonical::{Request, Usage};
 use crate::error::{Error, Kind};
 use crate::protocol::anthropic;
 use crate::store::Account;
-use std::time::Duration;
 
 const DEFAULT_VERSION: &str = "2023-06-01";
 
@@ -44,7 +43,7 @@ pub async fn send(
 ) -> Result<(reqwest::Response, Decoder), Error> {
     let body = anthropic::encode_request(req, &call.model, stream);
     let builder = post(
-        call.up.client(),
+        &call.client(),
         &call.acc,
         "/v1/messages",
         body,
@@ -59,20 +58,12 @@ pub async fn send(
 
 /// Sends a Messages body as the client wrote it (model renamed, history cleaned).
 pub async fn forward(
-    up: &Upstream,
-    acc: &Account,
+    call: &Call,
     body: Vec<u8>,
     headers: &Forward,
-    timeout: Duration,
 ) -> Result<reqwest::Response, Error> {
-    let builder = post(up.client(), acc, "/v1/messages", body, headers);
-    super::send(
-        builder,
-        host_of(&acc.base_url),
-        timeout,
-        anthropic::decode_error,
-    )
-    .await
+    let builder = post(&call.client(), &call.acc, "/v1/messages", body, headers);
+    super::send(builder, call.host(), call.timeout, anthropic::decode_error).await
 }
 
 /// Anthropic's own count for the client's request.
@@ -96,7 +87,7 @@ pub async fn count_tokens(call: &Call, raw: &[u8]) -> Result<u64, Error> {
     }
     let body = serde_json::to_vec(&value).expect("serializable");
     let builder = post(
-        call.up.client(),
+        &call.client(),
         &call.acc,
         "/v1/messages/count_tokens",
         body,

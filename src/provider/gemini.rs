@@ -11,8 +11,7 @@ fn post(call: &Call, method: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
         "{}/v1beta/models/{}:{method}",
         call.acc.base_url, call.model
     );
-    call.up
-        .client()
+    call.client()
         .post(url)
         .header("x-goog-api-key", call.acc.secret.expose())
         .header("content-type", "application/json")

@@ -6,10 +6,13 @@
 //! Only this module talks to upstreams.
 
 pub mod anthropic;
+pub mod code_assist;
 pub mod gemini;
+pub mod hints;
 pub mod openai;
 
 use crate::canonical::{Event, Request, Response, Usage};
+use crate::config::OauthSettings;
 use crate::error::{Error, Kind};
 use crate::protocol::{StreamDecode, sse};
 use crate::store::{Account, ProviderKind};
@@ -21,11 +24,26 @@ use std::time::Duration;
 /// Events as they arrive from an upstream; an `Err` ends the stream.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<Vec<Event>, Error>> + Send>>;
 
-/// The one HTTP client every upstream call goes through (connection pools,
-/// TLS sessions and DNS caches are shared).
+/// The HTTP clients every upstream call goes through: one direct, one per
+/// outbound proxy in use, so connection pools, TLS sessions and DNS caches are
+/// shared; and the OAuth access tokens of Google accounts.
 #[derive(Clone)]
 pub struct Upstream {
-    client: reqwest::Client,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    direct: reqwest::Client,
+    proxied: std::sync::Mutex<std::collections::HashMap<String, reqwest::Client>>,
+    connect_timeout: Duration,
+    tokens: code_assist::Tokens,
+}
+
+fn builder(connect_timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(concat!("levity/", env!("CARGO_PKG_VERSION")))
 }
 
 /// Error bodies are read for their message only; a hostile upstream cannot
@@ -34,17 +52,45 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 impl Upstream {
     pub fn new(connect_timeout: Duration) -> Upstream {
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .user_agent(concat!("levity/", env!("CARGO_PKG_VERSION")))
+        let direct = builder(connect_timeout)
             .build()
             .expect("the TLS backend is compiled in");
-        Upstream { client }
+        Upstream {
+            inner: Arc::new(Inner {
+                direct,
+                proxied: Default::default(),
+                connect_timeout,
+                tokens: code_assist::Tokens::default(),
+            }),
+        }
     }
 
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
+    /// The client for calls through `proxy` (validated when it was stored).
+    pub fn client_for(&self, proxy: Option<&str>) -> reqwest::Client {
+        let Some(proxy) = proxy else {
+            return self.inner.direct.clone();
+        };
+        let mut map = self.inner.proxied.lock().expect("clients lock");
+        if let Some(c) = map.get(proxy) {
+            return c.clone();
+        }
+        let client = reqwest::Proxy::all(proxy)
+            .ok()
+            .and_then(|p| builder(self.inner.connect_timeout).proxy(p).build().ok());
+        match client {
+            Some(c) => {
+                map.insert(proxy.to_string(), c.clone());
+                c
+            }
+            None => {
+                tracing::warn!(proxy = %proxy, "unusable outbound proxy; calling directly");
+                self.inner.direct.clone()
+            }
+        }
+    }
+
+    pub fn tokens(&self) -> &code_assist::Tokens {
+        &self.inner.tokens
     }
 }
 
@@ -58,11 +104,33 @@ pub struct Call {
     pub timeout: Duration,
     /// Names the answer when the upstream gives no id.
     pub id: String,
+    /// The outbound proxy: the account's own, else the global one.
+    pub proxy: Option<String>,
+    pub oauth: Arc<OauthSettings>,
+    /// Told what the upstream says is left of the quota (fraction, reset time).
+    pub on_quota: Option<QuotaSignal>,
 }
+
+/// Receives an upstream's own quota statement: remaining fraction, reset (Unix ms).
+pub type QuotaSignal = Arc<dyn Fn(f64, u64) + Send + Sync>;
 
 impl Call {
     fn host(&self) -> &str {
         host_of(&self.acc.base_url)
+    }
+
+    fn client(&self) -> reqwest::Client {
+        self.up.client_for(self.proxy.as_deref())
+    }
+
+    /// Passes on the rate-limit headers of a successful answer.
+    fn observe(&self, resp: &reqwest::Response) {
+        if let Some(signal) = &self.on_quota
+            && let Some((fraction, reset_ms)) =
+                hints::remaining(resp.headers(), crate::scheduler::now_ms())
+        {
+            signal(fraction, reset_ms);
+        }
     }
 }
 
@@ -78,7 +146,9 @@ pub async fn generate(call: Call, req: &Request) -> Result<Response, Error> {
         ProviderKind::Gemini => gemini::send(&call, req, false).await?,
         ProviderKind::Openai => openai::send(&call, req, false).await?,
         ProviderKind::Anthropic => anthropic::send(&call, req, false).await?,
+        ProviderKind::GoogleOauth => code_assist::send(&call, req, false).await?,
     };
+    call.observe(&resp);
     let body = tokio::time::timeout(call.timeout, resp.bytes())
         .await
         .map_err(|_| {
@@ -104,7 +174,9 @@ pub async fn stream(call: Call, req: &Request) -> Result<EventStream, Error> {
         ProviderKind::Gemini => gemini::send(&call, req, true).await?,
         ProviderKind::Openai => openai::send(&call, req, true).await?,
         ProviderKind::Anthropic => anthropic::send(&call, req, true).await?,
+        ProviderKind::GoogleOauth => code_assist::send(&call, req, true).await?,
     };
+    call.observe(&resp);
     let state = StreamState {
         body: Box::pin(resp.bytes_stream()),
         parser: sse::Parser::default(),
@@ -122,6 +194,7 @@ pub async fn count_tokens(call: Call, req: &Request, raw: &[u8]) -> Result<u64, 
     match call.acc.kind {
         ProviderKind::Gemini => gemini::count_tokens(&call, req).await,
         ProviderKind::Anthropic => anthropic::count_tokens(&call, raw).await,
+        ProviderKind::GoogleOauth => code_assist::count_tokens(&call, req).await,
         ProviderKind::Openai => Ok(estimate_tokens(raw)),
     }
 }
@@ -135,20 +208,22 @@ pub fn estimate_tokens(raw: &[u8]) -> u64 {
 
 /// Sends a client's body to the upstream that speaks its protocol.
 pub async fn forward(
-    up: &Upstream,
-    acc: &Account,
+    call: &Call,
     body: Vec<u8>,
     headers: &Forward,
-    timeout: Duration,
 ) -> Result<reqwest::Response, Error> {
-    match acc.kind {
-        ProviderKind::Openai => openai::forward(up, acc, body, timeout).await,
-        ProviderKind::Anthropic => anthropic::forward(up, acc, body, headers, timeout).await,
-        ProviderKind::Gemini => Err(Error::new(
-            Kind::Internal,
-            "Gemini has no pass-through path",
-        )),
-    }
+    let resp = match call.acc.kind {
+        ProviderKind::Openai => openai::forward(call, body).await?,
+        ProviderKind::Anthropic => anthropic::forward(call, body, headers).await?,
+        ProviderKind::Gemini | ProviderKind::GoogleOauth => {
+            return Err(Error::new(
+                Kind::Internal,
+                "Gemini has no pass-through path",
+            ));
+        }
+    };
+    call.observe(&resp);
+    Ok(resp)
 }
 
 /// Usage from a native non-streamed answer, for the request log.
@@ -156,7 +231,7 @@ pub fn usage_of(kind: ProviderKind, body: &[u8]) -> Option<Usage> {
     match kind {
         ProviderKind::Openai => openai::usage_of(body),
         ProviderKind::Anthropic => anthropic::usage_of(body),
-        ProviderKind::Gemini => None,
+        ProviderKind::Gemini | ProviderKind::GoogleOauth => None,
     }
 }
 
@@ -196,20 +271,22 @@ pub async fn send(
     if resp.status().is_success() {
         return Ok(resp);
     }
-    let (status, retry_after, body) = read_failure(resp).await;
+    let (status, retry_after_ms, body) = read_failure(resp).await;
     let mut err = decode_error(status, &body);
-    err.retry_after = retry_after;
+    err.retry_after_ms = retry_after_ms;
     Err(err)
 }
 
-/// Reads a failed upstream answer: its status, retry hint and (bounded) body.
+/// Reads a failed upstream answer: its status, retry hint in milliseconds,
+/// and (bounded) body.
 async fn read_failure(mut resp: reqwest::Response) -> (u16, Option<u64>, Vec<u8>) {
     let status = resp.status().as_u16();
     let header_hint = resp
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|secs| (secs * 1000.0) as u64);
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = resp.chunk().await {
         body.extend_from_slice(&chunk);
@@ -217,18 +294,8 @@ async fn read_failure(mut resp: reqwest::Response) -> (u16, Option<u64>, Vec<u8>
             break;
         }
     }
-    let hint = header_hint.or_else(|| retry_delay_in_body(&body));
+    let hint = header_hint.or_else(|| hints::retry_in_body(&body));
     (status, hint, body)
-}
-
-/// Google puts the wait in the body (`"retryDelay": "37s"`) rather than a header.
-fn retry_delay_in_body(body: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(body).ok()?;
-    let at = text.find("\"retryDelay\"")?;
-    let rest = &text[at + "\"retryDelay\"".len()..];
-    let value = rest.split('"').nth(1)?;
-    let secs: f64 = value.strip_suffix('s')?.parse().ok()?;
-    Some(secs.ceil() as u64)
 }
 
 type Decoder = Box<dyn StreamDecode + Send>;
@@ -302,13 +369,6 @@ async fn next_events(mut st: StreamState) -> Option<(Result<Vec<Event>, Error>, 
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn reads_google_retry_delay() {
-        let body = br#"{"error":{"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay": "36.5s"}]}}"#;
-        assert_eq!(super::retry_delay_in_body(body), Some(37));
-        assert_eq!(super::retry_delay_in_body(b"{}"), None);
-    }
-
     #[test]
     fn estimates_grow_with_the_request() {
         assert!(super::estimate_tokens(&[b'x'; 4000]) > super::estimate_tokens(&[b'x'; 400]));

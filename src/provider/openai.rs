@@ -2,12 +2,11 @@
 //! {base}/chat/completions` with a bearer key. Chat Completions clients pass
 //! through with only the model renamed; other clients are translated.
 
-use super::{Call, Decoder, Upstream, host_of};
+use super::{Call, Decoder};
 use crate::canonical::{Request, Usage};
 use crate::error::Error;
 use crate::protocol::openai_chat;
 use crate::store::Account;
-use std::time::Duration;
 
 fn post(client: &reqwest::Client, acc: &Account, body: Vec<u8>) -> reqwest::RequestBuilder {
     client
@@ -24,7 +23,7 @@ pub async fn send(
     stream: bool,
 ) -> Result<(reqwest::Response, Decoder), Error> {
     let body = openai_chat::encode_request(req, &call.model, stream);
-    let builder = post(call.up.client(), &call.acc, body);
+    let builder = post(&call.client(), &call.acc, body);
     let resp = super::send(
         builder,
         call.host(),
@@ -39,17 +38,12 @@ pub async fn send(
 }
 
 /// Sends a Chat Completions body as the client wrote it (model renamed).
-pub async fn forward(
-    up: &Upstream,
-    acc: &Account,
-    body: Vec<u8>,
-    timeout: Duration,
-) -> Result<reqwest::Response, Error> {
-    let builder = post(up.client(), acc, body);
+pub async fn forward(call: &Call, body: Vec<u8>) -> Result<reqwest::Response, Error> {
+    let builder = post(&call.client(), &call.acc, body);
     super::send(
         builder,
-        host_of(&acc.base_url),
-        timeout,
+        call.host(),
+        call.timeout,
         openai_chat::decode_error,
     )
     .await

@@ -1,27 +1,41 @@
 //! Which account serves a request.
 //!
 //! Selection reads an immutable [`Snapshot`] of accounts and settings, swapped
-//! whole when anything changes, so no lock or database access sits on the
-//! request path. This first scheduler resolves the model to a provider family
-//! and rotates among that family's accounts; the full scheduler (stickiness,
-//! quotas, cool-downs) replaces `Scheduler::route` behind the same interface.
+//! whole when anything changes, plus the run-time [`Health`] of each account.
+//! `Scheduler::resolve` maps the model to the accounts that can serve it;
+//! `Scheduler::next` picks one of them for each attempt, by the scheduling
+//! mode, the request's session and each account's quota headroom, and says
+//! why, so the request log can tell.
 
-use crate::config::Settings;
+mod health;
+mod session;
+
+pub use health::{AccountHealth, Effect, Health, Limits, Remaining, now_ms};
+
+/// Window lengths, in milliseconds.
+pub mod health_spans {
+    pub use super::health::{DAY, MINUTE};
+}
+pub use session::session_key;
+
+use crate::config::{Mode, Settings};
 use crate::error::{Error, Kind};
 use crate::store::{Account, ProviderKind};
+use session::Sessions;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Everything the request path reads, built once per change.
 #[derive(Debug, Default)]
 pub struct Snapshot {
+    /// Accounts in the user's priority order.
     pub accounts: Vec<Arc<Account>>,
     pub settings: Settings,
     /// SHA-256 of each client key; empty means the proxy is open (loopback only).
     pub key_hashes: Vec<[u8; 32]>,
 }
 
-/// Where one request goes: the upstream model name and the accounts to try, in order.
+/// Where one request may go: the upstream model name and the accounts that
+/// can serve it, in the user's order.
 #[derive(Debug)]
 pub struct Route {
     pub model: String,
@@ -29,10 +43,28 @@ pub struct Route {
     pub accounts: Vec<Arc<Account>>,
 }
 
-#[derive(Debug, Default)]
-pub struct Scheduler {
-    next: AtomicUsize,
+/// The scheduler's answer for one attempt.
+#[derive(Debug)]
+pub enum Next {
+    /// Try this account; `why` is for the request log.
+    Account {
+        account: Arc<Account>,
+        why: &'static str,
+    },
+    /// The session's account rests briefly: wait for it rather than move.
+    Wait { ms: u64, account: String },
+    /// Nothing can serve now; `ready_at_ms` is the earliest an account returns.
+    Exhausted { ready_at_ms: Option<u64> },
 }
+
+#[derive(Default)]
+pub struct Scheduler {
+    pub health: Health,
+    sessions: Sessions,
+}
+
+/// Balance mode moves a session once its account's headroom falls below this.
+const MIN_HEADROOM: f64 = 0.05;
 
 /// Gemini models levity lists for Gemini accounts; any `gemini-*` name is served.
 pub const GEMINI_MODELS: &[&str] = &[
@@ -55,8 +87,8 @@ pub const CLAUDE_DEFAULTS: &[(&str, &str)] = &[
 ];
 
 impl Scheduler {
-    /// Resolves `requested` to an upstream model and orders the accounts that serve it.
-    pub fn route(&self, snap: &Snapshot, requested: &str) -> Result<Route, Error> {
+    /// Resolves `requested` to an upstream model and the accounts that serve it.
+    pub fn resolve(&self, snap: &Snapshot, requested: &str) -> Result<Route, Error> {
         let enabled = || snap.accounts.iter().filter(|a| a.enabled);
         let has = |kind| enabled().any(|a| a.kind == kind);
         let model = match snap.settings.map_model(requested) {
@@ -73,11 +105,11 @@ impl Scheduler {
             .filter(|a| a.kind == ProviderKind::Openai && a.models.iter().any(|m| m == &model))
             .cloned()
             .collect();
-        let (kind, mut accounts) = if !listed.is_empty() {
+        let (kind, accounts) = if !listed.is_empty() {
             (ProviderKind::Openai, listed)
         } else if model.starts_with("gemini-") {
             let gemini: Vec<_> = enabled()
-                .filter(|a| a.kind == ProviderKind::Gemini)
+                .filter(|a| matches!(a.kind, ProviderKind::Gemini | ProviderKind::GoogleOauth))
                 .cloned()
                 .collect();
             if gemini.is_empty() {
@@ -118,14 +150,198 @@ impl Scheduler {
                 )
             });
         };
-        let start = self.next.fetch_add(1, Ordering::Relaxed) % accounts.len();
-        accounts.rotate_left(start);
-        accounts.truncate(snap.settings.max_attempts.max(1) as usize);
         Ok(Route {
             model,
             kind,
             accounts,
         })
+    }
+
+    /// Picks the account for the next attempt, skipping those already `tried`.
+    pub fn next(
+        &self,
+        snap: &Snapshot,
+        route: &Route,
+        session: &str,
+        tried: &[String],
+        now: u64,
+    ) -> Next {
+        let settings = &snap.settings;
+        let model = route.model.as_str();
+        let open: Vec<&Arc<Account>> = route
+            .accounts
+            .iter()
+            .filter(|a| !tried.contains(&a.id))
+            .collect();
+        let usable: Vec<&Arc<Account>> = open
+            .iter()
+            .copied()
+            .filter(|a| self.health.with(&a.id, |h| h.usable(model, now)))
+            .collect();
+        let headroom = |a: &Account| {
+            self.health
+                .headroom(&a.id, model, settings.limits(a.tier), now)
+        };
+        let best = |accounts: &[&Arc<Account>]| -> Option<Arc<Account>> {
+            // Highest headroom; the user's order breaks ties (stable max).
+            let mut best: Option<(&Arc<Account>, f64)> = None;
+            for a in accounts {
+                let h = headroom(a);
+                if best.is_none_or(|(_, b)| h > b + 1e-9) {
+                    best = Some((a, h));
+                }
+            }
+            best.map(|(a, _)| (*a).clone())
+        };
+        let pinned = settings
+            .preferred_account
+            .as_deref()
+            .and_then(|p| usable.iter().find(|a| a.id == p || a.name == p));
+        let sticky = match settings.mode {
+            Mode::Performance => None,
+            _ => self.sessions.get(session, now),
+        };
+        let on_sticky = sticky
+            .as_deref()
+            .and_then(|id| usable.iter().find(|a| a.id == id));
+
+        let pick = match settings.mode {
+            Mode::Performance => {
+                let busy = |a: &Account| self.health.with(&a.id, |h| h.in_flight);
+                let least = usable.iter().map(|a| busy(a)).min();
+                let idle: Vec<&Arc<Account>> = usable
+                    .iter()
+                    .copied()
+                    .filter(|a| Some(busy(a)) == least)
+                    .collect();
+                best(&idle).map(|a| (a, "least in flight"))
+            }
+            Mode::CacheFirst => match on_sticky {
+                Some(a) => Some(((*a).clone(), "session's account")),
+                None => {
+                    // The session's account rests only briefly: wait, keep the cache.
+                    let resting = sticky
+                        .as_deref()
+                        .and_then(|id| open.iter().find(|a| a.id == id));
+                    if let Some(a) = resting {
+                        let ready = self.health.with(&a.id, |h| {
+                            h.needs_reauth.is_none().then(|| h.ready_at(model, now))
+                        });
+                        if let Some(ready) = ready
+                            && ready - now <= settings.cache_first_wait_secs * 1000
+                        {
+                            return Next::Wait {
+                                ms: ready - now,
+                                account: a.name.clone(),
+                            };
+                        }
+                    }
+                    pinned
+                        .map(|a| ((*a).clone(), "pinned"))
+                        .or_else(|| best(&usable).map(|a| (a, "most headroom")))
+                }
+            },
+            Mode::Balance => match on_sticky.filter(|a| headroom(a) >= MIN_HEADROOM) {
+                Some(a) => Some(((*a).clone(), "session's account")),
+                None => pinned
+                    .map(|a| ((*a).clone(), "pinned"))
+                    .or_else(|| best(&usable).map(|a| (a, "most headroom"))),
+            },
+        };
+        match pick {
+            Some((account, why)) => Next::Account { account, why },
+            None => Next::Exhausted {
+                ready_at_ms: open
+                    .iter()
+                    .filter_map(|a| {
+                        self.health.with(&a.id, |h| {
+                            h.needs_reauth.is_none().then(|| h.ready_at(model, now))
+                        })
+                    })
+                    .min(),
+            },
+        }
+    }
+
+    /// An attempt on `account` begins.
+    pub fn started(&self, account: &Account, now: u64) {
+        self.health.start(&account.id, now);
+    }
+
+    /// An attempt succeeded: the session sticks to the account.
+    pub fn succeeded(
+        &self,
+        snap: &Snapshot,
+        account: &Account,
+        model: &str,
+        session: &str,
+        tokens: u64,
+        now: u64,
+    ) {
+        self.health.success(&account.id, model, tokens, now);
+        if snap.settings.mode != Mode::Performance {
+            self.sessions.stick(session, &account.id, now);
+        }
+    }
+
+    /// Tokens of an answer that finished after its attempt was counted.
+    pub fn tokens(&self, account: &str, model: &str, tokens: u64, now: u64) {
+        self.health.add_tokens(account, model, tokens, now);
+    }
+
+    /// An attempt failed: rest, trip or mark the account as the failure says.
+    /// Returns the effect, for the request log.
+    pub fn failed(&self, account: &Account, model: &str, err: &Error, now: u64) -> Effect {
+        let effect = classify(account.kind, err);
+        self.health.failure(&account.id, model, effect.clone(), now);
+        effect
+    }
+
+    /// The account new sessions would get for `model` now, with its score.
+    pub fn best(&self, snap: &Snapshot, route: &Route, now: u64) -> Option<(Arc<Account>, f64)> {
+        route
+            .accounts
+            .iter()
+            .filter(|a| self.health.with(&a.id, |h| h.usable(&route.model, now)))
+            .map(|a| {
+                (
+                    a.clone(),
+                    self.health
+                        .headroom(&a.id, &route.model, snap.settings.limits(a.tier), now),
+                )
+            })
+            .fold(
+                None,
+                |best: Option<(Arc<Account>, f64)>, (a, h)| match best {
+                    Some((_, b)) if b + 1e-9 >= h => best,
+                    _ => Some((a, h)),
+                },
+            )
+    }
+}
+
+/// What an upstream failure means for the account (pingora's model: where it
+/// came from, and whether another account may be tried).
+pub fn classify(kind: ProviderKind, err: &Error) -> Effect {
+    let hint_ms = err.retry_after_ms;
+    match (err.kind, err.upstream_status) {
+        (Kind::RateLimited, _) => Effect::Cool {
+            // Google quotas are per model; other hosts rate-limit the key.
+            scope_model: matches!(kind, ProviderKind::Gemini | ProviderKind::GoogleOauth),
+            hint_ms,
+            base_ms: 5_000,
+            reason: format!("rate limited: {}", err.message),
+        },
+        (_, Some(503 | 529)) => Effect::Cool {
+            scope_model: false,
+            hint_ms,
+            base_ms: 1_000,
+            reason: format!("overloaded: {}", err.message),
+        },
+        (Kind::PermissionDenied, _) => Effect::Reauth(err.message.clone()),
+        (Kind::Upstream | Kind::Timeout, _) => Effect::Fault,
+        (_, Some(500..=599)) => Effect::Fault,
+        _ => Effect::None,
     }
 }
 
@@ -139,7 +355,9 @@ pub fn model_ids(snap: &Snapshot) -> Vec<String> {
     };
     for a in snap.accounts.iter().filter(|a| a.enabled) {
         match a.kind {
-            ProviderKind::Gemini => GEMINI_MODELS.iter().for_each(|m| push(m)),
+            ProviderKind::Gemini | ProviderKind::GoogleOauth => {
+                GEMINI_MODELS.iter().for_each(|m| push(m))
+            }
             ProviderKind::Openai => a.models.iter().for_each(|m| push(m)),
             ProviderKind::Anthropic => {}
         }
@@ -166,11 +384,14 @@ mod tests {
             models: models.iter().map(|m| m.to_string()).collect(),
             enabled: true,
             secret: Secret::new("k".into()),
+            tier: kind.default_tier(),
+            proxy: None,
+            project: None,
         })
     }
 
     #[test]
-    fn rotates_and_maps() {
+    fn maps_and_resolves() {
         let mut map = std::collections::BTreeMap::new();
         map.insert(
             "model_map.gpt-4o*".to_string(),
@@ -186,18 +407,122 @@ mod tests {
             key_hashes: Vec::new(),
         };
         let s = Scheduler::default();
-        let a = s.route(&snap, "gpt-4o-mini").unwrap();
-        let b = s.route(&snap, "gpt-4o-mini").unwrap();
+        let a = s.resolve(&snap, "gpt-4o-mini").unwrap();
         assert_eq!(a.model, "gemini-2.5-flash");
-        assert_ne!(a.accounts[0].name, b.accounts[0].name, "rotation");
         assert_eq!(a.accounts.len(), 2);
-        let ds = s.route(&snap, "deepseek-chat").unwrap();
+        let ds = s.resolve(&snap, "deepseek-chat").unwrap();
         assert_eq!(
             (ds.kind, ds.accounts[0].name.as_str()),
             (ProviderKind::Openai, "ds")
         );
-        assert_eq!(s.route(&snap, "nope").unwrap_err().status(), 404);
+        assert_eq!(s.resolve(&snap, "nope").unwrap_err().status(), 404);
         let empty = Snapshot::default();
-        assert_eq!(s.route(&empty, "gemini-2.5-pro").unwrap_err().status(), 503);
+        assert_eq!(
+            s.resolve(&empty, "gemini-2.5-pro").unwrap_err().status(),
+            503
+        );
+    }
+
+    fn pool(mode: &str) -> (Scheduler, Snapshot, Route) {
+        let mut map = std::collections::BTreeMap::new();
+        map.insert("scheduling".to_string(), mode.to_string());
+        let snap = Snapshot {
+            accounts: vec![
+                account("a", ProviderKind::Gemini, &[]),
+                account("b", ProviderKind::Gemini, &[]),
+            ],
+            settings: Settings::from_map(&map),
+            key_hashes: Vec::new(),
+        };
+        let s = Scheduler::default();
+        let route = s.resolve(&snap, "gemini-2.5-flash").unwrap();
+        (s, snap, route)
+    }
+
+    fn pick(s: &Scheduler, snap: &Snapshot, route: &Route, session: &str, now: u64) -> String {
+        match s.next(snap, route, session, &[], now) {
+            Next::Account { account, .. } => account.id.clone(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn serve(s: &Scheduler, snap: &Snapshot, route: &Route, session: &str, now: u64) -> String {
+        let id = pick(s, snap, route, session, now);
+        let acc = snap.accounts.iter().find(|a| a.id == id).unwrap();
+        s.started(acc, now);
+        s.succeeded(snap, acc, &route.model, session, 100, now);
+        id
+    }
+
+    fn rest(s: &Scheduler, id: &str, ms: u64, now: u64) {
+        let effect = Effect::Cool {
+            scope_model: false,
+            hint_ms: Some(ms),
+            base_ms: 1000,
+            reason: "test".into(),
+        };
+        s.health.start(id, now);
+        s.health.failure(id, "gemini-2.5-flash", effect, now);
+    }
+
+    #[test]
+    fn balance_sticks_sessions_and_sends_new_ones_to_headroom() {
+        let (s, snap, route) = pool("balance");
+        let first = serve(&s, &snap, &route, "s1", 0);
+        assert_eq!(first, "a", "ties go to the user's order");
+        for t in 1..4 {
+            assert_eq!(serve(&s, &snap, &route, "s1", t), "a", "the session stays");
+        }
+        assert_eq!(
+            serve(&s, &snap, &route, "s2", 5),
+            "b",
+            "a new session goes where there is headroom"
+        );
+        rest(&s, "a", 60_000, 6);
+        assert_eq!(
+            serve(&s, &snap, &route, "s1", 7),
+            "b",
+            "balance moves a session off a resting account"
+        );
+    }
+
+    #[test]
+    fn cache_first_waits_for_a_briefly_resting_account() {
+        let (s, snap, route) = pool("cache-first");
+        assert_eq!(serve(&s, &snap, &route, "s1", 0), "a");
+        rest(&s, "a", 10_000, 1);
+        assert!(matches!(
+            s.next(&snap, &route, "s1", &[], 2),
+            Next::Wait { ms: 9_999, .. }
+        ));
+        rest(&s, "a", 120_000, 3);
+        assert_eq!(
+            pick(&s, &snap, &route, "s1", 4),
+            "b",
+            "too long a rest: move"
+        );
+    }
+
+    #[test]
+    fn performance_spreads_by_load() {
+        let (s, snap, route) = pool("performance");
+        s.started(&snap.accounts[0], 0);
+        assert_eq!(pick(&s, &snap, &route, "s1", 1), "b", "least in flight");
+        s.started(&snap.accounts[1], 1);
+        s.started(&snap.accounts[1], 1);
+        assert_eq!(pick(&s, &snap, &route, "s1", 2), "a");
+    }
+
+    #[test]
+    fn nothing_usable_reports_when_something_returns() {
+        let (s, snap, route) = pool("balance");
+        rest(&s, "a", 5_000, 0);
+        rest(&s, "b", 3_000, 0);
+        assert!(matches!(
+            s.next(&snap, &route, "x", &[], 1),
+            Next::Exhausted {
+                ready_at_ms: Some(3_000)
+            }
+        ));
     }
 }

@@ -3,9 +3,10 @@
 
 use super::{AppState, auth};
 use crate::config::Settings;
-use crate::store::{NewAccount, StoreError};
+use crate::scheduler::now_ms;
+use crate::store::{AccountInfo, AccountPatch, NewAccount, StoreError};
 use poem::http::StatusCode;
-use poem::web::{Data, Json, Path};
+use poem::web::{Data, Json, Path, Query};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -15,7 +16,14 @@ pub fn routes() -> impl Endpoint {
     Route::new()
         .at("/status", get(get_status))
         .at("/accounts", get(list_accounts).post(add_account))
-        .at("/accounts/:id", poem::delete(remove_account))
+        .at("/accounts/order", poem::put(reorder))
+        .at("/accounts/best", get(best_account))
+        .at("/accounts/preferred", poem::put(prefer))
+        .at(
+            "/accounts/:id",
+            poem::delete(remove_account).patch(update_account),
+        )
+        .at("/accounts/:id/secret", poem::put(replace_secret))
         .at("/keys", get(list_keys).post(create_key))
         .at("/keys/:id", poem::delete(revoke_key))
         .at("/config", get(get_config).put(set_config))
@@ -81,7 +89,7 @@ pub struct Status {
 
 #[handler]
 fn get_status(Data(state): Data<&Arc<AppState>>) -> Response {
-    let accounts = match state.store.account_infos() {
+    let accounts = match accounts_with_state(state) {
         Ok(a) => a,
         Err(e) => return store_error(e),
     };
@@ -101,10 +109,136 @@ fn get_status(Data(state): Data<&Arc<AppState>>) -> Response {
 
 #[handler]
 fn list_accounts(Data(state): Data<&Arc<AppState>>) -> Response {
-    match state.store.account_infos() {
+    match accounts_with_state(state) {
         Ok(a) => ok(StatusCode::OK, &a),
         Err(e) => store_error(e),
     }
+}
+
+/// Stored accounts with their run-time state: cooling (until when, for which
+/// model, why), needing re-authentication, or active; plus health counters.
+pub fn accounts_with_state(state: &AppState) -> Result<Vec<AccountInfo>, StoreError> {
+    let now = now_ms();
+    let mut infos = state.store.account_infos()?;
+    for info in &mut infos {
+        let h = state.scheduler.health.read(&info.id);
+        let cooling: Vec<serde_json::Value> = h
+            .cooling
+            .iter()
+            .filter(|(_, c)| c.until_ms > now)
+            .map(|(m, c)| serde_json::json!({"model": m, "until_ms": c.until_ms, "reason": c.reason}))
+            .collect();
+        if !info.enabled {
+            info.state = "disabled".into();
+        } else if let Some(reason) = &h.needs_reauth {
+            info.state = "needs-reauth".into();
+            info.reason.clone_from(reason);
+        } else if h.breaker.open_until_ms > now {
+            info.state = "cooling".into();
+            info.reason = format!("circuit open after {} failures", h.breaker.failures);
+        } else if let Some(c) = cooling.first() {
+            info.state = "cooling".into();
+            info.reason = c["reason"].as_str().unwrap_or_default().to_string();
+        }
+        info.health = Some(serde_json::json!({
+            "cooling": cooling,
+            "breaker_open_until_ms": h.breaker.open_until_ms,
+            "in_flight": h.in_flight,
+            "last_used_ms": h.last_used_ms,
+            "successes": h.successes,
+            "failures": h.failures,
+            "remaining": h.remaining,
+        }));
+    }
+    Ok(infos)
+}
+
+#[handler]
+fn update_account(
+    Data(state): Data<&Arc<AppState>>,
+    Path(id): Path<String>,
+    body: Json<AccountPatch>,
+) -> Response {
+    change(state, StatusCode::OK, || {
+        state.store.update_account(&id, body.0)
+    })
+}
+
+#[derive(Deserialize)]
+struct NewSecret {
+    secret: String,
+}
+
+/// A new key or refresh token (re-authentication): clears the re-auth mark.
+#[handler]
+fn replace_secret(
+    Data(state): Data<&Arc<AppState>>,
+    Path(id): Path<String>,
+    body: Json<NewSecret>,
+) -> Response {
+    change(state, StatusCode::OK, || {
+        let info = state.store.set_secret(&id, body.0.secret.trim())?;
+        state.scheduler.health.reauthorized(&info.id);
+        state.upstream.tokens().forget(&info.id);
+        Ok(info)
+    })
+}
+
+#[handler]
+fn reorder(Data(state): Data<&Arc<AppState>>, body: Json<Vec<String>>) -> Response {
+    change(state, StatusCode::OK, || state.store.reorder(&body.0))
+}
+
+#[derive(Deserialize)]
+struct BestQuery {
+    model: String,
+}
+
+/// The account new sessions for `model` would get now, with its headroom.
+#[handler]
+fn best_account(Data(state): Data<&Arc<AppState>>, Query(q): Query<BestQuery>) -> Response {
+    let snap = state.snapshot.load_full();
+    let route = match state.scheduler.resolve(&snap, &q.model) {
+        Ok(r) => r,
+        Err(e) => return error(e.status(), "no_route", e.message),
+    };
+    match state.scheduler.best(&snap, &route, now_ms()) {
+        Some((acc, score)) => ok(
+            StatusCode::OK,
+            &serde_json::json!({"model": route.model, "account": {"id": acc.id, "name": acc.name}, "score": score}),
+        ),
+        None => error(
+            503,
+            "none_ready",
+            format!("no account can serve `{}` right now", route.model),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct Prefer {
+    /// An account id or name; empty or absent unpins.
+    account: Option<String>,
+}
+
+/// Pins the account new sessions go to while it can serve.
+#[handler]
+fn prefer(Data(state): Data<&Arc<AppState>>, body: Json<Prefer>) -> Response {
+    let account = body.0.account.unwrap_or_default();
+    if !account.is_empty()
+        && !state
+            .snapshot
+            .load()
+            .accounts
+            .iter()
+            .any(|a| a.id == account || a.name == account)
+    {
+        return error(404, "not_found", format!("no such account: {account}"));
+    }
+    change(state, StatusCode::OK, || {
+        state.store.set_setting("preferred_account", &account)?;
+        Ok(serde_json::json!({"preferred_account": account}))
+    })
 }
 
 #[handler]

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod log;
 mod proxy;
+mod quota;
 mod stream;
 mod ui;
 mod wire;
@@ -39,10 +40,18 @@ impl AppState {
     pub fn new(store: Store, listen: SocketAddr, admin_token: String) -> Result<Self, StoreError> {
         let snapshot = build_snapshot(&store)?;
         let upstream = Upstream::new(Duration::from_secs(snapshot.settings.connect_timeout_secs));
+        let scheduler = Scheduler::default();
+        // Cool-downs, breakers and re-auth marks outlive a restart.
+        let saved = store
+            .health()?
+            .into_iter()
+            .filter_map(|(k, v)| serde_json::from_slice(&v).ok().map(|h| (k, h)))
+            .collect();
+        scheduler.health.load(saved);
         Ok(AppState {
             store,
             snapshot: ArcSwap::from_pointee(snapshot),
-            scheduler: Scheduler::default(),
+            scheduler,
             upstream,
             admin_token,
             listen,
@@ -90,8 +99,12 @@ pub async fn serve(
         .at("/", get(ui::serve_index).head(ui::ok))
         .at("/api/hello", head(ui::ok))
         .at("/*path", get(ui::serve_asset))
-        .data(state);
-    poem::Server::new_with_acceptor(acceptor)
+        .data(state.clone());
+    let background = tokio::spawn(quota::background(state.clone()));
+    let result = poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
-        .await
+        .await;
+    background.abort();
+    quota::save_health(&state).await;
+    result
 }

@@ -1,5 +1,7 @@
-//! The proxy routes: decode the client's protocol, route, call the upstream,
-//! encode the answer back, streaming as bytes arrive.
+//! The proxy routes: decode the client's protocol, pick accounts with the
+//! scheduler, call the upstream, encode the answer back, streaming as bytes
+//! arrive. An attempt that fails before anything reached the client moves to
+//! another account; after that, the stream ends with an error event.
 
 use super::AppState;
 use super::auth;
@@ -9,15 +11,16 @@ use super::wire::Wire;
 use crate::canonical::{Request as CRequest, Usage};
 use crate::error::{Error, Kind};
 use crate::protocol::{anthropic, hex};
-use crate::provider::{self, Call, Forward};
-use crate::scheduler::{self, Route};
-use crate::store::{Account, random_bytes};
+use crate::provider::{self, Call, EventStream, Forward};
+use crate::scheduler::{self, Next, Remaining, Route, Snapshot, now_ms, session_key};
+use crate::store::{Account, ProviderKind, random_bytes};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use poem::web::Data;
 use poem::{Request, Response, handler};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tracing::warn;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tracing::{info, warn};
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -29,6 +32,10 @@ fn json_response(body: Vec<u8>) -> Response {
     Response::builder()
         .content_type("application/json")
         .body(body)
+}
+
+fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 #[handler]
@@ -45,18 +52,182 @@ pub async fn messages(req: &Request, body: Bytes, Data(state): Data<&Arc<AppStat
     handle(Wire::Anthropic, req, body, state).await
 }
 
-/// Headers a native upstream should see as the client sent them.
-fn forwarded(req: &Request) -> Forward {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    Forward {
-        anthropic_version: header("anthropic-version"),
-        anthropic_beta: header("anthropic-beta"),
+/// The client's own session id, from the headers clients send it in.
+fn session_header(req: &Request) -> Option<&str> {
+    [
+        "x-claude-code-session-id",
+        "session-id",
+        "session_id",
+        "x-session-id",
+    ]
+    .iter()
+    .find_map(|h| header(req, h))
+}
+
+/// One request's journey through the account pool.
+struct Plan<'a> {
+    state: &'a Arc<AppState>,
+    snap: Arc<Snapshot>,
+    route: Route,
+    session: String,
+    deadline: Instant,
+    timeout: Duration,
+    id: String,
+}
+
+impl Plan<'_> {
+    fn call(&self, acc: Arc<Account>) -> Call {
+        let (state, id, model) = (self.state.clone(), acc.id.clone(), self.route.model.clone());
+        let on_quota: provider::QuotaSignal = Arc::new(move |fraction, reset_ms| {
+            state
+                .scheduler
+                .health
+                .remaining(&id, &model, Remaining { fraction, reset_ms });
+        });
+        Call {
+            on_quota: Some(on_quota),
+            up: self.state.upstream.clone(),
+            proxy: acc
+                .proxy
+                .clone()
+                .or_else(|| self.snap.settings.upstream_proxy.clone()),
+            acc,
+            model: self.route.model.clone(),
+            timeout: self.timeout,
+            id: self.id.clone(),
+            oauth: self.snap.settings.oauth.clone(),
+        }
     }
+
+    /// Runs `attempt` on the accounts the scheduler picks until one succeeds,
+    /// the failure is one no other account could avoid, or the attempt count
+    /// or deadline runs out. Waits for a resting account where the rules say so.
+    async fn run<T, F, Fut>(&self, log: &mut RequestLog, mut attempt: F) -> Result<T, Error>
+    where
+        F: FnMut(Call) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let sched = &self.state.scheduler;
+        let settings = &self.snap.settings;
+        let model = self.route.model.as_str();
+        let mut tried: Vec<String> = Vec::new();
+        let mut attempts = 0;
+        let mut last: Option<Error> = None;
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(last
+                    .unwrap_or_else(|| Error::new(Kind::Timeout, "the request deadline passed")));
+            }
+            match sched.next(&self.snap, &self.route, &self.session, &tried, now_ms()) {
+                Next::Account { account, why } => {
+                    attempts += 1;
+                    log.attempt(&account, why);
+                    sched.started(&account, now_ms());
+                    let result = tokio::time::timeout(left, attempt(self.call(account.clone())))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(Error::new(Kind::Timeout, "the request deadline passed"))
+                        });
+                    let e = match result {
+                        Ok(v) => {
+                            sched.succeeded(
+                                &self.snap,
+                                &account,
+                                model,
+                                &self.session,
+                                0,
+                                now_ms(),
+                            );
+                            return Ok(v);
+                        }
+                        Err(e) => e,
+                    };
+                    let effect = sched.failed(&account, model, &e, now_ms());
+                    warn!(req = %self.id, account = %account.name, status = e.status(), effect = ?effect, error = %e, "attempt failed");
+                    if account.kind == ProviderKind::GoogleOauth && e.kind == Kind::RateLimited {
+                        super::quota::refresh_soon(self.state.clone(), account.clone());
+                    }
+                    if !e.retryable() || attempts >= settings.max_attempts {
+                        return Err(final_error(e));
+                    }
+                    tried.push(account.id.clone());
+                    last = Some(e);
+                }
+                Next::Wait { ms, account } => {
+                    if Duration::from_millis(ms) >= left {
+                        return Err(last.unwrap_or_else(|| {
+                            Error::new(Kind::Timeout, "the request deadline passed")
+                        }));
+                    }
+                    info!(req = %self.id, account = %account, wait_ms = ms, "waiting for the session's account (cache-first)");
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                Next::Exhausted { .. } => {
+                    // Every account rests (or was tried): queue for the first
+                    // one back if that is soon enough, else say when to retry.
+                    let now = now_ms();
+                    let ready = self.route.accounts.iter().filter_map(|a| {
+                        sched.health.with(&a.id, |h| {
+                            h.needs_reauth.is_none().then(|| h.ready_at(model, now))
+                        })
+                    });
+                    let wait = ready.min().map(|t| t - now);
+                    match wait {
+                        Some(w)
+                            if w > 0
+                                && w <= settings.queue_timeout_secs * 1000
+                                && Duration::from_millis(w) < left =>
+                        {
+                            info!(req = %self.id, wait_ms = w, "every account rests; queued for the first one back");
+                            tokio::time::sleep(Duration::from_millis(w)).await;
+                            tried.clear();
+                        }
+                        Some(w) if w > 0 => return Err(exhausted(&self.route, w, last)),
+                        _ => {
+                            return Err(final_error(last.unwrap_or_else(|| {
+                                Error::new(Kind::Unavailable, format!("no account can serve `{model}`: every one needs re-authentication or is disabled"))
+                            })));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the client sees when every account rests past the queue deadline.
+fn exhausted(route: &Route, wait_ms: u64, last: Option<Error>) -> Error {
+    let why = last
+        .map(|e| format!(" (last: {})", e.message))
+        .unwrap_or_default();
+    Error {
+        retry_after_ms: Some(wait_ms),
+        ..Error::new(
+            Kind::RateLimited,
+            format!(
+                "every account that serves `{}` is resting; the first is back in {} s{why}",
+                route.model,
+                wait_ms.div_ceil(1000)
+            ),
+        )
+    }
+}
+
+/// The last failure as the client should see it: a refused credential is
+/// levity's problem, never a 401 that would log the client out.
+fn final_error(e: Error) -> Error {
+    if e.kind == Kind::PermissionDenied {
+        return Error {
+            kind: Kind::Unavailable,
+            message: format!(
+                "no account could serve the request; one needs re-authentication: {}",
+                e.message
+            ),
+            ..e
+        };
+    }
+    e
 }
 
 async fn handle(wire: Wire, req: &Request, body: Bytes, state: &Arc<AppState>) -> Response {
@@ -75,16 +246,18 @@ async fn handle(wire: Wire, req: &Request, body: Bytes, state: &Arc<AppState>) -
     let route = if background {
         // A cheap model answers; tools and thinking would only cost time.
         creq.reasoning = None;
-        state.scheduler.route(&snap, &settings.background_model)
+        state.scheduler.resolve(&snap, &settings.background_model)
     } else {
-        state.scheduler.route(&snap, &creq.model)
+        state.scheduler.resolve(&snap, &creq.model)
     };
     let route = match route {
         Ok(r) => r,
         Err(e) => return wire.error(&e),
     };
     let id = hex(&random_bytes::<12>());
+    let session = session_key(session_header(req), &creq);
     let mut log = RequestLog::start(
+        state.clone(),
         id.clone(),
         wire.name(),
         &creq.model,
@@ -92,22 +265,24 @@ async fn handle(wire: Wire, req: &Request, body: Bytes, state: &Arc<AppState>) -
         creq.stream,
         background,
     );
-    let timeout = Duration::from_secs(settings.request_timeout_secs);
     let native = route.kind == wire.native() && !background;
+    let forward = Forward {
+        anthropic_version: header(req, "anthropic-version").map(str::to_string),
+        anthropic_beta: header(req, "anthropic-beta").map(str::to_string),
+    };
+    let plan = Plan {
+        state,
+        timeout: Duration::from_secs(settings.request_timeout_secs),
+        deadline: Instant::now() + Duration::from_secs(settings.request_deadline_secs),
+        snap: snap.clone(),
+        route,
+        session,
+        id,
+    };
     let result = if native {
-        passthrough(
-            state,
-            wire,
-            &route,
-            &body,
-            forwarded(req),
-            creq.stream,
-            timeout,
-            &mut log,
-        )
-        .await
+        passthrough(&plan, wire, &body, forward, creq.stream, &mut log).await
     } else {
-        translated(state, wire, &route, creq, timeout, id, &mut log).await
+        translated(&plan, wire, creq, &mut log).await
     };
     match result {
         Ok(Reply::Done(resp, usage)) => {
@@ -129,62 +304,43 @@ enum Reply {
     Streaming(Response),
 }
 
-/// Tries the route's accounts in order while failures are ones another account
-/// might not have; nothing has reached the client before an attempt fails.
-async fn try_accounts<T, F, Fut>(
-    route: &Route,
-    log: &mut RequestLog,
-    mut attempt: F,
-) -> Result<T, Error>
-where
-    F: FnMut(Arc<Account>) -> Fut,
-    Fut: Future<Output = Result<T, Error>>,
-{
-    let mut last = None;
-    for acc in &route.accounts {
-        log.account.clone_from(&acc.name);
-        match attempt(acc.clone()).await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.retryable() => {
-                warn!(req = %log.id, account = %acc.name, status = e.status(), error = %e, "upstream failed; another account may serve");
-                last = Some(e);
-            }
-            Err(e) => return Err(e),
-        }
+/// Waits for a stream's first events, so that a stream failing before its
+/// first byte counts as a failed attempt and moves to another account.
+async fn first_events(mut events: EventStream) -> Result<EventStream, Error> {
+    match events.next().await {
+        Some(Ok(first)) => Ok(Box::pin(
+            futures_util::stream::once(async { Ok(first) }).chain(events),
+        )),
+        Some(Err(e)) => Err(e),
+        None => Err(Error::new(
+            Kind::Upstream,
+            "the upstream closed the stream before sending anything",
+        )),
     }
-    Err(last.unwrap_or_else(|| Error::new(Kind::Unavailable, "no account could serve the request")))
 }
 
 /// Through the canonical model: any client protocol to any upstream kind.
 async fn translated(
-    state: &Arc<AppState>,
+    plan: &Plan<'_>,
     wire: Wire,
-    route: &Route,
     mut creq: CRequest,
-    timeout: Duration,
-    id: String,
     log: &mut RequestLog,
 ) -> Result<Reply, Error> {
-    let up = &state.upstream;
-    let model = route.model.as_str();
-    let call = |acc: Arc<Account>| Call {
-        up: up.clone(),
-        acc,
-        model: model.to_string(),
-        timeout,
-        id: id.clone(),
-    };
+    let model = plan.route.model.clone();
     let mut stripped = false;
     loop {
         let attempt = if creq.stream {
-            try_accounts(route, log, |acc| provider::stream(call(acc), &creq))
-                .await
-                .map(|events| {
-                    let encoder = wire.encoder(model, &creq, unix_now());
-                    Reply::Streaming(sse_response(events, encoder, log.take()))
-                })
+            plan.run(log, |call| {
+                let creq = &creq;
+                async move { first_events(provider::stream(call, creq).await?).await }
+            })
+            .await
+            .map(|events| {
+                let encoder = wire.encoder(&model, &creq, unix_now());
+                Reply::Streaming(sse_response(events, encoder, log.take()))
+            })
         } else {
-            try_accounts(route, log, |acc| provider::generate(call(acc), &creq))
+            plan.run(log, |call| provider::generate(call, &creq))
                 .await
                 .map(|resp| {
                     let body = json_response(wire.encode_response(&resp, unix_now()));
@@ -195,7 +351,7 @@ async fn translated(
             // Signatures are only sent where they came from, so this should not
             // happen; if an upstream refuses one anyway, retry once without.
             Err(e) if e.is_signature_refusal() && !stripped => {
-                warn!(req = %log.id, error = %e, "upstream refused a thinking signature; retrying without reasoning history");
+                warn!(req = %plan.id, error = %e, "upstream refused a thinking signature; retrying without reasoning history");
                 creq.strip_reasoning();
                 stripped = true;
             }
@@ -206,45 +362,72 @@ async fn translated(
 
 /// The client speaks the upstream's own protocol: its body goes through with
 /// only the model renamed (and, for Anthropic, foreign signatures removed).
-#[allow(clippy::too_many_arguments)]
 async fn passthrough(
-    state: &Arc<AppState>,
+    plan: &Plan<'_>,
     wire: Wire,
-    route: &Route,
     body: &[u8],
     headers: Forward,
     stream: bool,
-    timeout: Duration,
     log: &mut RequestLog,
 ) -> Result<Reply, Error> {
     let mut value: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(body).map_err(|e| Error::from_json(&e))?;
     value.insert(
         "model".into(),
-        serde_json::Value::String(route.model.clone()),
+        serde_json::Value::String(plan.route.model.clone()),
     );
     if wire == Wire::Anthropic {
         anthropic::sanitize_native(&mut value);
     }
     let body = serde_json::to_vec(&value).expect("serializable");
-    let up = &state.upstream;
-    let resp = try_accounts(route, log, |acc| {
-        let (body, headers) = (body.clone(), headers.clone());
-        async move { provider::forward(up, &acc, body, &headers, timeout).await }
-    })
-    .await?;
+    let timeout = plan.timeout;
     if stream {
-        return Ok(Reply::Streaming(pipe_response(resp, timeout, log.take())));
+        let bytes = plan
+            .run(log, |call| {
+                let (body, headers) = (body.clone(), headers.clone());
+                async move {
+                    let resp = provider::forward(&call, body, &headers).await?;
+                    let mut bytes = resp.bytes_stream();
+                    // The first bytes decide whether this attempt worked.
+                    match tokio::time::timeout(timeout, bytes.next()).await {
+                        Ok(Some(Ok(first))) => {
+                            Ok(futures_util::stream::once(async { Ok(first) }).chain(bytes))
+                        }
+                        Ok(Some(Err(e))) => {
+                            Err(provider::transport_error(call.acc.name.as_str(), &e))
+                        }
+                        Ok(None) => Err(Error::new(
+                            Kind::Upstream,
+                            "the upstream closed the stream before sending anything",
+                        )),
+                        Err(_) => Err(Error::new(
+                            Kind::Timeout,
+                            "the upstream sent nothing in time",
+                        )),
+                    }
+                }
+            })
+            .await?;
+        return Ok(Reply::Streaming(pipe_response(
+            Box::pin(bytes),
+            timeout,
+            log.take(),
+        )));
     }
-    let bytes = tokio::time::timeout(timeout, resp.bytes())
-        .await
-        .map_err(|_| Error::new(Kind::Timeout, "the upstream stopped sending its answer"))?
-        .map_err(|e| {
-            Error::new(
-                Kind::Upstream,
-                format!("reading the upstream answer failed: {e}"),
-            )
-        })?;
+    let bytes = plan
+        .run(log, |call| {
+            let (body, headers) = (body.clone(), headers.clone());
+            async move {
+                let resp = provider::forward(&call, body, &headers).await?;
+                tokio::time::timeout(timeout, resp.bytes())
+                    .await
+                    .map_err(|_| {
+                        Error::new(Kind::Timeout, "the upstream stopped sending its answer")
+                    })?
+                    .map_err(|e| provider::transport_error(call.acc.name.as_str(), &e))
+            }
+        })
+        .await?;
     let usage = provider::usage_of(wire.native(), &bytes);
     Ok(Reply::Done(json_response(bytes.to_vec()), usage))
 }
@@ -264,35 +447,45 @@ pub async fn count_tokens(
         Err(e) => return wire.error(&e),
     };
     let snap = state.snapshot.load_full();
-    let route = match state.scheduler.route(&snap, &creq.model) {
+    let route = match state.scheduler.resolve(&snap, &creq.model) {
         Ok(r) => r,
         Err(e) => return wire.error(&e),
     };
-    let timeout = Duration::from_secs(snap.settings.request_timeout_secs);
-    let mut last = None;
-    for acc in &route.accounts {
-        let call = Call {
-            up: state.upstream.clone(),
-            acc: acc.clone(),
-            model: route.model.clone(),
-            timeout,
-            id: String::new(),
-        };
-        match provider::count_tokens(call, &creq, &body).await {
-            Ok(n) => {
-                return json_response(
-                    serde_json::json!({"input_tokens": n})
-                        .to_string()
-                        .into_bytes(),
-                );
-            }
-            Err(e) if e.retryable() => last = Some(e),
-            Err(e) => return wire.error(&e),
+    let plan = Plan {
+        state,
+        timeout: Duration::from_secs(snap.settings.request_timeout_secs),
+        deadline: Instant::now() + Duration::from_secs(snap.settings.request_timeout_secs),
+        session: session_key(session_header(req), &creq),
+        snap: snap.clone(),
+        route,
+        id: hex(&random_bytes::<12>()),
+    };
+    let mut log = RequestLog::start(
+        state.clone(),
+        plan.id.clone(),
+        "anthropic-count",
+        &creq.model,
+        &plan.route,
+        false,
+        false,
+    );
+    match plan
+        .run(&mut log, |call| provider::count_tokens(call, &creq, &body))
+        .await
+    {
+        Ok(n) => {
+            log.end(200, None);
+            json_response(
+                serde_json::json!({"input_tokens": n})
+                    .to_string()
+                    .into_bytes(),
+            )
+        }
+        Err(e) => {
+            log.end(e.status(), None);
+            wire.error(&e)
         }
     }
-    wire.error(
-        &last.unwrap_or_else(|| Error::new(Kind::Unavailable, "no account could count tokens")),
-    )
 }
 
 #[handler]

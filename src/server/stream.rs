@@ -70,17 +70,21 @@ pub fn sse_response(events: EventStream, encoder: Encoder, log: RequestLog) -> R
     event_stream(Body::from_bytes_stream(body))
 }
 
+/// An upstream body as it arrives.
+pub type ByteStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
 struct PipeState {
-    bytes: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    bytes: ByteStream,
     log: RequestLog,
     idle: Duration,
     done: bool,
 }
 
 /// Copies an upstream stream to the client byte for byte, as it arrives.
-pub fn pipe_response(resp: reqwest::Response, idle: Duration, log: RequestLog) -> Response {
+pub fn pipe_response(bytes: ByteStream, idle: Duration, log: RequestLog) -> Response {
     let state = PipeState {
-        bytes: Box::pin(resp.bytes_stream()),
+        bytes,
         log,
         idle,
         done: false,

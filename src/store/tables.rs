@@ -15,9 +15,11 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
 const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("client_keys");
 const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
+const HEALTH: TableDefinition<&str, &[u8]> = TableDefinition::new("health");
 
-/// Bumped whenever a table's layout changes; `migrate` knows every step.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped whenever a table's layout changes; `Store::open` knows every step.
+/// 2: the `health` table.
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub struct Store {
     db: Database,
@@ -96,6 +98,7 @@ impl Store {
             tx.open_table(ACCOUNTS)?;
             tx.open_table(KEYS)?;
             tx.open_table(SETTINGS)?;
+            tx.open_table(HEALTH)?;
             tx.commit()?;
         }
 
@@ -192,12 +195,15 @@ impl Store {
                 let secret = self.sealer.unseal(&r.sealed_secret, r.id.as_bytes())?;
                 Ok(Account {
                     secret: Secret::new(String::from_utf8_lossy(&secret).into_owned()),
+                    tier: r.tier.unwrap_or(r.kind.default_tier()),
                     id: r.id,
                     name: r.name,
                     kind: r.kind,
                     base_url: r.base_url,
                     models: r.models,
                     enabled: r.enabled,
+                    proxy: r.proxy,
+                    project: r.project,
                 })
             })
             .collect()
@@ -262,20 +268,127 @@ impl Store {
             enabled: true,
             created: now(),
             order: existing.iter().map(|r| r.order + 1).max().unwrap_or(0),
+            tier: new.tier,
+            proxy: validate_proxy(new.proxy)?,
+            project: new.project.filter(|p| !p.trim().is_empty()),
         };
         self.put(ACCOUNTS, &rec.id, &rec)?;
         Ok(info_of(rec))
     }
 
-    pub fn remove_account(&self, id_or_name: &str) -> Result<AccountInfo, StoreError> {
-        let rec = self
-            .records()?
+    fn find_account(&self, id_or_name: &str) -> Result<AccountRecord, StoreError> {
+        self.records()?
             .into_iter()
             .find(|r| r.id == id_or_name || r.name == id_or_name)
             .ok_or_else(|| StoreError::NotFound {
                 what: "account",
                 name: id_or_name.into(),
-            })?;
+            })
+    }
+
+    /// Changes an account's settings (enabled, tier, name, proxy, models).
+    pub fn update_account(
+        &self,
+        id_or_name: &str,
+        patch: AccountPatch,
+    ) -> Result<AccountInfo, StoreError> {
+        let mut rec = self.find_account(id_or_name)?;
+        if let Some(enabled) = patch.enabled {
+            rec.enabled = enabled;
+        }
+        if let Some(tier) = patch.tier {
+            rec.tier = Some(tier);
+        }
+        if let Some(name) = patch
+            .name
+            .map(|n| n.trim().to_string())
+            .filter(|n| *n != rec.name)
+        {
+            let records = self.records()?;
+            let taken: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+            rec.name = pick_name(Some(name), &taken, rec.kind.as_str(), "an account")?;
+        }
+        if let Some(proxy) = patch.proxy {
+            rec.proxy = validate_proxy(Some(proxy))?;
+        }
+        if let Some(models) = patch.models {
+            rec.models = models
+                .into_iter()
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty())
+                .collect();
+        }
+        self.put(ACCOUNTS, &rec.id, &rec)?;
+        Ok(info_of(rec))
+    }
+
+    /// Replaces an account's secret (a new key, or a new refresh token after
+    /// re-authentication).
+    pub fn set_secret(&self, id_or_name: &str, secret: &str) -> Result<AccountInfo, StoreError> {
+        let mut rec = self.find_account(id_or_name)?;
+        rec.sealed_secret = self.sealer.seal(secret.as_bytes(), rec.id.as_bytes());
+        rec.key_hint = hint(secret);
+        self.put(ACCOUNTS, &rec.id, &rec)?;
+        Ok(info_of(rec))
+    }
+
+    /// Puts accounts in the given order (ids or names); unlisted ones follow.
+    pub fn reorder(&self, ids: &[String]) -> Result<Vec<AccountInfo>, StoreError> {
+        let mut records = self.records()?;
+        for id in ids {
+            if !records.iter().any(|r| &r.id == id || &r.name == id) {
+                return Err(StoreError::NotFound {
+                    what: "account",
+                    name: id.clone(),
+                });
+            }
+        }
+        let position = |r: &AccountRecord| {
+            ids.iter()
+                .position(|i| *i == r.id || *i == r.name)
+                .unwrap_or(usize::MAX)
+        };
+        records.sort_by_key(|r| (position(r), r.order));
+        let tx = self.db.begin_write()?;
+        {
+            let mut table = tx.open_table(ACCOUNTS)?;
+            for (i, rec) in records.iter_mut().enumerate() {
+                rec.order = i as u64;
+                table.insert(rec.id.as_str(), serde_json::to_vec(&*rec)?.as_slice())?;
+            }
+        }
+        tx.commit()?;
+        Ok(records.into_iter().map(info_of).collect())
+    }
+
+    /// The saved run-time health of every account (cool-downs, breakers, ...).
+    pub fn health(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(HEALTH)?;
+        let mut out = Vec::new();
+        for item in table.iter()? {
+            let (k, v) = item?;
+            out.push((k.value().to_string(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Saves run-time health in one transaction; accounts not listed are dropped.
+    pub fn save_health(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        let tx = self.db.begin_write()?;
+        {
+            let mut table = tx.open_table(HEALTH)?;
+            table.retain(|_, _| false)?;
+            for (k, v) in entries {
+                table.insert(k.as_str(), v.as_slice())?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn remove_account(&self, id_or_name: &str) -> Result<AccountInfo, StoreError> {
+        let rec = self.find_account(id_or_name)?;
         self.delete(ACCOUNTS, &rec.id)?;
         Ok(info_of(rec))
     }
@@ -357,6 +470,26 @@ impl Store {
     }
 }
 
+/// An outbound proxy URL, checked; empty means none.
+fn validate_proxy(proxy: Option<String>) -> Result<Option<String>, StoreError> {
+    match proxy
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+    {
+        None => Ok(None),
+        Some(p)
+            if ["http://", "https://", "socks5://", "socks5h://"]
+                .iter()
+                .any(|s| p.starts_with(s)) =>
+        {
+            Ok(Some(p))
+        }
+        Some(p) => Err(StoreError::Invalid(format!(
+            "proxy `{p}` must start with http://, https://, socks5:// or socks5h://"
+        ))),
+    }
+}
+
 /// The given name, or the first free `{prefix}-N`; a taken name is refused.
 fn pick_name(
     given: Option<String>,
@@ -382,6 +515,8 @@ fn pick_name(
 fn info_of(r: AccountRecord) -> AccountInfo {
     AccountInfo {
         state: if r.enabled { "active" } else { "disabled" }.into(),
+        reason: String::new(),
+        tier: r.tier.unwrap_or(r.kind.default_tier()),
         id: r.id,
         name: r.name,
         kind: r.kind,
@@ -390,5 +525,8 @@ fn info_of(r: AccountRecord) -> AccountInfo {
         enabled: r.enabled,
         key_hint: r.key_hint,
         created: r.created,
+        proxy: r.proxy,
+        project: r.project,
+        health: None,
     }
 }

@@ -9,6 +9,9 @@ pub enum ProviderKind {
     Gemini,
     Anthropic,
     Openai,
+    /// A Google account signed in with OAuth, served by the Code Assist API.
+    #[serde(rename = "google-oauth")]
+    GoogleOauth,
 }
 
 impl ProviderKind {
@@ -17,6 +20,15 @@ impl ProviderKind {
             ProviderKind::Gemini => "gemini",
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Openai => "openai",
+            ProviderKind::GoogleOauth => "google-oauth",
+        }
+    }
+
+    /// The tier an account of this kind starts on.
+    pub fn default_tier(self) -> Tier {
+        match self {
+            ProviderKind::Gemini | ProviderKind::GoogleOauth => Tier::Free,
+            ProviderKind::Anthropic | ProviderKind::Openai => Tier::Paid,
         }
     }
 
@@ -26,7 +38,37 @@ impl ProviderKind {
             ProviderKind::Gemini => "https://generativelanguage.googleapis.com",
             ProviderKind::Anthropic => "https://api.anthropic.com",
             ProviderKind::Openai => "https://api.openai.com/v1",
+            ProviderKind::GoogleOauth => "https://cloudcode-pa.googleapis.com",
         }
+    }
+}
+
+/// What an account's plan allows; sets its default limits and how often its
+/// quota resets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    #[default]
+    Free,
+    Pro,
+    Ultra,
+    Paid,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Free => "free",
+            Tier::Pro => "pro",
+            Tier::Ultra => "ultra",
+            Tier::Paid => "paid",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Tier> {
+        [Tier::Free, Tier::Pro, Tier::Ultra, Tier::Paid]
+            .into_iter()
+            .find(|t| t.as_str() == s)
     }
 }
 
@@ -75,7 +117,13 @@ pub struct Account {
     pub base_url: String,
     pub models: Vec<String>,
     pub enabled: bool,
+    /// An API key, or a refresh token for `google-oauth`.
     pub secret: Secret,
+    pub tier: Tier,
+    /// Outbound proxy for this account (`http://`, `socks5://`); else the global one.
+    pub proxy: Option<String>,
+    /// The Code Assist project, when the user gave one (else discovered).
+    pub project: Option<String>,
 }
 
 /// What users see of an account: never the secret.
@@ -87,20 +135,50 @@ pub struct AccountInfo {
     pub base_url: String,
     pub models: Vec<String>,
     pub enabled: bool,
+    /// `active`, `cooling`, `needs-reauth` or `disabled`; see `reason`.
     pub state: String,
+    #[serde(default)]
+    pub reason: String,
     pub key_hint: String,
     pub created: u64,
+    #[serde(default)]
+    pub tier: Tier,
+    #[serde(default)]
+    pub proxy: Option<String>,
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Run-time health, filled in by the server.
+    #[serde(default)]
+    pub health: Option<serde_json::Value>,
 }
 
 /// A request to add an account, from the CLI or the admin API.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewAccount {
     pub kind: ProviderKind,
+    /// The API key, or the refresh token of a `google-oauth` account.
     pub api_key: String,
     pub name: Option<String>,
     pub base_url: Option<String>,
     #[serde(default)]
     pub models: Vec<String>,
+    #[serde(default)]
+    pub tier: Option<Tier>,
+    #[serde(default)]
+    pub proxy: Option<String>,
+    #[serde(default)]
+    pub project: Option<String>,
+}
+
+/// A change to an account's settings; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AccountPatch {
+    pub enabled: Option<bool>,
+    pub tier: Option<Tier>,
+    pub name: Option<String>,
+    /// An empty string removes the proxy.
+    pub proxy: Option<String>,
+    pub models: Option<Vec<String>>,
 }
 
 /// A client key as stored: only its SHA-256.
@@ -133,6 +211,12 @@ pub(super) struct AccountRecord {
     /// Position in the user's ordering; new accounts go last.
     pub order: u64,
     pub key_hint: String,
+    #[serde(default)]
+    pub tier: Option<Tier>,
+    #[serde(default)]
+    pub proxy: Option<String>,
+    #[serde(default)]
+    pub project: Option<String>,
     /// nonce ‖ AES-GCM-SIV ciphertext of the API key, bound to `id`.
     pub sealed_secret: Vec<u8>,
 }

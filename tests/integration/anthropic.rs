@@ -441,6 +441,8 @@ async fn non_stream_messages_and_blocks() {
 #[tokio::test]
 async fn errors_come_in_anthropic_shape() {
     let (lev, fake) = with_gemini().await;
+    // Answer a rate limit at once rather than queue for the account's return.
+    lev.set("queue_timeout_secs", "0").await;
     let (status, body) = lev
         .messages(&json!({"model": "gemini-2.5-flash", "max_tokens": 5}))
         .await;
@@ -463,7 +465,9 @@ async fn errors_come_in_anthropic_shape() {
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["type"], "rate_limit_error");
 
-    // A stream that breaks after it started ends with an error event.
+    // A stream that breaks after it started ends with an error event (on a
+    // fresh pool: the 429 above left the account resting).
+    let (lev, fake) = with_gemini().await;
     fake.push(Fault::Truncate);
     let (status, body) = lev
         .messages(

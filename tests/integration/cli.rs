@@ -148,7 +148,7 @@ fn accounts_keys_and_settings_offline() {
         ok(d, &["config", "get", "model_map"]).trim(),
         "model_map.gpt-4o* = gemini-2.5-flash"
     );
-    assert!(ok(d, &["config", "get"]).contains("max_attempts = 3"));
+    assert!(ok(d, &["config", "get"]).contains("max_attempts = 5"));
     assert!(fails(d, &["config", "set", "max_attempts", "lots"]).contains("whole number"));
     assert!(fails(d, &["config", "set", "colour", "blue"]).contains("known settings"));
 }

@@ -218,6 +218,8 @@ async fn a_429_moves_to_the_next_account_before_anything_is_sent() {
 #[tokio::test]
 async fn upstream_errors_reach_the_client_in_openai_shape() {
     let (lev, fake) = with_gemini().await;
+    // Answer a rate limit at once rather than queue for the account's return.
+    lev.set("queue_timeout_secs", "0").await;
 
     fake.push(Fault::Status { status: 429, body: json!({"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}}).to_string(), retry_after: Some(17) });
     let (status, headers, body) = lev.chat(hi("gemini-2.5-flash")).await;
@@ -239,6 +241,9 @@ async fn upstream_errors_reach_the_client_in_openai_shape() {
         (Fault::Drop, 502),
     ];
     for (fault, want) in cases {
+        // A fresh pool each time: the failure above left its account resting.
+        let (lev, fake) = with_gemini().await;
+        lev.set("max_attempts", "1").await;
         fake.push(fault.clone());
         let (status, _, body) = lev.chat(hi("gemini-2.5-flash")).await;
         assert_eq!(status, want, "{fault:?}: {body}");

@@ -107,6 +107,11 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
         reasoning,
         stream: req.stream,
         stream_usage: true,
+        session: req
+            .metadata
+            .and_then(|m| m.user_id)
+            .and_then(|u| serde_json::from_str::<Value>(&u).ok())
+            .and_then(|v| v["session_id"].as_str().map(str::to_string)),
     })
 }
 

@@ -22,6 +22,13 @@ pub struct MessagesRequest {
     pub tool_choice: Option<ToolChoiceIn>,
     pub thinking: Option<ThinkingIn>,
     pub output_config: Option<OutputConfig>,
+    pub metadata: Option<Metadata>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Metadata {
+    /// Claude Code puts a JSON object with `session_id` in this string.
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -52,6 +52,26 @@ pub fn encode_count_tokens(req: &Request, model: &str) -> Vec<u8> {
     serde_json::to_vec(&body).expect("serializing owned data cannot fail")
 }
 
+/// `{"contents": [...]}` alone, for counters that take only contents (Code
+/// Assist). Thoughts count as their text: raw thought parts are refused there.
+pub fn encode_count_contents(req: &Request, model: &str) -> Vec<u8> {
+    let mut request = build(req, model);
+    if let Some(system) = request.system_instruction.take() {
+        request.contents.insert(
+            0,
+            Content {
+                role: Some("user".into()),
+                parts: system.parts,
+            },
+        );
+    }
+    for part in request.contents.iter_mut().flat_map(|c| c.parts.iter_mut()) {
+        part.thought = None;
+        part.thought_signature = None;
+    }
+    serde_json::to_vec(&serde_json::json!({"contents": request.contents})).expect("serializable")
+}
+
 /// Reads the `totalTokens` of a `:countTokens` answer.
 pub fn decode_count_tokens(body: &[u8]) -> Option<u64> {
     serde_json::from_slice::<CountTokensResponse>(body)
@@ -207,7 +227,11 @@ fn thinking_of(req: &Request, model: &str) -> Option<ThinkingConfig> {
         Some(Effort::High) => 24_576,
     });
     // Budgets above a model's ceiling are refused: Pro allows 32768, Flash 24576.
-    let ceiling = if model.contains("pro") { 32_768 } else { 24_576 };
+    let ceiling = if model.contains("pro") {
+        32_768
+    } else {
+        24_576
+    };
     let budget = budget.clamp(floor, ceiling);
     Some(ThinkingConfig {
         include_thoughts: budget > 0,

@@ -175,6 +175,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
         reasoning,
         stream: req.stream,
         stream_usage: req.stream_options.is_some_and(|o| o.include_usage),
+        session: req.prompt_cache_key,
     })
 }
 

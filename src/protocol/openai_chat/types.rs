@@ -24,6 +24,7 @@ pub struct ChatRequest {
     pub tool_choice: Option<ChatToolChoice>,
     pub response_format: Option<ChatResponseFormat>,
     pub reasoning_effort: Option<String>,
+    pub prompt_cache_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

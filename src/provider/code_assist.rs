@@ -1,0 +1,260 @@
+//! Google accounts signed in with OAuth, served by the Code Assist API.
+//!
+//! The account's secret is its refresh token. Access tokens are refreshed
+//! shortly before they expire, under a per-account lock so concurrent
+//! requests refresh once; the Code Assist project is discovered once
+//! (`loadCodeAssist`, onboarding where needed) and kept. Each call tries the
+//! configured endpoints in order (the daily endpoint, then production) on
+//! 404, 429, 5xx or network errors before the account is given up.
+
+use super::{Call, Decoder};
+use crate::canonical::Request;
+use crate::error::{Error, Kind};
+use crate::protocol::gemini::{self, code_assist};
+use crate::scheduler::now_ms;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Refresh this long before the access token expires.
+const EARLY_MS: u64 = 120_000;
+/// How often an onboarding operation is polled.
+const ONBOARD_POLL: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+struct TokenState {
+    access: String,
+    expires_ms: u64,
+    project: Option<String>,
+}
+
+/// Access tokens and projects of every OAuth account, in memory only.
+#[derive(Default)]
+pub struct Tokens {
+    accounts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<TokenState>>>>,
+}
+
+impl Tokens {
+    fn slot(&self, account: &str) -> Arc<tokio::sync::Mutex<TokenState>> {
+        self.accounts
+            .lock()
+            .expect("tokens lock")
+            .entry(account.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Forgets an account's tokens (its refresh token changed).
+    pub fn forget(&self, account: &str) {
+        self.accounts.lock().expect("tokens lock").remove(account);
+    }
+}
+
+fn auth_error(e: &reqwest::Error, host: &str) -> Error {
+    super::transport_error(host, e)
+}
+
+/// A fresh access token from the refresh token.
+async fn refresh(call: &Call) -> Result<(String, u64), Error> {
+    let (acc, oauth) = (&call.acc, &call.oauth);
+    let (Some(id), Some(secret)) = (&oauth.client_id, &oauth.client_secret) else {
+        return Err(Error::new(
+            Kind::Unavailable,
+            "Google OAuth accounts need an OAuth client: set oauth_client_id and oauth_client_secret (see README)",
+        ));
+    };
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", acc.secret.expose()),
+        ("client_id", id),
+        ("client_secret", secret),
+    ];
+    let host = super::host_of(&oauth.token_url).to_string();
+    let resp = call
+        .client()
+        .post(&oauth.token_url)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| auth_error(&e, &host))?;
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.map_err(|e| auth_error(&e, &host))?;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if status != 200 {
+        let code = v["error"].as_str().unwrap_or("");
+        let what = v["error_description"].as_str().unwrap_or(code);
+        // A revoked or expired grant will not come back: the user must sign in again.
+        let kind = if code == "invalid_grant" || status == 401 {
+            Kind::PermissionDenied
+        } else {
+            Kind::Upstream
+        };
+        return Err(Error {
+            upstream_status: Some(status),
+            ..Error::new(
+                kind,
+                format!(
+                    "Google refused the refresh token of `{}` ({code}: {what}); sign in again",
+                    acc.name
+                ),
+            )
+        });
+    }
+    let access = v["access_token"].as_str().unwrap_or_default().to_string();
+    if access.is_empty() {
+        return Err(Error::new(
+            Kind::Upstream,
+            "Google's token answer had no access_token",
+        ));
+    }
+    let expires_ms = now_ms() + v["expires_in"].as_u64().unwrap_or(3_600) * 1_000;
+    Ok((access, expires_ms))
+}
+
+/// POSTs a Code Assist method, trying each endpoint in turn.
+async fn post(
+    call: &Call,
+    method: &str,
+    access: &str,
+    body: Vec<u8>,
+) -> Result<reqwest::Response, Error> {
+    let mut last = None;
+    for base in &call.oauth.code_assist {
+        let builder = call
+            .client()
+            .post(format!("{base}/v1internal:{method}"))
+            .bearer_auth(access)
+            .header("content-type", "application/json")
+            .body(body.clone());
+        match super::send(
+            builder,
+            super::host_of(base),
+            call.timeout,
+            gemini::decode_error,
+        )
+        .await
+        {
+            Ok(resp) => return Ok(resp),
+            Err(e)
+                if matches!(e.upstream_status, Some(404 | 429 | 500..=599))
+                    || e.upstream_status.is_none() =>
+            {
+                tracing::debug!(endpoint = %super::host_of(base), error = %e, "Code Assist endpoint failed; trying the next");
+                last = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| Error::new(Kind::Unavailable, "no Code Assist endpoint is configured")))
+}
+
+async fn read(resp: reqwest::Response, host: &str) -> Result<bytes::Bytes, Error> {
+    resp.bytes()
+        .await
+        .map_err(|e| super::transport_error(host, &e))
+}
+
+/// The account's access token and project, refreshed or discovered as needed.
+async fn session(call: &Call) -> Result<(String, String), Error> {
+    let slot = call.up.tokens().slot(&call.acc.id);
+    let mut st = slot.lock().await;
+    if st.expires_ms < now_ms() + EARLY_MS {
+        let (access, expires) = refresh(call).await?;
+        st.access = access;
+        st.expires_ms = expires;
+    }
+    if st.project.is_none() {
+        st.project = Some(discover(call, &st.access).await?);
+    }
+    Ok((st.access.clone(), st.project.clone().expect("just set")))
+}
+
+/// Finds the account's Code Assist project, onboarding it if Google asks.
+async fn discover(call: &Call, access: &str) -> Result<String, Error> {
+    let acc = &call.acc;
+    let configured = acc.project.as_deref();
+    let resp = post(
+        call,
+        "loadCodeAssist",
+        access,
+        code_assist::load_request(configured),
+    )
+    .await?;
+    let body = read(resp, "Code Assist").await?;
+    match code_assist::decode_load(&body, configured)? {
+        code_assist::Setup::Ready { project } => Ok(project),
+        code_assist::Setup::Blocked { reason } => Err(Error::new(
+            Kind::PermissionDenied,
+            format!("`{}`: {reason}", acc.name),
+        )),
+        code_assist::Setup::Onboard { tier } => {
+            for _ in 0..10 {
+                let body = code_assist::onboard_request(&tier, configured);
+                let resp = post(call, "onboardUser", access, body).await?;
+                let (done, project) =
+                    code_assist::decode_onboard(&read(resp, "Code Assist").await?)?;
+                if done {
+                    return project.or(configured.map(str::to_string)).ok_or_else(|| {
+                        Error::new(
+                            Kind::PermissionDenied,
+                            format!(
+                                "`{}` was onboarded without a project: set one with --project",
+                                acc.name
+                            ),
+                        )
+                    });
+                }
+                tokio::time::sleep(ONBOARD_POLL).await;
+            }
+            Err(Error::new(
+                Kind::Upstream,
+                format!("onboarding `{}` to Code Assist did not finish", acc.name),
+            ))
+        }
+    }
+}
+
+/// Sends a generate request; returns the response head and its decoder.
+pub async fn send(
+    call: &Call,
+    req: &Request,
+    stream: bool,
+) -> Result<(reqwest::Response, Decoder), Error> {
+    let (access, project) = session(call).await?;
+    let inner = gemini::encode_request(req, &call.model);
+    let body = code_assist::wrap_request(&inner, &call.model, &project);
+    let method = if stream {
+        "streamGenerateContent?alt=sse"
+    } else {
+        "generateContent"
+    };
+    let resp = post(call, method, &access, body).await?;
+    let decoder = code_assist::Decoder(gemini::StreamDecoder::new(call.id.clone(), &call.model));
+    Ok((resp, Box::new(decoder)))
+}
+
+pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
+    let (access, _) = session(call).await?;
+    let body = code_assist::wrap_count_tokens(
+        &gemini::encode_count_contents(req, &call.model),
+        &call.model,
+    );
+    let resp = post(call, "countTokens", &access, body).await?;
+    gemini::decode_count_tokens(&read(resp, "Code Assist").await?).ok_or_else(|| {
+        Error::new(
+            Kind::Upstream,
+            "Code Assist sent a token count levity cannot read",
+        )
+    })
+}
+
+/// What is left of each model's quota, from `retrieveUserQuota`.
+pub async fn quota(call: &Call) -> Result<Vec<code_assist::Bucket>, Error> {
+    let (access, project) = session(call).await?;
+    let body = serde_json::json!({"project": project})
+        .to_string()
+        .into_bytes();
+    let resp = post(call, "retrieveUserQuota", &access, body).await?;
+    code_assist::decode_quota(&read(resp, "Code Assist").await?)
+}

@@ -1,0 +1,181 @@
+//! What upstreams say about waiting and quota, in the many forms they say it:
+//! `Retry-After`, Google's `RetryInfo.retryDelay` and `quotaResetDelay` /
+//! `quotaResetTimeStamp`, and the `x-ratelimit-*` / `anthropic-ratelimit-*`
+//! headers of successful answers.
+
+use reqwest::header::HeaderMap;
+
+/// A Google duration (`"36.5s"`, `"850ms"`, `"1h2m3s"`) in milliseconds.
+pub fn duration_ms(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total = 0.0;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let value: f64 = num.parse().ok()?;
+        num.clear();
+        let unit = match c {
+            'h' => 3_600_000.0,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1.0
+            }
+            'm' => 60_000.0,
+            's' => 1_000.0,
+            _ => return None,
+        };
+        total += value * unit;
+        any = true;
+    }
+    (any && num.is_empty()).then(|| total.ceil() as u64)
+}
+
+/// An RFC 3339 time (`2026-11-26T14:00:00Z`, fractions and offsets allowed)
+/// as Unix milliseconds.
+pub fn rfc3339_ms(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (date, rest) = s.split_once(['T', 't', ' '])?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, mo, day) = (d.next()??, d.next()??, d.next()??);
+    let (time, offset_min) = match rest.strip_suffix(['Z', 'z']) {
+        Some(t) => (t, 0),
+        None => {
+            let at = rest.rfind(['+', '-'])?;
+            let (t, off) = rest.split_at(at);
+            let sign = if off.starts_with('-') { -1 } else { 1 };
+            let (oh, om) = off[1..].split_once(':')?;
+            (
+                t,
+                sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?),
+            )
+        }
+    };
+    let mut t = time.split(':');
+    let (h, mi) = (
+        t.next()?.parse::<i64>().ok()?,
+        t.next()?.parse::<i64>().ok()?,
+    );
+    let sec: f64 = t.next()?.parse().ok()?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3_600 + mi * 60 - offset_min * 60;
+    u64::try_from(secs)
+        .ok()
+        .map(|s| s * 1000 + (sec * 1000.0) as u64)
+}
+
+/// The wait a Google error body asks for: `RetryInfo.retryDelay`, else the
+/// quota's reset delay or time stamp.
+pub fn retry_in_body(body: &[u8]) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let details = v["error"]["details"].as_array()?;
+    let field = |name: &str| {
+        details.iter().find_map(|d| {
+            d.get(name)
+                .or_else(|| d["metadata"].get(name))
+                .and_then(|x| x.as_str())
+                .map(str::to_string)
+        })
+    };
+    if let Some(ms) = field("retryDelay").as_deref().and_then(duration_ms) {
+        return Some(ms);
+    }
+    if let Some(ms) = field("quotaResetDelay").as_deref().and_then(duration_ms) {
+        return Some(ms);
+    }
+    let at = field("quotaResetTimeStamp")
+        .as_deref()
+        .and_then(rfc3339_ms)?;
+    Some(at.saturating_sub(crate::scheduler::now_ms()))
+}
+
+/// What is left of the request quota, from a successful answer's headers.
+pub fn remaining(headers: &HeaderMap, now_ms: u64) -> Option<(f64, u64)> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let num = |name: &str| get(name).and_then(|v| v.trim().parse::<f64>().ok());
+    for (remaining, limit, reset) in [
+        (
+            "anthropic-ratelimit-requests-remaining",
+            "anthropic-ratelimit-requests-limit",
+            "anthropic-ratelimit-requests-reset",
+        ),
+        (
+            "x-ratelimit-remaining-requests",
+            "x-ratelimit-limit-requests",
+            "x-ratelimit-reset-requests",
+        ),
+    ] {
+        if let (Some(left), Some(limit)) = (num(remaining), num(limit))
+            && limit > 0.0
+        {
+            let reset_ms = get(reset)
+                .and_then(|r| rfc3339_ms(r).or_else(|| duration_ms(r).map(|d| now_ms + d)))
+                .unwrap_or(now_ms + 60_000);
+            return Some((left / limit, reset_ms));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        for (s, ms) in [
+            ("36.5s", Some(36_500)),
+            ("850ms", Some(850)),
+            ("1h2m3s", Some(3_723_000)),
+            ("6m0s", Some(360_000)),
+            ("", None),
+            ("5x", None),
+            ("12", None),
+        ] {
+            assert_eq!(duration_ms(s), ms, "{s}");
+        }
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_ms("2026-11-26T14:00:00Z"), Some(1_795_701_600_000));
+        assert_eq!(
+            rfc3339_ms("2026-11-26T15:00:00.5+01:00"),
+            Some(1_795_701_600_500)
+        );
+        assert_eq!(rfc3339_ms("yesterday"), None);
+    }
+
+    #[test]
+    fn google_bodies() {
+        let retry = br#"{"error":{"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"36.5s"}]}}"#;
+        assert_eq!(retry_in_body(retry), Some(36_500));
+        let quota = br#"{"error":{"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"QUOTA_EXHAUSTED","metadata":{"quotaResetDelay":"2h1m"}}]}}"#;
+        assert_eq!(retry_in_body(quota), Some(7_260_000));
+        assert_eq!(retry_in_body(b"{}"), None);
+        assert_eq!(retry_in_body(b"<html>"), None);
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-limit-requests", "100".parse().unwrap());
+        h.insert("x-ratelimit-remaining-requests", "25".parse().unwrap());
+        h.insert("x-ratelimit-reset-requests", "6m0s".parse().unwrap());
+        assert_eq!(remaining(&h, 1000), Some((0.25, 361_000)));
+    }
+}

@@ -1,0 +1,414 @@
+//! What the scheduler knows about each account at run time: cool-downs per
+//! model, the circuit breaker, re-authentication, requests in flight, usage
+//! windows and the upstream's own quota signals.
+//!
+//! One mutex guards the map; it is held for microseconds to read or update
+//! an entry and never across an upstream call. What must survive a restart
+//! (cool-downs, breakers, re-auth marks, today's usage) is taken as a
+//! serializable snapshot and written to the store by a background task.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A cool-down applies to one model, or to the whole account.
+pub const ALL_MODELS: &str = "*";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Cooldown {
+    pub until_ms: u64,
+    pub reason: String,
+    /// Consecutive cool-downs without a hint, for growing back-off steps.
+    pub strikes: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Breaker {
+    /// Consecutive server-side failures.
+    pub failures: u32,
+    /// Open until this time; then one probe may pass (half-open).
+    pub open_until_ms: u64,
+    /// Current open period, doubled each time a probe fails.
+    pub period_ms: u64,
+    /// A half-open probe is in flight.
+    #[serde(skip)]
+    pub probing: bool,
+}
+
+/// Requests and tokens within a window that started at `start_ms`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Window {
+    pub start_ms: u64,
+    pub requests: u64,
+    pub tokens: u64,
+}
+
+impl Window {
+    fn roll(&mut self, now: u64, span: u64) {
+        if now >= self.start_ms + span {
+            *self = Window {
+                start_ms: now - (now % span),
+                ..Window::default()
+            };
+        }
+    }
+}
+
+/// The upstream's own statement of what is left, and when it resets.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Remaining {
+    pub fraction: f64,
+    pub reset_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AccountHealth {
+    pub cooling: HashMap<String, Cooldown>,
+    pub breaker: Breaker,
+    pub needs_reauth: Option<String>,
+    #[serde(skip)]
+    pub in_flight: u32,
+    pub last_used_ms: u64,
+    pub minute: HashMap<String, Window>,
+    pub day: HashMap<String, Window>,
+    pub remaining: HashMap<String, Remaining>,
+    pub successes: u64,
+    pub failures: u64,
+    /// Failures lately, decayed on success; lowers the headroom score.
+    pub recent_failures: u32,
+}
+
+impl AccountHealth {
+    /// The cool-down in force for `model`, if any.
+    pub fn cooling_for(&self, model: &str, now: u64) -> Option<&Cooldown> {
+        [model, ALL_MODELS]
+            .iter()
+            .filter_map(|m| self.cooling.get(*m))
+            .filter(|c| c.until_ms > now)
+            .max_by_key(|c| c.until_ms)
+    }
+
+    /// When `model` can be tried again on this account (now if it can).
+    pub fn ready_at(&self, model: &str, now: u64) -> u64 {
+        let cool = self.cooling_for(model, now).map_or(0, |c| c.until_ms);
+        let breaker = if self.breaker.probing {
+            u64::MAX
+        } else {
+            self.breaker.open_until_ms
+        };
+        cool.max(breaker).max(now)
+    }
+
+    pub fn usable(&self, model: &str, now: u64) -> bool {
+        self.needs_reauth.is_none() && self.ready_at(model, now) <= now
+    }
+}
+
+/// Per-tier limits a local counter is held against; 0 means no limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub rpm: u64,
+    pub rpd: u64,
+    pub tpm: u64,
+    /// How often the binding quota resets; sooner-resetting quota is spent first.
+    pub reset_ms: u64,
+}
+
+pub const MINUTE: u64 = 60_000;
+pub const DAY: u64 = 86_400_000;
+
+#[derive(Default)]
+pub struct Health {
+    map: Mutex<HashMap<String, AccountHealth>>,
+    dirty: AtomicBool,
+}
+
+impl Health {
+    pub fn with<R>(&self, account: &str, f: impl FnOnce(&mut AccountHealth) -> R) -> R {
+        let mut map = self.map.lock().expect("health lock");
+        f(map.entry(account.to_string()).or_default())
+    }
+
+    fn change<R>(&self, account: &str, f: impl FnOnce(&mut AccountHealth) -> R) -> R {
+        self.dirty.store(true, Ordering::Relaxed);
+        self.with(account, f)
+    }
+
+    pub fn read(&self, account: &str) -> AccountHealth {
+        self.with(account, |h| h.clone())
+    }
+
+    /// Headroom in [0, 1] for `model`: what is left of the tightest limit,
+    /// weighted up when the quota resets soon and down after failures.
+    pub fn headroom(&self, account: &str, model: &str, limits: Limits, now: u64) -> f64 {
+        self.with(account, |h| {
+            let mut left: f64 = 1.0;
+            let mut frac = |used: u64, limit: u64| {
+                if limit > 0 {
+                    left = left.min(1.0 - (used as f64 / limit as f64).min(1.0));
+                }
+            };
+            if let Some(w) = h.minute.get(model).filter(|w| now < w.start_ms + MINUTE) {
+                frac(w.requests, limits.rpm);
+                frac(w.tokens, limits.tpm);
+            }
+            if let Some(w) = h.day.get(model).filter(|w| now < w.start_ms + DAY) {
+                frac(w.requests, limits.rpd);
+            }
+            if let Some(r) = h.remaining.get(model).filter(|r| r.reset_ms > now) {
+                left = left.min(r.fraction.clamp(0.0, 1.0));
+            }
+            // An hourly or per-minute quota comes back sooner than a daily one.
+            let soon = 1.0 + 0.5 * (1.0 - (limits.reset_ms as f64 / DAY as f64).min(1.0));
+            left * soon * 0.5f64.powi(h.recent_failures.min(8) as i32)
+        })
+    }
+
+    pub fn start(&self, account: &str, now: u64) {
+        self.with(account, |h| {
+            h.in_flight += 1;
+            h.last_used_ms = now;
+            if h.breaker.open_until_ms > 0 && h.breaker.open_until_ms <= now {
+                h.breaker.probing = true;
+            }
+        });
+    }
+
+    pub fn success(&self, account: &str, model: &str, tokens: u64, now: u64) {
+        self.change(account, |h| {
+            h.in_flight = h.in_flight.saturating_sub(1);
+            h.successes += 1;
+            h.recent_failures = h.recent_failures.saturating_sub(1);
+            h.breaker = Breaker::default();
+            h.cooling.retain(|m, c| c.until_ms > now && m != model);
+            for (w, span) in [
+                (h.minute.entry(model.into()).or_default(), MINUTE),
+                (h.day.entry(model.into()).or_default(), DAY),
+            ] {
+                w.roll(now, span);
+                w.requests += 1;
+                w.tokens += tokens;
+            }
+        });
+    }
+
+    /// Adds tokens counted after the attempt (a stream's usage arrives at its end).
+    pub fn add_tokens(&self, account: &str, model: &str, tokens: u64, now: u64) {
+        self.change(account, |h| {
+            for (w, span) in [
+                (h.minute.entry(model.into()).or_default(), MINUTE),
+                (h.day.entry(model.into()).or_default(), DAY),
+            ] {
+                w.roll(now, span);
+                w.tokens += tokens;
+            }
+        });
+    }
+
+    /// Ends an attempt that failed; `effect` says what the failure means.
+    /// Returns when the account is usable again, if it now rests.
+    pub fn failure(&self, account: &str, model: &str, effect: Effect, now: u64) -> Option<u64> {
+        self.change(account, |h| {
+            h.in_flight = h.in_flight.saturating_sub(1);
+            if effect != Effect::None {
+                h.failures += 1;
+                h.recent_failures = (h.recent_failures + 1).min(16);
+            }
+            match effect {
+                Effect::Cool {
+                    scope_model,
+                    hint_ms,
+                    base_ms,
+                    reason,
+                } => {
+                    let key = if scope_model {
+                        model.to_string()
+                    } else {
+                        ALL_MODELS.to_string()
+                    };
+                    let prev = h
+                        .cooling
+                        .get(&key)
+                        .filter(|c| c.until_ms + 2 * base_ms.max(60_000) > now);
+                    let strikes = prev.map_or(0, |c| c.strikes + 1);
+                    // The upstream's own delay, exactly; without one, growing steps.
+                    let wait =
+                        hint_ms.unwrap_or_else(|| base_ms.saturating_mul(1 << strikes.min(12)));
+                    let until = now + wait;
+                    h.cooling.insert(
+                        key,
+                        Cooldown {
+                            until_ms: until,
+                            reason,
+                            strikes: if hint_ms.is_some() { 0 } else { strikes },
+                        },
+                    );
+                    Some(until)
+                }
+                Effect::Fault => {
+                    h.breaker.failures += 1;
+                    if h.breaker.probing || h.breaker.failures >= BREAKER_THRESHOLD {
+                        let period = if h.breaker.probing {
+                            (h.breaker.period_ms * 2).min(BREAKER_MAX_MS)
+                        } else {
+                            BREAKER_OPEN_MS
+                        };
+                        h.breaker = Breaker {
+                            failures: h.breaker.failures,
+                            open_until_ms: now + period,
+                            period_ms: period,
+                            probing: false,
+                        };
+                        Some(now + period)
+                    } else {
+                        None
+                    }
+                }
+                Effect::Reauth(reason) => {
+                    h.needs_reauth = Some(reason);
+                    None
+                }
+                Effect::None => None,
+            }
+        })
+    }
+
+    /// Records the upstream's own quota signal for `model`.
+    pub fn remaining(&self, account: &str, model: &str, r: Remaining) {
+        self.change(account, |h| {
+            h.remaining.insert(model.to_string(), r);
+        });
+    }
+
+    /// Clears a re-auth mark after the account's credentials changed.
+    pub fn reauthorized(&self, account: &str) {
+        self.change(account, |h| h.needs_reauth = None);
+    }
+
+    /// The persistent part of every account's health, if anything changed.
+    pub fn take_dirty(&self) -> Option<HashMap<String, AccountHealth>> {
+        if !self.dirty.swap(false, Ordering::Relaxed) {
+            return None;
+        }
+        Some(self.map.lock().expect("health lock").clone())
+    }
+
+    pub fn load(&self, saved: HashMap<String, AccountHealth>) {
+        *self.map.lock().expect("health lock") = saved;
+    }
+}
+
+/// Consecutive server failures that open an account's breaker.
+pub const BREAKER_THRESHOLD: u32 = 3;
+pub const BREAKER_OPEN_MS: u64 = 30_000;
+const BREAKER_MAX_MS: u64 = 600_000;
+
+/// What a failed attempt does to the account.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Rest the account (or only this model) for the hinted time, or for a
+    /// growing multiple of `base_ms` when the upstream gave no hint.
+    Cool {
+        scope_model: bool,
+        hint_ms: Option<u64>,
+        base_ms: u64,
+        reason: String,
+    },
+    /// A server-side fault: counts toward the circuit breaker.
+    Fault,
+    /// The credentials were refused.
+    Reauth(String),
+    /// Nothing the account did (a bad request).
+    None,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const L: Limits = Limits {
+        rpm: 10,
+        rpd: 100,
+        tpm: 0,
+        reset_ms: DAY,
+    };
+
+    #[test]
+    fn hinted_cooldowns_are_exact_and_unhinted_ones_grow() {
+        let h = Health::default();
+        let cool = |hint| Effect::Cool {
+            scope_model: true,
+            hint_ms: hint,
+            base_ms: 5_000,
+            reason: "429".into(),
+        };
+        assert_eq!(h.failure("a", "m", cool(Some(7_000)), 1_000), Some(8_000));
+        assert!(!h.read("a").usable("m", 7_999));
+        assert!(h.read("a").usable("m", 8_000));
+        assert!(h.read("a").usable("other", 2_000), "per model");
+        assert_eq!(h.failure("b", "m", cool(None), 0), Some(5_000));
+        assert_eq!(h.failure("b", "m", cool(None), 5_000), Some(15_000));
+        assert_eq!(h.failure("b", "m", cool(None), 15_000), Some(35_000));
+    }
+
+    #[test]
+    fn breaker_opens_then_half_opens() {
+        let h = Health::default();
+        for _ in 0..BREAKER_THRESHOLD - 1 {
+            assert_eq!(h.failure("a", "m", Effect::Fault, 0), None);
+        }
+        assert_eq!(h.failure("a", "m", Effect::Fault, 0), Some(BREAKER_OPEN_MS));
+        assert!(!h.read("a").usable("m", 1));
+        assert!(
+            h.read("a").usable("m", BREAKER_OPEN_MS),
+            "half-open: one probe"
+        );
+        h.start("a", BREAKER_OPEN_MS);
+        assert!(
+            !h.read("a").usable("m", BREAKER_OPEN_MS),
+            "only one probe at a time"
+        );
+        assert_eq!(
+            h.failure("a", "m", Effect::Fault, BREAKER_OPEN_MS),
+            Some(3 * BREAKER_OPEN_MS),
+            "doubled"
+        );
+        h.start("a", 3 * BREAKER_OPEN_MS);
+        h.success("a", "m", 1, 3 * BREAKER_OPEN_MS);
+        assert!(h.read("a").usable("m", 3 * BREAKER_OPEN_MS));
+    }
+
+    #[test]
+    fn headroom_falls_with_use_and_failures() {
+        let h = Health::default();
+        let full = h.headroom("a", "m", L, 0);
+        for _ in 0..5 {
+            h.start("a", 0);
+            h.success("a", "m", 10, 0);
+        }
+        let half = h.headroom("a", "m", L, 1);
+        assert!((half - full * 0.5).abs() < 1e-9, "{full} {half}");
+        h.start("a", 2);
+        h.failure("a", "m", Effect::None, 2);
+        assert_eq!(
+            h.headroom("a", "m", L, 2),
+            half,
+            "a bad request is not the account's fault"
+        );
+        h.start("a", 2);
+        h.failure("a", "m", Effect::Fault, 2);
+        let failed = h.headroom("a", "m", L, 3);
+        assert!(failed < half);
+        assert!(
+            h.headroom("a", "m", L, MINUTE) > failed,
+            "the minute window rolled"
+        );
+    }
+}

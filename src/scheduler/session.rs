@@ -1,0 +1,104 @@
+//! Session keys and which account each session sticks to.
+//!
+//! A session is the client's own identity for a conversation where it sends
+//! one, else a hash of the conversation's stable start (system prompt and
+//! first user message), which does not change from turn to turn.
+
+use crate::canonical::{Part, Request, Role};
+use crate::protocol::hex;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Sessions idle for longer than this are forgotten.
+const IDLE_MS: u64 = 6 * 3_600_000;
+/// Bound on remembered sessions; the oldest are dropped first.
+const MAX_SESSIONS: usize = 50_000;
+
+/// The session key of a request: a client-sent id (`header`), the one inside
+/// the body (`Request::session`), or a hash of the conversation's start.
+pub fn session_key(header: Option<&str>, req: &Request) -> String {
+    if let Some(id) = header.or(req.session.as_deref()).filter(|s| !s.is_empty()) {
+        return format!("client:{id}");
+    }
+    let mut h = Sha256::new();
+    for s in &req.system {
+        h.update(s.as_bytes());
+        h.update([0]);
+    }
+    h.update([1]);
+    let first_user = req.messages.iter().find(|m| m.role == Role::User);
+    for part in first_user.into_iter().flat_map(|m| &m.parts) {
+        if let Part::Text(t) = part {
+            h.update(t.as_bytes());
+            h.update([0]);
+        }
+    }
+    let digest: [u8; 32] = h.finalize().into();
+    format!("hash:{}", hex(&digest[..16]))
+}
+
+#[derive(Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, (String, u64)>>,
+}
+
+impl Sessions {
+    /// The account this session is on, if it is still remembered.
+    pub fn get(&self, key: &str, now: u64) -> Option<String> {
+        let map = self.map.lock().expect("sessions lock");
+        map.get(key)
+            .filter(|(_, at)| now < at + IDLE_MS)
+            .map(|(a, _)| a.clone())
+    }
+
+    pub fn stick(&self, key: &str, account: &str, now: u64) {
+        let mut map = self.map.lock().expect("sessions lock");
+        if map.len() >= MAX_SESSIONS && !map.contains_key(key) {
+            map.retain(|_, (_, at)| now < *at + IDLE_MS);
+            if map.len() >= MAX_SESSIONS
+                && let Some(oldest) = map
+                    .iter()
+                    .min_by_key(|(_, (_, at))| *at)
+                    .map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        map.insert(key.to_string(), (account.to_string(), now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::Message;
+
+    fn req(system: &str, turns: &[&str]) -> Request {
+        Request {
+            system: vec![system.into()],
+            messages: turns
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Message {
+                    role: if i % 2 == 0 {
+                        Role::User
+                    } else {
+                        Role::Assistant
+                    },
+                    parts: vec![Part::Text(t.to_string())],
+                })
+                .collect(),
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn keys_stay_the_same_as_the_conversation_grows() {
+        let one = session_key(None, &req("sys", &["hi"]));
+        let three = session_key(None, &req("sys", &["hi", "hello", "more"]));
+        assert_eq!(one, three);
+        assert_ne!(one, session_key(None, &req("sys", &["other"])));
+        assert_eq!(session_key(Some("abc"), &req("sys", &["hi"])), "client:abc");
+    }
+}

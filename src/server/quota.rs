@@ -1,0 +1,82 @@
+//! Background work for the account pool: Code Assist quota refreshes (every
+//! few minutes, and soon after a 429) fed to the scheduler, and the periodic
+//! saving of account health, off the request path.
+
+use super::AppState;
+use crate::provider::{Call, code_assist};
+use crate::scheduler::Remaining;
+use crate::store::{Account, ProviderKind};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often Google accounts' quota is read.
+const QUOTA_EVERY: Duration = Duration::from_secs(300);
+/// How often changed account health is written to the store.
+const SAVE_EVERY: Duration = Duration::from_secs(2);
+
+async fn refresh(state: &Arc<AppState>, account: Arc<Account>) {
+    let snap = state.snapshot.load_full();
+    let call = Call {
+        up: state.upstream.clone(),
+        proxy: account
+            .proxy
+            .clone()
+            .or_else(|| snap.settings.upstream_proxy.clone()),
+        model: String::new(),
+        timeout: Duration::from_secs(snap.settings.request_timeout_secs.min(60)),
+        id: String::new(),
+        oauth: snap.settings.oauth.clone(),
+        on_quota: None,
+        acc: account.clone(),
+    };
+    match code_assist::quota(&call).await {
+        Ok(buckets) => {
+            for b in buckets {
+                let r = Remaining {
+                    fraction: b.fraction,
+                    reset_ms: b.reset_ms,
+                };
+                state.scheduler.health.remaining(&account.id, &b.model, r);
+            }
+        }
+        Err(e) => tracing::debug!(account = %account.name, error = %e, "quota refresh failed"),
+    }
+}
+
+/// Reads an account's quota again shortly (after a 429).
+pub fn refresh_soon(state: Arc<AppState>, account: Arc<Account>) {
+    tokio::spawn(async move { refresh(&state, account).await });
+}
+
+/// Runs until the server stops: quota refreshes and health saves.
+pub async fn background(state: Arc<AppState>) {
+    let mut save = tokio::time::interval(SAVE_EVERY);
+    let mut quota = tokio::time::interval(QUOTA_EVERY);
+    loop {
+        tokio::select! {
+            _ = save.tick() => save_health(&state).await,
+            _ = quota.tick() => {
+                let snap = state.snapshot.load_full();
+                for a in snap.accounts.iter().filter(|a| a.enabled && a.kind == ProviderKind::GoogleOauth) {
+                    refresh(&state, a.clone()).await;
+                }
+            }
+        }
+    }
+}
+
+/// Writes account health if it changed since the last save.
+pub async fn save_health(state: &Arc<AppState>) {
+    let Some(map) = state.scheduler.health.take_dirty() else {
+        return;
+    };
+    let entries: Vec<(String, Vec<u8>)> = map
+        .into_iter()
+        .filter_map(|(k, v)| serde_json::to_vec(&v).ok().map(|v| (k, v)))
+        .collect();
+    let state = state.clone();
+    let saved = tokio::task::spawn_blocking(move || state.store.save_health(&entries)).await;
+    if let Ok(Err(e)) = saved {
+        tracing::warn!(error = %e, "saving account health failed");
+    }
+}
