@@ -52,7 +52,7 @@ pub enum Next {
         why: &'static str,
     },
     /// The session's account rests briefly: wait for it rather than move.
-    Wait { ms: u64, account: String },
+    Wait { ms: u64, account: Arc<Account> },
     /// Nothing can serve now; `ready_at_ms` is the earliest an account returns.
     Exhausted { ready_at_ms: Option<u64> },
 }
@@ -219,20 +219,22 @@ impl Scheduler {
             Mode::CacheFirst => match on_sticky {
                 Some(a) => Some(((*a).clone(), "session's account")),
                 None => {
-                    // The session's account rests only briefly: wait, keep the cache.
+                    // The session's account rests only briefly (even right after
+                    // failing this request): wait for it, keep the cache.
                     let resting = sticky
                         .as_deref()
-                        .and_then(|id| open.iter().find(|a| a.id == id));
+                        .and_then(|id| route.accounts.iter().find(|a| a.id == id));
                     if let Some(a) = resting {
                         let ready = self.health.with(&a.id, |h| {
                             h.needs_reauth.is_none().then(|| h.ready_at(model, now))
                         });
                         if let Some(ready) = ready
+                            && ready > now
                             && ready - now <= settings.cache_first_wait_secs * 1000
                         {
                             return Next::Wait {
                                 ms: ready - now,
-                                account: a.name.clone(),
+                                account: (*a).clone(),
                             };
                         }
                     }

@@ -160,8 +160,10 @@ impl Plan<'_> {
                             Error::new(Kind::Timeout, "the request deadline passed")
                         }));
                     }
-                    info!(req = %self.id, account = %account, wait_ms = ms, "waiting for the session's account (cache-first)");
+                    info!(req = %self.id, account = %account.name, wait_ms = ms, "waiting for the session's account (cache-first)");
                     tokio::time::sleep(Duration::from_millis(ms)).await;
+                    // Back from its rest, the account may be tried again.
+                    tried.retain(|id| *id != account.id);
                 }
                 Next::Exhausted { .. } => {
                     // Every account rests (or was tried): queue for the first

@@ -17,7 +17,11 @@ pub struct Levity {
 
 impl Levity {
     pub async fn start() -> Levity {
-        let dir = tempfile::tempdir().unwrap();
+        Levity::start_in(tempfile::tempdir().unwrap()).await
+    }
+
+    /// Serves the data folder of an earlier run.
+    pub async fn start_in(dir: tempfile::TempDir) -> Levity {
         let store = Store::open(&dir.path().join("levity.redb"), Some("test passphrase")).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

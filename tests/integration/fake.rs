@@ -27,6 +27,8 @@ pub struct Recorded {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Value,
+    /// The body as text (form-encoded token requests are not JSON).
+    pub raw: String,
 }
 
 impl Recorded {
@@ -54,6 +56,8 @@ pub enum Fault {
     Truncate,
     /// Send the first stream chunk, then wait for `Fake::release`.
     Gate,
+    /// Answer 200 for a stream, then close before the first event.
+    EmptyStream,
 }
 
 #[derive(Clone)]
@@ -129,10 +133,33 @@ impl Fake {
             .or(req.header("authorization"))
             .unwrap_or("")
             .to_string();
+        // OAuth and Code Assist setup calls answer before any scripted fault,
+        // so a fault always hits the call a test aims it at.
+        if req.path.ends_with("/token") {
+            let (status, body) = token_answer(&req.raw);
+            return respond_json(&mut sock, status, &body).await;
+        }
+        let code_assist = req.path.contains("/v1internal:");
+        if code_assist && !key.starts_with("Bearer at-") {
+            let body = json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}});
+            return respond_json(&mut sock, 401, &body).await;
+        }
+        if code_assist && let Some(body) = code_assist_setup(&req.path, &key) {
+            return respond_json(&mut sock, 200, &body).await;
+        }
         let mut fault = self.script.lock().unwrap().pop_front();
         if fault.is_none() {
             fault = key_fault(&key);
         }
+        // Code Assist wraps the Gemini request; everything else reads it as is.
+        let req = if code_assist {
+            Recorded {
+                body: req.body["request"].clone(),
+                ..req
+            }
+        } else {
+            req
+        };
         let openai = req.path.ends_with("/chat/completions");
         let anthropic = req.path.starts_with("/v1/messages");
         if req.path.contains(":countTokens") {
@@ -197,21 +224,32 @@ impl Fake {
                 openai_body(&req.body, &reply)
             } else if anthropic {
                 anthropic_body(&req.body, &reply)
+            } else if code_assist {
+                json!({"response": gemini_body(&reply, &req.body), "traceId": "fake-trace"})
             } else {
                 gemini_body(&reply, &req.body)
             };
-            return respond_json(&mut sock, 200, &body).await;
+            return respond_with(&mut sock, 200, &body, &quota_headers(&key)).await;
         }
         let events = if openai {
             openai_events(&req.body, &reply)
         } else if anthropic {
             anthropic_events(&req.body, &reply)
+        } else if code_assist {
+            gemini_events(&reply, &req.body)
+                .into_iter()
+                .map(|e| format!("{{\"response\":{e},\"traceId\":\"fake-trace\"}}"))
+                .collect()
         } else {
             gemini_events(&reply, &req.body)
         };
-        let head =
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
-        if sock.write_all(head.as_bytes()).await.is_err() {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n{}\r\n",
+            quota_headers(&key)
+        );
+        if sock.write_all(head.as_bytes()).await.is_err()
+            || matches!(fault, Some(Fault::EmptyStream))
+        {
             return;
         }
         let n = events.len();
@@ -237,6 +275,69 @@ impl Fake {
             let _ = sock.write_all(b"data: [DONE]\n\n").await;
         }
     }
+}
+
+/// The fake OAuth token endpoint: refresh tokens containing `revoked` are
+/// refused as Google refuses them; any other is good for an hour.
+fn token_answer(form: &str) -> (u16, Value) {
+    let field = |name: &str| {
+        form.split('&')
+            .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            .unwrap_or("")
+            .to_string()
+    };
+    match field("grant_type").as_str() {
+        "refresh_token" if field("refresh_token").contains("revoked") => (
+            400,
+            json!({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}),
+        ),
+        "refresh_token" => (
+            200,
+            json!({"access_token": format!("at-{}", field("refresh_token")), "expires_in": 3599, "token_type": "Bearer"}),
+        ),
+        "authorization_code" => (
+            200,
+            json!({"access_token": "at-new", "refresh_token": format!("rt-from-{}", field("code")), "expires_in": 3599}),
+        ),
+        _ => (400, json!({"error": "unsupported_grant_type"})),
+    }
+}
+
+/// Code Assist's setup and quota calls. A token from a refresh token
+/// containing `fresh` belongs to an account not yet onboarded; `lowquota`
+/// has little quota left.
+fn code_assist_setup(path: &str, key: &str) -> Option<Value> {
+    let method = path.split("v1internal:").nth(1)?.split('?').next()?;
+    Some(match method {
+        "loadCodeAssist" if key.contains("fresh") => {
+            json!({"allowedTiers": [{"id": "free-tier", "isDefault": true}]})
+        }
+        "loadCodeAssist" => {
+            json!({"currentTier": {"id": "free-tier"}, "cloudaicompanionProject": "fake-project"})
+        }
+        "onboardUser" => {
+            json!({"name": "operations/1", "done": true, "response": {"cloudaicompanionProject": {"id": "onboarded-project"}}})
+        }
+        "retrieveUserQuota" => {
+            let fraction = if key.contains("lowquota") { 0.1 } else { 0.9 };
+            json!({"buckets": [{"modelId": "gemini-2.5-flash", "tokenType": "REQUESTS", "remainingFraction": fraction, "resetTime": "2099-01-01T00:00:00Z"}]})
+        }
+        _ => return None,
+    })
+}
+
+/// Rate-limit headers as OpenAI-style hosts send them, by key.
+fn quota_headers(key: &str) -> String {
+    let left = if key.contains("lowquota") {
+        5
+    } else if key.contains("highquota") {
+        90
+    } else {
+        return String::new();
+    };
+    format!(
+        "x-ratelimit-limit-requests: 100\r\nx-ratelimit-remaining-requests: {left}\r\nx-ratelimit-reset-requests: 60s\r\n"
+    )
 }
 
 fn key_fault(key: &str) -> Option<Fault> {
@@ -730,8 +831,10 @@ async fn read_request(sock: &mut TcpStream) -> Option<Recorded> {
         }
         buf.extend_from_slice(&tmp[..n]);
     }
-    let body = serde_json::from_slice(&buf[head_end..head_end + len]).unwrap_or(Value::Null);
+    let raw = String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string();
+    let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
     Some(Recorded {
+        raw,
         method,
         path,
         headers,
@@ -740,9 +843,13 @@ async fn read_request(sock: &mut TcpStream) -> Option<Recorded> {
 }
 
 async fn respond_json(sock: &mut TcpStream, status: u16, body: &Value) {
+    respond_with(sock, status, body, "").await
+}
+
+async fn respond_with(sock: &mut TcpStream, status: u16, body: &Value, extra_headers: &str) {
     let body = body.to_string();
     let head = format!(
-        "HTTP/1.1 {status} OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 {status} OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{extra_headers}\r\n",
         body.len()
     );
     let _ = sock.write_all(head.as_bytes()).await;
