@@ -18,6 +18,20 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The message of an upstream's error body: `error.message` (with Google's
+/// `error.status` when present), else the first line of whatever it sent.
+pub fn error_message(body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    match (
+        v["error"]["message"].as_str(),
+        v["error"]["status"].as_str(),
+    ) {
+        (Some(m), Some(s)) if !s.is_empty() => format!("{m} ({s})"),
+        (Some(m), _) => m.to_string(),
+        _ => summarize(body),
+    }
+}
+
 /// The first line of a body that is not JSON (an HTML error page), bounded,
 /// for error messages.
 pub fn summarize(body: &[u8]) -> String {

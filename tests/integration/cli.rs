@@ -401,64 +401,160 @@ async fn google_accounts_from_the_command_line() {
     .unwrap();
 
     // The browser flow: read the sign-in address, play the browser's redirect.
-    let mut child = levity(&d, &["account", "add", "google-oauth", "--no-open", "--name", "browser@gmail.com"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = levity(
+        &d,
+        &[
+            "account",
+            "add",
+            "google-oauth",
+            "--no-open",
+            "--name",
+            "browser@gmail.com",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stderr(Stdio::piped())
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
     let stderr = child.stderr.take().unwrap();
     let url = tokio::task::spawn_blocking(move || {
         let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-        lines.find_map(|l| l.ok().filter(|l| l.trim_start().starts_with("http")).map(|l| l.trim().to_string())).unwrap()
+        lines
+            .find_map(|l| {
+                l.ok()
+                    .filter(|l| l.trim_start().starts_with("http"))
+                    .map(|l| l.trim().to_string())
+            })
+            .unwrap()
     })
     .await
     .unwrap();
-    assert!(url.contains("client_id=client-1.apps.example") && url.contains("access_type=offline"), "{url}");
+    assert!(
+        url.contains("client_id=client-1.apps.example") && url.contains("access_type=offline"),
+        "{url}"
+    );
     let param = |name: &str| {
-        url.split(['?', '&']).find_map(|kv| kv.strip_prefix(&format!("{name}="))).unwrap().to_string()
+        url.split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .to_string()
     };
-    let redirect = param("redirect_uri").replace("%3A", ":").replace("%2F", "/");
+    let redirect = param("redirect_uri")
+        .replace("%3A", ":")
+        .replace("%2F", "/");
     let state = param("state");
-    let page = reqwest::get(format!("{redirect}?state={state}&code=4%2Fbrowser-code")).await.unwrap();
+    let page = reqwest::get(format!("{redirect}?state={state}&code=4%2Fbrowser-code"))
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    let exchange = fake.requests().into_iter().find(|r| r.raw.contains("authorization_code")).unwrap();
-    assert!(exchange.raw.contains("code=4%2Fbrowser-code") && exchange.raw.contains("client_secret=shh"), "{}", exchange.raw);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let exchange = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.raw.contains("authorization_code"))
+        .unwrap();
+    assert!(
+        exchange.raw.contains("code=4%2Fbrowser-code")
+            && exchange.raw.contains("client_secret=shh"),
+        "{}",
+        exchange.raw
+    );
 
     // Headless: paste the address the browser was sent to.
-    let mut child = levity(&d, &["account", "add", "google-oauth", "--no-open", "--name", "pasted@gmail.com"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = levity(
+        &d,
+        &[
+            "account",
+            "add",
+            "google-oauth",
+            "--no-open",
+            "--name",
+            "pasted@gmail.com",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stderr(Stdio::null())
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    std::io::Write::write_all(&mut stdin, b"http://127.0.0.1:1/oauth2callback?code=pasted-code\n").unwrap();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    std::io::Write::write_all(
+        &mut stdin,
+        b"http://127.0.0.1:1/oauth2callback?code=pasted-code\n",
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     let d2 = d.clone();
-    let list: Value = tokio::task::spawn_blocking(move || serde_json::from_str(&ok(&d2, &["account", "list", "--json"])).unwrap()).await.unwrap();
+    let list: Value = tokio::task::spawn_blocking(move || {
+        serde_json::from_str(&ok(&d2, &["account", "list", "--json"])).unwrap()
+    })
+    .await
+    .unwrap();
     let accounts: Vec<(&str, &str, &str)> = list
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["name"].as_str().unwrap(), a["kind"].as_str().unwrap(), a["tier"].as_str().unwrap()))
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap(),
+                a["kind"].as_str().unwrap(),
+                a["tier"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(accounts[0], ("direct@gmail.com", "google-oauth", "pro"));
     assert_eq!(accounts[2], ("named@gmail.com", "google-oauth", "free"));
     assert_eq!(list[2]["project"], "p-3");
     assert_eq!(accounts[3].0, "browser@gmail.com");
-    assert_eq!(list[3]["key_hint"], "rt-...code", "the refresh token from the exchange");
+    assert_eq!(
+        list[3]["key_hint"], "rt-...code",
+        "the refresh token from the exchange"
+    );
     assert_eq!(accounts[4].0, "pasted@gmail.com");
     let d2 = d.clone();
     tokio::task::spawn_blocking(move || {
-        ok(&d2, &["account", "set", "pasted@gmail.com", "--enabled", "false", "--tier", "ultra"]);
+        ok(
+            &d2,
+            &[
+                "account",
+                "set",
+                "pasted@gmail.com",
+                "--enabled",
+                "false",
+                "--tier",
+                "ultra",
+            ],
+        );
         assert!(ok(&d2, &["account", "list"]).contains("disabled"));
-        assert!(ok(&d2, &["account", "order", "pasted@gmail.com"]).starts_with("order: pasted@gmail.com"));
-        assert!(fails(&d2, &["account", "set", "pasted@gmail.com", "--tier", "gold"]).contains("unknown tier"));
+        assert!(
+            ok(&d2, &["account", "order", "pasted@gmail.com"])
+                .starts_with("order: pasted@gmail.com")
+        );
+        assert!(
+            fails(
+                &d2,
+                &["account", "set", "pasted@gmail.com", "--tier", "gold"]
+            )
+            .contains("unknown tier")
+        );
     })
     .await
     .unwrap();

@@ -175,12 +175,6 @@ pub fn decode_response(body: &[u8], fallback_id: String, model: &str) -> Result<
 /// Reads a Gemini error body (`{"error": {"message", "status"}}`) into an error
 /// with the status it deserves; other bodies (an HTML proxy page) are summarized.
 pub fn decode_error(status: u16, body: &[u8]) -> Error {
-    let message = match serde_json::from_slice::<ErrorEnvelope>(body) {
-        Ok(env) if !env.error.status.is_empty() => {
-            format!("{} ({})", env.error.message, env.error.status)
-        }
-        Ok(env) => env.error.message,
-        Err(_) => crate::protocol::summarize(body),
-    };
+    let message = crate::protocol::error_message(body);
     crate::error::from_upstream(status, format!("Gemini upstream error {status}: {message}"))
 }

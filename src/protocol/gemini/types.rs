@@ -203,19 +203,6 @@ pub struct PromptFeedback {
     pub block_reason: Option<String>,
 }
 
-#[derive(Deserialize, Debug)]
-pub struct ErrorEnvelope {
-    pub error: ErrorBody,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct ErrorBody {
-    #[serde(default)]
-    pub message: String,
-    #[serde(default)]
-    pub status: String,
-}
-
 /// `:countTokens` wants the whole generate request wrapped, with its model.
 #[derive(Serialize, Debug)]
 #[serde(rename_all = "camelCase")]

@@ -366,10 +366,7 @@ impl StreamDecode for UpstreamDecoder {
 
 /// Reads an OpenAI-style error body into an error with the status it deserves.
 pub fn decode_error(status: u16, body: &[u8]) -> Error {
-    let message = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-        .unwrap_or_else(|| crate::protocol::summarize(body));
+    let message = crate::protocol::error_message(body);
     from_upstream(status, format!("upstream error {status}: {message}"))
 }
 
