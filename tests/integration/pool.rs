@@ -567,3 +567,17 @@ async fn google_quota_is_read_after_a_429() {
             .any(|r| r.path.ends_with(":retrieveUserQuota") && r.body["project"] == "fake-project")
     );
 }
+
+/// An account's outbound proxy carries its calls (here the fake plays an
+/// HTTP proxy: it sees the absolute address of a host that does not exist).
+#[tokio::test]
+async fn accounts_call_out_through_their_proxy() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    let body = json!({"kind": "gemini", "api_key": "AIza-proxied-0001", "name": "p", "base_url": "http://gemini.invalid", "proxy": fake.url()});
+    let (status, v) = lev.admin(Method::POST, "/accounts", Some(body)).await;
+    assert_eq!(status, 201, "{v}");
+    let (status, _, body) = lev.chat(conversation("through the proxy")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(fake.last().path, "http://gemini.invalid/v1beta/models/gemini-2.5-flash:generateContent");
+}
