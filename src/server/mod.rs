@@ -71,6 +71,18 @@ impl AppState {
     }
 }
 
+/// Reasoning state for stateless Responses clients, sealed with the data
+/// file's key and carried as hex.
+impl crate::protocol::openai_responses::Vault for AppState {
+    fn seal(&self, plain: &[u8]) -> String {
+        crate::protocol::hex(&self.store.seal_blob(plain))
+    }
+
+    fn open(&self, sealed: &str) -> Option<Vec<u8>> {
+        self.store.open_blob(&crate::protocol::from_hex(sealed)?)
+    }
+}
+
 fn build_snapshot(store: &Store) -> Result<Snapshot, StoreError> {
     Ok(Snapshot {
         accounts: store.accounts()?.into_iter().map(Arc::new).collect(),
@@ -90,6 +102,8 @@ pub async fn serve(
     let app = Route::new()
         .at("/v1/chat/completions", post(proxy::chat_completions))
         .at("/chat/completions", post(proxy::chat_completions))
+        .at("/v1/responses", post(proxy::responses))
+        .at("/responses", post(proxy::responses))
         .at("/v1/messages", post(proxy::messages))
         .at("/messages", post(proxy::messages))
         .at("/v1/messages/count_tokens", post(proxy::count_tokens))

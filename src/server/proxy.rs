@@ -48,6 +48,11 @@ pub async fn chat_completions(
 }
 
 #[handler]
+pub async fn responses(req: &Request, body: Bytes, Data(state): Data<&Arc<AppState>>) -> Response {
+    handle(Wire::OpenAiResponses, req, body, state).await
+}
+
+#[handler]
 pub async fn messages(req: &Request, body: Bytes, Data(state): Data<&Arc<AppState>>) -> Response {
     handle(Wire::Anthropic, req, body, state).await
 }
@@ -236,7 +241,7 @@ async fn handle(wire: Wire, req: &Request, body: Bytes, state: &Arc<AppState>) -
     if let Err(msg) = auth::check_client(state, req) {
         return wire.error(&Error::new(Kind::Authentication, msg));
     }
-    let mut creq = match wire.decode(&body) {
+    let mut creq = match wire.decode(&body, state.as_ref()) {
         Ok(r) => r,
         Err(e) => return wire.error(&e),
     };
@@ -267,7 +272,7 @@ async fn handle(wire: Wire, req: &Request, body: Bytes, state: &Arc<AppState>) -
         creq.stream,
         background,
     );
-    let native = route.kind == wire.native() && !background;
+    let native = wire.native() == Some(route.kind) && !background;
     let forward = Forward {
         anthropic_version: header(req, "anthropic-version").map(str::to_string),
         anthropic_beta: header(req, "anthropic-beta").map(str::to_string),
@@ -338,14 +343,15 @@ async fn translated(
             })
             .await
             .map(|events| {
-                let encoder = wire.encoder(&model, &creq, unix_now());
+                let encoder = wire.encoder(&model, &creq, unix_now(), plan.state.clone());
                 Reply::Streaming(sse_response(events, encoder, log.take()))
             })
         } else {
             plan.run(log, |call| provider::generate(call, &creq))
                 .await
                 .map(|resp| {
-                    let body = json_response(wire.encode_response(&resp, unix_now()));
+                    let body =
+                        json_response(wire.encode_response(&resp, unix_now(), plan.state.as_ref()));
                     Reply::Done(body, Some(resp.usage))
                 })
         };
@@ -430,7 +436,7 @@ async fn passthrough(
             }
         })
         .await?;
-    let usage = provider::usage_of(wire.native(), &bytes);
+    let usage = provider::usage_of(plan.route.kind, &bytes);
     Ok(Reply::Done(json_response(bytes.to_vec()), usage))
 }
 
@@ -444,7 +450,7 @@ pub async fn count_tokens(
     if let Err(msg) = auth::check_client(state, req) {
         return wire.error(&Error::new(Kind::Authentication, msg));
     }
-    let creq = match wire.decode(&body) {
+    let creq = match wire.decode(&body, state.as_ref()) {
         Ok(r) => r,
         Err(e) => return wire.error(&e),
     };

@@ -3,43 +3,55 @@
 
 use crate::canonical::{Event, Request, Response, Usage};
 use crate::error::Error;
-use crate::protocol::{anthropic, openai_chat};
+use crate::protocol::openai_responses::Vault;
+use crate::protocol::{anthropic, openai_chat, openai_responses};
 use crate::store::ProviderKind;
 use poem::http::StatusCode;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wire {
     OpenAiChat,
+    OpenAiResponses,
     Anthropic,
 }
+
+/// What protocols need beyond the request itself: the vault for reasoning
+/// state handed to stateless clients.
+pub type SharedVault = Arc<dyn Vault + Send + Sync>;
 
 impl Wire {
     pub fn name(self) -> &'static str {
         match self {
             Wire::OpenAiChat => "openai-chat",
+            Wire::OpenAiResponses => "openai-responses",
             Wire::Anthropic => "anthropic",
         }
     }
 
     /// The upstream kind that speaks this protocol natively: requests to it
-    /// pass through instead of being translated.
-    pub fn native(self) -> ProviderKind {
+    /// pass through instead of being translated. Responses is always
+    /// translated: most OpenAI-compatible hosts only speak Chat Completions.
+    pub fn native(self) -> Option<ProviderKind> {
         match self {
-            Wire::OpenAiChat => ProviderKind::Openai,
-            Wire::Anthropic => ProviderKind::Anthropic,
+            Wire::OpenAiChat => Some(ProviderKind::Openai),
+            Wire::OpenAiResponses => None,
+            Wire::Anthropic => Some(ProviderKind::Anthropic),
         }
     }
 
-    pub fn decode(self, body: &[u8]) -> Result<Request, Error> {
+    pub fn decode(self, body: &[u8], vault: &dyn Vault) -> Result<Request, Error> {
         match self {
             Wire::OpenAiChat => openai_chat::decode_request(body),
+            Wire::OpenAiResponses => openai_responses::decode_request(body, vault),
             Wire::Anthropic => anthropic::decode_request(body),
         }
     }
 
-    pub fn encode_response(self, resp: &Response, created: u64) -> Vec<u8> {
+    pub fn encode_response(self, resp: &Response, created: u64, vault: &dyn Vault) -> Vec<u8> {
         match self {
             Wire::OpenAiChat => openai_chat::encode_response(resp, created),
+            Wire::OpenAiResponses => openai_responses::encode_response(resp, created, vault),
             Wire::Anthropic => anthropic::encode_response(resp),
         }
     }
@@ -48,6 +60,7 @@ impl Wire {
     pub fn error(self, err: &Error) -> poem::Response {
         let body = match self {
             Wire::OpenAiChat => openai_chat::encode_error(err),
+            Wire::OpenAiResponses => openai_responses::encode_error(err),
             Wire::Anthropic => anthropic::encode_error(err),
         };
         let mut resp = poem::Response::builder()
@@ -61,13 +74,16 @@ impl Wire {
         resp
     }
 
-    pub fn encoder(self, model: &str, req: &Request, created: u64) -> Encoder {
+    pub fn encoder(self, model: &str, req: &Request, created: u64, vault: SharedVault) -> Encoder {
         match self {
             Wire::OpenAiChat => Encoder::OpenAi(openai_chat::ChunkEncoder::new(
                 model,
                 created,
                 req.stream_usage,
             )),
+            Wire::OpenAiResponses => {
+                Encoder::Responses(openai_responses::EventEncoder::new(model, created, vault))
+            }
             Wire::Anthropic => Encoder::Anthropic(anthropic::EventEncoder::new(model)),
         }
     }
@@ -76,6 +92,7 @@ impl Wire {
 /// A stream encoder for one client protocol.
 pub enum Encoder {
     OpenAi(openai_chat::ChunkEncoder),
+    Responses(openai_responses::EventEncoder),
     Anthropic(anthropic::EventEncoder),
 }
 
@@ -83,6 +100,7 @@ impl Encoder {
     pub fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
         match self {
             Encoder::OpenAi(e) => e.event(ev, out),
+            Encoder::Responses(e) => e.event(ev, out),
             Encoder::Anthropic(e) => e.event(ev, out),
         }
     }
@@ -90,6 +108,7 @@ impl Encoder {
     pub fn done(&mut self, out: &mut Vec<u8>) {
         match self {
             Encoder::OpenAi(e) => e.done(out),
+            Encoder::Responses(e) => e.done(out),
             Encoder::Anthropic(e) => e.done(out),
         }
     }
@@ -97,6 +116,7 @@ impl Encoder {
     pub fn error(&mut self, err: &Error, out: &mut Vec<u8>) {
         match self {
             Encoder::OpenAi(e) => e.error(err, out),
+            Encoder::Responses(e) => e.error(err, out),
             Encoder::Anthropic(e) => e.error(err, out),
         }
     }
@@ -104,7 +124,9 @@ impl Encoder {
     /// Keeps the connection visibly alive while the upstream is silent.
     pub fn ping(&self, out: &mut Vec<u8>) {
         match self {
-            Encoder::OpenAi(_) => out.extend_from_slice(b": keep-alive\n\n"),
+            Encoder::OpenAi(_) | Encoder::Responses(_) => {
+                out.extend_from_slice(b": keep-alive\n\n")
+            }
             Encoder::Anthropic(_) => anthropic::EventEncoder::ping(out),
         }
     }
@@ -112,6 +134,7 @@ impl Encoder {
     pub fn usage(&self) -> Usage {
         match self {
             Encoder::OpenAi(e) => e.usage(),
+            Encoder::Responses(e) => e.usage(),
             Encoder::Anthropic(e) => e.usage(),
         }
     }

@@ -121,6 +121,16 @@ impl Store {
         self.sealer.mode
     }
 
+    /// Seals a blob levity hands to clients to keep (reasoning state), with
+    /// the data file's key: opaque to them, and tamper-evident.
+    pub fn seal_blob(&self, plain: &[u8]) -> Vec<u8> {
+        self.sealer.seal(plain, b"client blob")
+    }
+
+    pub fn open_blob(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        self.sealer.unseal(sealed, b"client blob").ok()
+    }
+
     /// Moves a machine-sealed file to a passphrase, so it can travel. All
     /// secrets are re-encrypted in one transaction: it happens whole or not at all.
     fn reseal_with_passphrase(&mut self, pass: &str) -> Result<(), StoreError> {

@@ -8,4 +8,5 @@ mod fake;
 mod pool;
 mod proxy;
 mod real_clients;
+mod responses;
 mod translation;

@@ -579,5 +579,8 @@ async fn accounts_call_out_through_their_proxy() {
     assert_eq!(status, 201, "{v}");
     let (status, _, body) = lev.chat(conversation("through the proxy")).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(fake.last().path, "http://gemini.invalid/v1beta/models/gemini-2.5-flash:generateContent");
+    assert_eq!(
+        fake.last().path,
+        "http://gemini.invalid/v1beta/models/gemini-2.5-flash:generateContent"
+    );
 }

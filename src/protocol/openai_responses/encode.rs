@@ -1,0 +1,159 @@
+//! Canonical response → a Responses `response` object, and the output items
+//! both the whole answer and the stream are made of.
+
+use super::types::SealedState;
+use super::{NAMESPACE_SEP, Vault};
+use crate::canonical::{Finish, Origin, Part, Response, Signature, ToolCall, Usage};
+use crate::error::Error;
+use serde_json::{Value, json};
+
+pub fn sealed(vault: &dyn Vault, sig: &Signature, call: bool) -> String {
+    let origin = match &sig.origin {
+        Origin::Anthropic => "anthropic".to_string(),
+        Origin::Gemini { model } => format!("gemini:{model}"),
+    };
+    let state = SealedState {
+        origin,
+        value: sig.value.clone(),
+        call,
+    };
+    vault.seal(&serde_json::to_vec(&state).expect("serializable"))
+}
+
+pub fn reasoning_item(id: &str, summary: &str, encrypted: Option<String>) -> Value {
+    let summary = if summary.is_empty() {
+        json!([])
+    } else {
+        json!([{"type": "summary_text", "text": summary}])
+    };
+    let mut item = json!({"type": "reasoning", "id": id, "summary": summary});
+    if let Some(e) = encrypted {
+        item["encrypted_content"] = json!(e);
+    }
+    item
+}
+
+pub fn message_item(id: &str, text: &str, status: &str) -> Value {
+    json!({"type": "message", "id": id, "status": status, "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": []}]})
+}
+
+/// A function call, with its namespace restored from the flattened name.
+pub fn call_item(id: &str, call: &ToolCall, arguments: &str, status: &str) -> Value {
+    let mut item = json!({"type": "function_call", "id": id, "call_id": call.id, "arguments": arguments, "status": status});
+    match call.name.split_once(NAMESPACE_SEP) {
+        Some((ns, name)) => {
+            item["name"] = json!(name);
+            item["namespace"] = json!(ns);
+        }
+        None => item["name"] = json!(call.name),
+    }
+    item
+}
+
+pub fn usage_json(u: &Usage) -> Value {
+    json!({"input_tokens": u.input_tokens, "input_tokens_details": {"cached_tokens": u.cached_input_tokens},
+        "output_tokens": u.output_tokens, "output_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
+        "total_tokens": u.input_tokens + u.output_tokens})
+}
+
+/// The `response` object around `output`.
+pub fn response_json(
+    id: &str,
+    model: &str,
+    created: u64,
+    status: &str,
+    output: Vec<Value>,
+    usage: Option<&Usage>,
+    finish: Option<Finish>,
+) -> Value {
+    let incomplete =
+        (finish == Some(Finish::Length)).then(|| json!({"reason": "max_output_tokens"}));
+    json!({
+        "id": id, "object": "response", "created_at": created, "status": status, "model": model,
+        "output": output, "usage": usage.map(usage_json), "error": null,
+        "incomplete_details": incomplete, "parallel_tool_calls": true, "tool_choice": "auto", "tools": [],
+        "store": false, "text": {"format": {"type": "text"}},
+    })
+}
+
+pub fn response_id(id: &str) -> String {
+    if id.starts_with("resp_") {
+        id.to_string()
+    } else {
+        format!("resp_{id}")
+    }
+}
+
+/// Serializes a finished answer as a `response` object.
+pub fn encode_response(resp: &Response, created: u64, vault: &dyn Vault) -> Vec<u8> {
+    let mut output: Vec<Value> = Vec::new();
+    let mut text = String::new();
+    let flush_text = |text: &mut String, output: &mut Vec<Value>| {
+        if !text.is_empty() {
+            output.push(message_item(
+                &format!("msg_{}_{}", resp.id, output.len()),
+                text,
+                "completed",
+            ));
+            text.clear();
+        }
+    };
+    for part in &resp.parts {
+        match part {
+            Part::Text(t) => text.push_str(t),
+            Part::Thinking {
+                text: thought,
+                signature,
+                ..
+            } => {
+                flush_text(&mut text, &mut output);
+                let encrypted = signature.as_ref().map(|s| sealed(vault, s, false));
+                output.push(reasoning_item(
+                    &format!("rs_{}_{}", resp.id, output.len()),
+                    thought,
+                    encrypted,
+                ));
+            }
+            Part::ToolCall(call) => {
+                flush_text(&mut text, &mut output);
+                if let Some(sig) = &call.signature {
+                    output.push(reasoning_item(
+                        &format!("rs_{}_{}", resp.id, output.len()),
+                        "",
+                        Some(sealed(vault, sig, true)),
+                    ));
+                }
+                let args = call.arguments.to_string();
+                output.push(call_item(
+                    &format!("fc_{}_{}", resp.id, output.len()),
+                    call,
+                    &args,
+                    "completed",
+                ));
+            }
+            Part::Image(_) | Part::ToolResult { .. } => {}
+        }
+    }
+    flush_text(&mut text, &mut output);
+    let status = if resp.finish == Some(Finish::Length) {
+        "incomplete"
+    } else {
+        "completed"
+    };
+    let body = response_json(
+        &response_id(&resp.id),
+        &resp.model,
+        created,
+        status,
+        output,
+        Some(&resp.usage),
+        resp.finish,
+    );
+    serde_json::to_vec(&body).expect("serializable")
+}
+
+/// HTTP errors use the same envelope as Chat Completions.
+pub fn encode_error(err: &Error) -> Vec<u8> {
+    crate::protocol::openai_chat::encode_error(err)
+}

@@ -1,0 +1,27 @@
+//! OpenAI Responses (`POST /v1/responses`): the protocol of Codex CLI and the
+//! OpenAI SDK's `responses` API.
+//!
+//! Clients that keep no server-side state (`store: false`) hand reasoning
+//! back as `reasoning` items with `encrypted_content`. levity puts each
+//! upstream signature, with its provenance, into that blob, sealed with
+//! levity's own key (see [`Vault`]), so it is opaque and tamper-evident and
+//! returns to the part it belongs to on the next turn.
+
+mod decode;
+mod encode;
+mod stream;
+mod types;
+
+pub use decode::decode_request;
+pub use encode::{encode_error, encode_response};
+pub use stream::EventEncoder;
+
+/// Seals and opens the reasoning state levity hands to stateless clients.
+pub trait Vault {
+    fn seal(&self, plain: &[u8]) -> String;
+    fn open(&self, sealed: &str) -> Option<Vec<u8>>;
+}
+
+/// Tool names inside a `namespace` tool are flattened as `ns__name`, which
+/// round-trips: the answer's `function_call` gets its namespace back.
+pub const NAMESPACE_SEP: &str = "__";

@@ -1,0 +1,287 @@
+//! Canonical events → the Responses streaming grammar: `response.created`,
+//! `response.in_progress`, for each output item `response.output_item.added`,
+//! its deltas and `...done` events, `response.output_item.done`, then
+//! `response.completed` (or `response.failed`), every event numbered.
+
+use super::Vault;
+use super::encode::{call_item, message_item, reasoning_item, response_id, response_json, sealed};
+use crate::canonical::{Event, Finish, Usage};
+use crate::error::Error;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(PartialEq)]
+enum Open {
+    None,
+    Message { id: String, text: String },
+    Reasoning { id: String, text: String },
+}
+
+pub struct EventEncoder {
+    vault: Arc<dyn Vault + Send + Sync>,
+    id: String,
+    model: String,
+    created: u64,
+    seq: u64,
+    started: bool,
+    open: Open,
+    output: Vec<Value>,
+    usage: Usage,
+    finish: Option<Finish>,
+}
+
+impl EventEncoder {
+    pub fn new(model: &str, created: u64, vault: Arc<dyn Vault + Send + Sync>) -> Self {
+        EventEncoder {
+            vault,
+            id: "resp_levity".into(),
+            model: model.to_string(),
+            created,
+            seq: 0,
+            started: false,
+            open: Open::None,
+            output: Vec::new(),
+            usage: Usage::default(),
+            finish: None,
+        }
+    }
+
+    fn emit(&mut self, out: &mut Vec<u8>, kind: &str, mut data: Value) {
+        data["type"] = json!(kind);
+        data["sequence_number"] = json!(self.seq);
+        self.seq += 1;
+        out.extend_from_slice(format!("event: {kind}\ndata: {data}\n\n").as_bytes());
+    }
+
+    fn skeleton(&self, status: &str, usage: Option<&Usage>) -> Value {
+        response_json(
+            &self.id,
+            &self.model,
+            self.created,
+            status,
+            self.output.clone(),
+            usage,
+            self.finish,
+        )
+    }
+
+    fn start(&mut self, out: &mut Vec<u8>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let r = self.skeleton("in_progress", None);
+        self.emit(out, "response.created", json!({"response": r}));
+        let r = self.skeleton("in_progress", None);
+        self.emit(out, "response.in_progress", json!({"response": r}));
+    }
+
+    fn index(&self) -> usize {
+        self.output.len()
+    }
+
+    fn close(&mut self, out: &mut Vec<u8>, reasoning_sig: Option<String>) {
+        let index = self.index();
+        match std::mem::replace(&mut self.open, Open::None) {
+            Open::None => {}
+            Open::Message { id, text } => {
+                let part = json!({"type": "output_text", "text": text, "annotations": []});
+                self.emit(
+                    out,
+                    "response.output_text.done",
+                    json!({"item_id": id, "output_index": index, "content_index": 0, "text": text}),
+                );
+                self.emit(
+                    out,
+                    "response.content_part.done",
+                    json!({"item_id": id, "output_index": index, "content_index": 0, "part": part}),
+                );
+                let item = message_item(&id, &text, "completed");
+                self.emit(
+                    out,
+                    "response.output_item.done",
+                    json!({"output_index": index, "item": item}),
+                );
+                self.output.push(item);
+            }
+            Open::Reasoning { id, text } => {
+                if !text.is_empty() {
+                    let part = json!({"type": "summary_text", "text": text});
+                    self.emit(out, "response.reasoning_summary_text.done", json!({"item_id": id, "output_index": index, "summary_index": 0, "text": text}));
+                    self.emit(out, "response.reasoning_summary_part.done", json!({"item_id": id, "output_index": index, "summary_index": 0, "part": part}));
+                }
+                let item = reasoning_item(&id, &text, reasoning_sig);
+                self.emit(
+                    out,
+                    "response.output_item.done",
+                    json!({"output_index": index, "item": item}),
+                );
+                self.output.push(item);
+            }
+        }
+    }
+
+    fn open_message(&mut self, out: &mut Vec<u8>) -> String {
+        if let Open::Message { id, .. } = &self.open {
+            return id.clone();
+        }
+        self.close(out, None);
+        let index = self.index();
+        let id = format!("msg_{}_{index}", self.id);
+        self.emit(
+            out,
+            "response.output_item.added",
+            json!({"output_index": index, "item": message_item(&id, "", "in_progress")}),
+        );
+        let part = json!({"type": "output_text", "text": "", "annotations": []});
+        self.emit(
+            out,
+            "response.content_part.added",
+            json!({"item_id": id, "output_index": index, "content_index": 0, "part": part}),
+        );
+        self.open = Open::Message {
+            id: id.clone(),
+            text: String::new(),
+        };
+        id
+    }
+
+    fn open_reasoning(&mut self, out: &mut Vec<u8>) -> String {
+        if let Open::Reasoning { id, .. } = &self.open {
+            return id.clone();
+        }
+        self.close(out, None);
+        let index = self.index();
+        let id = format!("rs_{}_{index}", self.id);
+        self.emit(
+            out,
+            "response.output_item.added",
+            json!({"output_index": index, "item": reasoning_item(&id, "", None)}),
+        );
+        self.open = Open::Reasoning {
+            id: id.clone(),
+            text: String::new(),
+        };
+        id
+    }
+
+    pub fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
+        match ev {
+            Event::Start { id, model } => {
+                self.id = response_id(id);
+                if !model.is_empty() {
+                    self.model.clone_from(model);
+                }
+                self.start(out);
+            }
+            Event::TextDelta(delta) => {
+                self.start(out);
+                let id = self.open_message(out);
+                if let Open::Message { text, .. } = &mut self.open {
+                    text.push_str(delta);
+                }
+                let index = self.index();
+                self.emit(out, "response.output_text.delta", json!({"item_id": id, "output_index": index, "content_index": 0, "delta": delta}));
+            }
+            Event::ThinkingDelta {
+                text: delta,
+                signature,
+            } => {
+                self.start(out);
+                let id = self.open_reasoning(out);
+                let index = self.index();
+                if !delta.is_empty() {
+                    let fresh =
+                        matches!(&self.open, Open::Reasoning { text, .. } if text.is_empty());
+                    if fresh {
+                        let part = json!({"type": "summary_text", "text": ""});
+                        self.emit(out, "response.reasoning_summary_part.added", json!({"item_id": id, "output_index": index, "summary_index": 0, "part": part}));
+                    }
+                    if let Open::Reasoning { text, .. } = &mut self.open {
+                        text.push_str(delta);
+                    }
+                    self.emit(out, "response.reasoning_summary_text.delta", json!({"item_id": id, "output_index": index, "summary_index": 0, "delta": delta}));
+                }
+                if let Some(sig) = signature {
+                    // A signature closes its reasoning item.
+                    let encrypted = sealed(self.vault.as_ref(), sig, false);
+                    self.close(out, Some(encrypted));
+                }
+            }
+            Event::ToolCall { call, .. } => {
+                self.start(out);
+                self.close(out, None);
+                if let Some(sig) = &call.signature {
+                    let index = self.index();
+                    let item = reasoning_item(
+                        &format!("rs_{}_{index}", self.id),
+                        "",
+                        Some(sealed(self.vault.as_ref(), sig, true)),
+                    );
+                    self.emit(
+                        out,
+                        "response.output_item.added",
+                        json!({"output_index": index, "item": item}),
+                    );
+                    self.emit(
+                        out,
+                        "response.output_item.done",
+                        json!({"output_index": index, "item": item}),
+                    );
+                    self.output.push(item);
+                }
+                let index = self.index();
+                let id = format!("fc_{}_{index}", self.id);
+                let args = call.arguments.to_string();
+                self.emit(
+                    out,
+                    "response.output_item.added",
+                    json!({"output_index": index, "item": call_item(&id, call, "", "in_progress")}),
+                );
+                self.emit(
+                    out,
+                    "response.function_call_arguments.delta",
+                    json!({"item_id": id, "output_index": index, "delta": args}),
+                );
+                self.emit(
+                    out,
+                    "response.function_call_arguments.done",
+                    json!({"item_id": id, "output_index": index, "arguments": args}),
+                );
+                let item = call_item(&id, call, &args, "completed");
+                self.emit(
+                    out,
+                    "response.output_item.done",
+                    json!({"output_index": index, "item": item}),
+                );
+                self.output.push(item);
+            }
+            Event::Usage(u) => self.usage = *u,
+            Event::Finish(f) => self.finish = Some(*f),
+        }
+    }
+
+    pub fn done(&mut self, out: &mut Vec<u8>) {
+        self.start(out);
+        self.close(out, None);
+        let (kind, status) = if self.finish == Some(Finish::Length) {
+            ("response.incomplete", "incomplete")
+        } else {
+            ("response.completed", "completed")
+        };
+        let usage = self.usage;
+        let r = self.skeleton(status, Some(&usage));
+        self.emit(out, kind, json!({"response": r}));
+    }
+
+    pub fn error(&mut self, err: &Error, out: &mut Vec<u8>) {
+        self.start(out);
+        let mut r = self.skeleton("failed", None);
+        r["error"] = json!({"code": "server_error", "message": err.message});
+        self.emit(out, "response.failed", json!({"response": r}));
+    }
+
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+}

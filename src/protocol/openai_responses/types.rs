@@ -1,0 +1,70 @@
+//! Serde types for the Responses wire format that levity reads.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+pub struct ResponsesRequest {
+    pub model: String,
+    pub instructions: Option<String>,
+    pub input: Option<Input>,
+    #[serde(default)]
+    pub tools: Vec<ToolIn>,
+    pub tool_choice: Option<Value>,
+    #[serde(default)]
+    pub stream: bool,
+    pub max_output_tokens: Option<u32>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub reasoning: Option<ReasoningIn>,
+    pub text: Option<TextIn>,
+    pub prompt_cache_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Input {
+    Text(String),
+    Items(Vec<Value>),
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ToolIn {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub parameters: Option<Value>,
+    /// The function tools of a `namespace` tool.
+    #[serde(default)]
+    pub tools: Vec<ToolIn>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReasoningIn {
+    pub effort: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TextIn {
+    pub format: Option<FormatIn>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FormatIn {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: Option<String>,
+    pub schema: Option<Value>,
+}
+
+/// What levity seals into a reasoning item's `encrypted_content`.
+#[derive(Debug, serde::Serialize, Deserialize, PartialEq)]
+pub struct SealedState {
+    /// `anthropic`, or `gemini:<model>`.
+    pub origin: String,
+    pub value: String,
+    /// The signature belongs to the function call after it, not to reasoning.
+    #[serde(default)]
+    pub call: bool,
+}
