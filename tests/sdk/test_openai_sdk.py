@@ -215,3 +215,32 @@ def test_errors_are_sdk_exceptions(client):
     bad = openai.OpenAI(base_url=BASE_URL, api_key="sk-not-a-levity-key", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         bad.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}])
+
+
+def test_responses_api(client):
+    r = client.responses.create(model=MODEL, instructions="Be brief.", input="hello responses")
+    assert r.status == "completed"
+    assert r.output_text == "echo: hello responses"
+    assert upstream_last()["body"]["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+
+    with client.responses.stream(model=MODEL, input="reply streamed responses") as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert "".join(deltas) == "streamed responses"
+    assert final.output_text == "streamed responses"
+    assert final.usage.total_tokens > 0
+
+
+def test_responses_tool_call(client):
+    tools = [{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]
+    r = client.responses.create(model=MODEL, tools=tools, input='call get_weather {"city": "Rome"}')
+    call = [o for o in r.output if o.type == "function_call"][0]
+    assert call.name == "get_weather" and json.loads(call.arguments) == {"city": "Rome"}
+    follow = client.responses.create(
+        model=MODEL,
+        tools=tools,
+        input=[{"role": "user", "content": 'call get_weather {"city": "Rome"}'}]
+        + [o.model_dump(exclude_none=True) for o in r.output]
+        + [{"type": "function_call_output", "call_id": call.call_id, "output": "22C"}],
+    )
+    assert follow.output_text == 'tool result: {"result":"22C"}'
