@@ -67,21 +67,17 @@ pub async fn forward(
 }
 
 /// Anthropic's own count for the client's request.
-pub async fn count_tokens(call: &Call, raw: &[u8]) -> Result<u64, Error> {
+pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
+    let body = anthropic::encode_request(req, &call.model, false);
     let mut value: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(raw).map_err(|e| Error::from_json(&e))?;
-    value.insert(
-        "model".into(),
-        serde_json::Value::String(call.model.clone()),
-    );
+        serde_json::from_slice(&body).expect("just encoded");
+    // The counter takes what shapes the prompt, not sampling settings.
     for field in [
-        "stream",
         "max_tokens",
         "temperature",
         "top_p",
         "top_k",
         "stop_sequences",
-        "metadata",
     ] {
         value.remove(field);
     }

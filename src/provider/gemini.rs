@@ -54,3 +54,9 @@ pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
         )
     })
 }
+
+/// Sends a Gemini client's body as it is (auth replaced) to `method`.
+pub async fn forward(call: &Call, body: Vec<u8>, method: &str) -> Result<reqwest::Response, Error> {
+    let builder = post(call, method, body);
+    super::send(builder, call.host(), call.timeout, gemini::decode_error).await
+}

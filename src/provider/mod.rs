@@ -139,6 +139,8 @@ impl Call {
 pub struct Forward {
     pub anthropic_version: Option<String>,
     pub anthropic_beta: Option<String>,
+    /// The Gemini method a Gemini client called (`streamGenerateContent?alt=sse`, ...).
+    pub gemini_method: Option<String>,
 }
 
 pub async fn generate(call: Call, req: &Request) -> Result<Response, Error> {
@@ -190,12 +192,14 @@ pub async fn stream(call: Call, req: &Request) -> Result<EventStream, Error> {
 
 /// Input tokens of a request: the upstream's own counter where it has one,
 /// else a local estimate (see `estimate_tokens`).
-pub async fn count_tokens(call: Call, req: &Request, raw: &[u8]) -> Result<u64, Error> {
+pub async fn count_tokens(call: Call, req: &Request) -> Result<u64, Error> {
     match call.acc.kind {
         ProviderKind::Gemini => gemini::count_tokens(&call, req).await,
-        ProviderKind::Anthropic => anthropic::count_tokens(&call, raw).await,
+        ProviderKind::Anthropic => anthropic::count_tokens(&call, req).await,
         ProviderKind::GoogleOauth => code_assist::count_tokens(&call, req).await,
-        ProviderKind::Openai => Ok(estimate_tokens(raw)),
+        ProviderKind::Openai => Ok(estimate_tokens(
+            &crate::protocol::openai_chat::encode_request(req, &call.model, false),
+        )),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::scheduler::{self, Next, Remaining, Route, Snapshot, now_ms, session_k
 use crate::store::{Account, ProviderKind, random_bytes};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use poem::web::Data;
+use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -55,6 +55,78 @@ pub async fn responses(req: &Request, body: Bytes, Data(state): Data<&Arc<AppSta
 #[handler]
 pub async fn messages(req: &Request, body: Bytes, Data(state): Data<&Arc<AppState>>) -> Response {
     handle(Wire::Anthropic, req, body, state).await
+}
+
+/// `POST /v1beta/models/{model}:{method}` (and `/v1/models/...`, as the
+/// google-genai SDK sends with a custom base URL).
+#[handler]
+pub async fn gemini(
+    req: &Request,
+    Path(rest): Path<String>,
+    body: Bytes,
+    Data(state): Data<&Arc<AppState>>,
+) -> Response {
+    let sse = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
+    let wire = Wire::Gemini { sse };
+    let Some((model, method)) = rest.rsplit_once(':') else {
+        return wire.error(&Error::new(
+            Kind::NotFound,
+            format!("no such Gemini method: `{rest}`; use {{model}}:generateContent"),
+        ));
+    };
+    let model = model.trim_start_matches("models/");
+    match method {
+        "generateContent" => serve(wire, req, body, state, model, false, None).await,
+        "streamGenerateContent" => {
+            let method = if sse { "streamGenerateContent?alt=sse" } else { "streamGenerateContent" };
+            serve(wire, req, body, state, model, true, Some(method.to_string())).await
+        }
+        "countTokens" => gemini_count(req, body, state, model).await,
+        other => wire.error(&Error::new(Kind::NotFound, format!("Gemini method `{other}` is not served; use generateContent, streamGenerateContent or countTokens"))),
+    }
+}
+
+async fn gemini_count(req: &Request, body: Bytes, state: &Arc<AppState>, model: &str) -> Response {
+    let wire = Wire::Gemini { sse: false };
+    if let Err(msg) = auth::check_client(state, req) {
+        return wire.error(&Error::new(Kind::Authentication, msg));
+    }
+    // countTokens takes `contents` alone, or a whole `generateContentRequest`.
+    let mut value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return wire.error(&Error::from_json(&e)),
+    };
+    let inner = value
+        .get_mut("generateContentRequest")
+        .map(std::mem::take)
+        .unwrap_or(value);
+    let creq = match wire.decode(inner.to_string().as_bytes(), state.as_ref(), model, false) {
+        Ok(r) => r,
+        Err(e) => return wire.error(&e),
+    };
+    count(wire, req, state, creq, gemini_encode_count).await
+}
+
+fn gemini_encode_count(n: u64) -> Vec<u8> {
+    crate::protocol::gemini::client::encode_count(n)
+}
+
+/// The Gemini model list (`GET /v1beta/models`).
+#[handler]
+pub async fn gemini_models(req: &Request, Data(state): Data<&Arc<AppState>>) -> Response {
+    if let Err(msg) = auth::check_client(state, req) {
+        return Wire::Gemini { sse: false }.error(&Error::new(Kind::Authentication, msg));
+    }
+    let snap = state.snapshot.load();
+    let list: Vec<serde_json::Value> = scheduler::model_ids(&snap)
+        .into_iter()
+        .map(|id| serde_json::json!({"name": format!("models/{id}"), "displayName": id,
+            "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"]}))
+        .collect();
+    json_response(serde_json::json!({"models": list}).to_string().into_bytes())
 }
 
 /// The client's own session id, from the headers clients send it in.
@@ -238,10 +310,24 @@ fn final_error(e: Error) -> Error {
 }
 
 async fn handle(wire: Wire, req: &Request, body: Bytes, state: &Arc<AppState>) -> Response {
+    serve(wire, req, body, state, "", false, None).await
+}
+
+/// Serves one request: `path_model` and `stream` come from the path for
+/// Gemini clients; `method` is the Gemini method a native upstream gets.
+async fn serve(
+    wire: Wire,
+    req: &Request,
+    body: Bytes,
+    state: &Arc<AppState>,
+    path_model: &str,
+    stream: bool,
+    method: Option<String>,
+) -> Response {
     if let Err(msg) = auth::check_client(state, req) {
         return wire.error(&Error::new(Kind::Authentication, msg));
     }
-    let mut creq = match wire.decode(&body, state.as_ref()) {
+    let mut creq = match wire.decode(&body, state.as_ref(), path_model, stream) {
         Ok(r) => r,
         Err(e) => return wire.error(&e),
     };
@@ -276,6 +362,7 @@ async fn handle(wire: Wire, req: &Request, body: Bytes, state: &Arc<AppState>) -
     let forward = Forward {
         anthropic_version: header(req, "anthropic-version").map(str::to_string),
         anthropic_beta: header(req, "anthropic-beta").map(str::to_string),
+        gemini_method: method.or_else(|| Some("generateContent".into())),
     };
     let plan = Plan {
         state,
@@ -380,10 +467,12 @@ async fn passthrough(
 ) -> Result<Reply, Error> {
     let mut value: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(body).map_err(|e| Error::from_json(&e))?;
-    value.insert(
-        "model".into(),
-        serde_json::Value::String(plan.route.model.clone()),
-    );
+    if wire.model_in_body() {
+        value.insert(
+            "model".into(),
+            serde_json::Value::String(plan.route.model.clone()),
+        );
+    }
     if wire == Wire::Anthropic {
         anthropic::sanitize_native(&mut value);
     }
@@ -450,10 +539,26 @@ pub async fn count_tokens(
     if let Err(msg) = auth::check_client(state, req) {
         return wire.error(&Error::new(Kind::Authentication, msg));
     }
-    let creq = match wire.decode(&body, state.as_ref()) {
+    let creq = match wire.decode(&body, state.as_ref(), "", false) {
         Ok(r) => r,
         Err(e) => return wire.error(&e),
     };
+    count(wire, req, state, creq, |n| {
+        serde_json::json!({"input_tokens": n})
+            .to_string()
+            .into_bytes()
+    })
+    .await
+}
+
+/// Counts a request's input tokens on an account that serves its model.
+async fn count(
+    wire: Wire,
+    req: &Request,
+    state: &Arc<AppState>,
+    creq: CRequest,
+    encode: impl Fn(u64) -> Vec<u8>,
+) -> Response {
     let snap = state.snapshot.load_full();
     let route = match state.scheduler.resolve(&snap, &creq.model) {
         Ok(r) => r,
@@ -471,23 +576,19 @@ pub async fn count_tokens(
     let mut log = RequestLog::start(
         state.clone(),
         plan.id.clone(),
-        "anthropic-count",
+        "count-tokens",
         &creq.model,
         &plan.route,
         false,
         false,
     );
     match plan
-        .run(&mut log, |call| provider::count_tokens(call, &creq, &body))
+        .run(&mut log, |call| provider::count_tokens(call, &creq))
         .await
     {
         Ok(n) => {
             log.end(200, None);
-            json_response(
-                serde_json::json!({"input_tokens": n})
-                    .to_string()
-                    .into_bytes(),
-            )
+            json_response(encode(n))
         }
         Err(e) => {
             log.end(e.status(), None);

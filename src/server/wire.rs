@@ -4,7 +4,7 @@
 use crate::canonical::{Event, Request, Response, Usage};
 use crate::error::Error;
 use crate::protocol::openai_responses::Vault;
-use crate::protocol::{anthropic, openai_chat, openai_responses};
+use crate::protocol::{anthropic, gemini, openai_chat, openai_responses};
 use crate::store::ProviderKind;
 use poem::http::StatusCode;
 use std::sync::Arc;
@@ -14,6 +14,10 @@ pub enum Wire {
     OpenAiChat,
     OpenAiResponses,
     Anthropic,
+    /// Gemini's own API; `sse` when the client streams with `alt=sse`.
+    Gemini {
+        sse: bool,
+    },
 }
 
 /// What protocols need beyond the request itself: the vault for reasoning
@@ -26,6 +30,7 @@ impl Wire {
             Wire::OpenAiChat => "openai-chat",
             Wire::OpenAiResponses => "openai-responses",
             Wire::Anthropic => "anthropic",
+            Wire::Gemini { .. } => "gemini",
         }
     }
 
@@ -37,14 +42,23 @@ impl Wire {
             Wire::OpenAiChat => Some(ProviderKind::Openai),
             Wire::OpenAiResponses => None,
             Wire::Anthropic => Some(ProviderKind::Anthropic),
+            Wire::Gemini { .. } => Some(ProviderKind::Gemini),
         }
     }
 
-    pub fn decode(self, body: &[u8], vault: &dyn Vault) -> Result<Request, Error> {
+    /// Decodes a body; Gemini takes the model and streaming from the path.
+    pub fn decode(
+        self,
+        body: &[u8],
+        vault: &dyn Vault,
+        path_model: &str,
+        stream: bool,
+    ) -> Result<Request, Error> {
         match self {
             Wire::OpenAiChat => openai_chat::decode_request(body),
             Wire::OpenAiResponses => openai_responses::decode_request(body, vault),
             Wire::Anthropic => anthropic::decode_request(body),
+            Wire::Gemini { .. } => gemini::client::decode_request(body, path_model, stream),
         }
     }
 
@@ -53,6 +67,7 @@ impl Wire {
             Wire::OpenAiChat => openai_chat::encode_response(resp, created),
             Wire::OpenAiResponses => openai_responses::encode_response(resp, created, vault),
             Wire::Anthropic => anthropic::encode_response(resp),
+            Wire::Gemini { .. } => gemini::client::encode_response(resp),
         }
     }
 
@@ -62,6 +77,7 @@ impl Wire {
             Wire::OpenAiChat => openai_chat::encode_error(err),
             Wire::OpenAiResponses => openai_responses::encode_error(err),
             Wire::Anthropic => anthropic::encode_error(err),
+            Wire::Gemini { .. } => gemini::client::encode_error(err),
         };
         let mut resp = poem::Response::builder()
             .status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_GATEWAY))
@@ -85,7 +101,13 @@ impl Wire {
                 Encoder::Responses(openai_responses::EventEncoder::new(model, created, vault))
             }
             Wire::Anthropic => Encoder::Anthropic(anthropic::EventEncoder::new(model)),
+            Wire::Gemini { sse } => Encoder::Gemini(gemini::client::StreamEncoder::new(model, sse)),
         }
+    }
+
+    /// Whether the body names the model (Gemini puts it in the path).
+    pub fn model_in_body(self) -> bool {
+        !matches!(self, Wire::Gemini { .. })
     }
 }
 
@@ -94,6 +116,7 @@ pub enum Encoder {
     OpenAi(openai_chat::ChunkEncoder),
     Responses(openai_responses::EventEncoder),
     Anthropic(anthropic::EventEncoder),
+    Gemini(gemini::client::StreamEncoder),
 }
 
 impl Encoder {
@@ -102,6 +125,7 @@ impl Encoder {
             Encoder::OpenAi(e) => e.event(ev, out),
             Encoder::Responses(e) => e.event(ev, out),
             Encoder::Anthropic(e) => e.event(ev, out),
+            Encoder::Gemini(e) => e.event(ev, out),
         }
     }
 
@@ -110,6 +134,7 @@ impl Encoder {
             Encoder::OpenAi(e) => e.done(out),
             Encoder::Responses(e) => e.done(out),
             Encoder::Anthropic(e) => e.done(out),
+            Encoder::Gemini(e) => e.done(out),
         }
     }
 
@@ -118,6 +143,7 @@ impl Encoder {
             Encoder::OpenAi(e) => e.error(err, out),
             Encoder::Responses(e) => e.error(err, out),
             Encoder::Anthropic(e) => e.error(err, out),
+            Encoder::Gemini(e) => e.error(err, out),
         }
     }
 
@@ -128,6 +154,8 @@ impl Encoder {
                 out.extend_from_slice(b": keep-alive\n\n")
             }
             Encoder::Anthropic(_) => anthropic::EventEncoder::ping(out),
+            // A blank line: an empty SSE event, or whitespace in the JSON array.
+            Encoder::Gemini(_) => out.extend_from_slice(b"\n"),
         }
     }
 
@@ -136,6 +164,7 @@ impl Encoder {
             Encoder::OpenAi(e) => e.usage(),
             Encoder::Responses(e) => e.usage(),
             Encoder::Anthropic(e) => e.usage(),
+            Encoder::Gemini(e) => e.usage(),
         }
     }
 }

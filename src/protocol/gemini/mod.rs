@@ -1,6 +1,7 @@
 //! Gemini `generateContent` / `streamGenerateContent`: the request levity sends
 //! to Gemini upstreams and the responses it reads back.
 
+pub mod client;
 pub mod code_assist;
 mod decode;
 mod encode;
