@@ -211,19 +211,16 @@ pub fn estimate_tokens(raw: &[u8]) -> u64 {
 }
 
 /// Sends a client's body to the upstream that speaks its protocol.
-pub async fn forward(
-    call: &Call,
-    body: Vec<u8>,
-    headers: &Forward,
-) -> Result<reqwest::Response, Error> {
+pub async fn forward(call: &Call, body: Vec<u8>, headers: &Forward) -> Result<reqwest::Response, Error> {
     let resp = match call.acc.kind {
         ProviderKind::Openai => openai::forward(call, body).await?,
         ProviderKind::Anthropic => anthropic::forward(call, body, headers).await?,
-        ProviderKind::Gemini | ProviderKind::GoogleOauth => {
-            return Err(Error::new(
-                Kind::Internal,
-                "Gemini has no pass-through path",
-            ));
+        ProviderKind::Gemini => {
+            let method = headers.gemini_method.as_deref().unwrap_or("generateContent");
+            gemini::forward(call, body, method).await?
+        }
+        ProviderKind::GoogleOauth => {
+            return Err(Error::new(Kind::Internal, "Code Assist has no pass-through path"));
         }
     };
     call.observe(&resp);

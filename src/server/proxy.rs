@@ -358,7 +358,9 @@ async fn serve(
         creq.stream,
         background,
     );
-    let native = wire.native() == Some(route.kind) && !background;
+    // Native only when every account speaks the client's protocol (a Gemini
+    // family may hold Code Assist accounts, which need the wrapping).
+    let native = wire.native() == Some(route.kind) && route.accounts.iter().all(|a| a.kind == route.kind) && !background;
     let forward = Forward {
         anthropic_version: header(req, "anthropic-version").map(str::to_string),
         anthropic_beta: header(req, "anthropic-beta").map(str::to_string),

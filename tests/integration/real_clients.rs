@@ -63,6 +63,11 @@ async fn openai_python_sdk() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn google_genai_python_sdk() {
+    python_suite("test_google_genai_sdk.py").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn anthropic_python_sdk() {
     python_suite("test_anthropic_sdk.py").await;
 }
