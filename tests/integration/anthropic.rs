@@ -35,7 +35,7 @@ impl Levity {
 /// Folds an Anthropic SSE body into the message it describes, checking the
 /// grammar on the way: one message_start first, blocks opened, filled and
 /// closed in index order, message_delta then message_stop last.
-fn accumulate(body: &str) -> Value {
+pub fn accumulate(body: &str) -> Value {
     let frames: Vec<(String, Value)> = body
         .split("\n\n")
         .filter(|f| !f.trim().is_empty())

@@ -145,7 +145,15 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
         tools,
         tool_choice,
         response_format,
-        reasoning_effort: req.reasoning.and_then(|r| r.effort).map(|e| match e {
+        // A token budget (Anthropic, Gemini clients) becomes the nearest effort.
+        reasoning_effort: req.reasoning.and_then(|r| {
+            r.effort.or(r.budget_tokens.map(|b| match b {
+                0..2_048 => Effort::Low,
+                2_048..16_384 => Effort::Medium,
+                _ => Effort::High,
+            }))
+        })
+        .map(|e| match e {
             Effort::Minimal | Effort::Low => "low",
             Effort::Medium => "medium",
             Effort::High => "high",
