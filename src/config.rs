@@ -101,6 +101,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "|-separated phrases that mark an auxiliary request (in its system prompt or last message); `=text` matches the whole message",
     ),
     (
+        "image_fetch_allow",
+        "",
+        "comma-separated hosts levity may fetch images from although they are on a private network",
+    ),
+    (
+        "image_allow_files",
+        "off",
+        "read file:// images for clients on this machine (on/off)",
+    ),
+    (
         "public_host",
         "",
         "a host name, besides localhost, that may reach the admin API (for a reverse proxy)",
@@ -174,6 +184,8 @@ pub struct Settings {
     limits: Vec<(Tier, Limits)>,
     pub oauth: std::sync::Arc<OauthSettings>,
     pub public_host: Option<String>,
+    pub image_fetch_allow: Vec<String>,
+    pub image_allow_files: bool,
     pub background_downgrade: bool,
     pub background_model: String,
     pub background_markers: Vec<String>,
@@ -248,6 +260,10 @@ impl Settings {
                     .collect(),
             }),
             public_host: map.get("public_host").filter(|h| !h.is_empty()).cloned(),
+            image_fetch_allow: text(map, "image_fetch_allow")
+                .map(|v| v.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect())
+                .unwrap_or_default(),
+            image_allow_files: map.get("image_allow_files").is_some_and(|v| v == "on"),
             background_downgrade: map.get("background_downgrade").is_none_or(|v| v != "off"),
             background_model: map
                 .get("background_model")
@@ -325,6 +341,11 @@ impl Settings {
             | "oauth_auth_url"
             | "oauth_token_url"
             | "code_assist_endpoints" => Ok(()),
+            "image_allow_files" => match value {
+                "on" | "off" | "" => Ok(()),
+                _ => Err("`image_allow_files` is on or off".into()),
+            },
+            "image_fetch_allow" => Ok(()),
             "background_downgrade" => match value {
                 "on" | "off" | "" => Ok(()),
                 _ => Err("`background_downgrade` is on or off".into()),

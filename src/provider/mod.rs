@@ -7,6 +7,7 @@
 
 pub mod anthropic;
 pub mod code_assist;
+pub mod fetch;
 pub mod gemini;
 pub mod hints;
 pub mod openai;
@@ -211,16 +212,26 @@ pub fn estimate_tokens(raw: &[u8]) -> u64 {
 }
 
 /// Sends a client's body to the upstream that speaks its protocol.
-pub async fn forward(call: &Call, body: Vec<u8>, headers: &Forward) -> Result<reqwest::Response, Error> {
+pub async fn forward(
+    call: &Call,
+    body: Vec<u8>,
+    headers: &Forward,
+) -> Result<reqwest::Response, Error> {
     let resp = match call.acc.kind {
         ProviderKind::Openai => openai::forward(call, body).await?,
         ProviderKind::Anthropic => anthropic::forward(call, body, headers).await?,
         ProviderKind::Gemini => {
-            let method = headers.gemini_method.as_deref().unwrap_or("generateContent");
+            let method = headers
+                .gemini_method
+                .as_deref()
+                .unwrap_or("generateContent");
             gemini::forward(call, body, method).await?
         }
         ProviderKind::GoogleOauth => {
-            return Err(Error::new(Kind::Internal, "Code Assist has no pass-through path"));
+            return Err(Error::new(
+                Kind::Internal,
+                "Code Assist has no pass-through path",
+            ));
         }
     };
     call.observe(&resp);

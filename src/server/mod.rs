@@ -116,6 +116,8 @@ pub async fn serve(
         .at("/", get(ui::serve_index).head(ui::ok))
         .at("/api/hello", head(ui::ok))
         .at("/*path", get(ui::serve_asset))
+        // Requests carry images and long histories, but not without bound.
+        .with(poem::middleware::SizeLimit::new(100 * 1024 * 1024))
         .data(state.clone());
     let background = tokio::spawn(quota::background(state.clone()));
     let result = poem::Server::new_with_acceptor(acceptor)

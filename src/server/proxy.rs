@@ -360,7 +360,23 @@ async fn serve(
     );
     // Native only when every account speaks the client's protocol (a Gemini
     // family may hold Code Assist accounts, which need the wrapping).
-    let native = wire.native() == Some(route.kind) && route.accounts.iter().all(|a| a.kind == route.kind) && !background;
+    // Gemini cannot fetch image addresses and no upstream can read the
+    // client's files: levity fetches them, within its guard.
+    let policy = provider::fetch::Policy {
+        allow_hosts: settings.image_fetch_allow.clone(),
+        files: settings.image_allow_files
+            && req
+                .remote_addr()
+                .as_socket_addr()
+                .is_some_and(|a| a.ip().is_loopback()),
+        fetch_urls: matches!(route.kind, ProviderKind::Gemini | ProviderKind::GoogleOauth),
+    };
+    if let Err(e) = provider::fetch::inline_images(&mut creq, &policy).await {
+        return wire.error(&e);
+    }
+    let native = wire.native() == Some(route.kind)
+        && route.accounts.iter().all(|a| a.kind == route.kind)
+        && !background;
     let forward = Forward {
         anthropic_version: header(req, "anthropic-version").map(str::to_string),
         anthropic_beta: header(req, "anthropic-beta").map(str::to_string),

@@ -121,6 +121,23 @@ impl Fake {
                 .collect();
             return respond_json(&mut sock, 200, &json!(list)).await;
         }
+        // Static files for image fetching.
+        if req.method == "GET"
+            && ["/image.png", "/page.html", "/moved"].contains(&req.path.as_str())
+        {
+            let (head, body): (String, &[u8]) = match req.path.as_str() {
+                "/image.png" => ("200 OK\r\ncontent-type: image/png".into(), PNG),
+                "/moved" => ("302 Found\r\nlocation: /image.png".into(), b""),
+                _ => ("200 OK\r\ncontent-type: text/html".into(), b"<html></html>"),
+            };
+            let head = format!(
+                "HTTP/1.1 {head}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = sock.write_all(head.as_bytes()).await;
+            let _ = sock.write_all(body).await;
+            return;
+        }
         if req.path == "/_reset" {
             self.log.lock().unwrap().clear();
             self.script.lock().unwrap().clear();
@@ -464,6 +481,9 @@ fn usage(body: &Value, reply_len: usize) -> Value {
         "totalTokenCount": body.to_string().len() / 4 + reply_len / 4 + 1,
     })
 }
+
+/// The bytes the fake serves as `/image.png` (a PNG signature and a header).
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDRfake";
 
 /// Signatures this fake Gemini issues, and so accepts back.
 pub const GEMINI_CALL_SIG: &str = "c2lnbmF0dXJl";

@@ -5,6 +5,7 @@ mod anthropic;
 mod cli;
 mod common;
 mod fake;
+mod images;
 mod matrix;
 mod pool;
 mod proxy;

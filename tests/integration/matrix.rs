@@ -42,7 +42,13 @@ fn tool_schema() -> Value {
 }
 
 /// The first request of a cell.
-fn request(client: Client, stream: bool, prompt: &str, tools: bool, think: bool) -> (String, Value) {
+fn request(
+    client: Client,
+    stream: bool,
+    prompt: &str,
+    tools: bool,
+    think: bool,
+) -> (String, Value) {
     let user = prompt;
     match client {
         Client::Chat => {
@@ -81,9 +87,14 @@ fn request(client: Client, stream: bool, prompt: &str, tools: bool, think: bool)
                 b["tools"] = json!([{"functionDeclarations": [{"name": "get_weather", "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]}}]}]);
             }
             if think {
-                b["generationConfig"] = json!({"thinkingConfig": {"includeThoughts": true, "thinkingBudget": 2048}});
+                b["generationConfig"] =
+                    json!({"thinkingConfig": {"includeThoughts": true, "thinkingBudget": 2048}});
             }
-            let method = if stream { "streamGenerateContent?alt=sse" } else { "generateContent" };
+            let method = if stream {
+                "streamGenerateContent?alt=sse"
+            } else {
+                "generateContent"
+            };
             (format!("/v1beta/models/{MODEL}:{method}"), b)
         }
     }
@@ -139,14 +150,19 @@ fn parse(client: Client, stream: bool, body: &str) -> Got {
                 for f in sse_data(body) {
                     let d = &f["choices"][0]["delta"];
                     got.text.push_str(d["content"].as_str().unwrap_or(""));
-                    got.thinking.push_str(d["reasoning_content"].as_str().unwrap_or(""));
+                    got.thinking
+                        .push_str(d["reasoning_content"].as_str().unwrap_or(""));
                     // Tool calls arrive in fragments, keyed by index.
                     for tc in d["tool_calls"].as_array().into_iter().flatten() {
                         let i = tc["index"].as_u64().unwrap() as usize;
                         if calls.len() <= i {
                             calls.push(json!({"id": tc["id"], "function": {"name": tc["function"]["name"], "arguments": ""}}));
                         }
-                        let args = format!("{}{}", calls[i]["function"]["arguments"].as_str().unwrap(), tc["function"]["arguments"].as_str().unwrap_or(""));
+                        let args = format!(
+                            "{}{}",
+                            calls[i]["function"]["arguments"].as_str().unwrap(),
+                            tc["function"]["arguments"].as_str().unwrap_or("")
+                        );
                         calls[i]["function"]["arguments"] = json!(args);
                     }
                 }
@@ -163,28 +179,44 @@ fn parse(client: Client, stream: bool, body: &str) -> Got {
                 m
             };
             if let Some(c) = message["tool_calls"].get(0) {
-                let args = serde_json::from_str(c["function"]["arguments"].as_str().unwrap()).unwrap();
-                got.call = Some((c["id"].as_str().unwrap().into(), c["function"]["name"].as_str().unwrap().into(), args));
+                let args =
+                    serde_json::from_str(c["function"]["arguments"].as_str().unwrap()).unwrap();
+                got.call = Some((
+                    c["id"].as_str().unwrap().into(),
+                    c["function"]["name"].as_str().unwrap().into(),
+                    args,
+                ));
             }
             got.assistant = message;
         }
         Client::Responses => {
             let response = if stream {
-                sse_data(body).into_iter().find(|e| e["type"] == "response.completed").expect("response.completed")["response"].clone()
+                sse_data(body)
+                    .into_iter()
+                    .find(|e| e["type"] == "response.completed")
+                    .expect("response.completed")["response"]
+                    .clone()
             } else {
                 serde_json::from_str(body).unwrap()
             };
             for item in response["output"].as_array().unwrap() {
                 match item["type"].as_str().unwrap() {
-                    "message" => got.text.push_str(item["content"][0]["text"].as_str().unwrap()),
+                    "message" => got
+                        .text
+                        .push_str(item["content"][0]["text"].as_str().unwrap()),
                     "reasoning" => {
                         for s in item["summary"].as_array().into_iter().flatten() {
                             got.thinking.push_str(s["text"].as_str().unwrap_or(""));
                         }
                     }
                     "function_call" => {
-                        let args = serde_json::from_str(item["arguments"].as_str().unwrap()).unwrap();
-                        got.call = Some((item["call_id"].as_str().unwrap().into(), item["name"].as_str().unwrap().into(), args));
+                        let args =
+                            serde_json::from_str(item["arguments"].as_str().unwrap()).unwrap();
+                        got.call = Some((
+                            item["call_id"].as_str().unwrap().into(),
+                            item["name"].as_str().unwrap().into(),
+                            args,
+                        ));
                     }
                     _ => {}
                 }
@@ -192,29 +224,51 @@ fn parse(client: Client, stream: bool, body: &str) -> Got {
             got.assistant = response["output"].clone();
         }
         Client::Messages => {
-            let message = if stream { crate::anthropic::accumulate(body) } else { serde_json::from_str(body).unwrap() };
+            let message = if stream {
+                crate::anthropic::accumulate(body)
+            } else {
+                serde_json::from_str(body).unwrap()
+            };
             for b in message["content"].as_array().unwrap() {
                 match b["type"].as_str().unwrap() {
                     "text" => got.text.push_str(b["text"].as_str().unwrap()),
                     "thinking" => got.thinking.push_str(b["thinking"].as_str().unwrap()),
-                    "tool_use" => got.call = Some((b["id"].as_str().unwrap().into(), b["name"].as_str().unwrap().into(), b["input"].clone())),
+                    "tool_use" => {
+                        got.call = Some((
+                            b["id"].as_str().unwrap().into(),
+                            b["name"].as_str().unwrap().into(),
+                            b["input"].clone(),
+                        ))
+                    }
                     _ => {}
                 }
             }
             got.assistant = message["content"].clone();
         }
         Client::Gemini => {
-            let chunks = if stream { sse_data(body) } else { vec![serde_json::from_str(body).unwrap()] };
+            let chunks = if stream {
+                sse_data(body)
+            } else {
+                vec![serde_json::from_str(body).unwrap()]
+            };
             let mut parts: Vec<Value> = Vec::new();
             for c in chunks {
-                for p in c["candidates"][0]["content"]["parts"].as_array().into_iter().flatten() {
+                for p in c["candidates"][0]["content"]["parts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
                     if p["thought"] == json!(true) {
                         got.thinking.push_str(p["text"].as_str().unwrap_or(""));
                     } else if let Some(t) = p["text"].as_str() {
                         got.text.push_str(t);
                     }
                     if let Some(fc) = p.get("functionCall") {
-                        got.call = Some((fc["id"].as_str().unwrap_or("").into(), fc["name"].as_str().unwrap().into(), fc["args"].clone()));
+                        got.call = Some((
+                            fc["id"].as_str().unwrap_or("").into(),
+                            fc["name"].as_str().unwrap().into(),
+                            fc["args"].clone(),
+                        ));
                     }
                     parts.push(p.clone());
                 }
@@ -226,7 +280,13 @@ fn parse(client: Client, stream: bool, body: &str) -> Got {
 }
 
 async fn post(lev: &Levity, path: &str, body: &Value) -> (u16, String) {
-    let resp = lev.http.post(format!("{}{path}", lev.url)).json(body).send().await.unwrap();
+    let resp = lev
+        .http
+        .post(format!("{}{path}", lev.url))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
@@ -236,15 +296,25 @@ async fn setup(upstream: Upstream) -> (Levity, Fake) {
     match upstream {
         Upstream::Gemini => {
             lev.add_gemini("g", "AIzaMATRIX-0000001", &fake.url()).await;
-            lev.set(&format!("model_map.{MODEL}"), "gemini-2.5-flash").await;
+            lev.set(&format!("model_map.{MODEL}"), "gemini-2.5-flash")
+                .await;
         }
         Upstream::Anthropic => {
-            lev.add_anthropic("c", "sk-ant-matrix-001", &fake.url()).await;
-            lev.set(&format!("model_map.{MODEL}"), "claude-sonnet-5-5").await;
+            lev.add_anthropic("c", "sk-ant-matrix-001", &fake.url())
+                .await;
+            lev.set(&format!("model_map.{MODEL}"), "claude-sonnet-5-5")
+                .await;
         }
         Upstream::OpenAi => {
-            lev.add_openai("o", "sk-matrix-000001", &format!("{}/v1", fake.url()), &["deepseek-reasoner"]).await;
-            lev.set(&format!("model_map.{MODEL}"), "deepseek-reasoner").await;
+            lev.add_openai(
+                "o",
+                "sk-matrix-000001",
+                &format!("{}/v1", fake.url()),
+                &["deepseek-reasoner"],
+            )
+            .await;
+            lev.set(&format!("model_map.{MODEL}"), "deepseek-reasoner")
+                .await;
         }
     }
     (lev, fake)
@@ -275,11 +345,19 @@ fn record(cell: &str, entries: Value) {
     }
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(format!("{dir}/{cell}.json"), serde_json::to_string_pretty(&entries).unwrap()).unwrap();
+    std::fs::write(
+        format!("{dir}/{cell}.json"),
+        serde_json::to_string_pretty(&entries).unwrap(),
+    )
+    .unwrap();
 }
 
 async fn cell(client: Client, upstream: Upstream, stream: bool) {
-    let name = format!("{client:?}-{upstream:?}-{}", if stream { "stream" } else { "whole" }).to_lowercase();
+    let name = format!(
+        "{client:?}-{upstream:?}-{}",
+        if stream { "stream" } else { "whole" }
+    )
+    .to_lowercase();
     let (lev, fake) = setup(upstream).await;
 
     // Plain text.
@@ -290,24 +368,51 @@ async fn cell(client: Client, upstream: Upstream, stream: bool) {
     assert_eq!(got.text, "plain text works", "{name} text");
     let up = fake.last();
     assert_eq!(up.path, upstream_path(upstream, stream), "{name}");
-    record(&format!("{name}-text"), json!({"client_path": path, "client_request": body, "upstream_path": up.path, "upstream_request": up.body, "client_response": text}));
+    record(
+        &format!("{name}-text"),
+        json!({"client_path": path, "client_request": body, "upstream_path": up.path, "upstream_request": up.body, "client_response": text}),
+    );
 
     // A tool call, then its result.
-    let (path, first) = request(client, stream, "call get_weather {\"city\": \"Paris\"}", true, false);
+    let (path, first) = request(
+        client,
+        stream,
+        "call get_weather {\"city\": \"Paris\"}",
+        true,
+        false,
+    );
     let (status, text) = post(&lev, &path, &first).await;
     assert_eq!(status, 200, "{name} tool: {text}");
     let got = parse(client, stream, &text);
-    let (_, tool, args) = got.call.clone().unwrap_or_else(|| panic!("{name}: no tool call in {text}"));
-    assert_eq!((tool.as_str(), args), ("get_weather", json!({"city": "Paris"})), "{name}");
+    let (_, tool, args) = got
+        .call
+        .clone()
+        .unwrap_or_else(|| panic!("{name}: no tool call in {text}"));
+    assert_eq!(
+        (tool.as_str(), args),
+        ("get_weather", json!({"city": "Paris"})),
+        "{name}"
+    );
     let second = follow_up(client, &first, &got, "sunny");
     let (status, text2) = post(&lev, &path, &second).await;
     assert_eq!(status, 200, "{name} tool result: {text2}");
     let answer = parse(client, stream, &text2);
-    assert!(answer.text.starts_with("tool result:") && answer.text.contains("sunny"), "{name}: {}", answer.text);
-    assert!(tool_result_seen(upstream, &fake.last().body), "{name}: {}", fake.last().body);
-    record(&format!("{name}-tool"), json!({"client_path": path, "turns": [
+    assert!(
+        answer.text.starts_with("tool result:") && answer.text.contains("sunny"),
+        "{name}: {}",
+        answer.text
+    );
+    assert!(
+        tool_result_seen(upstream, &fake.last().body),
+        "{name}: {}",
+        fake.last().body
+    );
+    record(
+        &format!("{name}-tool"),
+        json!({"client_path": path, "turns": [
         {"client_request": first, "client_response": text},
-        {"client_request": second, "upstream_request": fake.last().body, "client_response": text2}]}));
+        {"client_request": second, "upstream_request": fake.last().body, "client_response": text2}]}),
+    );
 
     // Thinking comes back as each protocol's reasoning.
     let (path, body) = request(client, stream, "reply thought through", false, true);
@@ -318,12 +423,17 @@ async fn cell(client: Client, upstream: Upstream, stream: bool) {
     assert!(!got.thinking.is_empty(), "{name}: no reasoning in {text}");
     let up = fake.last().body;
     let asked = match upstream {
-        Upstream::Gemini => up["generationConfig"]["thinkingConfig"]["includeThoughts"] == json!(true),
+        Upstream::Gemini => {
+            up["generationConfig"]["thinkingConfig"]["includeThoughts"] == json!(true)
+        }
         Upstream::Anthropic => up["thinking"]["type"] == "enabled",
         Upstream::OpenAi => up["reasoning_effort"].is_string(),
     };
     assert!(asked, "{name}: the upstream was asked to think: {up}");
-    record(&format!("{name}-thinking"), json!({"client_path": path, "client_request": body, "upstream_request": up, "client_response": text}));
+    record(
+        &format!("{name}-thinking"),
+        json!({"client_path": path, "client_request": body, "upstream_request": up, "client_response": text}),
+    );
 }
 
 macro_rules! matrix {

@@ -206,7 +206,7 @@ fn parts_of(content: Content, msg: usize) -> Result<Vec<Part>, Error> {
                     .ok_or_else(|| {
                         Error::invalid_param(
                             &format!("messages[{msg}].content[{j}].image_url.url"),
-                            "image_url must be a base64 data URL (data:image/png;base64,...) or an http(s) URL",
+                            "image_url must be a base64 data URL (data:image/png;base64,...), an http(s) URL or a file:// path",
                         )
                     })
                     .map(Part::Image),
@@ -229,7 +229,10 @@ fn image_of(url: String) -> Option<Image> {
             data: data.to_string(),
         });
     }
-    if url.starts_with("https://") || url.starts_with("http://") {
+    if ["https://", "http://", "file://"]
+        .iter()
+        .any(|s| url.starts_with(s))
+    {
         return Some(Image::Url {
             url,
             mime_type: None,
