@@ -91,6 +91,26 @@ fn build_snapshot(store: &Store) -> Result<Snapshot, StoreError> {
     })
 }
 
+/// Requests carry images and long histories, but not without bound.
+const MAX_BODY: u64 = 100 * 1024 * 1024;
+
+async fn limit_body<E: poem::Endpoint>(ep: E, req: poem::Request) -> poem::Result<poem::Response> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        let body = serde_json::json!({"error": {"message": format!("request body is larger than {} MB", MAX_BODY >> 20),
+            "type": "invalid_request_error", "code": "request_too_large"}});
+        return Ok(poem::Response::builder()
+            .status(poem::http::StatusCode::PAYLOAD_TOO_LARGE)
+            .content_type("application/json")
+            .body(body.to_string()));
+    }
+    Ok(poem::IntoResponse::into_response(ep.call(req).await?))
+}
+
 /// Serves until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve(
     state: Arc<AppState>,
@@ -116,8 +136,7 @@ pub async fn serve(
         .at("/", get(ui::serve_index).head(ui::ok))
         .at("/api/hello", head(ui::ok))
         .at("/*path", get(ui::serve_asset))
-        // Requests carry images and long histories, but not without bound.
-        .with(poem::middleware::SizeLimit::new(100 * 1024 * 1024))
+        .around(limit_body)
         .data(state.clone());
     let background = tokio::spawn(quota::background(state.clone()));
     let result = poem::Server::new_with_acceptor(acceptor)
