@@ -1,6 +1,7 @@
 # levity: `make run` builds the dashboard and the binary and starts levity;
 # `make test` runs every test: Rust unit and integration tests, the official
-# OpenAI and Anthropic SDK suites and Claude Code itself, all offline.
+# OpenAI, Anthropic and google-genai SDK suites, Claude Code and Codex CLI
+# themselves, all offline.
 
 CARGO      ?= cargo
 VENV       := .venv
@@ -40,6 +41,7 @@ $(CLIENTS): tests/clients/package.json tests/clients/package-lock.json
 test: ui $(PYTHON) $(CLIENTS)
 	$(CARGO) test --all-targets --no-run
 	LEVITY_PYTHON=$(abspath $(PYTHON)) LEVITY_CLAUDE=$(abspath tests/clients/claude_code.sh) \
+	LEVITY_CODEX=$(abspath tests/clients/codex.sh) \
 	CARGO_NET_OFFLINE=true tests/offline.sh $(CARGO) test --all-targets
 
 check:

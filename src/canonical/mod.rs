@@ -23,6 +23,8 @@ pub struct Request {
     /// The client's own id for the conversation, when its body carries one
     /// (Claude Code's `metadata.user_id`, `prompt_cache_key`).
     pub session: Option<String>,
+    /// Ask for images in the answer, in this aspect ratio (`1:1`, `16:9`, ...).
+    pub image_output: Option<String>,
 }
 
 /// Sampling and length controls shared by every protocol.
@@ -204,6 +206,8 @@ pub enum Event {
         text: String,
         signature: Option<Signature>,
     },
+    /// An image the model made.
+    Image(Image),
     /// A complete tool call; `index` counts calls within the answer from 0.
     ToolCall {
         index: usize,
@@ -273,6 +277,7 @@ impl Response {
                     }),
                 },
                 Event::ToolCall { call, .. } => resp.parts.push(Part::ToolCall(call)),
+                Event::Image(img) => resp.parts.push(Part::Image(img)),
                 Event::Usage(u) => resp.usage = u,
                 Event::Finish(f) => resp.finish = Some(f),
             }

@@ -2,7 +2,9 @@
 //! The only module that knows poem.
 
 mod admin;
+mod attempts;
 mod auth;
+mod images;
 mod log;
 mod proxy;
 mod quota;
@@ -127,6 +129,8 @@ pub async fn serve(
         .at("/v1/messages", post(proxy::messages))
         .at("/messages", post(proxy::messages))
         .at("/v1/messages/count_tokens", post(proxy::count_tokens))
+        .at("/v1/images/generations", post(images::generations))
+        .at("/v1/images/edits", post(images::edits))
         .at("/v1/models", get(proxy::models))
         .at("/v1beta/models", get(proxy::gemini_models))
         .at("/v1beta/models/*rest", post(proxy::gemini))

@@ -4,6 +4,7 @@
 //! another account; after that, the stream ends with an error event.
 
 use super::AppState;
+use super::attempts::Plan;
 use super::auth;
 use super::log::RequestLog;
 use super::stream::{pipe_response, sse_response};
@@ -11,24 +12,24 @@ use super::wire::Wire;
 use crate::canonical::{Request as CRequest, Usage};
 use crate::error::{Error, Kind};
 use crate::protocol::{anthropic, hex};
-use crate::provider::{self, Call, EventStream, Forward};
-use crate::scheduler::{self, Next, Remaining, Route, Snapshot, now_ms, session_key};
-use crate::store::{Account, ProviderKind, random_bytes};
+use crate::provider::{self, EventStream, Forward};
+use crate::scheduler::{self, session_key};
+use crate::store::{ProviderKind, random_bytes};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tracing::{info, warn};
+use tracing::warn;
 
-fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
-fn json_response(body: Vec<u8>) -> Response {
+pub(super) fn json_response(body: Vec<u8>) -> Response {
     Response::builder()
         .content_type("application/json")
         .body(body)
@@ -130,7 +131,7 @@ pub async fn gemini_models(req: &Request, Data(state): Data<&Arc<AppState>>) -> 
 }
 
 /// The client's own session id, from the headers clients send it in.
-fn session_header(req: &Request) -> Option<&str> {
+pub(super) fn session_header(req: &Request) -> Option<&str> {
     [
         "x-claude-code-session-id",
         "session-id",
@@ -139,174 +140,6 @@ fn session_header(req: &Request) -> Option<&str> {
     ]
     .iter()
     .find_map(|h| header(req, h))
-}
-
-/// One request's journey through the account pool.
-struct Plan<'a> {
-    state: &'a Arc<AppState>,
-    snap: Arc<Snapshot>,
-    route: Route,
-    session: String,
-    deadline: Instant,
-    timeout: Duration,
-    id: String,
-}
-
-impl Plan<'_> {
-    fn call(&self, acc: Arc<Account>) -> Call {
-        let (state, id, model) = (self.state.clone(), acc.id.clone(), self.route.model.clone());
-        let on_quota: provider::QuotaSignal = Arc::new(move |fraction, reset_ms| {
-            state
-                .scheduler
-                .health
-                .remaining(&id, &model, Remaining { fraction, reset_ms });
-        });
-        Call {
-            on_quota: Some(on_quota),
-            up: self.state.upstream.clone(),
-            proxy: acc
-                .proxy
-                .clone()
-                .or_else(|| self.snap.settings.upstream_proxy.clone()),
-            acc,
-            model: self.route.model.clone(),
-            timeout: self.timeout,
-            id: self.id.clone(),
-            oauth: self.snap.settings.oauth.clone(),
-        }
-    }
-
-    /// Runs `attempt` on the accounts the scheduler picks until one succeeds,
-    /// the failure is one no other account could avoid, or the attempt count
-    /// or deadline runs out. Waits for a resting account where the rules say so.
-    async fn run<T, F, Fut>(&self, log: &mut RequestLog, mut attempt: F) -> Result<T, Error>
-    where
-        F: FnMut(Call) -> Fut,
-        Fut: Future<Output = Result<T, Error>>,
-    {
-        let sched = &self.state.scheduler;
-        let settings = &self.snap.settings;
-        let model = self.route.model.as_str();
-        let mut tried: Vec<String> = Vec::new();
-        let mut attempts = 0;
-        let mut last: Option<Error> = None;
-        loop {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(last
-                    .unwrap_or_else(|| Error::new(Kind::Timeout, "the request deadline passed")));
-            }
-            match sched.next(&self.snap, &self.route, &self.session, &tried, now_ms()) {
-                Next::Account { account, why } => {
-                    attempts += 1;
-                    log.attempt(&account, why);
-                    sched.started(&account, now_ms());
-                    let result = tokio::time::timeout(left, attempt(self.call(account.clone())))
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(Error::new(Kind::Timeout, "the request deadline passed"))
-                        });
-                    let e = match result {
-                        Ok(v) => {
-                            sched.succeeded(
-                                &self.snap,
-                                &account,
-                                model,
-                                &self.session,
-                                0,
-                                now_ms(),
-                            );
-                            return Ok(v);
-                        }
-                        Err(e) => e,
-                    };
-                    let effect = sched.failed(&account, model, &e, now_ms());
-                    warn!(req = %self.id, account = %account.name, status = e.status(), effect = ?effect, error = %e, "attempt failed");
-                    if account.kind == ProviderKind::GoogleOauth && e.kind == Kind::RateLimited {
-                        super::quota::refresh_soon(self.state.clone(), account.clone());
-                    }
-                    if !e.retryable() || attempts >= settings.max_attempts {
-                        return Err(final_error(e));
-                    }
-                    tried.push(account.id.clone());
-                    last = Some(e);
-                }
-                Next::Wait { ms, account } => {
-                    if Duration::from_millis(ms) >= left {
-                        return Err(last.unwrap_or_else(|| {
-                            Error::new(Kind::Timeout, "the request deadline passed")
-                        }));
-                    }
-                    info!(req = %self.id, account = %account.name, wait_ms = ms, "waiting for the session's account (cache-first)");
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                    // Back from its rest, the account may be tried again.
-                    tried.retain(|id| *id != account.id);
-                }
-                Next::Exhausted { .. } => {
-                    // Every account rests (or was tried): queue for the first
-                    // one back if that is soon enough, else say when to retry.
-                    let now = now_ms();
-                    let ready = self.route.accounts.iter().filter_map(|a| {
-                        sched.health.with(&a.id, |h| {
-                            h.needs_reauth.is_none().then(|| h.ready_at(model, now))
-                        })
-                    });
-                    let wait = ready.min().map(|t| t - now);
-                    match wait {
-                        Some(w)
-                            if w > 0
-                                && w <= settings.queue_timeout_secs * 1000
-                                && Duration::from_millis(w) < left =>
-                        {
-                            info!(req = %self.id, wait_ms = w, "every account rests; queued for the first one back");
-                            tokio::time::sleep(Duration::from_millis(w)).await;
-                            tried.clear();
-                        }
-                        Some(w) if w > 0 => return Err(exhausted(&self.route, w, last)),
-                        _ => {
-                            return Err(final_error(last.unwrap_or_else(|| {
-                                Error::new(Kind::Unavailable, format!("no account can serve `{model}`: every one needs re-authentication or is disabled"))
-                            })));
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// What the client sees when every account rests past the queue deadline.
-fn exhausted(route: &Route, wait_ms: u64, last: Option<Error>) -> Error {
-    let why = last
-        .map(|e| format!(" (last: {})", e.message))
-        .unwrap_or_default();
-    Error {
-        retry_after_ms: Some(wait_ms),
-        ..Error::new(
-            Kind::RateLimited,
-            format!(
-                "every account that serves `{}` is resting; the first is back in {} s{why}",
-                route.model,
-                wait_ms.div_ceil(1000)
-            ),
-        )
-    }
-}
-
-/// The last failure as the client should see it: a refused credential is
-/// levity's problem, never a 401 that would log the client out.
-fn final_error(e: Error) -> Error {
-    if e.kind == Kind::PermissionDenied {
-        return Error {
-            kind: Kind::Unavailable,
-            message: format!(
-                "no account could serve the request; one needs re-authentication: {}",
-                e.message
-            ),
-            ..e
-        };
-    }
-    e
 }
 
 async fn handle(wire: Wire, req: &Request, body: Bytes, state: &Arc<AppState>) -> Response {

@@ -7,7 +7,7 @@
 #          tests/clients/claude_code.sh http://127.0.0.1:8080 sk-test "run echo" --allowedTools "Bash(echo:*)"
 #          tests/clients/claude_code.sh http://127.0.0.1:8080 sk-test "say hi" --model claude-sonnet-5-5 --output-format json
 #
-# Install first (pinned in package.json/package-lock.json; ~7 s, ~390 MB):
+# Install first (pinned in package.json/package-lock.json; with Codex CLI: ~12 s, ~810 MB):
 #   (cd tests/clients && npm ci --no-audit --no-fund)
 #
 # Stdout: claude's stdout. Stderr: claude's stderr plus a line from this script on failure.

@@ -555,6 +555,12 @@ fn gemini_refusal(path: &str, body: &Value) -> Option<String> {
 
 fn gemini_body(reply: &Reply, req: &Value) -> Value {
     let mut parts = thought_parts(req);
+    // Image models draw when asked for the IMAGE modality.
+    let modalities = req["generationConfig"]["responseModalities"].to_string();
+    if modalities.contains("IMAGE") {
+        use base64::Engine;
+        parts.push(json!({"inlineData": {"mimeType": "image/png", "data": base64::engine::general_purpose::STANDARD.encode(PNG)}}));
+    }
     let len = match reply {
         Reply::Text(t) => {
             parts.push(text_part(req, t));

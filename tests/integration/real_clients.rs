@@ -128,3 +128,59 @@ async fn claude_code_cli() {
     assert_eq!(result["name"], "Bash");
     assert!(result.to_string().contains("levity-tool-ok"));
 }
+
+/// Codex CLI itself, `codex exec`, through levity's Responses endpoint to the
+/// fake Gemini 3: a plain prompt, then a tool run whose reasoning state must
+/// come back through `encrypted_content`.
+#[tokio::test(flavor = "multi_thread")]
+async fn codex_cli() {
+    let Ok(harness) = std::env::var("LEVITY_CODEX") else {
+        eprintln!("skipped: LEVITY_CODEX is not set (make test sets it to tests/clients/codex.sh)");
+        return;
+    };
+    let (lev, fake, key) = start().await;
+    lev.set("model_map.gpt-5*", "gemini-3-pro-preview").await;
+    let codex = |prompt: &str| {
+        let mut cmd = Command::new(&harness);
+        cmd.args([&lev.url, &key, prompt]);
+        cmd
+    };
+    let out = run(codex("reply hello from codex"), "codex exec").await;
+    assert_eq!(out.trim(), "hello from codex");
+    let first = fake.last();
+    assert!(
+        first
+            .path
+            .contains("gemini-3-pro-preview:streamGenerateContent"),
+        "{}",
+        first.path
+    );
+
+    let out = run(
+        codex(r#"call exec_command {"cmd": "echo levity-tool-ok"}"#),
+        "codex exec with a tool",
+    )
+    .await;
+    assert!(out.contains("levity-tool-ok"), "{out}");
+    let last = fake.last();
+    let parts: Vec<&serde_json::Value> = last.body["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["parts"].as_array().unwrap())
+        .collect();
+    let call = parts
+        .iter()
+        .find(|p| p.get("functionCall").is_some())
+        .unwrap();
+    assert_eq!(
+        call["thoughtSignature"],
+        crate::fake::GEMINI_CALL_SIG,
+        "the signature came back from Codex's encrypted_content"
+    );
+    let result = parts
+        .iter()
+        .find_map(|p| p.get("functionResponse"))
+        .unwrap();
+    assert!(result.to_string().contains("levity-tool-ok"));
+}

@@ -244,3 +244,21 @@ def test_responses_tool_call(client):
         + [{"type": "function_call_output", "call_id": call.call_id, "output": "22C"}],
     )
     assert follow.output_text == 'tool result: {"result":"22C"}'
+
+
+FAKE_PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDRfake"
+
+
+def test_images_generate_and_edit(client):
+    r = client.images.generate(model="gemini-2.5-flash-image", prompt="a lighthouse", size="1792x1024", n=2)
+    assert len(r.data) == 2
+    assert base64.b64decode(r.data[0].b64_json) == FAKE_PNG
+    config = upstream_last()["body"]["generationConfig"]
+    assert config["responseModalities"] == ["TEXT", "IMAGE"]
+    assert config["imageConfig"] == {"aspectRatio": "16:9"}
+
+    r = client.images.edit(model="gemini-2.5-flash-image", image=("in.png", FAKE_PNG, "image/png"), prompt="make it blue")
+    assert base64.b64decode(r.data[0].b64_json) == FAKE_PNG
+    parts = upstream_last()["body"]["contents"][0]["parts"]
+    assert parts[0]["inlineData"]["data"] == base64.b64encode(FAKE_PNG).decode()
+    assert parts[1] == {"text": "make it blue"}

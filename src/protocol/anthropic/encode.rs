@@ -33,6 +33,18 @@ pub fn message_id(id: &str) -> String {
     }
 }
 
+/// An image the model made, as an Anthropic `image` block.
+pub fn image_block(img: &crate::canonical::Image) -> serde_json::Value {
+    match img {
+        crate::canonical::Image::Inline { mime_type, data } => {
+            serde_json::json!({"type": "image", "source": {"type": "base64", "media_type": mime_type, "data": data}})
+        }
+        crate::canonical::Image::Url { url, .. } => {
+            serde_json::json!({"type": "image", "source": {"type": "url", "url": url}})
+        }
+    }
+}
+
 /// Serializes a finished answer as a `message` object.
 pub fn encode_response(resp: &Response) -> Vec<u8> {
     let mut content: Vec<BlockOut<'_>> = Vec::with_capacity(resp.parts.len() + 1);
@@ -68,7 +80,8 @@ pub fn encode_response(resp: &Response) -> Vec<u8> {
                     input: &call.arguments,
                 });
             }
-            Part::Image(_) | Part::ToolResult { .. } => {}
+            Part::Image(img) => content.push(BlockOut::Image(image_block(img))),
+            Part::ToolResult { .. } => {}
         }
     }
     let id = message_id(&resp.id);

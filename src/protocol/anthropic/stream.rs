@@ -175,6 +175,22 @@ impl EventEncoder {
                     &json!({"type": "content_block_stop", "index": index}),
                 );
             }
+            Event::Image(img) => {
+                self.close(out);
+                let index = self.next_index;
+                self.next_index += 1;
+                let block = super::encode::image_block(img);
+                frame(
+                    out,
+                    "content_block_start",
+                    &json!({"type": "content_block_start", "index": index, "content_block": block}),
+                );
+                frame(
+                    out,
+                    "content_block_stop",
+                    &json!({"type": "content_block_stop", "index": index}),
+                );
+            }
             Event::Usage(u) => self.usage = *u,
             Event::Finish(f) => self.finish = Some(*f),
         }

@@ -173,6 +173,9 @@ pub enum BlockOut<'a> {
         name: &'a str,
         input: &'a Value,
     },
+    /// An already-built `image` block.
+    #[serde(untagged)]
+    Image(Value),
 }
 
 #[derive(Serialize, Default, Clone, Copy)]

@@ -215,6 +215,7 @@ pub fn decode_request(body: &[u8], model: &str, stream: bool) -> Result<Request,
         stream,
         stream_usage: true,
         session: None,
+        image_output: None,
     })
 }
 
@@ -363,6 +364,7 @@ impl StreamEncoder {
                 redacted: false,
             },
             Event::ToolCall { call, .. } => Part::ToolCall(call.clone()),
+            Event::Image(img) => Part::Image(img.clone()),
             Event::Usage(u) => {
                 self.usage = *u;
                 return;

@@ -112,6 +112,13 @@ impl StreamDecoder {
             self.calls += 1;
             return;
         }
+        if let Some(blob) = &part.inline_data {
+            out.push(Event::Image(crate::canonical::Image::Inline {
+                mime_type: blob.mime_type.clone(),
+                data: blob.data.clone(),
+            }));
+            return;
+        }
         match (&part.text, part.thought == Some(true)) {
             (Some(text), true) => out.push(Event::ThinkingDelta {
                 text: text.clone(),

@@ -200,6 +200,15 @@ fn build(req: &Request, model: &str) -> GenerateRequest {
             response_mime_type,
             response_schema,
             thinking_config: thinking_of(req, model),
+            response_modalities: if req.image_output.is_some() {
+                vec!["TEXT", "IMAGE"]
+            } else {
+                Vec::new()
+            },
+            image_config: req
+                .image_output
+                .as_ref()
+                .map(|ratio| json!({"aspectRatio": ratio})),
         },
     }
 }

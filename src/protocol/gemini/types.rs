@@ -136,6 +136,10 @@ pub struct GenerationConfig {
     pub response_schema: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thinking_config: Option<ThinkingConfig>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub response_modalities: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_config: Option<Value>,
 }
 
 impl GenerationConfig {
@@ -151,6 +155,7 @@ impl GenerationConfig {
             && self.response_mime_type.is_none()
             && self.response_schema.is_none()
             && self.thinking_config.is_none()
+            && self.response_modalities.is_empty()
     }
 }
 

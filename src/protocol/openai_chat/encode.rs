@@ -28,6 +28,16 @@ fn usage_out(u: &Usage) -> UsageOut {
     }
 }
 
+fn image_out(img: &crate::canonical::Image) -> serde_json::Value {
+    let url = match img {
+        crate::canonical::Image::Inline { mime_type, data } => {
+            format!("data:{mime_type};base64,{data}")
+        }
+        crate::canonical::Image::Url { url, .. } => url.clone(),
+    };
+    serde_json::json!({"type": "image_url", "image_url": {"url": url}})
+}
+
 fn tool_call_out(call: &crate::canonical::ToolCall, index: Option<usize>) -> ToolCallOut<'_> {
     ToolCallOut {
         index,
@@ -45,12 +55,14 @@ pub fn encode_response(resp: &Response, created: u64) -> Vec<u8> {
     let mut text = String::new();
     let mut thinking = String::new();
     let mut tool_calls = Vec::new();
+    let mut images = Vec::new();
     for part in &resp.parts {
         match part {
             Part::Text(t) => text.push_str(t),
             Part::Thinking { text, .. } => thinking.push_str(text),
             Part::ToolCall(call) => tool_calls.push(tool_call_out(call, None)),
-            Part::Image(_) | Part::ToolResult { .. } => {}
+            Part::Image(img) => images.push(image_out(img)),
+            Part::ToolResult { .. } => {}
         }
     }
     let body = Completion {
@@ -65,6 +77,7 @@ pub fn encode_response(resp: &Response, created: u64) -> Vec<u8> {
                 content: (!text.is_empty() || tool_calls.is_empty()).then_some(text),
                 reasoning_content: (!thinking.is_empty()).then_some(thinking),
                 tool_calls,
+                images,
             },
             finish_reason: finish_reason(resp.finish),
         }],
@@ -144,6 +157,13 @@ impl ChunkEncoder {
             Event::ToolCall { index, call } => {
                 let delta = Delta {
                     tool_calls: vec![tool_call_out(call, Some(*index))],
+                    ..Delta::default()
+                };
+                self.chunk(out, delta, None);
+            }
+            Event::Image(img) => {
+                let delta = Delta {
+                    images: vec![image_out(img)],
                     ..Delta::default()
                 };
                 self.chunk(out, delta, None);

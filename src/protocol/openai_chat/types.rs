@@ -174,6 +174,9 @@ pub struct MessageOut<'a> {
     pub reasoning_content: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCallOut<'a>>,
+    /// Images the model made, as data URLs (the form OpenRouter and others use).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<Value>,
 }
 
 #[derive(Serialize)]
@@ -239,4 +242,6 @@ pub struct Delta<'a> {
     pub reasoning_content: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCallOut<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<Value>,
 }

@@ -274,6 +274,7 @@ pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> 
         stream: req.stream,
         stream_usage: true,
         session: req.prompt_cache_key,
+        image_output: None,
     })
 }
 

@@ -51,6 +51,15 @@ pub fn call_item(id: &str, call: &ToolCall, arguments: &str, status: &str) -> Va
     item
 }
 
+/// An image the model made, as the `image_generation_call` item Responses uses.
+pub fn image_item(id: &str, img: &crate::canonical::Image) -> Value {
+    let result = match img {
+        crate::canonical::Image::Inline { data, .. } => data.clone(),
+        crate::canonical::Image::Url { url, .. } => url.clone(),
+    };
+    json!({"type": "image_generation_call", "id": id, "status": "completed", "result": result})
+}
+
 pub fn usage_json(u: &Usage) -> Value {
     json!({"input_tokens": u.input_tokens, "input_tokens_details": {"cached_tokens": u.cached_input_tokens},
         "output_tokens": u.output_tokens, "output_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
@@ -132,7 +141,11 @@ pub fn encode_response(resp: &Response, created: u64, vault: &dyn Vault) -> Vec<
                     "completed",
                 ));
             }
-            Part::Image(_) | Part::ToolResult { .. } => {}
+            Part::Image(img) => {
+                flush_text(&mut text, &mut output);
+                output.push(image_item(&format!("ig_{}_{}", resp.id, output.len()), img));
+            }
+            Part::ToolResult { .. } => {}
         }
     }
     flush_text(&mut text, &mut output);

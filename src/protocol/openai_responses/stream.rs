@@ -256,6 +256,23 @@ impl EventEncoder {
                 );
                 self.output.push(item);
             }
+            Event::Image(img) => {
+                self.start(out);
+                self.close(out, None);
+                let index = self.index();
+                let item = super::encode::image_item(&format!("ig_{}_{index}", self.id), img);
+                self.emit(
+                    out,
+                    "response.output_item.added",
+                    json!({"output_index": index, "item": item}),
+                );
+                self.emit(
+                    out,
+                    "response.output_item.done",
+                    json!({"output_index": index, "item": item}),
+                );
+                self.output.push(item);
+            }
             Event::Usage(u) => self.usage = *u,
             Event::Finish(f) => self.finish = Some(*f),
         }
