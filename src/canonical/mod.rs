@@ -171,6 +171,17 @@ pub struct Response {
     pub parts: Vec<Part>,
     pub finish: Option<Finish>,
     pub usage: Usage,
+    /// Web sources the answer was grounded on.
+    pub citations: Vec<Citation>,
+}
+
+/// A web source behind part of an answer (search grounding).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Citation {
+    pub url: String,
+    pub title: String,
+    /// The cited span of the answer's text, when the upstream says which.
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,6 +225,8 @@ pub enum Event {
         call: ToolCall,
     },
     Usage(Usage),
+    /// Sources the answer so far was grounded on.
+    Citations(Vec<Citation>),
     Finish(Finish),
 }
 
@@ -278,6 +291,7 @@ impl Response {
                 },
                 Event::ToolCall { call, .. } => resp.parts.push(Part::ToolCall(call)),
                 Event::Image(img) => resp.parts.push(Part::Image(img)),
+                Event::Citations(c) => resp.citations.extend(c),
                 Event::Usage(u) => resp.usage = u,
                 Event::Finish(f) => resp.finish = Some(f),
             }

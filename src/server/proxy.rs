@@ -164,6 +164,16 @@ async fn serve(
         Ok(r) => r,
         Err(e) => return wire.error(&e),
     };
+    // `model-online`: the model, grounded on a web search.
+    if let Some(base) = creq.model.strip_suffix("-online") {
+        creq.model = base.to_string();
+        creq.tools.push(crate::canonical::Tool {
+            kind: crate::canonical::ToolKind::WebSearch,
+            name: "web_search".into(),
+            description: None,
+            parameters: serde_json::Value::Null,
+        });
+    }
     let snap = state.snapshot.load_full();
     let settings = &snap.settings;
     let background = settings.background_downgrade
@@ -181,6 +191,11 @@ async fn serve(
         Err(e) => return wire.error(&e),
     };
     let id = hex(&random_bytes::<12>());
+    if matches!(route.kind, ProviderKind::Gemini | ProviderKind::GoogleOauth)
+        && crate::protocol::gemini::search_dropped(&creq, &route.model)
+    {
+        warn!(req = %id, model = %route.model, "web search dropped: this Gemini model cannot search beside function tools");
+    }
     let session = session_key(session_header(req), &creq);
     let mut log = RequestLog::start(
         state.clone(),

@@ -485,6 +485,16 @@ fn usage(body: &Value, reply_len: usize) -> Value {
 /// The bytes the fake serves as `/image.png` (a PNG signature and a header).
 pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDRfake";
 
+/// Search grounding, when the request asked for Google Search.
+fn grounding(req: &Value) -> Option<Value> {
+    let searched = req["tools"]
+        .as_array()?
+        .iter()
+        .any(|t| t.get("googleSearch").is_some());
+    searched.then(|| json!({"groundingChunks": [{"web": {"uri": "https://example.org/levity", "title": "example.org"}}],
+        "groundingSupports": [{"segment": {"text": "cited"}, "groundingChunkIndices": [0]}]}))
+}
+
 /// Signatures this fake Gemini issues, and so accepts back.
 pub const GEMINI_CALL_SIG: &str = "c2lnbmF0dXJl";
 pub const GEMINI_TEXT_SIG: &str = "dGV4dHNpZw==";
@@ -571,8 +581,13 @@ fn gemini_body(reply: &Reply, req: &Value) -> Value {
             10
         }
     };
+    let mut candidate =
+        json!({"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0});
+    if let Some(g) = grounding(req) {
+        candidate["groundingMetadata"] = g;
+    }
     json!({
-        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+        "candidates": [candidate],
         "usageMetadata": usage(req, len),
         "modelVersion": "gemini-fake-001",
         "responseId": "fakeresp1",
@@ -584,6 +599,9 @@ fn gemini_events(reply: &Reply, req: &Value) -> Vec<String> {
     let chunk = |parts: Vec<Value>, finish: Option<&str>, usage: Option<Value>| {
         let mut c = json!({"candidates": [{"content": {"role": "model", "parts": parts}, "index": 0}], "modelVersion": "gemini-fake-001", "responseId": "fakestream1"});
         if let Some(f) = finish {
+            if let Some(g) = grounding(req) {
+                c["candidates"][0]["groundingMetadata"] = g;
+            }
             c["candidates"][0]["finishReason"] = json!(f);
         }
         if let Some(u) = usage {

@@ -11,4 +11,5 @@ mod pool;
 mod proxy;
 mod real_clients;
 mod responses;
+mod search;
 mod translation;

@@ -33,6 +33,12 @@ pub fn message_id(id: &str) -> String {
     }
 }
 
+/// A web source as Anthropic's `web_search_result_location` citation.
+pub fn citation(c: &crate::canonical::Citation) -> serde_json::Value {
+    serde_json::json!({"type": "web_search_result_location", "url": c.url, "title": c.title,
+        "cited_text": c.text.clone().unwrap_or_default(), "encrypted_index": ""})
+}
+
 /// An image the model made, as an Anthropic `image` block.
 pub fn image_block(img: &crate::canonical::Image) -> serde_json::Value {
     match img {
@@ -82,6 +88,25 @@ pub fn encode_response(resp: &Response) -> Vec<u8> {
             }
             Part::Image(img) => content.push(BlockOut::Image(image_block(img))),
             Part::ToolResult { .. } => {}
+        }
+    }
+    // Sources ride on the answer's last text block.
+    if !resp.citations.is_empty() {
+        let last_text = content
+            .iter()
+            .rposition(|b| matches!(b, BlockOut::Text { .. }));
+        let cited: Vec<serde_json::Value> = resp.citations.iter().map(citation).collect();
+        match last_text {
+            Some(i) => {
+                if let BlockOut::Text { text } = content[i] {
+                    content[i] = BlockOut::Image(
+                        serde_json::json!({"type": "text", "text": text, "citations": cited}),
+                    );
+                }
+            }
+            None => content.push(BlockOut::Image(
+                serde_json::json!({"type": "text", "text": "", "citations": cited}),
+            )),
         }
     }
     let id = message_id(&resp.id);

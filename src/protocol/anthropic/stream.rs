@@ -191,6 +191,16 @@ impl EventEncoder {
                     &json!({"type": "content_block_stop", "index": index}),
                 );
             }
+            Event::Citations(citations) => {
+                let index = self.ensure(Block::Text, out);
+                for c in citations {
+                    Self::delta(
+                        out,
+                        index,
+                        json!({"type": "citations_delta", "citation": super::encode::citation(c)}),
+                    );
+                }
+            }
             Event::Usage(u) => self.usage = *u,
             Event::Finish(f) => self.finish = Some(*f),
         }

@@ -173,7 +173,7 @@ pub enum BlockOut<'a> {
         name: &'a str,
         input: &'a Value,
     },
-    /// An already-built `image` block.
+    /// An already-built block (images, text with citations).
     #[serde(untagged)]
     Image(Value),
 }

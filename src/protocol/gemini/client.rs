@@ -303,15 +303,23 @@ fn chunk(
     c
 }
 
+/// Sources as Gemini's `groundingMetadata`.
+fn grounding(citations: &[crate::canonical::Citation]) -> Value {
+    json!({"groundingChunks": citations.iter().map(|c| json!({"web": {"uri": c.url, "title": c.title}})).collect::<Vec<_>>()})
+}
+
 pub fn encode_response(resp: &Response) -> Vec<u8> {
     let parts = resp.parts.iter().filter_map(part_json).collect();
-    let body = chunk(
+    let mut body = chunk(
         parts,
         Some(resp.finish.unwrap_or(Finish::Stop)),
         Some(&resp.usage),
         &resp.model,
         &resp.id,
     );
+    if !resp.citations.is_empty() {
+        body["candidates"][0]["groundingMetadata"] = grounding(&resp.citations);
+    }
     serde_json::to_vec(&body).expect("serializable")
 }
 
@@ -365,6 +373,12 @@ impl StreamEncoder {
             },
             Event::ToolCall { call, .. } => Part::ToolCall(call.clone()),
             Event::Image(img) => Part::Image(img.clone()),
+            Event::Citations(c) => {
+                let mut value = chunk(Vec::new(), None, None, &self.model, &self.id);
+                value["candidates"][0]["groundingMetadata"] = grounding(c);
+                self.write(out, &value);
+                return;
+            }
             Event::Usage(u) => {
                 self.usage = *u;
                 return;

@@ -5,7 +5,7 @@
 //! the two paths cannot drift apart.
 
 use super::types::*;
-use crate::canonical::{Event, Finish, Origin, Response, Signature, ToolCall, Usage};
+use crate::canonical::{Citation, Event, Finish, Origin, Response, Signature, ToolCall, Usage};
 use crate::error::{Error, Kind};
 
 /// Turns Gemini chunks into canonical events, keeping what must persist
@@ -52,10 +52,16 @@ impl StreamDecoder {
                 model: chunk.model_version.clone().unwrap_or_default(),
             });
         }
-        let candidate = chunk.candidates.into_iter().next();
+        let mut candidate = chunk.candidates.into_iter().next();
         if let Some(content) = candidate.as_ref().and_then(|c| c.content.as_ref()) {
             for part in &content.parts {
                 self.part(part, out);
+            }
+        }
+        if let Some(g) = candidate.as_mut().and_then(|c| c.grounding_metadata.take()) {
+            let citations = citations_of(g);
+            if !citations.is_empty() {
+                out.push(Event::Citations(citations));
             }
         }
         if let Some(u) = chunk.usage_metadata {
@@ -158,6 +164,25 @@ impl crate::protocol::StreamDecode for StreamDecoder {
     fn finished(&self) -> bool {
         self.finished
     }
+}
+
+/// One citation per cited source: the span it supports where Gemini says so.
+fn citations_of(g: Grounding) -> Vec<Citation> {
+    let mut out: Vec<Citation> = Vec::new();
+    for (i, chunk) in g.grounding_chunks.into_iter().enumerate() {
+        let Some(web) = chunk.web else { continue };
+        let text = g
+            .grounding_supports
+            .iter()
+            .find(|s| s.grounding_chunk_indices.contains(&i))
+            .and_then(|s| s.segment.as_ref()?.text.clone());
+        out.push(Citation {
+            url: web.uri,
+            title: web.title,
+            text,
+        });
+    }
+    out
 }
 
 fn finish_of(reason: &str, had_calls: bool) -> Finish {

@@ -139,10 +139,7 @@ fn build(req: &Request, model: &str) -> GenerateRequest {
             ..ToolOut::default()
         });
     }
-    // Search is a built-in tool. Gemini before 3 refuses it beside function
-    // declarations; there the client's own functions win.
-    let search = req.tools.iter().any(|t| t.kind == ToolKind::WebSearch);
-    if search && (tools.is_empty() || is_gemini_3(model)) {
+    if wants_search(req) && !search_dropped(req, model) {
         tools.push(ToolOut {
             google_search: Some(Default::default()),
             ..ToolOut::default()
@@ -211,6 +208,19 @@ fn build(req: &Request, model: &str) -> GenerateRequest {
                 .map(|ratio| json!({"aspectRatio": ratio})),
         },
     }
+}
+
+fn wants_search(req: &Request) -> bool {
+    req.tools.iter().any(|t| t.kind == ToolKind::WebSearch)
+}
+
+/// Search is a built-in tool that Gemini before 3 refuses beside function
+/// declarations; there the client's own functions win and search is dropped
+/// (the server logs it).
+pub fn search_dropped(req: &Request, model: &str) -> bool {
+    wants_search(req)
+        && !is_gemini_3(model)
+        && req.tools.iter().any(|t| t.kind == ToolKind::Function)
 }
 
 fn thinking_of(req: &Request, model: &str) -> Option<ThinkingConfig> {

@@ -187,6 +187,43 @@ pub struct GenerateResponse {
 pub struct Candidate {
     pub content: Option<Content>,
     pub finish_reason: Option<String>,
+    pub grounding_metadata: Option<Grounding>,
+}
+
+/// Where a grounded answer's facts came from.
+#[derive(Deserialize, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Grounding {
+    #[serde(default)]
+    pub grounding_chunks: Vec<GroundingChunk>,
+    #[serde(default)]
+    pub grounding_supports: Vec<GroundingSupport>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+pub struct GroundingChunk {
+    pub web: Option<WebSource>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+pub struct WebSource {
+    #[serde(default)]
+    pub uri: String,
+    #[serde(default)]
+    pub title: String,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct GroundingSupport {
+    pub segment: Option<Segment>,
+    #[serde(default)]
+    pub grounding_chunk_indices: Vec<usize>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+pub struct Segment {
+    pub text: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Default, Clone, Copy)]

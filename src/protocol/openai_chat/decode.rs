@@ -76,7 +76,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
         }
     }
 
-    let tools = req
+    let mut tools = req
         .tools
         .unwrap_or_default()
         .into_iter()
@@ -99,6 +99,15 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+
+    if req.web_search_options.is_some() {
+        tools.push(Tool {
+            kind: ToolKind::WebSearch,
+            name: "web_search".into(),
+            description: None,
+            parameters: Value::Null,
+        });
+    }
 
     let tool_choice = match req.tool_choice {
         None => None,

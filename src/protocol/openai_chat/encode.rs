@@ -38,6 +38,10 @@ fn image_out(img: &crate::canonical::Image) -> serde_json::Value {
     serde_json::json!({"type": "image_url", "image_url": {"url": url}})
 }
 
+fn citation_out(c: &crate::canonical::Citation) -> serde_json::Value {
+    serde_json::json!({"type": "url_citation", "url_citation": {"url": c.url, "title": c.title, "start_index": 0, "end_index": 0}})
+}
+
 fn tool_call_out(call: &crate::canonical::ToolCall, index: Option<usize>) -> ToolCallOut<'_> {
     ToolCallOut {
         index,
@@ -78,6 +82,7 @@ pub fn encode_response(resp: &Response, created: u64) -> Vec<u8> {
                 reasoning_content: (!thinking.is_empty()).then_some(thinking),
                 tool_calls,
                 images,
+                annotations: resp.citations.iter().map(citation_out).collect(),
             },
             finish_reason: finish_reason(resp.finish),
         }],
@@ -164,6 +169,13 @@ impl ChunkEncoder {
             Event::Image(img) => {
                 let delta = Delta {
                     images: vec![image_out(img)],
+                    ..Delta::default()
+                };
+                self.chunk(out, delta, None);
+            }
+            Event::Citations(c) => {
+                let delta = Delta {
+                    annotations: c.iter().map(citation_out).collect(),
                     ..Delta::default()
                 };
                 self.chunk(out, delta, None);

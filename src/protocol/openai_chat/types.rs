@@ -25,6 +25,8 @@ pub struct ChatRequest {
     pub response_format: Option<ChatResponseFormat>,
     pub reasoning_effort: Option<String>,
     pub prompt_cache_key: Option<String>,
+    /// Asks the model to search the web.
+    pub web_search_options: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,6 +179,9 @@ pub struct MessageOut<'a> {
     /// Images the model made, as data URLs (the form OpenRouter and others use).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<Value>,
+    /// Web sources (`url_citation`s) the answer was grounded on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Value>,
 }
 
 #[derive(Serialize)]
@@ -244,4 +249,6 @@ pub struct Delta<'a> {
     pub tool_calls: Vec<ToolCallOut<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Value>,
 }

@@ -3,7 +3,7 @@
 
 use super::types::SealedState;
 use super::{NAMESPACE_SEP, Vault};
-use crate::canonical::{Finish, Origin, Part, Response, Signature, ToolCall, Usage};
+use crate::canonical::{Citation, Finish, Origin, Part, Response, Signature, ToolCall, Usage};
 use crate::error::Error;
 use serde_json::{Value, json};
 
@@ -33,9 +33,17 @@ pub fn reasoning_item(id: &str, summary: &str, encrypted: Option<String>) -> Val
     item
 }
 
-pub fn message_item(id: &str, text: &str, status: &str) -> Value {
+pub fn message_item(id: &str, text: &str, status: &str, citations: &[Citation]) -> Value {
     json!({"type": "message", "id": id, "status": status, "role": "assistant",
-        "content": [{"type": "output_text", "text": text, "annotations": []}]})
+        "content": [{"type": "output_text", "text": text, "annotations": annotations(citations)}]})
+}
+
+/// Web sources as `url_citation` annotations.
+pub fn annotations(citations: &[Citation]) -> Value {
+    citations
+        .iter()
+        .map(|c| json!({"type": "url_citation", "url": c.url, "title": c.title, "start_index": 0, "end_index": 0}))
+        .collect()
 }
 
 /// A function call, with its namespace restored from the flattened name.
@@ -104,6 +112,7 @@ pub fn encode_response(resp: &Response, created: u64, vault: &dyn Vault) -> Vec<
                 &format!("msg_{}_{}", resp.id, output.len()),
                 text,
                 "completed",
+                &resp.citations,
             ));
             text.clear();
         }

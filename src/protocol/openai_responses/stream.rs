@@ -28,6 +28,7 @@ pub struct EventEncoder {
     output: Vec<Value>,
     usage: Usage,
     finish: Option<Finish>,
+    citations: Vec<crate::canonical::Citation>,
 }
 
 impl EventEncoder {
@@ -43,6 +44,7 @@ impl EventEncoder {
             output: Vec::new(),
             usage: Usage::default(),
             finish: None,
+            citations: Vec::new(),
         }
     }
 
@@ -96,7 +98,7 @@ impl EventEncoder {
                     "response.content_part.done",
                     json!({"item_id": id, "output_index": index, "content_index": 0, "part": part}),
                 );
-                let item = message_item(&id, &text, "completed");
+                let item = message_item(&id, &text, "completed", &self.citations);
                 self.emit(
                     out,
                     "response.output_item.done",
@@ -131,7 +133,7 @@ impl EventEncoder {
         self.emit(
             out,
             "response.output_item.added",
-            json!({"output_index": index, "item": message_item(&id, "", "in_progress")}),
+            json!({"output_index": index, "item": message_item(&id, "", "in_progress", &[])}),
         );
         let part = json!({"type": "output_text", "text": "", "annotations": []});
         self.emit(
@@ -273,6 +275,7 @@ impl EventEncoder {
                 );
                 self.output.push(item);
             }
+            Event::Citations(c) => self.citations.extend(c.iter().cloned()),
             Event::Usage(u) => self.usage = *u,
             Event::Finish(f) => self.finish = Some(*f),
         }
