@@ -97,7 +97,7 @@ impl Backend {
             _ => {
                 self.call(
                     reqwest::Method::DELETE,
-                    &format!("/accounts/{}", escape(id)),
+                    &format!("/accounts/{}", crate::provider::code_assist::escape(id)),
                     None,
                 )
                 .await
@@ -112,7 +112,7 @@ impl Backend {
                 let body = serde_json::to_value(&patch).expect("serializable");
                 self.call(
                     reqwest::Method::PATCH,
-                    &format!("/accounts/{}", escape(id)),
+                    &format!("/accounts/{}", crate::provider::code_assist::escape(id)),
                     Some(body),
                 )
                 .await
@@ -157,7 +157,7 @@ impl Backend {
             _ => {
                 self.call(
                     reqwest::Method::DELETE,
-                    &format!("/keys/{}", escape(id)),
+                    &format!("/keys/{}", crate::provider::code_assist::escape(id)),
                     None,
                 )
                 .await
@@ -188,17 +188,4 @@ impl Backend {
             }
         }
     }
-}
-
-/// Percent-encodes a URL component (names may hold spaces or slashes).
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

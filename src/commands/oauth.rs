@@ -4,15 +4,14 @@
 //! standard input. The OAuth client is the user's own (settings
 //! `oauth_client_id` / `oauth_client_secret`); levity ships none.
 
-use super::backend::escape;
 use crate::config::Settings;
 use crate::protocol::hex;
+use crate::provider::code_assist;
 use crate::store::random_bytes;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const SCOPES: &str = "https://www.googleapis.com/auth/cloud-platform https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/userinfo.profile";
 /// How long the sign-in may take.
 const SIGN_IN: Duration = Duration::from_secs(600);
 
@@ -55,14 +54,8 @@ fn params(text: &str) -> (Option<String>, Option<String>, Option<String>) {
 pub async fn sign_in(stored: &BTreeMap<String, String>, no_open: bool) -> Result<String, String> {
     let settings = Settings::from_map(stored);
     let oauth = &settings.oauth;
-    let (Some(client_id), Some(client_secret)) =
-        (oauth.client_id.clone(), oauth.client_secret.clone())
-    else {
-        return Err("sign-in needs your own Google OAuth client: create a desktop OAuth client in the Google Cloud \
-                    console, then `levity config set oauth_client_id ID` and `levity config set oauth_client_secret SECRET` \
-                    (README: Google accounts); or pass --refresh-token"
-            .into());
-    };
+    // Fails early, with the setup steps, when no OAuth client is configured.
+    code_assist::authorize_url(oauth, "", "")?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
@@ -71,13 +64,7 @@ pub async fn sign_in(stored: &BTreeMap<String, String>, no_open: bool) -> Result
         listener.local_addr().map_err(|e| e.to_string())?.port()
     );
     let state = hex(&random_bytes::<16>());
-    let url = format!(
-        "{}?client_id={}&redirect_uri={}&response_type=code&scope={}&access_type=offline&prompt=consent&state={state}",
-        oauth.auth_url,
-        escape(&client_id),
-        escape(&redirect),
-        escape(SCOPES)
-    );
+    let url = code_assist::authorize_url(oauth, &redirect, &state)?;
     eprintln!(
         "Sign in to Google at:\n  {url}\nWaiting for the browser; or paste the code (or the address you were sent to) here:"
     );
@@ -149,30 +136,7 @@ pub async fn sign_in(stored: &BTreeMap<String, String>, no_open: bool) -> Result
     }
     let code = code.ok_or("Google sent no code")?;
 
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", redirect.as_str()),
-        ("client_id", client_id.as_str()),
-        ("client_secret", client_secret.as_str()),
-    ];
-    let resp = reqwest::Client::new()
-        .post(&oauth.token_url)
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach Google's token endpoint: {e}"))?;
-    let v: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
-    match v["refresh_token"].as_str() {
-        Some(t) => Ok(t.to_string()),
-        None => Err(format!(
-            "Google returned no refresh token ({})",
-            v["error_description"]
-                .as_str()
-                .or(v["error"].as_str())
-                .unwrap_or("unknown reason")
-        )),
-    }
+    code_assist::exchange_code(oauth, &code, &redirect).await
 }
 
 #[cfg(test)]

@@ -258,3 +258,79 @@ pub async fn quota(call: &Call) -> Result<Vec<code_assist::Bucket>, Error> {
     let resp = post(call, "retrieveUserQuota", &access, body).await?;
     code_assist::decode_quota(&read(resp, "Code Assist").await?)
 }
+
+/// Trades an OAuth authorization code for the account's refresh token.
+pub async fn exchange_code(
+    oauth: &crate::config::OauthSettings,
+    code: &str,
+    redirect: &str,
+) -> Result<String, String> {
+    let (Some(id), Some(secret)) = (&oauth.client_id, &oauth.client_secret) else {
+        return Err(
+            "set oauth_client_id and oauth_client_secret first (see README: Google accounts)"
+                .into(),
+        );
+    };
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect),
+        ("client_id", id.as_str()),
+        ("client_secret", secret.as_str()),
+    ];
+    let resp = reqwest::Client::new()
+        .post(&oauth.token_url)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach Google's token endpoint: {e}"))?;
+    let v: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+    match v["refresh_token"].as_str() {
+        Some(t) => Ok(t.to_string()),
+        None => Err(format!(
+            "Google returned no refresh token ({})",
+            v["error_description"]
+                .as_str()
+                .or(v["error"].as_str())
+                .unwrap_or("unknown reason")
+        )),
+    }
+}
+
+/// The Google sign-in address for `redirect` and `state`.
+pub fn authorize_url(
+    oauth: &crate::config::OauthSettings,
+    redirect: &str,
+    state: &str,
+) -> Result<String, String> {
+    let id = oauth.client_id.as_deref().ok_or(
+        "sign-in needs your own Google OAuth client: create a desktop OAuth client in the Google Cloud \
+         console, then `levity config set oauth_client_id ID` and `levity config set oauth_client_secret SECRET` \
+         (README: Google accounts); or pass --refresh-token",
+    )?;
+    if oauth.client_secret.is_none() {
+        return Err("set oauth_client_secret too (README: Google accounts)".into());
+    }
+    Ok(format!(
+        "{}?client_id={}&redirect_uri={}&response_type=code&scope={}&access_type=offline&prompt=consent&state={state}",
+        oauth.auth_url,
+        escape(id),
+        escape(redirect),
+        escape(SCOPES)
+    ))
+}
+
+const SCOPES: &str = "https://www.googleapis.com/auth/cloud-platform https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/userinfo.profile";
+
+/// Percent-encodes a URL component.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

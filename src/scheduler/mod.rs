@@ -30,8 +30,9 @@ pub struct Snapshot {
     /// Accounts in the user's priority order.
     pub accounts: Vec<Arc<Account>>,
     pub settings: Settings,
-    /// SHA-256 of each client key; empty means the proxy is open (loopback only).
-    pub key_hashes: Vec<[u8; 32]>,
+    /// SHA-256 and name of each client key; empty means the proxy is open
+    /// (loopback only).
+    pub keys: Vec<([u8; 32], String)>,
 }
 
 /// Where one request may go: the upstream model name and the accounts that
@@ -406,7 +407,7 @@ mod tests {
                 account("ds", ProviderKind::Openai, &["deepseek-chat"]),
             ],
             settings: Settings::from_map(&map),
-            key_hashes: Vec::new(),
+            keys: Vec::new(),
         };
         let s = Scheduler::default();
         let a = s.resolve(&snap, "gpt-4o-mini").unwrap();
@@ -434,7 +435,7 @@ mod tests {
                 account("b", ProviderKind::Gemini, &[]),
             ],
             settings: Settings::from_map(&map),
-            key_hashes: Vec::new(),
+            keys: Vec::new(),
         };
         let s = Scheduler::default();
         let route = s.resolve(&snap, "gemini-2.5-flash").unwrap();

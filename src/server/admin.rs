@@ -24,6 +24,13 @@ pub fn routes() -> impl Endpoint {
             poem::delete(remove_account).patch(update_account),
         )
         .at("/accounts/:id/secret", poem::put(replace_secret))
+        .at("/accounts/:id/quota", poem::post(refresh_quota))
+        .at("/oauth/start", poem::post(oauth_start))
+        .at("/route", get(route_of))
+        .at("/requests", get(requests))
+        .at("/stats", get(stats))
+        .at("/events", get(events))
+        .at("/openapi.json", get(openapi))
         .at("/keys", get(list_keys).post(create_key))
         .at("/keys/:id", poem::delete(revoke_key))
         .at("/config", get(get_config).put(set_config))
@@ -34,6 +41,9 @@ pub fn routes() -> impl Endpoint {
                 .expect("state is attached to every route");
             if let Err((status, code, message)) = auth::check_admin(&state, &req) {
                 return Ok(error(status, code, message.to_string()));
+            }
+            if let Err(message) = auth::check_origin(&state, &req) {
+                return Ok(error(403, "cross_site", message.to_string()));
             }
             Ok(ep.call(req).await?.into_response())
         })
@@ -101,7 +111,7 @@ fn get_status(Data(state): Data<&Arc<AppState>>) -> Response {
             data_file: state.store.path().display().to_string(),
             seal: state.store.seal_mode(),
             accounts,
-            client_keys: state.snapshot.load().key_hashes.len(),
+            client_keys: state.snapshot.load().keys.len(),
             uptime_secs: state.started.elapsed().as_secs(),
         },
     )
@@ -312,4 +322,241 @@ fn set_config(Data(state): Data<&Arc<AppState>>, body: Json<SetConfig>) -> Respo
         state.store.set_setting(&body.key, &body.value)?;
         Ok(serde_json::json!({"key": body.key, "value": body.value}))
     })
+}
+
+/// Reads a Google account's quota now.
+#[handler]
+async fn refresh_quota(Data(state): Data<&Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let Some(acc) = state
+        .snapshot
+        .load()
+        .accounts
+        .iter()
+        .find(|a| a.id == id || a.name == id)
+        .cloned()
+    else {
+        return error(404, "not_found", format!("no such account: {id}"));
+    };
+    if acc.kind != crate::store::ProviderKind::GoogleOauth {
+        return error(
+            400,
+            "invalid",
+            "only Google accounts report quota; other accounts are counted locally".into(),
+        );
+    }
+    super::background::refresh(state, acc).await;
+    match accounts_with_state(state) {
+        Ok(list) => ok(
+            StatusCode::OK,
+            &list.into_iter().find(|a| a.id == id || a.name == id),
+        ),
+        Err(e) => store_error(e),
+    }
+}
+
+/// Starts a Google sign-in whose callback comes back to this server.
+#[handler]
+fn oauth_start(req: &Request, Data(state): Data<&Arc<AppState>>) -> Response {
+    let snap = state.snapshot.load();
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let redirect = format!("http://{host}/oauth2callback");
+    let nonce = crate::protocol::hex(&crate::store::random_bytes::<16>());
+    match crate::provider::code_assist::authorize_url(&snap.settings.oauth, &redirect, &nonce) {
+        Ok(url) => {
+            state
+                .oauth_pending
+                .lock()
+                .expect("oauth lock")
+                .insert(nonce, redirect);
+            ok(StatusCode::OK, &serde_json::json!({"url": url}))
+        }
+        Err(msg) => error(400, "oauth_not_configured", msg),
+    }
+}
+
+#[derive(Deserialize)]
+struct RouteQuery {
+    model: String,
+}
+
+/// What a model name would go to: the mapping tester.
+#[handler]
+fn route_of(Data(state): Data<&Arc<AppState>>, Query(q): Query<RouteQuery>) -> Response {
+    let snap = state.snapshot.load_full();
+    match state.scheduler.resolve(&snap, &q.model) {
+        Ok(r) => ok(
+            StatusCode::OK,
+            &serde_json::json!({"model": q.model, "upstream_model": r.model, "kind": r.kind.as_str(),
+                "accounts": r.accounts.iter().map(|a| a.name.clone()).collect::<Vec<_>>()}),
+        ),
+        Err(e) => error(e.status(), "no_route", e.message),
+    }
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    limit: Option<usize>,
+}
+
+#[handler]
+fn requests(Data(state): Data<&Arc<AppState>>, Query(q): Query<Limit>) -> Response {
+    ok(
+        StatusCode::OK,
+        &state.monitor.recent(q.limit.unwrap_or(200).min(2_000)),
+    )
+}
+
+#[derive(Deserialize)]
+struct Days {
+    days: Option<usize>,
+}
+
+#[handler]
+fn stats(Data(state): Data<&Arc<AppState>>, Query(q): Query<Days>) -> Response {
+    ok(
+        StatusCode::OK,
+        &state
+            .monitor
+            .stats(q.days.unwrap_or(7).clamp(1, 400), now_ms()),
+    )
+}
+
+/// Live events for the dashboard: each finished request, and account states
+/// when they change (checked every two seconds).
+#[handler]
+fn events(Data(state): Data<&Arc<AppState>>) -> Response {
+    let mut live = state.monitor.subscribe();
+    // A weak handle: an open dashboard does not keep a stopped server alive.
+    let state = Arc::downgrade(state);
+    let stream = async_stream_of(move |tx| async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        let mut last = String::new();
+        loop {
+            let frame = tokio::select! {
+                got = live.recv() => match got {
+                    Ok(entry) => format!("event: request\ndata: {}\n\n", serde_json::to_string(&entry).expect("serializable")),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                },
+                _ = tick.tick() => {
+                    let Some(state) = state.upgrade() else { break };
+                    let Ok(list) = accounts_with_state(&state) else { continue };
+                    let json = serde_json::to_string(&list).expect("serializable");
+                    // Only the parts that change with state, not the counters.
+                    let key: String = list.iter().map(|a| format!("{}{}{}{}", a.id, a.state, a.reason, a.enabled)).collect();
+                    if key == last {
+                        ": keep-alive\n\n".to_string()
+                    } else {
+                        last = key;
+                        format!("event: accounts\ndata: {json}\n\n")
+                    }
+                }
+            };
+            if tx.send(frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    Response::builder()
+        .content_type("text/event-stream")
+        .header("cache-control", "no-cache")
+        .body(poem::Body::from_bytes_stream(stream))
+}
+
+/// A byte stream fed by a task through a channel; the task stops when the
+/// client goes away.
+fn async_stream_of<F, Fut>(
+    task: F,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<String>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<String>(64);
+    tokio::spawn(task(tx));
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|s| (Ok(bytes::Bytes::from(s)), rx))
+    })
+}
+
+/// The admin API, described as OpenAPI for the dashboard and other tools.
+#[handler]
+fn openapi() -> Response {
+    Response::builder()
+        .content_type("application/json")
+        .body(include_str!("openapi.json"))
+}
+
+#[derive(Deserialize)]
+struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// Where Google sends the browser after a dashboard sign-in: the state must
+/// be one this server handed out; the new account is added at once.
+#[handler]
+pub async fn oauth_callback(
+    Data(state): Data<&Arc<AppState>>,
+    Query(q): Query<Callback>,
+) -> Response {
+    let page = |status: StatusCode, text: String| {
+        Response::builder()
+            .status(status)
+            .content_type("text/html; charset=utf-8")
+            .body(format!("<!doctype html><meta charset=utf-8><title>levity</title><p>{text}</p><p><a href=\"/accounts\">Back to levity</a></p>"))
+    };
+    let redirect = q
+        .state
+        .as_deref()
+        .and_then(|s| state.oauth_pending.lock().expect("oauth lock").remove(s));
+    let Some(redirect) = redirect else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "This sign-in was not started here, or has been used already.".into(),
+        );
+    };
+    if let Some(e) = q.error {
+        return page(
+            StatusCode::BAD_REQUEST,
+            format!("Google refused the sign-in: {e}"),
+        );
+    }
+    let Some(code) = q.code else {
+        return page(StatusCode::BAD_REQUEST, "Google sent no code.".into());
+    };
+    let oauth = state.snapshot.load().settings.oauth.clone();
+    let token = match crate::provider::code_assist::exchange_code(&oauth, &code, &redirect).await {
+        Ok(t) => t,
+        Err(e) => return page(StatusCode::BAD_GATEWAY, e),
+    };
+    let new = NewAccount {
+        kind: crate::store::ProviderKind::GoogleOauth,
+        api_key: token,
+        name: None,
+        base_url: None,
+        models: Vec::new(),
+        tier: None,
+        proxy: None,
+        project: None,
+    };
+    match state
+        .store
+        .add_account(new)
+        .and_then(|info| state.reload().map(|()| info))
+    {
+        Ok(info) => page(
+            StatusCode::OK,
+            format!(
+                "Signed in: account `{}` added. You can close this tab.",
+                info.name
+            ),
+        ),
+        Err(e) => page(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
 }

@@ -95,7 +95,7 @@ impl Plan<'_> {
                     let effect = sched.failed(&account, model, &e, now_ms());
                     warn!(req = %self.id, account = %account.name, status = e.status(), effect = ?effect, error = %e, "attempt failed");
                     if account.kind == ProviderKind::GoogleOauth && e.kind == Kind::RateLimited {
-                        super::quota::refresh_soon(self.state.clone(), account.clone());
+                        super::background::refresh_soon(self.state.clone(), account.clone());
                     }
                     if !e.retryable() || attempts >= settings.max_attempts {
                         return Err(final_error(e));

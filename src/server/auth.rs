@@ -29,14 +29,15 @@ fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Whether a proxy request may proceed; the error says what to fix.
-pub fn check_client(state: &AppState, req: &Request) -> Result<(), &'static str> {
+/// Whether a proxy request may proceed, and with which client key (its
+/// name); the error says what to fix.
+pub fn check_client(state: &AppState, req: &Request) -> Result<Option<String>, &'static str> {
     let snap = state.snapshot.load();
-    if snap.key_hashes.is_empty() {
+    if snap.keys.is_empty() {
         // Without keys the proxy is open, but only to this machine's own names:
         // a web page cannot reach it through DNS rebinding.
         return if host_allowed(state, req) {
-            Ok(())
+            Ok(None)
         } else {
             Err("this Host is not allowed; call levity as localhost or 127.0.0.1")
         };
@@ -48,12 +49,15 @@ pub fn check_client(state: &AppState, req: &Request) -> Result<(), &'static str>
     };
     let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     // Check every key, so the time taken does not depend on which one matched.
-    let matched = snap
-        .key_hashes
-        .iter()
-        .fold(false, |found, h| ct_eq(h, &digest) | found);
-    if matched {
-        Ok(())
+    let matched = snap.keys.iter().fold(None, |found, (h, name)| {
+        if ct_eq(h, &digest) {
+            Some(name.clone())
+        } else {
+            found
+        }
+    });
+    if matched.is_some() {
+        Ok(matched)
     } else {
         Err("invalid client key: create one with `levity key create`")
     }
@@ -122,4 +126,30 @@ pub fn check_admin(
         }
     }
     Ok(())
+}
+
+/// State-changing admin calls from a browser must come from levity's own
+/// pages: a request whose `Origin` names another site is refused (CSRF).
+/// Tools without a browser send no `Origin` and pass.
+pub fn check_origin(state: &AppState, req: &Request) -> Result<(), &'static str> {
+    if matches!(
+        *req.method(),
+        poem::http::Method::GET | poem::http::Method::HEAD
+    ) {
+        return Ok(());
+    }
+    let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = origin.split("://").nth(1).unwrap_or("");
+    let host_header = req
+        .headers()
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if host.eq_ignore_ascii_case(host_header) && host_allowed(state, req) {
+        Ok(())
+    } else {
+        Err("this change was sent from another site; use levity's own dashboard")
+    }
 }

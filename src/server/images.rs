@@ -4,7 +4,7 @@
 use super::AppState;
 use super::attempts::Plan;
 use super::auth;
-use super::log::RequestLog;
+use super::log::{RequestLog, Start};
 use super::proxy::{json_response, unix_now};
 use super::wire::Wire;
 use crate::canonical::{Image, Message, Part, Request as CRequest, Role};
@@ -119,15 +119,14 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
         route,
         id: hex(&random_bytes::<12>()),
     };
-    let mut log = RequestLog::start(
-        state.clone(),
-        plan.id.clone(),
-        "openai-images",
-        &creq.model,
-        &plan.route,
-        false,
-        false,
-    );
+    let start = Start {
+        protocol: "openai-images",
+        model: &creq.model,
+        stream: false,
+        background: false,
+        client_key: auth::check_client(state, req).ok().flatten(),
+    };
+    let mut log = RequestLog::start(state.clone(), plan.id.clone(), &plan.route, start);
     let mut data = Vec::new();
     for _ in 0..n {
         let resp = match plan
@@ -136,7 +135,7 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
         {
             Ok(r) => r,
             Err(e) => {
-                log.end(e.status(), None);
+                log.fail(&e);
                 return wire.error(&e);
             }
         };
@@ -159,7 +158,7 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
                     resp.text()
                 ),
             );
-            log.end(e.status(), None);
+            log.fail(&e);
             return wire.error(&e);
         }
         for (mime, b64) in images {

@@ -1,19 +1,35 @@
 //! One request's log lines: a start line when it arrives, a line per failed
-//! attempt (from the proxy), and an end line saying which account served it,
-//! why the scheduler chose it, and after how many attempts; or a cancel line
-//! if the client goes away first. Never a secret.
+//! attempt (from the attempt loop), and an end line saying which account
+//! served it, why the scheduler chose it, and after how many attempts; or a
+//! cancel line if the client goes away first. The end also goes to the
+//! Monitor. Never a secret.
 
 use super::AppState;
+use super::monitor::Entry;
 use crate::canonical::Usage;
+use crate::error::Error;
 use crate::scheduler::{Route, now_ms};
 use crate::store::Account;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::info;
 
+/// What a request is, for its log lines.
+pub struct Start<'a> {
+    pub protocol: &'static str,
+    pub model: &'a str,
+    pub stream: bool,
+    pub background: bool,
+    pub client_key: Option<String>,
+}
+
 pub struct RequestLog {
     state: Option<Arc<AppState>>,
     pub id: String,
+    protocol: &'static str,
+    stream: bool,
+    background: bool,
+    client_key: Option<String>,
     account: String,
     account_id: String,
     why: &'static str,
@@ -21,30 +37,30 @@ pub struct RequestLog {
     model: String,
     upstream_model: String,
     started: Instant,
+    first_byte: Option<u64>,
+    error: Option<String>,
     ended: bool,
 }
 
 impl RequestLog {
-    pub fn start(
-        state: Arc<AppState>,
-        id: String,
-        protocol: &str,
-        model: &str,
-        route: &Route,
-        stream: bool,
-        background: bool,
-    ) -> Self {
-        info!(req = %id, protocol, model, upstream = %route.model, stream, background, "request start");
+    pub fn start(state: Arc<AppState>, id: String, route: &Route, s: Start<'_>) -> Self {
+        info!(req = %id, protocol = s.protocol, model = s.model, upstream = %route.model, stream = s.stream, background = s.background, "request start");
         RequestLog {
             state: Some(state),
             id,
+            protocol: s.protocol,
+            stream: s.stream,
+            background: s.background,
+            client_key: s.client_key,
             account: String::new(),
             account_id: String::new(),
             why: "",
             attempts: 0,
-            model: model.to_string(),
+            model: s.model.to_string(),
             upstream_model: route.model.clone(),
             started: Instant::now(),
+            first_byte: None,
+            error: None,
             ended: false,
         }
     }
@@ -57,18 +73,23 @@ impl RequestLog {
         self.why = why;
     }
 
+    /// The first bytes went to the client (time to first token).
+    pub fn first_byte(&mut self) {
+        if self.first_byte.is_none() {
+            self.first_byte = Some(self.started.elapsed().as_millis() as u64);
+        }
+    }
+
+    /// Ends a request that failed, keeping why for the Monitor.
+    pub fn fail(&mut self, err: &Error) {
+        self.error = Some(err.message.clone());
+        self.end(err.status(), None);
+    }
+
     pub fn end(&mut self, status: u16, usage: Option<Usage>) {
         self.ended = true;
         let u = usage.unwrap_or_default();
-        if let Some(state) = &self.state
-            && !self.account_id.is_empty()
-            && status < 400
-        {
-            let tokens = u.input_tokens + u.output_tokens;
-            state
-                .scheduler
-                .tokens(&self.account_id, &self.upstream_model, tokens, now_ms());
-        }
+        let latency_ms = self.started.elapsed().as_millis() as u64;
         info!(
             req = %self.id,
             model = %self.model,
@@ -77,11 +98,39 @@ impl RequestLog {
             why = self.why,
             attempts = self.attempts,
             status,
-            latency_ms = self.started.elapsed().as_millis() as u64,
+            latency_ms,
             input_tokens = u.input_tokens,
             output_tokens = u.output_tokens,
             "request end"
         );
+        let Some(state) = &self.state else { return };
+        if !self.account_id.is_empty() && status < 400 {
+            state.scheduler.tokens(
+                &self.account_id,
+                &self.upstream_model,
+                u.input_tokens + u.output_tokens,
+                now_ms(),
+            );
+        }
+        state.monitor.record(Entry {
+            id: self.id.clone(),
+            time_ms: now_ms().saturating_sub(latency_ms),
+            protocol: self.protocol.to_string(),
+            model: self.model.clone(),
+            upstream_model: self.upstream_model.clone(),
+            account: self.account.clone(),
+            status,
+            latency_ms,
+            ttft_ms: self.first_byte,
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            attempts: self.attempts,
+            why: self.why.to_string(),
+            background: self.background,
+            stream: self.stream,
+            client_key: self.client_key.clone(),
+            error: self.error.clone(),
+        });
     }
 
     /// Moves the log into a stream body, leaving a finished shell behind.
@@ -89,6 +138,10 @@ impl RequestLog {
         let shell = RequestLog {
             state: None,
             id: self.id.clone(),
+            protocol: self.protocol,
+            stream: self.stream,
+            background: self.background,
+            client_key: None,
             account: String::new(),
             account_id: String::new(),
             why: "",
@@ -96,6 +149,8 @@ impl RequestLog {
             model: String::new(),
             upstream_model: String::new(),
             started: self.started,
+            first_byte: None,
+            error: None,
             ended: true,
         };
         std::mem::replace(self, shell)

@@ -1,13 +1,14 @@
 //! The HTTP server: proxy routes, the admin API and the embedded dashboard.
 //! The only module that knows poem.
 
-mod admin;
+pub(crate) mod admin;
 mod attempts;
 mod auth;
+mod background;
 mod images;
 mod log;
+mod monitor;
 mod proxy;
-mod quota;
 mod stream;
 mod ui;
 mod wire;
@@ -36,6 +37,10 @@ pub struct AppState {
     pub admin_token: String,
     pub listen: SocketAddr,
     pub started: Instant,
+    /// Recent requests, live events and usage, for the dashboard.
+    pub monitor: monitor::Monitor,
+    /// Google sign-ins started from the dashboard: state → redirect address.
+    pub oauth_pending: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl AppState {
@@ -50,7 +55,17 @@ impl AppState {
             .filter_map(|(k, v)| serde_json::from_slice(&v).ok().map(|h| (k, h)))
             .collect();
         scheduler.health.load(saved);
+        let monitor = monitor::Monitor::default();
+        monitor.load(
+            store
+                .usage()?
+                .into_iter()
+                .filter_map(|(k, v)| serde_json::from_slice(&v).ok().map(|d| (k, d)))
+                .collect(),
+        );
         Ok(AppState {
+            monitor,
+            oauth_pending: Default::default(),
             store,
             snapshot: ArcSwap::from_pointee(snapshot),
             scheduler,
@@ -89,7 +104,7 @@ fn build_snapshot(store: &Store) -> Result<Snapshot, StoreError> {
     Ok(Snapshot {
         accounts: store.accounts()?.into_iter().map(Arc::new).collect(),
         settings: Settings::from_map(&store.settings()?),
-        key_hashes: store.key_hashes()?,
+        keys: store.key_hashes()?,
     })
 }
 
@@ -139,14 +154,15 @@ pub async fn serve(
         .nest("/api", admin::routes())
         .at("/", get(ui::serve_index).head(ui::ok))
         .at("/api/hello", head(ui::ok))
+        .at("/oauth2callback", get(admin::oauth_callback))
         .at("/*path", get(ui::serve_asset))
         .around(limit_body)
         .data(state.clone());
-    let background = tokio::spawn(quota::background(state.clone()));
+    let background = tokio::spawn(background::run(state.clone()));
     let result = poem::Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
         .await;
     background.abort();
-    quota::save_health(&state).await;
+    background::save(&state).await;
     result
 }

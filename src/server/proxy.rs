@@ -6,7 +6,7 @@
 use super::AppState;
 use super::attempts::Plan;
 use super::auth;
-use super::log::RequestLog;
+use super::log::{RequestLog, Start};
 use super::stream::{pipe_response, sse_response};
 use super::wire::Wire;
 use crate::canonical::{Request as CRequest, Usage};
@@ -157,9 +157,10 @@ async fn serve(
     stream: bool,
     method: Option<String>,
 ) -> Response {
-    if let Err(msg) = auth::check_client(state, req) {
-        return wire.error(&Error::new(Kind::Authentication, msg));
-    }
+    let client_key = match auth::check_client(state, req) {
+        Ok(k) => k,
+        Err(msg) => return wire.error(&Error::new(Kind::Authentication, msg)),
+    };
     let mut creq = match wire.decode(&body, state.as_ref(), path_model, stream) {
         Ok(r) => r,
         Err(e) => return wire.error(&e),
@@ -197,15 +198,14 @@ async fn serve(
         warn!(req = %id, model = %route.model, "web search dropped: this Gemini model cannot search beside function tools");
     }
     let session = session_key(session_header(req), &creq);
-    let mut log = RequestLog::start(
-        state.clone(),
-        id.clone(),
-        wire.name(),
-        &creq.model,
-        &route,
-        creq.stream,
+    let start = Start {
+        protocol: wire.name(),
+        model: &creq.model,
+        stream: creq.stream,
         background,
-    );
+        client_key,
+    };
+    let mut log = RequestLog::start(state.clone(), id.clone(), &route, start);
     // Native only when every account speaks the client's protocol (a Gemini
     // family may hold Code Assist accounts, which need the wrapping).
     // Gemini cannot fetch image addresses and no upstream can read the
@@ -251,7 +251,7 @@ async fn serve(
         }
         Ok(Reply::Streaming(resp)) => resp,
         Err(e) => {
-            log.end(e.status(), None);
+            log.fail(&e);
             wire.error(&e)
         }
     }
@@ -425,6 +425,7 @@ async fn count(
     creq: CRequest,
     encode: impl Fn(u64) -> Vec<u8>,
 ) -> Response {
+    let client_key = auth::check_client(state, req).ok().flatten();
     let snap = state.snapshot.load_full();
     let route = match state.scheduler.resolve(&snap, &creq.model) {
         Ok(r) => r,
@@ -439,15 +440,14 @@ async fn count(
         route,
         id: hex(&random_bytes::<12>()),
     };
-    let mut log = RequestLog::start(
-        state.clone(),
-        plan.id.clone(),
-        "count-tokens",
-        &creq.model,
-        &plan.route,
-        false,
-        false,
-    );
+    let start = Start {
+        protocol: "count-tokens",
+        model: &creq.model,
+        stream: false,
+        background: false,
+        client_key,
+    };
+    let mut log = RequestLog::start(state.clone(), plan.id.clone(), &plan.route, start);
     match plan
         .run(&mut log, |call| provider::count_tokens(call, &creq))
         .await
@@ -457,7 +457,7 @@ async fn count(
             json_response(encode(n))
         }
         Err(e) => {
-            log.end(e.status(), None);
+            log.fail(&e);
             wire.error(&e)
         }
     }

@@ -65,6 +65,9 @@ pub fn sse_response(events: EventStream, encoder: Encoder, log: RequestLog) -> R
                 }
             }
         }
+        if !out.is_empty() {
+            st.log.first_byte();
+        }
         (!out.is_empty()).then(|| (Ok::<_, std::io::Error>(Bytes::from(out)), st))
     });
     event_stream(Body::from_bytes_stream(body))
@@ -94,7 +97,10 @@ pub fn pipe_response(bytes: ByteStream, idle: Duration, log: RequestLog) -> Resp
             return None;
         }
         let failure = match tokio::time::timeout(st.idle, st.bytes.next()).await {
-            Ok(Some(Ok(b))) => return Some((Ok(b), st)),
+            Ok(Some(Ok(b))) => {
+                st.log.first_byte();
+                return Some((Ok(b), st));
+            }
             Ok(None) => {
                 st.log.end(200, None);
                 return None;

@@ -17,11 +17,15 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>levity</title
 Build it with <code>make run</code> (or <code>cd ui &amp;&amp; npm ci &amp;&amp; npm run build</code>, \
 then rebuild levity).</p><p>The proxy works without it: <code>/v1/chat/completions</code>.</p>";
 
+/// The dashboard loads nothing from elsewhere and cannot be framed.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 fn index() -> Response {
     match Assets::get("index.html") {
         Some(file) => Response::builder()
             .content_type("text/html; charset=utf-8")
             .header("cache-control", "no-cache")
+            .header("content-security-policy", CSP)
             .body(file.data.into_owned()),
         None => Response::builder()
             .content_type("text/html; charset=utf-8")

@@ -16,10 +16,11 @@ const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
 const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("client_keys");
 const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
 const HEALTH: TableDefinition<&str, &[u8]> = TableDefinition::new("health");
+const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");
 
 /// Bumped whenever a table's layout changes; `Store::open` knows every step.
-/// 2: the `health` table.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 2: the `health` table. 3: the `usage` table.
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub struct Store {
     db: Database,
@@ -99,6 +100,7 @@ impl Store {
             tx.open_table(KEYS)?;
             tx.open_table(SETTINGS)?;
             tx.open_table(HEALTH)?;
+            tx.open_table(USAGE)?;
             tx.commit()?;
         }
 
@@ -371,10 +373,9 @@ impl Store {
         Ok(records.into_iter().map(info_of).collect())
     }
 
-    /// The saved run-time health of every account (cool-downs, breakers, ...).
-    pub fn health(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    fn raw(&self, def: TableDefinition<&str, &[u8]>) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let tx = self.db.begin_read()?;
-        let table = tx.open_table(HEALTH)?;
+        let table = tx.open_table(def)?;
         let mut out = Vec::new();
         for item in table.iter()? {
             let (k, v) = item?;
@@ -383,11 +384,15 @@ impl Store {
         Ok(out)
     }
 
-    /// Saves run-time health in one transaction; accounts not listed are dropped.
-    pub fn save_health(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+    /// Replaces a table's content in one transaction.
+    fn replace(
+        &self,
+        def: TableDefinition<&str, &[u8]>,
+        entries: &[(String, Vec<u8>)],
+    ) -> Result<(), StoreError> {
         let tx = self.db.begin_write()?;
         {
-            let mut table = tx.open_table(HEALTH)?;
+            let mut table = tx.open_table(def)?;
             table.retain(|_, _| false)?;
             for (k, v) in entries {
                 table.insert(k.as_str(), v.as_slice())?;
@@ -395,6 +400,25 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The saved run-time health of every account (cool-downs, breakers, ...).
+    pub fn health(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.raw(HEALTH)
+    }
+
+    /// Saves run-time health; accounts not listed are dropped.
+    pub fn save_health(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.replace(HEALTH, entries)
+    }
+
+    /// Usage per day, as the dashboard's Usage page keeps it.
+    pub fn usage(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.raw(USAGE)
+    }
+
+    pub fn save_usage(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        self.replace(USAGE, entries)
     }
 
     pub fn remove_account(&self, id_or_name: &str) -> Result<AccountInfo, StoreError> {
@@ -413,9 +437,13 @@ impl Store {
         Ok(self.key_records()?.into_iter().map(|r| r.info).collect())
     }
 
-    /// SHA-256 of every client key, for the proxy's constant-time check.
-    pub fn key_hashes(&self) -> Result<Vec<[u8; 32]>, StoreError> {
-        Ok(self.key_records()?.into_iter().map(|r| r.sha256).collect())
+    /// SHA-256 and name of every client key, for the proxy's constant-time check.
+    pub fn key_hashes(&self) -> Result<Vec<([u8; 32], String)>, StoreError> {
+        Ok(self
+            .key_records()?
+            .into_iter()
+            .map(|r| (r.sha256, r.info.name))
+            .collect())
     }
 
     pub fn create_key(&self, name: Option<String>) -> Result<CreatedKey, StoreError> {

@@ -4,6 +4,7 @@
 mod anthropic;
 mod cli;
 mod common;
+mod dashboard_api;
 mod fake;
 mod images;
 mod matrix;

@@ -1,6 +1,6 @@
-//! Background work for the account pool: Code Assist quota refreshes (every
-//! few minutes, and soon after a 429) fed to the scheduler, and the periodic
-//! saving of account health, off the request path.
+//! Background work: Code Assist quota refreshes (every few minutes, and soon
+//! after a 429) fed to the scheduler, and the periodic saving of account
+//! health and usage, off the request path.
 
 use super::AppState;
 use crate::provider::{Call, code_assist};
@@ -14,7 +14,7 @@ const QUOTA_EVERY: Duration = Duration::from_secs(300);
 /// How often changed account health is written to the store.
 const SAVE_EVERY: Duration = Duration::from_secs(2);
 
-async fn refresh(state: &Arc<AppState>, account: Arc<Account>) {
+pub async fn refresh(state: &Arc<AppState>, account: Arc<Account>) {
     let snap = state.snapshot.load_full();
     let call = Call {
         up: state.upstream.clone(),
@@ -48,13 +48,13 @@ pub fn refresh_soon(state: Arc<AppState>, account: Arc<Account>) {
     tokio::spawn(async move { refresh(&state, account).await });
 }
 
-/// Runs until the server stops: quota refreshes and health saves.
-pub async fn background(state: Arc<AppState>) {
-    let mut save = tokio::time::interval(SAVE_EVERY);
+/// Runs until the server stops: quota refreshes and saves.
+pub async fn run(state: Arc<AppState>) {
+    let mut saving = tokio::time::interval(SAVE_EVERY);
     let mut quota = tokio::time::interval(QUOTA_EVERY);
     loop {
         tokio::select! {
-            _ = save.tick() => save_health(&state).await,
+            _ = saving.tick() => save(&state).await,
             _ = quota.tick() => {
                 let snap = state.snapshot.load_full();
                 for a in snap.accounts.iter().filter(|a| a.enabled && a.kind == ProviderKind::GoogleOauth) {
@@ -65,18 +65,32 @@ pub async fn background(state: Arc<AppState>) {
     }
 }
 
-/// Writes account health if it changed since the last save.
-pub async fn save_health(state: &Arc<AppState>) {
-    let Some(map) = state.scheduler.health.take_dirty() else {
+/// Writes account health and usage where they changed since the last save.
+pub async fn save(state: &Arc<AppState>) {
+    fn encode<V: serde::Serialize>(
+        map: impl IntoIterator<Item = (String, V)>,
+    ) -> Vec<(String, Vec<u8>)> {
+        map.into_iter()
+            .filter_map(|(k, v)| serde_json::to_vec(&v).ok().map(|v| (k, v)))
+            .collect()
+    }
+    let health = state.scheduler.health.take_dirty().map(encode);
+    let usage = state.monitor.take_dirty().map(encode);
+    if health.is_none() && usage.is_none() {
         return;
-    };
-    let entries: Vec<(String, Vec<u8>)> = map
-        .into_iter()
-        .filter_map(|(k, v)| serde_json::to_vec(&v).ok().map(|v| (k, v)))
-        .collect();
+    }
     let state = state.clone();
-    let saved = tokio::task::spawn_blocking(move || state.store.save_health(&entries)).await;
+    let saved = tokio::task::spawn_blocking(move || {
+        if let Some(h) = health {
+            state.store.save_health(&h)?;
+        }
+        if let Some(u) = usage {
+            state.store.save_usage(&u)?;
+        }
+        Ok::<_, crate::store::StoreError>(())
+    })
+    .await;
     if let Ok(Err(e)) = saved {
-        tracing::warn!(error = %e, "saving account health failed");
+        tracing::warn!(error = %e, "saving account health or usage failed");
     }
 }

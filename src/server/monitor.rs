@@ -1,0 +1,291 @@
+//! What the dashboard's Monitor and Usage pages read: the recent requests (a
+//! bounded ring), live request events for subscribers, and usage counters
+//! per day, hour, account, model and client key. Updated when a request
+//! ends, in memory; usage is saved by the background task with the health.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+use tokio::sync::broadcast;
+
+/// Requests kept for the Monitor page.
+const RECENT: usize = 2_000;
+/// Latencies kept per hour for percentiles.
+const SAMPLES: usize = 4_096;
+/// Days of usage kept.
+const KEEP_DAYS: usize = 400;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    pub id: String,
+    pub time_ms: u64,
+    pub protocol: String,
+    pub model: String,
+    pub upstream_model: String,
+    pub account: String,
+    pub status: u16,
+    pub latency_ms: u64,
+    pub ttft_ms: Option<u64>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub attempts: u32,
+    pub why: String,
+    pub background: bool,
+    pub stream: bool,
+    pub client_key: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Totals {
+    pub requests: u64,
+    pub errors: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+impl Totals {
+    fn add(&mut self, e: &Entry) {
+        self.requests += 1;
+        self.errors += u64::from(e.status >= 400);
+        self.input_tokens += e.input_tokens;
+        self.output_tokens += e.output_tokens;
+    }
+}
+
+/// One day's usage, whole and broken down.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Day {
+    pub totals: Totals,
+    pub by_account: BTreeMap<String, Totals>,
+    pub by_model: BTreeMap<String, Totals>,
+    pub by_key: BTreeMap<String, Totals>,
+}
+
+#[derive(Default)]
+struct State {
+    recent: VecDeque<Entry>,
+    /// `YYYY-MM-DD` (UTC) → usage.
+    days: BTreeMap<String, Day>,
+    /// Hour start (Unix ms) → latencies.
+    hours: BTreeMap<u64, Vec<u64>>,
+    dirty: bool,
+}
+
+pub struct Monitor {
+    state: Mutex<State>,
+    live: broadcast::Sender<Entry>,
+}
+
+impl Default for Monitor {
+    fn default() -> Self {
+        Monitor {
+            state: Mutex::default(),
+            live: broadcast::channel(256).0,
+        }
+    }
+}
+
+/// The UTC calendar day of a Unix time in milliseconds.
+pub fn day_of(ms: u64) -> String {
+    let days = (ms / 86_400_000) as i64;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+impl Monitor {
+    /// Records a finished request and tells live subscribers.
+    pub fn record(&self, e: Entry) {
+        {
+            let mut st = self.state.lock().expect("monitor lock");
+            let day = st.days.entry(day_of(e.time_ms)).or_default();
+            day.totals.add(&e);
+            day.by_account.entry(e.account.clone()).or_default().add(&e);
+            day.by_model
+                .entry(e.upstream_model.clone())
+                .or_default()
+                .add(&e);
+            day.by_key
+                .entry(e.client_key.clone().unwrap_or_else(|| "(no key)".into()))
+                .or_default()
+                .add(&e);
+            while st.days.len() > KEEP_DAYS {
+                st.days.pop_first();
+            }
+            let hour = e.time_ms - e.time_ms % 3_600_000;
+            let samples = st.hours.entry(hour).or_default();
+            if samples.len() < SAMPLES {
+                samples.push(e.latency_ms);
+            }
+            while st.hours.len() > 48 {
+                st.hours.pop_first();
+            }
+            if st.recent.len() == RECENT {
+                st.recent.pop_front();
+            }
+            st.recent.push_back(e.clone());
+            st.dirty = true;
+        }
+        // No subscriber is fine.
+        let _ = self.live.send(e);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Entry> {
+        self.live.subscribe()
+    }
+
+    /// The newest `limit` requests, newest first.
+    pub fn recent(&self, limit: usize) -> Vec<Entry> {
+        let st = self.state.lock().expect("monitor lock");
+        st.recent.iter().rev().take(limit).cloned().collect()
+    }
+
+    /// Usage over the last `days` days (UTC), as the Usage page shows it.
+    pub fn stats(&self, days: usize, now_ms: u64) -> serde_json::Value {
+        let st = self.state.lock().expect("monitor lock");
+        let wanted: Vec<String> = (0..days.max(1) as u64)
+            .rev()
+            .map(|d| day_of(now_ms.saturating_sub(d * 86_400_000)))
+            .collect();
+        let empty = Day::default();
+        let picked: Vec<(&String, &Day)> = wanted
+            .iter()
+            .map(|d| (d, st.days.get(d).unwrap_or(&empty)))
+            .collect();
+        let merge = |pick: fn(&Day) -> &BTreeMap<String, Totals>| {
+            let mut all: BTreeMap<String, Totals> = BTreeMap::new();
+            for (_, day) in &picked {
+                for (name, t) in pick(day) {
+                    let e = all.entry(name.clone()).or_default();
+                    e.requests += t.requests;
+                    e.errors += t.errors;
+                    e.input_tokens += t.input_tokens;
+                    e.output_tokens += t.output_tokens;
+                }
+            }
+            all.into_iter()
+                .map(|(name, t)| serde_json::json!({"name": name, "requests": t.requests, "errors": t.errors, "input_tokens": t.input_tokens, "output_tokens": t.output_tokens}))
+                .collect::<Vec<_>>()
+        };
+        let today_key = day_of(now_ms);
+        let today = st.days.get(&today_key).cloned().unwrap_or_default().totals;
+        let today_start = now_ms - now_ms % 86_400_000;
+        let mut lat: Vec<u64> = st
+            .hours
+            .range(today_start..)
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
+        lat.sort_unstable();
+        let hours: Vec<serde_json::Value> = st
+            .hours
+            .iter()
+            .map(|(h, v)| {
+                let mut v = v.clone();
+                v.sort_unstable();
+                serde_json::json!({"hour_ms": h, "requests": v.len(), "p50_ms": percentile(&v, 0.5), "p95_ms": percentile(&v, 0.95)})
+            })
+            .collect();
+        let success = if today.requests == 0 {
+            1.0
+        } else {
+            1.0 - today.errors as f64 / today.requests as f64
+        };
+        serde_json::json!({
+            "today": {"requests": today.requests, "errors": today.errors, "success_rate": success,
+                "input_tokens": today.input_tokens, "output_tokens": today.output_tokens,
+                "p50_ms": percentile(&lat, 0.5), "p95_ms": percentile(&lat, 0.95)},
+            "days": picked.iter().map(|(d, day)| serde_json::json!({"day": d, "requests": day.totals.requests, "errors": day.totals.errors,
+                "input_tokens": day.totals.input_tokens, "output_tokens": day.totals.output_tokens})).collect::<Vec<_>>(),
+            "hours": hours,
+            "by_account": merge(|d| &d.by_account),
+            "by_model": merge(|d| &d.by_model),
+            "by_key": merge(|d| &d.by_key),
+        })
+    }
+
+    /// The daily usage to save, if it changed.
+    pub fn take_dirty(&self) -> Option<BTreeMap<String, Day>> {
+        let mut st = self.state.lock().expect("monitor lock");
+        if !st.dirty {
+            return None;
+        }
+        st.dirty = false;
+        Some(st.days.clone())
+    }
+
+    pub fn load(&self, days: BTreeMap<String, Day>) {
+        self.state.lock().expect("monitor lock").days = days;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(time_ms: u64, status: u16, latency_ms: u64) -> Entry {
+        Entry {
+            id: "r".into(),
+            time_ms,
+            protocol: "openai-chat".into(),
+            model: "m".into(),
+            upstream_model: "u".into(),
+            account: "a".into(),
+            status,
+            latency_ms,
+            ttft_ms: None,
+            input_tokens: 10,
+            output_tokens: 5,
+            attempts: 1,
+            why: "most headroom".into(),
+            background: false,
+            stream: false,
+            client_key: Some("k".into()),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn days_are_utc_calendar_days() {
+        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(1_795_701_600_000), "2026-11-26");
+        assert_eq!(day_of(951_782_400_000), "2000-02-29");
+    }
+
+    #[test]
+    fn stats_add_up() {
+        let m = Monitor::default();
+        let now = 1_795_701_600_000;
+        for (i, status) in [200, 200, 200, 502].into_iter().enumerate() {
+            m.record(entry(now + i as u64, status, 100 * (i as u64 + 1)));
+        }
+        let s = m.stats(7, now + 10);
+        assert_eq!(s["today"]["requests"], 4);
+        assert_eq!(s["today"]["errors"], 1);
+        assert_eq!(s["today"]["success_rate"], 0.75);
+        assert_eq!(s["today"]["p50_ms"], 300);
+        assert_eq!(s["today"]["p95_ms"], 400);
+        assert_eq!(s["days"].as_array().unwrap().len(), 7);
+        assert_eq!(
+            s["by_key"][0],
+            serde_json::json!({"name": "k", "requests": 4, "errors": 1, "input_tokens": 40, "output_tokens": 20})
+        );
+        assert_eq!(m.recent(2)[0].latency_ms, 400, "newest first");
+    }
+}
