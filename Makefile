@@ -10,7 +10,7 @@ UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.con
 CLIENTS    := tests/clients/node_modules/.installed
 ARGS       ?=
 
-.PHONY: run build ui test check fmt clean
+.PHONY: run build ui test check fmt clean dist test-dist
 
 run: build
 	./target/release/levity $(ARGS)
@@ -44,6 +44,15 @@ test: ui $(PYTHON) $(CLIENTS)
 	LEVITY_CODEX=$(abspath tests/clients/codex.sh) \
 	CARGO_NET_OFFLINE=true tests/offline.sh $(CARGO) test --all-targets
 
+# A static Linux archive (musl) with the dashboard, its checksum and the
+# rendered package manifests, in dist/.
+dist:
+	packaging/dist.sh x86_64-unknown-linux-musl
+
+# Checks the archive `make dist` built: static, small, starts and serves.
+test-dist: dist
+	tests/dist.sh
+
 check:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
@@ -53,4 +62,4 @@ fmt:
 
 clean:
 	$(CARGO) clean
-	rm -rf ui/dist ui/node_modules tests/clients/node_modules $(VENV)
+	rm -rf ui/dist ui/node_modules tests/clients/node_modules $(VENV) dist

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(
     name = "levity",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("LEVITY_GIT_REV"), ")"),
     about = "A local AI gateway: any tool, any model, all your accounts.",
     after_help = "With no command, levity serves on 127.0.0.1:8045 and opens the dashboard."
 )]
@@ -33,6 +33,22 @@ pub enum Command {
     /// Runtime settings (model mapping, timeouts, ...).
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Start levity at login (a user-level systemd unit, launchd agent, or
+    /// the Windows equivalent).
+    #[command(subcommand)]
+    Service(ServiceCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServiceCmd {
+    /// Install and start the login service for this executable and data folder.
+    Install {
+        /// Print what would be written instead of writing it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Stop and remove the login service.
+    Uninstall,
 }
 
 #[derive(Args, Debug, Default)]

@@ -4,6 +4,7 @@ mod backend;
 mod oauth;
 pub mod paths;
 mod serve;
+mod service;
 
 use crate::cli::{
     AccountCmd, AddAccount, Cli, Command, Common, ConfigCmd, GoogleAccount, KeyCmd, ServeArgs,
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Account(cmd) => account(&Backend::connect(&dir, passphrase)?, cmd).await,
         Command::Key(cmd) => key(&Backend::connect(&dir, passphrase)?, cmd).await,
         Command::Config(cmd) => config(&Backend::connect(&dir, passphrase)?, cmd).await,
+        Command::Service(cmd) => service::service(&dir, cmd),
     }
 }
 
