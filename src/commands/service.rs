@@ -54,16 +54,29 @@ pub fn service(dir: &Path, cmd: ServiceCmd) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let (file, body) = if cfg!(target_os = "macos") {
-        (home()?.join("Library/LaunchAgents").join(format!("{LABEL}.plist")), launchd_plist(&exe, &dir))
+        (
+            home()?
+                .join("Library/LaunchAgents")
+                .join(format!("{LABEL}.plist")),
+            launchd_plist(&exe, &dir),
+        )
     } else if cfg!(windows) {
         match cmd {
-            ServiceCmd::Install { .. } => println!("Run this once to start levity at logon:\n  {}", windows_command(&exe, &dir)),
-            ServiceCmd::Uninstall => println!("Run this to stop starting levity at logon:\n  schtasks /Delete /TN levity /F"),
+            ServiceCmd::Install { .. } => println!(
+                "Run this once to start levity at logon:\n  {}",
+                windows_command(&exe, &dir)
+            ),
+            ServiceCmd::Uninstall => println!(
+                "Run this to stop starting levity at logon:\n  schtasks /Delete /TN levity /F"
+            ),
         }
         return Ok(());
     } else {
         let config = dirs::config_dir().ok_or("no user configuration folder")?;
-        (config.join("systemd/user/levity.service"), systemd_unit(&exe, &dir))
+        (
+            config.join("systemd/user/levity.service"),
+            systemd_unit(&exe, &dir),
+        )
     };
     match cmd {
         ServiceCmd::Install { dry_run: true } => {
@@ -71,24 +84,37 @@ pub fn service(dir: &Path, cmd: ServiceCmd) -> Result<(), String> {
         }
         ServiceCmd::Install { dry_run: false } => {
             std::fs::create_dir_all(file.parent().expect("a folder")).map_err(|e| e.to_string())?;
-            std::fs::write(&file, body).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            std::fs::write(&file, body)
+                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
             if cfg!(target_os = "macos") {
                 run("launchctl", &["load", "-w", &file.to_string_lossy()]);
             } else {
                 run("systemctl", &["--user", "daemon-reload"]);
-                run("systemctl", &["--user", "enable", "--now", "levity.service"]);
+                run(
+                    "systemctl",
+                    &["--user", "enable", "--now", "levity.service"],
+                );
             }
-            println!("installed {}: levity now starts at login with {}", file.display(), dir.display());
+            println!(
+                "installed {}: levity now starts at login with {}",
+                file.display(),
+                dir.display()
+            );
         }
         ServiceCmd::Uninstall => {
             if cfg!(target_os = "macos") {
                 run("launchctl", &["unload", "-w", &file.to_string_lossy()]);
             } else {
-                run("systemctl", &["--user", "disable", "--now", "levity.service"]);
+                run(
+                    "systemctl",
+                    &["--user", "disable", "--now", "levity.service"],
+                );
             }
             match std::fs::remove_file(&file) {
                 Ok(()) => println!("removed {}", file.display()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => println!("no levity service was installed"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    println!("no levity service was installed")
+                }
                 Err(e) => return Err(format!("cannot remove {}: {e}", file.display())),
             }
         }

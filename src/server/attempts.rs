@@ -24,7 +24,35 @@ pub struct Plan<'a> {
     pub id: String,
 }
 
-impl Plan<'_> {
+impl<'a> Plan<'a> {
+    /// A plan for `route`, with the deadlines the settings give.
+    pub fn new(
+        state: &'a Arc<AppState>,
+        snap: Arc<Snapshot>,
+        route: Route,
+        session: String,
+        id: String,
+    ) -> Self {
+        let s = &snap.settings;
+        Plan {
+            state,
+            timeout: Duration::from_secs(s.request_timeout_secs),
+            deadline: Instant::now() + Duration::from_secs(s.request_deadline_secs),
+            snap: snap.clone(),
+            route,
+            session,
+            id,
+        }
+    }
+
+    /// Resolves `model` on the current snapshot and plans for it.
+    pub fn resolve(state: &'a Arc<AppState>, model: &str, session: String) -> Result<Self, Error> {
+        let snap = state.snapshot.load_full();
+        let route = state.scheduler.resolve(&snap, model)?;
+        let id = crate::protocol::hex(&crate::store::random_bytes::<12>());
+        Ok(Plan::new(state, snap, route, session, id))
+    }
+
     fn call(&self, acc: Arc<Account>) -> Call {
         let (state, id, model) = (self.state.clone(), acc.id.clone(), self.route.model.clone());
         let on_quota: provider::QuotaSignal = Arc::new(move |fraction, reset_ms| {

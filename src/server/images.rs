@@ -9,17 +9,14 @@ use super::proxy::{json_response, unix_now};
 use super::wire::Wire;
 use crate::canonical::{Image, Message, Part, Request as CRequest, Role};
 use crate::error::{Error, Kind};
-use crate::protocol::hex;
 use crate::provider;
 use crate::scheduler::session_key;
-use crate::store::random_bytes;
 use base64::Engine;
 use bytes::Bytes;
 use poem::web::{Data, Multipart};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 const DEFAULT_MODEL: &str = "gemini-2.5-flash-image";
 
@@ -105,19 +102,13 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
         image_output: Some(ratio),
         ..CRequest::default()
     };
-    let snap = state.snapshot.load_full();
-    let route = match state.scheduler.resolve(&snap, &creq.model) {
-        Ok(r) => r,
-        Err(e) => return wire.error(&e),
-    };
-    let plan = Plan {
+    let plan = match Plan::resolve(
         state,
-        timeout: Duration::from_secs(snap.settings.request_timeout_secs),
-        deadline: Instant::now() + Duration::from_secs(snap.settings.request_deadline_secs),
-        session: session_key(super::proxy::session_header(req), &creq),
-        snap: snap.clone(),
-        route,
-        id: hex(&random_bytes::<12>()),
+        &creq.model,
+        session_key(super::proxy::session_header(req), &creq),
+    ) {
+        Ok(p) => p,
+        Err(e) => return wire.error(&e),
     };
     let start = Start {
         protocol: "openai-images",

@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::warn;
 
 pub(super) fn unix_now() -> u64 {
@@ -230,15 +230,7 @@ async fn serve(
         anthropic_beta: header(req, "anthropic-beta").map(str::to_string),
         gemini_method: method.or_else(|| Some("generateContent".into())),
     };
-    let plan = Plan {
-        state,
-        timeout: Duration::from_secs(settings.request_timeout_secs),
-        deadline: Instant::now() + Duration::from_secs(settings.request_deadline_secs),
-        snap: snap.clone(),
-        route,
-        session,
-        id,
-    };
+    let plan = Plan::new(state, snap.clone(), route, session, id);
     let result = if native {
         passthrough(&plan, wire, &body, forward, creq.stream, &mut log).await
     } else {
@@ -426,19 +418,9 @@ async fn count(
     encode: impl Fn(u64) -> Vec<u8>,
 ) -> Response {
     let client_key = auth::check_client(state, req).ok().flatten();
-    let snap = state.snapshot.load_full();
-    let route = match state.scheduler.resolve(&snap, &creq.model) {
-        Ok(r) => r,
+    let plan = match Plan::resolve(state, &creq.model, session_key(session_header(req), &creq)) {
+        Ok(p) => p,
         Err(e) => return wire.error(&e),
-    };
-    let plan = Plan {
-        state,
-        timeout: Duration::from_secs(snap.settings.request_timeout_secs),
-        deadline: Instant::now() + Duration::from_secs(snap.settings.request_timeout_secs),
-        session: session_key(session_header(req), &creq),
-        snap: snap.clone(),
-        route,
-        id: hex(&random_bytes::<12>()),
     };
     let start = Start {
         protocol: "count-tokens",
