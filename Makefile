@@ -1,7 +1,8 @@
 # levity: `make run` builds the dashboard and the binary and starts levity;
 # `make test` runs every test: Rust unit and integration tests, the official
 # OpenAI, Anthropic and google-genai SDK suites, Claude Code and Codex CLI
-# themselves, all offline.
+# themselves, the dashboard's unit tests and its end-to-end suite in headless
+# Chromium, all offline.
 
 CARGO      ?= cargo
 VENV       := .venv
@@ -10,7 +11,7 @@ UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.con
 CLIENTS    := tests/clients/node_modules/.installed
 ARGS       ?=
 
-.PHONY: run build ui test check fmt clean dist test-dist
+.PHONY: run build ui test check fmt clean dist test-dist bench
 
 run: build
 	./target/release/levity $(ARGS)
@@ -40,9 +41,11 @@ $(CLIENTS): tests/clients/package.json tests/clients/package-lock.json
 # namespace with only loopback (tests/offline.sh).
 test: ui $(PYTHON) $(CLIENTS)
 	$(CARGO) test --all-targets --no-run
+	cd ui && npm test
 	LEVITY_PYTHON=$(abspath $(PYTHON)) LEVITY_CLAUDE=$(abspath tests/clients/claude_code.sh) \
 	LEVITY_CODEX=$(abspath tests/clients/codex.sh) \
 	CARGO_NET_OFFLINE=true tests/offline.sh $(CARGO) test --all-targets
+	tests/offline.sh tests/ui-e2e.sh
 
 # A static Linux archive (musl) with the dashboard, its checksum and the
 # rendered package manifests, in dist/.
@@ -52,6 +55,11 @@ dist:
 # Checks the archive `make dist` built: static, small, starts and serves.
 test-dist: dist
 	tests/dist.sh
+
+# Performance beside the floor (never part of `make test`); writes BENCHMARKS.md.
+bench:
+	bench/run.sh
+	$(CARGO) bench --bench translate
 
 check:
 	$(CARGO) fmt --check
