@@ -2,7 +2,10 @@
 
 export const TOKEN_KEY = 'levity.adminToken';
 export const TOKEN_HEADER = 'X-Levity-Admin-Token';
-const TIMEOUT_MS = 4000;
+/** Sent with every state-changing call (a page on another origin cannot set it without CORS). */
+export const CHANGE_HEADER = 'X-Levity-Admin';
+const TIMEOUT_MS = 8000;
+const SLOW_TIMEOUT_MS = 30000;
 
 export function loadToken() {
   try {
@@ -21,6 +24,23 @@ export function saveToken(token) {
   }
 }
 
+let currentToken = loadToken();
+let authListener = () => {};
+
+/** The admin token sent from now on. */
+export function setApiToken(token) {
+  currentToken = token || '';
+}
+
+export function getApiToken() {
+  return currentToken;
+}
+
+/** Called whenever the API asks for the admin token. */
+export function onAuthRequired(fn) {
+  authListener = fn;
+}
+
 /** Error from the API or the network. `status` is 0 when the server was unreachable. */
 export class ApiError extends Error {
   constructor(message, { status = 0, code = '', type = '' } = {}) {
@@ -32,7 +52,7 @@ export class ApiError extends Error {
   }
 
   get unreachable() {
-    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
+    return this.status === 0 || this.status === 502 || this.status === 504;
   }
 
   get needsAdminToken() {
@@ -40,23 +60,40 @@ export class ApiError extends Error {
   }
 }
 
+/** Headers for an admin call. */
+export function adminHeaders(method = 'GET', token = currentToken) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers[TOKEN_HEADER] = token;
+  if (method !== 'GET' && method !== 'HEAD') {
+    headers[CHANGE_HEADER] = '1';
+    headers['Content-Type'] = 'application/json';
+  }
+  return headers;
+}
+
 /**
- * GET a JSON API path. Sends the stored admin token (if any) on every request.
+ * Calls the API and returns the parsed JSON body (null for an empty one).
+ * @param {string} method
  * @param {string} path
- * @param {{ token?: string, signal?: AbortSignal }} [opts]
+ * @param {{ body?: unknown, token?: string, signal?: AbortSignal, timeout?: number }} [opts]
  */
-export async function getJson(path, { token = '', signal } = {}) {
+export async function request(method, path, { body, token = currentToken, signal, timeout } = {}) {
   const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(new DOMException('timeout', 'TimeoutError')), TIMEOUT_MS);
+  const ms = timeout ?? (method === 'GET' ? TIMEOUT_MS : SLOW_TIMEOUT_MS);
+  const timer = setTimeout(() => ctl.abort(new DOMException('timeout', 'TimeoutError')), ms);
   const onAbort = () => ctl.abort(signal.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
 
-  const headers = { Accept: 'application/json' };
-  if (token) headers[TOKEN_HEADER] = token;
-
   let res;
   try {
-    res = await fetch(path, { headers, signal: ctl.signal, cache: 'no-store', credentials: 'same-origin' });
+    res = await fetch(path, {
+      method,
+      headers: adminHeaders(method, token),
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: ctl.signal,
+      cache: 'no-store',
+      credentials: 'same-origin',
+    });
   } catch (e) {
     if (signal?.aborted) throw e;
     const timedOut = ctl.signal.reason?.name === 'TimeoutError';
@@ -66,26 +103,49 @@ export async function getJson(path, { token = '', signal } = {}) {
     signal?.removeEventListener('abort', onAbort);
   }
 
-  let body = null;
-  const text = await res.text();
+  let data = null;
+  let text = '';
+  try {
+    text = await res.text();
+  } catch {
+    text = '';
+  }
   if (text) {
     try {
-      body = JSON.parse(text);
+      data = JSON.parse(text);
     } catch {
-      body = null;
+      data = undefined;
     }
   }
 
   if (!res.ok) {
-    const err = body && typeof body === 'object' ? body.error : null;
-    throw new ApiError(err?.message || `HTTP ${res.status} ${res.statusText}`.trim(), {
+    const err = data && typeof data === 'object' ? data.error : null;
+    const e = new ApiError(err?.message || `HTTP ${res.status} ${res.statusText}`.trim(), {
       status: res.status,
       code: err?.code || '',
       type: err?.type || '',
     });
+    if (e.needsAdminToken) authListener(e);
+    throw e;
   }
-  if (body === null) {
+  if (data === undefined) {
     throw new ApiError('The server sent a response that is not JSON', { status: res.status, code: 'bad_response' });
   }
-  return body;
+  return data;
 }
+
+/** GET a JSON API path (kept for the status page's callers). */
+export function getJson(path, opts = {}) {
+  return request('GET', path, opts);
+}
+
+export const api = {
+  get: (path, opts) => request('GET', path, opts),
+  post: (path, body, opts) => request('POST', path, { ...opts, body }),
+  put: (path, body, opts) => request('PUT', path, { ...opts, body }),
+  patch: (path, body, opts) => request('PATCH', path, { ...opts, body }),
+  del: (path, opts) => request('DELETE', path, opts),
+};
+
+/** `/api/accounts/ID` with the id escaped. */
+export const accountPath = (id, rest = '') => `/api/accounts/${encodeURIComponent(id)}${rest}`;

@@ -1,3 +1,5 @@
+// Formatting helpers: plain functions, no DOM, so vitest can cover them.
+
 export function formatUptime(secs) {
   if (typeof secs !== 'number' || !Number.isFinite(secs) || secs < 0) return '—';
   const s = Math.floor(secs);
@@ -14,26 +16,128 @@ export function formatTime(date) {
   return date ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : '';
 }
 
+const num = (v) => typeof v === 'number' && Number.isFinite(v);
+
+/** A latency or other duration in milliseconds: "850 ms", "1.2 s", "2m 03s", "1h 05m". */
+export function formatMs(ms) {
+  if (!num(ms) || ms < 0) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(2)} s`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * Time left until `untilMs`, as a ticking clock: "0:42", "12:05", "1:02:09",
+ * "2d 03h" past a day. Null when the moment has passed or is unknown.
+ */
+export function formatCountdown(untilMs, nowMs) {
+  if (!num(untilMs) || !num(nowMs) || untilMs <= nowMs) return null;
+  const s = Math.ceil((untilMs - nowMs) / 1000);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  if (d) return `${d}d ${String(h).padStart(2, '0')}h`;
+  if (h) return `${h}:${String(m).padStart(2, '0')}:${sec}`;
+  return `${m}:${sec}`;
+}
+
+/** Token counts: 950, 12.3k, 4.5M, 1.2B. */
+export function formatTokens(n) {
+  if (!num(n)) return '—';
+  const a = Math.abs(n);
+  const unit = (div, suffix) => {
+    const v = n / div;
+    return `${Math.abs(v) < 10 ? v.toFixed(1).replace(/\.0$/, '') : Math.round(v)}${suffix}`;
+  };
+  if (a < 1000) return String(Math.round(n));
+  if (a < 999_500) return unit(1e3, 'k');
+  if (a < 999_500_000) return unit(1e6, 'M');
+  return unit(1e9, 'B');
+}
+
+/** A 0..1 fraction as a percentage: "42%"; "—" when unknown. */
+export function formatPercent(fraction, digits = 0) {
+  if (!num(fraction)) return '—';
+  return `${(Math.max(0, Math.min(1, fraction)) * 100).toFixed(digits)}%`;
+}
+
+/** Grouped integer: 12,345 (en) / 12,345 (zh). */
+export function formatCount(n, lang = 'en') {
+  if (!num(n)) return '—';
+  return new Intl.NumberFormat(lang === 'zh' ? 'zh-CN' : 'en-US').format(n);
+}
+
+/** "5 minutes ago" / "5分钟前"; "—" for 0 or unknown. */
+export function formatRelative(ms, nowMs, lang = 'en') {
+  if (!num(ms) || ms <= 0 || !num(nowMs)) return '—';
+  const rtf = new Intl.RelativeTimeFormat(lang === 'zh' ? 'zh-CN' : 'en', { numeric: 'auto' });
+  const diff = Math.round((ms - nowMs) / 1000);
+  const a = Math.abs(diff);
+  if (a < 60) return rtf.format(diff, 'second');
+  if (a < 3600) return rtf.format(Math.round(diff / 60), 'minute');
+  if (a < 86400) return rtf.format(Math.round(diff / 3600), 'hour');
+  return rtf.format(Math.round(diff / 86400), 'day');
+}
+
+/** Local date and time of a millisecond timestamp. */
+export function formatDateTime(ms, lang = 'en') {
+  if (!num(ms) || ms <= 0) return '—';
+  return new Date(ms).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB', {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+}
+
+/** Local clock time with milliseconds dropped: "14:03:07". */
+export function formatClock(ms) {
+  if (!num(ms) || ms <= 0) return '—';
+  const d = new Date(ms);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((v) => String(v).padStart(2, '0')).join(':');
+}
+
+/** "14:00" for an hour bucket. */
+export function formatHour(ms) {
+  if (!num(ms)) return '';
+  return `${String(new Date(ms).getHours()).padStart(2, '0')}:00`;
+}
+
 /**
  * The address a client should use. A wildcard bind (0.0.0.0 / [::]) is not
  * connectable, so substitute the host this page was loaded from.
  */
-export function connectHost(listen) {
-  if (!listen) return location.host || '127.0.0.1:8045';
+export function connectHost(listen, loc = globalThis.location) {
+  const fallbackHost = loc?.host || '127.0.0.1:8045';
+  if (!listen) return fallbackHost;
   const m = /^(\[[^\]]*\]|[^:]+):(\d+)$/.exec(listen);
   if (!m) return listen;
   const [, host, port] = m;
   if (host === '0.0.0.0' || host === '[::]' || host === '[::0]') {
-    const h = location.hostname || '127.0.0.1';
+    const h = loc?.hostname || '127.0.0.1';
     return `${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
   }
   return listen;
+}
+
+/** Whether a listen address is loopback only. */
+export function isLoopback(listen) {
+  if (!listen) return true;
+  const host = listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** Map an account state to a badge tone. */
 export function stateTone(state) {
   const s = String(state || '').toLowerCase();
   if (s === 'active' || s === 'ok' || s === 'ready') return 'ok';
-  if (/(error|invalid|revoked|unauthori[sz]ed|forbidden|failed|dead)/.test(s)) return 'bad';
+  if (s === 'disabled') return 'muted';
+  if (/(error|invalid|revoked|unauthori[sz]ed|forbidden|failed|dead|reauth)/.test(s)) return 'bad';
   return 'warn';
 }

@@ -1,0 +1,446 @@
+#!/usr/bin/env node
+// End-to-end check of the dashboard against a running levity (or the mock).
+//
+//   LEVITY_URL=http://127.0.0.1:8045 node e2e/run.mjs      a real levity serving the built UI
+//   MOCK=1 node e2e/run.mjs                                 starts e2e/mock-server.mjs itself
+//
+// Environment:
+//   LEVITY_URL          levity's address (required unless MOCK=1)
+//   MOCK=1              run against the in-memory mock (serves ui/dist; build first)
+//   FAKE_URL            base URL given to the Gemini accounts; unset: a fake Gemini
+//                       (e2e/fake-gemini.mjs) is started on a free loopback port
+//   ARTIFACTS           where screenshots go (default ui/e2e/artifacts)
+//   LEVITY_ADMIN_TOKEN  admin token, when levity listens beyond loopback
+//   CHROMIUM            browser binary (default /usr/bin/chromium)
+//   HEADED=1            show the browser
+//
+// Exits 0 when every step passes; otherwise prints the failed step and exits 1
+// (a screenshot of the page at the failure is saved as FAILED.png).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ARTIFACTS = path.resolve(process.env.ARTIFACTS || path.join(here, 'artifacts'));
+const ADMIN_TOKEN = process.env.LEVITY_ADMIN_TOKEN || '';
+const MODEL = 'gemini-2.5-flash';
+const PAGES = ['/', '/accounts', '/proxy', '/connect', '/monitor', '/usage', '/settings'];
+const T = 15_000; // default wait
+
+const cleanups = [];
+let page;
+let base;
+let failed = false;
+
+function log(msg) {
+  process.stdout.write(`${msg}\n`);
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    log(`  ✓ ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed = true;
+    log(`  ✗ ${name}\n    ${String(e?.message || e).split('\n').join('\n    ')}`);
+    if (page) await page.screenshot({ path: path.join(ARTIFACTS, 'FAILED.png'), fullPage: true }).catch(() => {});
+    throw e;
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function waitFor(fn, msg, timeout = T) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`${msg}${last ? ` (last error: ${last.message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** Admin API call from the script itself (not the page), with the same headers the UI sends. */
+async function adminApi(method, p, body) {
+  const headers = { accept: 'application/json' };
+  if (ADMIN_TOKEN) headers['x-levity-admin-token'] = ADMIN_TOKEN;
+  if (method !== 'GET') {
+    headers['x-levity-admin'] = '1';
+    headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(`${base}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!res.ok) throw new Error(`${method} ${p} → ${res.status}: ${json?.error?.message || text.slice(0, 200)}`);
+  return json;
+}
+
+/** Names of the e2e accounts in the page's table, top to bottom. */
+async function tableOrder() {
+  return page.$$eval('table.accounts tbody tr[data-name]', (rows) => rows.map((r) => r.dataset.name).filter((n) => n.startsWith('e2e-')));
+}
+
+async function apiOrder() {
+  const list = await adminApi('GET', '/api/accounts');
+  return list.map((a) => a.name).filter((n) => n.startsWith('e2e-'));
+}
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+async function gotoNav(label) {
+  // Client-side navigation through the nav bar (no reload).
+  await page.getByRole('navigation').getByRole('link', { name: label, exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: label, exact: true }).waitFor({ timeout: T });
+}
+
+async function main() {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  for (const f of fs.readdirSync(ARTIFACTS)) if (f.endsWith('.png')) fs.rmSync(path.join(ARTIFACTS, f));
+
+  if (process.env.MOCK === '1') {
+    const dist = path.join(here, '..', 'dist');
+    if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error('MOCK=1 serves ui/dist: run `npm run build` first');
+    const { startMockServer } = await import('./mock-server.mjs');
+    const mock = await startMockServer({ port: 0, dist, token: ADMIN_TOKEN });
+    cleanups.push(mock.close);
+    base = mock.url;
+    log(`mock levity at ${base}`);
+  } else {
+    base = (process.env.LEVITY_URL || '').replace(/\/+$/, '');
+    if (!base) throw new Error('set LEVITY_URL to a running levity (or MOCK=1 to use the mock server)');
+  }
+
+  let fakeUrl = process.env.FAKE_URL;
+  if (!fakeUrl) {
+    const { startFakeGemini } = await import('./fake-gemini.mjs');
+    const fake = await startFakeGemini();
+    cleanups.push(fake.close);
+    fakeUrl = fake.url;
+    log(`fake Gemini at ${fakeUrl}`);
+  }
+
+  log(`e2e against ${base}; screenshots to ${ARTIFACTS}`);
+
+  await step('levity answers and serves the dashboard', async () => {
+    const res = await fetch(`${base}/accounts`);
+    const html = await res.text();
+    assert(res.ok && html.includes('id="app"'), `GET ${base}/accounts did not return the dashboard (HTTP ${res.status}); is ui/dist built into levity?`);
+    await adminApi('GET', '/api/status');
+  });
+
+  const runId = Date.now().toString(36);
+  const keyName = `e2e-key-${runId}`;
+  let originalMode = 'balance';
+
+  await step('clean up what an earlier run left', async () => {
+    for (const a of await adminApi('GET', '/api/accounts')) {
+      if (a.name === 'e2e-gemini' || a.name === 'e2e-second') await adminApi('DELETE', `/api/accounts/${encodeURIComponent(a.id)}`);
+    }
+    for (const k of await adminApi('GET', '/api/keys')) {
+      if (k.name.startsWith('e2e-key-')) await adminApi('DELETE', `/api/keys/${encodeURIComponent(k.id)}`);
+    }
+    originalMode = (await adminApi('GET', '/api/config')).scheduling || 'balance';
+  });
+
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: process.env.HEADED !== '1',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'].filter(
+      (a) => a !== '--headless' || process.env.HEADED !== '1'
+    ),
+  });
+  cleanups.push(() => browser.close());
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', colorScheme: 'light' });
+  if (ADMIN_TOKEN) await context.addInitScript((t) => localStorage.setItem('levity.adminToken', t), ADMIN_TOKEN);
+  page = await context.newPage();
+
+  const pageErrors = [];
+  const badRequests = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
+  });
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/api/') && r.method() !== 'GET' && r.headers()['x-levity-admin'] !== '1') {
+      badRequests.push(`${r.method()} ${u.pathname}`);
+    }
+  });
+
+  await step('open the dashboard (Accounts page, English by default)', async () => {
+    await page.goto(`${base}/accounts`);
+    await page.getByRole('heading', { level: 1, name: 'Accounts' }).waitFor({ timeout: T });
+  });
+
+  async function addGemini(name, key) {
+    const form = page.locator('form').filter({ has: page.locator('#acc-key') });
+    await page.getByRole('radio', { name: 'Gemini API key' }).check();
+    await page.fill('#acc-name', name);
+    await page.fill('#acc-key', key);
+    await page.fill('#acc-url', fakeUrl);
+    await form.getByRole('button', { name: 'Add account' }).click();
+    await page.locator(`table.accounts tr[data-name="${name}"]`).waitFor({ timeout: T });
+    await waitFor(async () => (await page.locator('#acc-name').inputValue()) === '', 'the add form did not clear after adding');
+  }
+
+  await step('add Gemini account "e2e-gemini" through the form', async () => {
+    await addGemini('e2e-gemini', 'AIzaE2E-0000000001');
+    const acc = (await adminApi('GET', '/api/accounts')).find((a) => a.name === 'e2e-gemini');
+    assert(acc, 'GET /api/accounts has no e2e-gemini');
+    assert(acc.kind === 'gemini', `kind is ${acc.kind}`);
+    assert(acc.base_url.replace(/\/+$/, '') === fakeUrl.replace(/\/+$/, ''), `base_url is ${acc.base_url}, wanted ${fakeUrl}`);
+  });
+
+  await step('add a second account "e2e-second"', async () => {
+    await addGemini('e2e-second', 'AIzaE2E-0000000002');
+    const order = await tableOrder();
+    assert(same(order, ['e2e-gemini', 'e2e-second']), `table order is ${order}`);
+  });
+
+  await step('keyboard: Alt+ArrowUp on the handle moves "e2e-second" up (saved)', async () => {
+    const handle = page.locator('tr[data-name="e2e-second"] .handle');
+    await handle.focus();
+    await page.keyboard.press('Alt+ArrowUp');
+    await waitFor(async () => same(await tableOrder(), ['e2e-second', 'e2e-gemini']), 'the table did not show e2e-second first');
+    const focused = await page.evaluate(() => document.activeElement?.closest('tr')?.dataset.name);
+    assert(focused === 'e2e-second', `focus should stay on the moved row's handle, is on ${focused}`);
+    await waitFor(async () => same(await apiOrder(), ['e2e-second', 'e2e-gemini']), 'GET /api/accounts did not get the new order');
+  });
+
+  await step('drag and drop: drag "e2e-gemini" above "e2e-second" (saved)', async () => {
+    const handle = page.locator('tr[data-name="e2e-gemini"] .handle');
+    const target = page.locator('tr[data-name="e2e-second"]');
+    const hb = await handle.boundingBox();
+    const tb = await target.boundingBox();
+    await page.mouse.move(hb.x + hb.width / 2, hb.y + hb.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(hb.x + hb.width / 2, tb.y + 4, { steps: 12 });
+    await page.mouse.up();
+    await waitFor(async () => same(await tableOrder(), ['e2e-gemini', 'e2e-second']), `the table did not show e2e-gemini first after the drag (${await tableOrder()})`);
+    await waitFor(async () => same(await apiOrder(), ['e2e-gemini', 'e2e-second']), 'GET /api/accounts did not get the dragged order');
+  });
+
+  await step('a failed save rolls the order back and says so', async () => {
+    await page.route('**/api/accounts/order', (route) =>
+      route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { message: 'e2e: injected failure', type: 'admin_error', code: 'store_error' } }) })
+    );
+    await page.locator('tr[data-name="e2e-second"] .handle').focus();
+    await page.keyboard.press('Alt+ArrowUp');
+    await page.getByRole('alert').filter({ hasText: 'injected failure' }).waitFor({ timeout: T });
+    await waitFor(async () => same(await tableOrder(), ['e2e-gemini', 'e2e-second']), 'the order was not rolled back');
+    await page.unroute('**/api/accounts/order');
+    assert(same(await apiOrder(), ['e2e-gemini', 'e2e-second']), 'the server order changed although the save failed');
+  });
+
+  await step('the "Move up" button moves "e2e-second" up again (saved)', async () => {
+    await page.getByRole('button', { name: 'Move e2e-second up' }).click();
+    await waitFor(async () => same(await tableOrder(), ['e2e-second', 'e2e-gemini']), 'the table did not show e2e-second first');
+    await waitFor(async () => same(await apiOrder(), ['e2e-second', 'e2e-gemini']), 'GET /api/accounts did not get the order');
+  });
+
+  await step('after a reload the order survived (table and GET /api/accounts)', async () => {
+    await page.reload();
+    await page.locator('table.accounts tr[data-name="e2e-second"]').waitFor({ timeout: T });
+    const order = await tableOrder();
+    assert(same(order, ['e2e-second', 'e2e-gemini']), `after reload the table shows ${order}`);
+    const api = await apiOrder();
+    assert(same(api, ['e2e-second', 'e2e-gemini']), `GET /api/accounts gives ${api}`);
+  });
+
+  await step('Proxy: scheduling mode "performance" is saved (GET /api/config)', async () => {
+    await gotoNav('Proxy');
+    await page.selectOption('#mode', 'performance');
+    await waitFor(async () => (await adminApi('GET', '/api/config')).scheduling === 'performance', 'GET /api/config scheduling is not performance');
+    await page.locator('li.current').filter({ hasText: 'performance' }).waitFor({ timeout: T });
+  });
+
+  await step('Proxy: an invalid setting shows the API validation error', async () => {
+    await page.fill('#cfg-max_attempts', '0');
+    await page.locator('form').filter({ has: page.locator('#cfg-max_attempts') }).getByRole('button', { name: 'Save' }).click();
+    await page.locator('#cfg-max_attempts-msg .error').waitFor({ timeout: T });
+    const msg = await page.locator('#cfg-max_attempts-msg').innerText();
+    assert(/max_attempts/.test(msg), `unexpected validation message: ${msg}`);
+    await page.fill('#cfg-max_attempts', (await adminApi('GET', '/api/config')).max_attempts);
+  });
+
+  await step('Proxy: add a mapping rule, test a route through it, delete it', async () => {
+    const pattern = `e2e-alias-${runId}*`;
+    await page.fill('#rule-pattern', pattern);
+    await page.fill('#rule-target', MODEL);
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByRole('row').filter({ hasText: pattern }).waitFor({ timeout: T });
+    assert((await adminApi('GET', '/api/config'))[`model_map.${pattern}`] === MODEL, 'GET /api/config lacks the rule');
+    await page.fill('#test-model', `e2e-alias-${runId}-x`);
+    await page.getByRole('button', { name: 'Test', exact: true }).click();
+    const out = page.locator('.test-out');
+    await out.getByText(pattern).waitFor({ timeout: T });
+    const text = await out.innerText();
+    assert(text.includes(MODEL), `the route tester shows no upstream ${MODEL}:\n${text}`);
+    assert(/e2e-(gemini|second)/.test(text), `the route tester lists no e2e account:\n${text}`);
+    await page.getByRole('button', { name: `Delete rule ${pattern}` }).click();
+    await page.getByRole('row').filter({ hasText: pattern }).waitFor({ state: 'detached', timeout: T });
+    assert(!(`model_map.${pattern}` in (await adminApi('GET', '/api/config'))), 'the rule is still in GET /api/config');
+  });
+
+  let clientKey = '';
+  await step('Proxy: create a client key and read it from the page', async () => {
+    await page.fill('#key-name', keyName);
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const el = page.locator('[data-testid="new-key"]');
+    await el.waitFor({ timeout: T });
+    clientKey = (await el.innerText()).trim();
+    assert(clientKey.length >= 16, `the key on the page looks wrong: "${clientKey}"`);
+    const keys = await adminApi('GET', '/api/keys');
+    assert(keys.some((k) => k.name === keyName), `GET /api/keys has no ${keyName}`);
+  });
+
+  await step('Connect: the new key can be picked and fills the snippets', async () => {
+    await gotoNav('Connect');
+    await page.selectOption('#key-pick', { label: keyName });
+    const text = await page.locator('main').innerText();
+    assert(text.includes(`ANTHROPIC_API_KEY=${clientKey}`), 'the Claude Code snippet does not carry the key');
+    assert(text.includes('wire_api = "responses"'), 'the Codex snippet is missing');
+  });
+
+  await step('Monitor: a proxied chat request appears live, without a reload', async () => {
+    await gotoNav('Monitor');
+    await page.evaluate(() => (window.__e2eNoReload = true));
+    await page.locator('.live .badge').filter({ hasText: /^Live$/ }).waitFor({ timeout: T }); // the event stream is open
+    const before = new Set(await page.$$eval('table.log tbody tr[data-id]', (rows) => rows.map((r) => r.dataset.id)));
+    const res = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${clientKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hello e2e' }] }),
+    });
+    const body = await res.text();
+    assert(res.ok, `POST /v1/chat/completions → ${res.status}: ${body.slice(0, 300)}`);
+    const id = await waitFor(
+      async () => {
+        const rows = await page.$$eval('table.log tbody tr[data-id]', (rs) => rs.map((r) => ({ id: r.dataset.id, text: r.innerText })));
+        return rows.find((r) => !before.has(r.id) && r.text.includes(MODEL))?.id;
+      },
+      'no new gemini-2.5-flash row appeared in the Monitor'
+    );
+    assert(await page.evaluate(() => window.__e2eNoReload === true), 'the page reloaded');
+    await page.locator(`table.log tr[data-id="${id}"] button`).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Request details' });
+    await dialog.waitFor({ timeout: T });
+    const detail = await dialog.innerText();
+    assert(detail.includes(keyName), `the detail panel does not name the client key ${keyName}:\n${detail}`);
+    assert(/e2e-(gemini|second)/.test(detail), 'the detail panel does not name an e2e account');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'monitor-detail-light.png') });
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden', timeout: T });
+  });
+
+  await step('Usage: the per-day table exports as CSV', async () => {
+    await gotoNav('Usage');
+    const button = page.getByRole('button', { name: 'Export CSV' });
+    await waitFor(() => button.isEnabled(), 'Export CSV stays disabled (no days from /api/stats)');
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: T }), button.click()]);
+    const file = path.join(ARTIFACTS, download.suggestedFilename());
+    await download.saveAs(file);
+    const lines = fs.readFileSync(file, 'utf8').trim().split(/\r\n/);
+    assert(lines[0] === 'day,requests,errors,input_tokens,output_tokens', `CSV header is ${lines[0]}`);
+    assert(lines.length >= 2 && /^\d{4}-\d{2}-\d{2},\d+,\d+,\d+,\d+$/.test(lines.at(-1)), `CSV rows look wrong: ${lines.slice(0, 3).join(' | ')}`);
+    fs.rmSync(file);
+  });
+
+  if (process.env.MOCK === '1') {
+    await step('Accounts (mock only): "Sign in with Google" opens the sign-in tab; the account arrives live', async () => {
+      await gotoNav('Accounts');
+      await page.getByRole('radio', { name: 'Google sign-in' }).check();
+      const [popup] = await Promise.all([context.waitForEvent('page', { timeout: T }), page.getByRole('button', { name: 'Sign in with Google' }).click()]);
+      await popup.waitForLoadState();
+      await waitFor(async () => /mock-oauth/.test(popup.url()), `the new tab went to ${popup.url()}`);
+      const name = await popup.locator('b').innerText();
+      await popup.close();
+      await page.locator(`table.accounts tr[data-name="${name}"]`).waitFor({ timeout: T });
+    });
+  }
+
+  await step('Settings: Chinese translates the page heading and the navigation', async () => {
+    await gotoNav('Settings');
+    await page.selectOption('#lang', 'zh');
+    await page.getByRole('heading', { level: 1, name: '设置' }).waitFor({ timeout: T });
+    await page.getByRole('navigation').getByRole('link', { name: '概览' }).waitFor({ timeout: T });
+    const lang = await page.evaluate(() => document.documentElement.lang);
+    assert(lang === 'zh-CN', `<html lang> is ${lang}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'settings-zh-light.png'), fullPage: true });
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: '设置' }).waitFor({ timeout: T });
+    await page.selectOption('#lang', 'en');
+    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor({ timeout: T });
+  });
+
+  for (const theme of ['light', 'dark']) {
+    await step(`screenshots of every page, ${theme} theme`, async () => {
+      await page.goto(`${base}/settings`);
+      await page.getByRole('radio', { name: theme === 'light' ? 'Light' : 'Dark' }).check();
+      const attr = await page.evaluate(() => document.documentElement.dataset.theme);
+      assert(attr === theme, `data-theme is ${attr}`);
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const dark = /rgb\((\d+)/.exec(bg)?.[1] < 100;
+      assert(dark === (theme === 'dark'), `body background ${bg} does not look ${theme}`);
+      for (const p of PAGES) {
+        await page.goto(`${base}${p}`);
+        await page.locator('main h1').waitFor({ timeout: T });
+        await page.waitForTimeout(700); // data and charts settle (the event stream never idles)
+        const name = p === '/' ? 'overview' : p.slice(1);
+        await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${theme}.png`), fullPage: true });
+      }
+    });
+  }
+
+  await step('phone width: pages fit without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base}/settings`);
+    await page.getByRole('radio', { name: 'Light' }).check();
+    for (const p of PAGES) {
+      await page.goto(`${base}${p}`);
+      await page.locator('main h1').waitFor({ timeout: T });
+      await page.waitForTimeout(300);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert(overflow <= 1, `${p} is ${overflow}px wider than a phone screen`);
+      const name = p === '/' ? 'overview' : p.slice(1);
+      await page.screenshot({ path: path.join(ARTIFACTS, `phone-${name}-light.png`), fullPage: true });
+    }
+  });
+
+  await step('every state-changing call sent X-Levity-Admin: 1, and no script errors', async () => {
+    assert(!badRequests.length, `calls without X-Levity-Admin: ${badRequests.join(', ')}`);
+    assert(!pageErrors.length, `errors in the page:\n${pageErrors.join('\n')}`);
+  });
+
+  await step('restore the scheduling mode', async () => {
+    await adminApi('PUT', '/api/config', { key: 'scheduling', value: originalMode });
+  });
+}
+
+let code = 0;
+try {
+  await main();
+  log(`e2e passed; screenshots in ${ARTIFACTS}`);
+} catch (e) {
+  code = 1;
+  if (!failed) log(`e2e failed: ${e?.stack || e}`);
+  else log('e2e FAILED');
+} finally {
+  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+}
+process.exit(code);

@@ -1,0 +1,103 @@
+import { describe, it, expect } from 'vitest';
+import { mergeRequests, filterRequests, sortRequests, distinct, isOk } from '../src/lib/requests.js';
+
+const e = (id, over = {}) => ({
+  id,
+  time_ms: 1000 + Number(id.replace(/\D/g, '')) * 10,
+  protocol: 'openai',
+  model: 'gemini-2.5-flash',
+  upstream_model: 'gemini-2.5-flash',
+  account: 'a',
+  status: 200,
+  latency_ms: 100,
+  ttft_ms: null,
+  input_tokens: 10,
+  output_tokens: 5,
+  attempts: 1,
+  why: 'first',
+  background: false,
+  stream: false,
+  client_key: null,
+  error: null,
+  ...over,
+});
+
+const log = [
+  e('r1'),
+  e('r2', { status: 429, error: 'quota', account: 'b', latency_ms: 900 }),
+  e('r3', { model: 'gpt-4o', upstream_model: 'gemini-2.5-flash', latency_ms: 50, input_tokens: 500 }),
+  e('r4', { model: 'claude-x', upstream_model: 'gemini-2.5-pro', account: 'b', client_key: 'laptop', ttft_ms: 20 }),
+];
+
+describe('isOk', () => {
+  it('treats 4xx/5xx, a missing status and an error message as failures', () => {
+    expect(isOk(e('x'))).toBe(true);
+    expect(isOk(e('x', { status: 500 }))).toBe(false);
+    expect(isOk(e('x', { status: 0 }))).toBe(false);
+    expect(isOk(e('x', { error: 'boom' }))).toBe(false);
+  });
+});
+
+describe('mergeRequests', () => {
+  it('keeps newest first, one row per id, the later copy winning', () => {
+    const merged = mergeRequests([log[0], log[1]], [log[2], { ...log[0], status: 500 }]);
+    expect(merged.map((r) => r.id)).toEqual(['r3', 'r2', 'r1']);
+    expect(merged.find((r) => r.id === 'r1').status).toBe(500);
+  });
+  it('caps the log', () => {
+    expect(mergeRequests(log, [], 2).map((r) => r.id)).toEqual(['r4', 'r3']);
+  });
+  it('ignores junk', () => {
+    expect(mergeRequests(null, [null, {}, e('r9')])).toHaveLength(1);
+  });
+});
+
+describe('filterRequests', () => {
+  it('by status', () => {
+    expect(filterRequests(log, { status: 'ok' }).map((r) => r.id)).toEqual(['r1', 'r3', 'r4']);
+    expect(filterRequests(log, { status: 'error' }).map((r) => r.id)).toEqual(['r2']);
+    expect(filterRequests(log, { status: 'all' })).toHaveLength(4);
+  });
+  it('by model: requested or upstream name', () => {
+    expect(filterRequests(log, { model: 'gpt-4o' }).map((r) => r.id)).toEqual(['r3']);
+    expect(filterRequests(log, { model: 'gemini-2.5-pro' }).map((r) => r.id)).toEqual(['r4']);
+    expect(filterRequests(log, { model: 'gemini-2.5-flash' }).map((r) => r.id)).toEqual(['r1', 'r2', 'r3']);
+  });
+  it('by account, combined with status', () => {
+    expect(filterRequests(log, { account: 'b' }).map((r) => r.id)).toEqual(['r2', 'r4']);
+    expect(filterRequests(log, { account: 'b', status: 'ok' }).map((r) => r.id)).toEqual(['r4']);
+  });
+  it('by free text over several fields', () => {
+    expect(filterRequests(log, { text: 'LAPTOP' }).map((r) => r.id)).toEqual(['r4']);
+    expect(filterRequests(log, { text: 'quota' }).map((r) => r.id)).toEqual(['r2']);
+  });
+});
+
+describe('sortRequests', () => {
+  it('defaults to newest first', () => {
+    expect(sortRequests(log).map((r) => r.id)).toEqual(['r4', 'r3', 'r2', 'r1']);
+  });
+  it('by latency both ways, ties newest first', () => {
+    expect(sortRequests(log, 'latency', 'desc').map((r) => r.id)).toEqual(['r2', 'r4', 'r1', 'r3']);
+    expect(sortRequests(log, 'latency', 'asc').map((r) => r.id)).toEqual(['r3', 'r4', 'r1', 'r2']);
+  });
+  it('by tokens and by model name', () => {
+    expect(sortRequests(log, 'tokens').map((r) => r.id)[0]).toBe('r3');
+    expect(sortRequests(log, 'model', 'asc').map((r) => r.model)).toEqual(['claude-x', 'gemini-2.5-flash', 'gemini-2.5-flash', 'gpt-4o']);
+  });
+  it('puts a missing TTFT last when sorting descending', () => {
+    expect(sortRequests(log, 'ttft').map((r) => r.id)[0]).toBe('r4');
+  });
+  it('does not mutate its input', () => {
+    const copy = [...log];
+    sortRequests(log, 'latency');
+    expect(log).toEqual(copy);
+  });
+});
+
+describe('distinct', () => {
+  it('lists models including upstream names, sorted', () => {
+    expect(distinct(log, 'model')).toEqual(['claude-x', 'gemini-2.5-flash', 'gemini-2.5-pro', 'gpt-4o']);
+    expect(distinct(log, 'account')).toEqual(['a', 'b']);
+  });
+});
