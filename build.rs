@@ -8,11 +8,21 @@ fn main() {
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-env-changed=LEVITY_GIT_REV");
     let rev = std::env::var("LEVITY_GIT_REV").ok().or_else(|| {
-        let out = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        let out = std::process::Command::new("git")
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
     });
-    println!("cargo:rustc-env=LEVITY_GIT_REV={}", rev.unwrap_or_else(|| "unknown".into()));
+    println!(
+        "cargo:rustc-env=LEVITY_GIT_REV={}",
+        rev.unwrap_or_else(|| "unknown".into())
+    );
     if !std::path::Path::new("ui/dist/index.html").exists() {
-        println!("cargo:warning=ui/dist is missing: the dashboard will not be embedded (run `make ui`)");
+        println!(
+            "cargo:warning=ui/dist is missing: the dashboard will not be embedded (run `make ui`)"
+        );
     }
 }
