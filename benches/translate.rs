@@ -7,7 +7,11 @@ use levity::protocol::{anthropic, gemini, openai_chat};
 use std::hint::black_box;
 
 fn fixture() -> Vec<u8> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/claude-code/01_print_mode_say_hi_stream.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/claude-code/01_print_mode_say_hi_stream.json"
+    ))
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     serde_json::to_vec(&v["body"]).unwrap()
 }
@@ -30,13 +34,15 @@ fn bench(c: &mut Criterion) {
     let answer = br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello! How can I help you today?"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":9,"totalTokenCount":21},"modelVersion":"gemini-2.5-flash","responseId":"r1"}"#;
     c.bench_function("gemini answer -> openai chat", |b| {
         b.iter(|| {
-            let resp = gemini::decode_response(black_box(answer), "id".into(), "gemini-2.5-flash").unwrap();
+            let resp = gemini::decode_response(black_box(answer), "id".into(), "gemini-2.5-flash")
+                .unwrap();
             black_box(openai_chat::encode_response(&resp, 0))
         })
     });
     c.bench_function("gemini answer -> anthropic", |b| {
         b.iter(|| {
-            let resp = gemini::decode_response(black_box(answer), "id".into(), "gemini-2.5-flash").unwrap();
+            let resp = gemini::decode_response(black_box(answer), "id".into(), "gemini-2.5-flash")
+                .unwrap();
             black_box(anthropic::encode_response(&resp))
         })
     });
