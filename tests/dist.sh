@@ -48,7 +48,7 @@ fake_port=$(cat "$work/fake.port")
 for _ in $(seq 100); do grep -q "listening on" "$work/serve.log" && break; sleep 0.05; done
 url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/serve.log" | head -1)
 [ -n "$url" ] || fail "did not start: $(cat "$work/serve.log")"
-grep -q "data file: $work/$name/levity.redb" "$work/serve.log" || fail "not portable: $(cat "$work/serve.log")"
+grep -q "data file: $work/$name/levity.redb" "$work/serve.log" && grep -q "(portable)" "$work/serve.log" || fail "not portable: $(cat "$work/serve.log")"
 curl -sf "$url/" | grep -qi "<html" || fail "no dashboard at $url/"
 "$bin" account add gemini --api-key AIzaSTATIC-TEST-0001 --base-url "http://127.0.0.1:$fake_port" >/dev/null
 answer=$(curl -sf "$url/v1/chat/completions" -H 'content-type: application/json' \

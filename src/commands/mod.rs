@@ -14,7 +14,7 @@ use backend::Backend;
 
 /// Runs the parsed command line; the error is what to print before exiting 1.
 pub async fn run(cli: Cli) -> Result<(), String> {
-    let dir = paths::data_dir(cli.data_dir.as_deref());
+    let (dir, storage) = paths::data_dir(cli.data_dir.as_deref());
     let passphrase = std::env::var("LEVITY_PASSPHRASE")
         .ok()
         .filter(|p| !p.is_empty());
@@ -25,7 +25,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         no_open: false,
     }));
     match command {
-        Command::Serve(args) => serve::serve(&dir, passphrase, args).await,
+        Command::Serve(args) => serve::serve(&dir, storage, passphrase, args).await,
         Command::Account(cmd) => account(&Backend::connect(&dir, passphrase)?, cmd).await,
         Command::Key(cmd) => key(&Backend::connect(&dir, passphrase)?, cmd).await,
         Command::Config(cmd) => config(&Backend::connect(&dir, passphrase)?, cmd).await,

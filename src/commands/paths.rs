@@ -7,22 +7,44 @@ use std::path::{Path, PathBuf};
 pub const DATA_FILE: &str = "levity.redb";
 pub const SERVER_FILE: &str = "levity.server.json";
 
+/// Why the data lives where it does; the dashboard explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// `--data-dir` or `LEVITY_HOME`.
+    Chosen,
+    /// Beside the executable: the folder can move (a USB stick, an archive).
+    Portable,
+    /// The per-user data folder: the executable's folder is not writable.
+    Installed,
+}
+
+impl Storage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Storage::Chosen => "chosen",
+            Storage::Portable => "portable",
+            Storage::Installed => "installed",
+        }
+    }
+}
+
 /// The data folder: `--data-dir` / `LEVITY_HOME`; else beside the executable
 /// (portable use) when that folder is writable; else the per-user data folder.
-pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
+pub fn data_dir(explicit: Option<&Path>) -> (PathBuf, Storage) {
     if let Some(dir) = explicit {
-        return dir.to_path_buf();
+        return (dir.to_path_buf(), Storage::Chosen);
     }
     if let Some(dir) = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
         .filter(|dir| writable(dir))
     {
-        return dir;
+        return (dir, Storage::Portable);
     }
-    dirs::data_dir()
+    let dir = dirs::data_dir()
         .map(|d| d.join("levity"))
-        .unwrap_or_else(|| PathBuf::from("."))
+        .unwrap_or_else(|| PathBuf::from("."));
+    (dir, Storage::Installed)
 }
 
 fn writable(dir: &Path) -> bool {

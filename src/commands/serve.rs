@@ -1,6 +1,6 @@
 //! `levity serve`: open the store, bind, announce, serve until stopped.
 
-use super::paths::{DATA_FILE, ServerFile};
+use super::paths::{DATA_FILE, ServerFile, Storage};
 use crate::cli::ServeArgs;
 use crate::protocol::hex;
 use crate::server::{AppState, serve as run_server};
@@ -9,8 +9,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
-pub async fn serve(dir: &Path, passphrase: Option<&str>, args: ServeArgs) -> Result<(), String> {
+pub async fn serve(
+    dir: &Path,
+    storage: Storage,
+    passphrase: Option<&str>,
+    args: ServeArgs,
+) -> Result<(), String> {
     let data_file = dir.join(DATA_FILE);
+    let created = !data_file.exists();
     let store = Store::open(&data_file, passphrase).map_err(|e| match e {
         StoreError::AlreadyOpen(path) => match ServerFile::read(dir) {
             Some(s) => format!(
@@ -74,6 +80,20 @@ pub async fn serve(dir: &Path, passphrase: Option<&str>, args: ServeArgs) -> Res
             SealMode::Passphrase => "LEVITY_PASSPHRASE",
         }
     );
+    if created {
+        println!(
+            "  {}",
+            match storage {
+                Storage::Portable =>
+                    "new data file beside the executable (portable): the whole folder can move; \
+                                  set LEVITY_PASSPHRASE once to open it on another machine",
+                Storage::Installed =>
+                    "new data file in your user data folder: the folder beside levity is not writable",
+                Storage::Chosen =>
+                    "new data file in the folder you chose (--data-dir / LEVITY_HOME)",
+            }
+        );
+    }
     println!("  dashboard: {url}/");
     println!("  OpenAI SDK: base_url={url}/v1");
     if exposed {

@@ -95,6 +95,10 @@ pub struct Status {
     pub accounts: Vec<crate::store::AccountInfo>,
     pub client_keys: usize,
     pub uptime_secs: u64,
+    /// `portable`, `installed` or `chosen`.
+    pub storage: String,
+    /// This run created the data file.
+    pub data_file_new: bool,
 }
 
 #[handler]
@@ -113,6 +117,8 @@ fn get_status(Data(state): Data<&Arc<AppState>>) -> Response {
             accounts,
             client_keys: state.snapshot.load().keys.len(),
             uptime_secs: state.started.elapsed().as_secs(),
+            storage: state.storage.0.to_string(),
+            data_file_new: state.storage.1,
         },
     )
 }

@@ -39,6 +39,9 @@ pub struct AppState {
     pub started: Instant,
     /// Recent requests, live events and usage, for the dashboard.
     pub monitor: monitor::Monitor,
+    /// Where the data file lives and why (`portable`, `installed`, `chosen`),
+    /// and whether this run created it; the dashboard explains both.
+    pub storage: (&'static str, bool),
     /// Google sign-ins started from the dashboard: state → redirect address.
     pub oauth_pending: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
@@ -66,6 +69,7 @@ impl AppState {
         Ok(AppState {
             monitor,
             oauth_pending: Default::default(),
+            storage: ("chosen", false),
             store,
             snapshot: ArcSwap::from_pointee(snapshot),
             scheduler,
