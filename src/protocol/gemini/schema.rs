@@ -90,10 +90,19 @@ fn clean(node: &Value, defs: &Map<String, Value>, stack: &mut Vec<String>) -> Va
         return out;
     }
 
-    let mut src = src.clone();
-    if let Some(Value::Array(all)) = src.remove("allOf") {
-        merge_all_of(&mut src, all);
-    }
+    // Only `allOf` needs an owned copy (its members merge into the node);
+    // everything else is read in place, so cleaning does not copy subtrees.
+    let merged;
+    let src = match src.get("allOf") {
+        Some(Value::Array(all)) => {
+            let mut own = src.clone();
+            own.remove("allOf");
+            merge_all_of(&mut own, all.clone());
+            merged = own;
+            &merged
+        }
+        _ => src,
+    };
 
     let mut out = Map::new();
     let mut notes: Vec<String> = Vec::new();
@@ -103,10 +112,10 @@ fn clean(node: &Value, defs: &Map<String, Value>, stack: &mut Vec<String>) -> Va
         .unwrap_or(false);
 
     // Unions: null members become `nullable`, a single survivor is inlined.
-    let union = src.remove("anyOf").or_else(|| src.remove("oneOf"));
+    let union = src.get("anyOf").or_else(|| src.get("oneOf"));
     if let Some(Value::Array(variants)) = union {
         let mut kept: Vec<Value> = Vec::new();
-        for v in &variants {
+        for v in variants {
             if v.get("type").and_then(Value::as_str) == Some("null") {
                 nullable = true;
             } else {
@@ -256,7 +265,7 @@ fn clean(node: &Value, defs: &Map<String, Value>, stack: &mut Vec<String>) -> Va
     }
 
     // Everything else Gemini would reject goes into the description.
-    for (key, value) in &src {
+    for (key, value) in src {
         let handled = KEPT.contains(&key.as_str())
             || SILENT.contains(&key.as_str())
             || matches!(
@@ -273,6 +282,9 @@ fn clean(node: &Value, defs: &Map<String, Value>, stack: &mut Vec<String>) -> Va
                     | "examples"
                     | "example"
                     | "$ref"
+                    | "anyOf"
+                    | "oneOf"
+                    | "allOf"
             );
         if !handled {
             notes.push(format!("{key}: {}", compact(value)));
