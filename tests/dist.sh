@@ -16,7 +16,8 @@ sum=$(cut -d' ' -f1 "$archive.sha256")
 grep -q "sha256 \"$sum\"" dist/levity.rb || fail "the formula does not carry the archive's checksum"
 grep -q "version \"$version\"" dist/levity.rb || fail "the formula names another version"
 python3 -c 'import json,sys; m=json.load(open("dist/levity.json")); assert m["version"]==sys.argv[1]' "$version" || fail "the scoop manifest is not valid JSON for $version"
-if command -v ruby >/dev/null; then ruby -c dist/levity.rb >/dev/null || fail "the formula is not valid Ruby"; fi
+command -v ruby >/dev/null || { apt-get update -qq && apt-get install -y -qq ruby >/dev/null; }
+ruby -c dist/levity.rb >/dev/null || fail "the formula is not valid Ruby"
 
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
