@@ -82,6 +82,22 @@ impl EventEncoder {
         self.output.len()
     }
 
+    /// An item that is complete as soon as it exists: added, then done.
+    fn whole_item(&mut self, out: &mut Vec<u8>, item: Value) {
+        let index = self.index();
+        self.emit(
+            out,
+            "response.output_item.added",
+            json!({"output_index": index, "item": item}),
+        );
+        self.emit(
+            out,
+            "response.output_item.done",
+            json!({"output_index": index, "item": item}),
+        );
+        self.output.push(item);
+    }
+
     fn close(&mut self, out: &mut Vec<u8>, reasoning_sig: Option<String>) {
         let index = self.index();
         match std::mem::replace(&mut self.open, Open::None) {
@@ -214,23 +230,9 @@ impl EventEncoder {
                 self.start(out);
                 self.close(out, None);
                 if let Some(sig) = &call.signature {
-                    let index = self.index();
-                    let item = reasoning_item(
-                        &format!("rs_{}_{index}", self.id),
-                        "",
-                        Some(sealed(self.vault.as_ref(), sig, true)),
-                    );
-                    self.emit(
-                        out,
-                        "response.output_item.added",
-                        json!({"output_index": index, "item": item}),
-                    );
-                    self.emit(
-                        out,
-                        "response.output_item.done",
-                        json!({"output_index": index, "item": item}),
-                    );
-                    self.output.push(item);
+                    let id = format!("rs_{}_{}", self.id, self.index());
+                    let sealed = sealed(self.vault.as_ref(), sig, true);
+                    self.whole_item(out, reasoning_item(&id, "", Some(sealed)));
                 }
                 let index = self.index();
                 let id = format!("fc_{}_{index}", self.id);
@@ -261,19 +263,8 @@ impl EventEncoder {
             Event::Image(img) => {
                 self.start(out);
                 self.close(out, None);
-                let index = self.index();
-                let item = super::encode::image_item(&format!("ig_{}_{index}", self.id), img);
-                self.emit(
-                    out,
-                    "response.output_item.added",
-                    json!({"output_index": index, "item": item}),
-                );
-                self.emit(
-                    out,
-                    "response.output_item.done",
-                    json!({"output_index": index, "item": item}),
-                );
-                self.output.push(item);
+                let id = format!("ig_{}_{}", self.id, self.index());
+                self.whole_item(out, super::encode::image_item(&id, img));
             }
             Event::Citations(c) => self.citations.extend(c.iter().cloned()),
             Event::Usage(u) => self.usage = *u,
