@@ -118,6 +118,33 @@ pub struct ToolCall {
     pub signature: Option<Signature>,
 }
 
+impl Image {
+    /// An image a client gave by address: a base64 `data:` URL, or an
+    /// `http(s)://` / `file://` address (fetched or read later, if at all).
+    pub fn from_url(url: &str) -> Option<Image> {
+        if let Some(rest) = url.strip_prefix("data:") {
+            let (meta, data) = rest.split_once(',')?;
+            let mime_type = meta.strip_suffix(";base64")?;
+            return Some(Image::Inline {
+                mime_type: if mime_type.is_empty() {
+                    "image/png"
+                } else {
+                    mime_type
+                }
+                .to_string(),
+                data: data.to_string(),
+            });
+        }
+        ["https://", "http://", "file://"]
+            .iter()
+            .any(|s| url.starts_with(s))
+            .then(|| Image::Url {
+                url: url.to_string(),
+                mime_type: None,
+            })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tool {
     pub kind: ToolKind,
@@ -125,6 +152,18 @@ pub struct Tool {
     pub description: Option<String>,
     /// A JSON Schema as the client sent it; upstream encoders clean it for their target.
     pub parameters: Value,
+}
+
+impl Tool {
+    /// The upstream's own web search, however the client asked for it.
+    pub fn web_search() -> Tool {
+        Tool {
+            kind: ToolKind::WebSearch,
+            name: "web_search".into(),
+            description: None,
+            parameters: Value::Null,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

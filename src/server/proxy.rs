@@ -168,12 +168,7 @@ async fn serve(
     // `model-online`: the model, grounded on a web search.
     if let Some(base) = creq.model.strip_suffix("-online") {
         creq.model = base.to_string();
-        creq.tools.push(crate::canonical::Tool {
-            kind: crate::canonical::ToolKind::WebSearch,
-            name: "web_search".into(),
-            description: None,
-            parameters: serde_json::Value::Null,
-        });
+        creq.tools.push(crate::canonical::Tool::web_search());
     }
     let snap = state.snapshot.load_full();
     let settings = &snap.settings;

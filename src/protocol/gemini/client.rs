@@ -133,12 +133,7 @@ pub fn decode_request(body: &[u8], model: &str, stream: bool) -> Result<Request,
             });
         }
         if t.get("googleSearch").is_some() || t.get("googleSearchRetrieval").is_some() {
-            tools.push(Tool {
-                kind: ToolKind::WebSearch,
-                name: "web_search".into(),
-                description: None,
-                parameters: Value::Null,
-            });
+            tools.push(Tool::web_search());
         }
     }
     let fc = req

@@ -101,12 +101,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
         .collect::<Result<Vec<_>, _>>()?;
 
     if req.web_search_options.is_some() {
-        tools.push(Tool {
-            kind: ToolKind::WebSearch,
-            name: "web_search".into(),
-            description: None,
-            parameters: Value::Null,
-        });
+        tools.push(Tool::web_search());
     }
 
     let tool_choice = match req.tool_choice {
@@ -212,7 +207,7 @@ fn parts_of(content: Content, msg: usize) -> Result<Vec<Part>, Error> {
             .map(|(j, p)| match p {
                 ContentPart::Text { text } => Ok(Part::Text(text)),
                 ContentPart::Refusal { refusal } => Ok(Part::Text(refusal)),
-                ContentPart::ImageUrl { image_url } => image_of(image_url.url)
+                ContentPart::ImageUrl { image_url } => Image::from_url(&image_url.url)
                     .ok_or_else(|| {
                         Error::invalid_param(
                             &format!("messages[{msg}].content[{j}].image_url.url"),
@@ -223,32 +218,6 @@ fn parts_of(content: Content, msg: usize) -> Result<Vec<Part>, Error> {
             })
             .collect(),
     }
-}
-
-/// Parses `data:<mime>;base64,<data>` and http(s) URLs.
-fn image_of(url: String) -> Option<Image> {
-    if let Some(rest) = url.strip_prefix("data:") {
-        let (meta, data) = rest.split_once(',')?;
-        let mime_type = meta.strip_suffix(";base64")?;
-        return Some(Image::Inline {
-            mime_type: if mime_type.is_empty() {
-                "image/png".into()
-            } else {
-                mime_type.to_string()
-            },
-            data: data.to_string(),
-        });
-    }
-    if ["https://", "http://", "file://"]
-        .iter()
-        .any(|s| url.starts_with(s))
-    {
-        return Some(Image::Url {
-            url,
-            mime_type: None,
-        });
-    }
-    None
 }
 
 fn parse_arguments(args: &str, msg: usize, call: usize) -> Result<Value, Error> {

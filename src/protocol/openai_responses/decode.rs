@@ -44,7 +44,7 @@ fn text_parts(content: &Value, msg: usize) -> Result<Vec<Part>, Error> {
                 Some("input_image") => Some(
                     p["image_url"]
                         .as_str()
-                        .and_then(image_of)
+                        .and_then(Image::from_url)
                         .map(Part::Image)
                         .ok_or_else(|| {
                             Error::invalid_param(
@@ -58,21 +58,6 @@ fn text_parts(content: &Value, msg: usize) -> Result<Vec<Part>, Error> {
             .collect(),
         _ => Ok(Vec::new()),
     }
-}
-
-fn image_of(url: &str) -> Option<Image> {
-    if let Some(rest) = url.strip_prefix("data:") {
-        let (meta, data) = rest.split_once(',')?;
-        let mime = meta.strip_suffix(";base64")?;
-        return Some(Image::Inline {
-            mime_type: mime.to_string(),
-            data: data.to_string(),
-        });
-    }
-    (url.starts_with("https://") || url.starts_with("http://")).then(|| Image::Url {
-        url: url.to_string(),
-        mime_type: None,
-    })
 }
 
 fn push(messages: &mut Vec<Message>, role: Role, parts: Vec<Part>) {
@@ -208,12 +193,7 @@ pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> 
                         .map(|f| function_tool(f, Some(ns))),
                 );
             }
-            k if k.starts_with("web_search") => tools.push(Tool {
-                kind: ToolKind::WebSearch,
-                name: "web_search".into(),
-                description: None,
-                parameters: Value::Null,
-            }),
+            k if k.starts_with("web_search") => tools.push(Tool::web_search()),
             // Hosted tools (file search, code interpreter, ...) exist only at OpenAI.
             _ => {}
         }
