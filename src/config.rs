@@ -111,6 +111,26 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "read file:// images for clients on this machine (on/off)",
     ),
     (
+        "log_bodies",
+        "off",
+        "keep request and response bodies in the request log, secrets redacted (on/off)",
+    ),
+    (
+        "log_retention_days",
+        "7",
+        "days the request log (and any bodies) is kept",
+    ),
+    (
+        "log_body_max_kb",
+        "256",
+        "largest part of one request or response body kept; the rest is cut",
+    ),
+    (
+        "log_bodies_max_mb",
+        "256",
+        "room for logged bodies in the data file; the oldest go first",
+    ),
+    (
         "public_host",
         "",
         "a host name, besides localhost, that may reach the admin API (for a reverse proxy)",
@@ -189,6 +209,18 @@ pub struct Settings {
     pub background_downgrade: bool,
     pub background_model: String,
     pub background_markers: Vec<String>,
+    pub log: LogSettings,
+}
+
+/// What the request log keeps, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogSettings {
+    pub bodies: bool,
+    pub retention_days: u64,
+    /// Bytes of one body kept.
+    pub body_max: usize,
+    /// Bytes all kept bodies may take.
+    pub bodies_max: u64,
 }
 
 impl Default for Settings {
@@ -277,6 +309,12 @@ impl Settings {
                 .filter(|m| !m.is_empty())
                 .map(str::to_string)
                 .collect(),
+            log: LogSettings {
+                bodies: map.get("log_bodies").is_some_and(|v| v == "on"),
+                retention_days: number(map, "log_retention_days", 7),
+                body_max: number(map, "log_body_max_kb", 256usize) << 10,
+                bodies_max: number(map, "log_bodies_max_mb", 256u64) << 20,
+            },
         }
     }
 
@@ -341,15 +379,14 @@ impl Settings {
             | "oauth_auth_url"
             | "oauth_token_url"
             | "code_assist_endpoints" => Ok(()),
-            "image_allow_files" => match value {
+            "image_allow_files" | "background_downgrade" | "log_bodies" => match value {
                 "on" | "off" | "" => Ok(()),
-                _ => Err("`image_allow_files` is on or off".into()),
+                _ => Err(format!("`{key}` is on or off")),
             },
             "image_fetch_allow" => Ok(()),
-            "background_downgrade" => match value {
-                "on" | "off" | "" => Ok(()),
-                _ => Err("`background_downgrade` is on or off".into()),
-            },
+            "log_retention_days" => positive(3_650),
+            "log_body_max_kb" => positive(100 * 1024),
+            "log_bodies_max_mb" => positive(1 << 20),
             k if k.starts_with("model_map.") && k.len() > "model_map.".len() => Ok(()),
             _ => Err(format!(
                 "unknown setting `{key}`; known settings: {}",

@@ -28,6 +28,7 @@ pub fn routes() -> impl Endpoint {
         .at("/oauth/start", poem::post(oauth_start))
         .at("/route", get(route_of))
         .at("/requests", get(requests))
+        .at("/requests/:id", get(request_detail))
         .at("/stats", get(stats))
         .at("/events", get(events))
         .at("/openapi.json", get(openapi))
@@ -414,6 +415,43 @@ fn requests(Data(state): Data<&Arc<AppState>>, Query(q): Query<Limit>) -> Respon
         StatusCode::OK,
         &state.monitor.recent(q.limit.unwrap_or(200).min(2_000)),
     )
+}
+
+/// One logged request, with its bodies when body logging kept them.
+#[handler]
+async fn request_detail(Data(state): Data<&Arc<AppState>>, Path(id): Path<String>) -> Response {
+    // A request that just ended may still be waiting for the log writer.
+    super::background::save(state).await;
+    let state = state.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let Some((key, entry)) = state.store.find_request(&id)? else {
+            return Ok(None);
+        };
+        let bodies = state.store.request_bodies(&key)?;
+        Ok::<_, StoreError>(Some((
+            entry,
+            bodies,
+            state.snapshot.load().settings.log.bodies,
+        )))
+    })
+    .await;
+    match found {
+        Ok(Ok(Some((entry, bodies, logging)))) => {
+            let parse = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).ok();
+            ok(
+                StatusCode::OK,
+                &serde_json::json!({"entry": parse(&entry), "bodies": bodies.as_deref().and_then(parse),
+                    "body_logging": logging}),
+            )
+        }
+        Ok(Ok(None)) => error(
+            404,
+            "not_found",
+            "no such request in the log (it may be older than the retention)".into(),
+        ),
+        Ok(Err(e)) => error(500, "store", e.to_string()),
+        Err(_) => error(500, "store", "reading the request log failed".into()),
+    }
 }
 
 #[derive(Deserialize)]

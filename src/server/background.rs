@@ -1,11 +1,14 @@
 //! Background work: Code Assist quota refreshes (every few minutes, and soon
 //! after a 429) fed to the scheduler, and the periodic saving of account
-//! health and usage, off the request path.
+//! health, usage and the request log, off the request path.
 
 use super::AppState;
+use super::log::Capture;
+use super::redact::redact;
 use crate::provider::{Call, code_assist};
 use crate::scheduler::Remaining;
-use crate::store::{Account, ProviderKind};
+use crate::scheduler::now_ms;
+use crate::store::{Account, LogBatch, ProviderKind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,7 +68,50 @@ pub async fn run(state: Arc<AppState>) {
     }
 }
 
-/// Writes account health and usage where they changed since the last save.
+/// A captured request's bodies as stored: text, secrets redacted.
+fn body_record(c: &Capture, known: &[&str]) -> Vec<u8> {
+    let text = |b: &[u8]| redact(&String::from_utf8_lossy(b), known);
+    let headers: Vec<(&str, String)> = c
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), redact(v, known)))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "headers": headers,
+        "request": text(&c.request),
+        "request_cut": c.request_cut,
+        "response": text(&c.response),
+        "response_cut": c.response_cut,
+    }))
+    .expect("serializable")
+}
+
+/// The ended requests since the last call, as one batch for the log.
+fn log_batch(state: &AppState) -> LogBatch {
+    let (pending, dropped) = state.monitor.take_pending();
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            "the request log fell behind; the oldest unwritten entries were dropped"
+        );
+    }
+    let snap = state.snapshot.load();
+    let known: Vec<&str> = snap.accounts.iter().map(|a| a.secret.expose()).collect();
+    let mut batch = LogBatch::default();
+    for (entry, capture) in pending {
+        let key = entry.key();
+        if let Some(c) = capture {
+            batch.bodies.push((key.clone(), body_record(&c, &known)));
+        }
+        if let Ok(json) = serde_json::to_vec(&entry) {
+            batch.entries.push((key, json));
+        }
+    }
+    batch
+}
+
+/// Writes account health, usage and the request log where they changed
+/// since the last save.
 pub async fn save(state: &Arc<AppState>) {
     fn encode<V: serde::Serialize>(
         map: impl IntoIterator<Item = (String, V)>,
@@ -76,9 +122,6 @@ pub async fn save(state: &Arc<AppState>) {
     }
     let health = state.scheduler.health.take_dirty().map(encode);
     let usage = state.monitor.take_dirty().map(encode);
-    if health.is_none() && usage.is_none() {
-        return;
-    }
     let state = state.clone();
     let saved = tokio::task::spawn_blocking(move || {
         if let Some(h) = health {
@@ -87,10 +130,18 @@ pub async fn save(state: &Arc<AppState>) {
         if let Some(u) = usage {
             state.store.save_usage(&u)?;
         }
+        let batch = log_batch(&state);
+        if !batch.entries.is_empty() {
+            let log = state.snapshot.load().settings.log;
+            let oldest = now_ms().saturating_sub(log.retention_days * 86_400_000);
+            state
+                .store
+                .write_log(&batch, &format!("{oldest:013}"), log.bodies_max)?;
+        }
         Ok::<_, crate::store::StoreError>(())
     })
     .await;
     if let Ok(Err(e)) = saved {
-        tracing::warn!(error = %e, "saving account health or usage failed");
+        tracing::warn!(error = %e, "saving account health, usage or the request log failed");
     }
 }

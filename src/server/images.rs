@@ -116,6 +116,8 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
         stream: false,
         background: false,
         client_key: auth::check_client(state, req).ok().flatten(),
+        // Images are binary and large: logged without bodies.
+        capture: None,
     };
     let mut log = RequestLog::start(state.clone(), plan.id.clone(), &plan.route, start);
     let mut data = Vec::new();

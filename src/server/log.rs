@@ -2,14 +2,16 @@
 //! attempt (from the attempt loop), and an end line saying which account
 //! served it, why the scheduler chose it, and after how many attempts; or a
 //! cancel line if the client goes away first. The end also goes to the
-//! Monitor. Never a secret.
+//! Monitor and the request log. Never a secret.
 
 use super::AppState;
 use super::monitor::Entry;
 use crate::canonical::Usage;
+use crate::config::LogSettings;
 use crate::error::Error;
 use crate::scheduler::{Route, now_ms};
-use crate::store::Account;
+use crate::store::{Account, hint};
+use poem::http::HeaderMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::info;
@@ -21,6 +23,67 @@ pub struct Start<'a> {
     pub stream: bool,
     pub background: bool,
     pub client_key: Option<String>,
+    /// The bodies, when body logging is on.
+    pub capture: Option<Box<Capture>>,
+}
+
+/// Headers whose values are credentials: kept only as a hint.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "x-goog-api-key",
+    "cookie",
+];
+
+/// A request's headers and bodies as they passed, up to a size each; kept
+/// when body logging is on. Redacted later, off the request path.
+#[derive(Debug, Default)]
+pub struct Capture {
+    limit: usize,
+    pub headers: Vec<(String, String)>,
+    pub request: Vec<u8>,
+    pub request_cut: bool,
+    pub response: Vec<u8>,
+    pub response_cut: bool,
+}
+
+impl Capture {
+    pub fn new(log: &LogSettings, headers: &HeaderMap, body: &[u8]) -> Option<Box<Capture>> {
+        if !log.bodies {
+            return None;
+        }
+        let headers = headers
+            .iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes());
+                let v = if SECRET_HEADERS.contains(&k.as_str()) {
+                    hint(v.trim_start_matches("Bearer ").trim())
+                } else {
+                    v.into_owned()
+                };
+                (k.as_str().to_string(), v)
+            })
+            .collect();
+        let mut c = Capture {
+            limit: log.body_max,
+            headers,
+            ..Capture::default()
+        };
+        c.request_cut = keep(&mut c.request, body, c.limit);
+        Some(Box::new(c))
+    }
+
+    fn response(&mut self, bytes: &[u8]) {
+        self.response_cut |= keep(&mut self.response, bytes, self.limit);
+    }
+}
+
+/// Appends to `buf` up to `limit` bytes in all; whether anything was cut.
+fn keep(buf: &mut Vec<u8>, bytes: &[u8], limit: usize) -> bool {
+    let room = limit.saturating_sub(buf.len());
+    buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    bytes.len() > room
 }
 
 pub struct RequestLog {
@@ -39,6 +102,7 @@ pub struct RequestLog {
     started: Instant,
     first_byte: Option<u64>,
     error: Option<String>,
+    capture: Option<Box<Capture>>,
     ended: bool,
 }
 
@@ -61,7 +125,15 @@ impl RequestLog {
             started: Instant::now(),
             first_byte: None,
             error: None,
+            capture: s.capture,
             ended: false,
+        }
+    }
+
+    /// Bytes on their way to the client, for the logged response body.
+    pub fn response(&mut self, bytes: &[u8]) {
+        if let Some(c) = &mut self.capture {
+            c.response(bytes);
         }
     }
 
@@ -112,25 +184,28 @@ impl RequestLog {
                 now_ms(),
             );
         }
-        state.monitor.record(Entry {
-            id: self.id.clone(),
-            time_ms: now_ms().saturating_sub(latency_ms),
-            protocol: self.protocol.to_string(),
-            model: self.model.clone(),
-            upstream_model: self.upstream_model.clone(),
-            account: self.account.clone(),
-            status,
-            latency_ms,
-            ttft_ms: self.first_byte,
-            input_tokens: u.input_tokens,
-            output_tokens: u.output_tokens,
-            attempts: self.attempts,
-            why: self.why.to_string(),
-            background: self.background,
-            stream: self.stream,
-            client_key: self.client_key.clone(),
-            error: self.error.clone(),
-        });
+        state.monitor.record(
+            Entry {
+                id: self.id.clone(),
+                time_ms: now_ms().saturating_sub(latency_ms),
+                protocol: self.protocol.to_string(),
+                model: self.model.clone(),
+                upstream_model: self.upstream_model.clone(),
+                account: self.account.clone(),
+                status,
+                latency_ms,
+                ttft_ms: self.first_byte,
+                input_tokens: u.input_tokens,
+                output_tokens: u.output_tokens,
+                attempts: self.attempts,
+                why: self.why.to_string(),
+                background: self.background,
+                stream: self.stream,
+                client_key: self.client_key.clone(),
+                error: self.error.clone(),
+            },
+            self.capture.take(),
+        );
     }
 
     /// Moves the log into a stream body, leaving a finished shell behind.
@@ -151,6 +226,7 @@ impl RequestLog {
             started: self.started,
             first_byte: None,
             error: None,
+            capture: None,
             ended: true,
         };
         std::mem::replace(self, shell)

@@ -9,6 +9,7 @@ mod images;
 mod log;
 mod monitor;
 mod proxy;
+mod redact;
 mod stream;
 mod ui;
 mod wire;
@@ -64,6 +65,11 @@ impl AppState {
                 .usage()?
                 .into_iter()
                 .filter_map(|(k, v)| serde_json::from_slice(&v).ok().map(|d| (k, d)))
+                .collect(),
+            store
+                .recent_requests(monitor::RECENT)?
+                .iter()
+                .filter_map(|v| serde_json::from_slice(v).ok())
                 .collect(),
         );
         Ok(AppState {

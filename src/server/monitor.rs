@@ -1,19 +1,24 @@
 //! What the dashboard's Monitor and Usage pages read: the recent requests (a
 //! bounded ring), live request events for subscribers, and usage counters
 //! per day, hour, account, model and client key. Updated when a request
-//! ends, in memory; usage is saved by the background task with the health.
+//! ends, in memory; the background task saves usage and appends the ended
+//! requests (with any captured bodies) to the request log.
 
+use super::log::Capture;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use tokio::sync::broadcast;
 
 /// Requests kept for the Monitor page.
-const RECENT: usize = 2_000;
+pub const RECENT: usize = 2_000;
 /// Latencies kept per hour for percentiles.
 const SAMPLES: usize = 4_096;
 /// Days of usage kept.
 const KEEP_DAYS: usize = 400;
+/// Ended requests waiting for the log writer; beyond this (a stuck disk) the
+/// oldest are dropped rather than memory growing without bound.
+const PENDING: usize = 100_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Entry {
@@ -70,6 +75,20 @@ struct State {
     /// Hour start (Unix ms) → latencies.
     hours: BTreeMap<u64, Vec<u64>>,
     dirty: bool,
+    /// Ended requests not yet in the request log.
+    pending: Vec<Ended>,
+    /// Requests dropped from `pending` before they were written.
+    dropped: u64,
+}
+
+/// An ended request and its bodies, if captured.
+pub type Ended = (Entry, Option<Box<Capture>>);
+
+impl Entry {
+    /// The request log's key: sorts by time.
+    pub fn key(&self) -> String {
+        format!("{:013}-{}", self.time_ms, self.id)
+    }
 }
 
 pub struct Monitor {
@@ -112,7 +131,7 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 
 impl Monitor {
     /// Records a finished request and tells live subscribers.
-    pub fn record(&self, e: Entry) {
+    pub fn record(&self, e: Entry, capture: Option<Box<Capture>>) {
         {
             let mut st = self.state.lock().expect("monitor lock");
             let day = st.days.entry(day_of(e.time_ms)).or_default();
@@ -142,6 +161,11 @@ impl Monitor {
             }
             st.recent.push_back(e.clone());
             st.dirty = true;
+            if st.pending.len() == PENDING {
+                st.pending.remove(0);
+                st.dropped += 1;
+            }
+            st.pending.push((e.clone(), capture));
         }
         // No subscriber is fine.
         let _ = self.live.send(e);
@@ -230,8 +254,21 @@ impl Monitor {
         Some(st.days.clone())
     }
 
-    pub fn load(&self, days: BTreeMap<String, Day>) {
-        self.state.lock().expect("monitor lock").days = days;
+    /// Ended requests for the request log, and how many were dropped
+    /// unwritten since the last call.
+    pub fn take_pending(&self) -> (Vec<Ended>, u64) {
+        let mut st = self.state.lock().expect("monitor lock");
+        (
+            std::mem::take(&mut st.pending),
+            std::mem::take(&mut st.dropped),
+        )
+    }
+
+    /// Usage and the newest logged requests (newest first), from the store.
+    pub fn load(&self, days: BTreeMap<String, Day>, recent: Vec<Entry>) {
+        let mut st = self.state.lock().expect("monitor lock");
+        st.days = days;
+        st.recent = recent.into_iter().take(RECENT).rev().collect();
     }
 }
 
@@ -273,7 +310,7 @@ mod tests {
         let m = Monitor::default();
         let now = 1_795_701_600_000;
         for (i, status) in [200, 200, 200, 502].into_iter().enumerate() {
-            m.record(entry(now + i as u64, status, 100 * (i as u64 + 1)));
+            m.record(entry(now + i as u64, status, 100 * (i as u64 + 1)), None);
         }
         let s = m.stats(7, now + 10);
         assert_eq!(s["today"]["requests"], 4);

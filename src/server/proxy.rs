@@ -6,7 +6,7 @@
 use super::AppState;
 use super::attempts::Plan;
 use super::auth;
-use super::log::{RequestLog, Start};
+use super::log::{Capture, RequestLog, Start};
 use super::stream::{pipe_response, sse_response};
 use super::wire::Wire;
 use crate::canonical::{Request as CRequest, Usage};
@@ -108,7 +108,7 @@ async fn gemini_count(req: &Request, body: Bytes, state: &Arc<AppState>, model: 
         Ok(r) => r,
         Err(e) => return wire.error(&e),
     };
-    count(wire, req, state, creq, gemini_encode_count).await
+    count(wire, req, &body, state, creq, gemini_encode_count).await
 }
 
 fn gemini_encode_count(n: u64) -> Vec<u8> {
@@ -199,6 +199,7 @@ async fn serve(
         stream: creq.stream,
         background,
         client_key,
+        capture: Capture::new(&settings.log, req.headers(), &body),
     };
     let mut log = RequestLog::start(state.clone(), id.clone(), &route, start);
     // Native only when every account speaks the client's protocol (a Gemini
@@ -232,9 +233,10 @@ async fn serve(
         translated(&plan, wire, creq, &mut log).await
     };
     match result {
-        Ok(Reply::Done(resp, usage)) => {
-            log.end(resp.status().as_u16(), usage);
-            resp
+        Ok(Reply::Done(body, usage)) => {
+            log.response(&body);
+            log.end(200, usage);
+            json_response(body)
         }
         Ok(Reply::Streaming(resp)) => resp,
         Err(e) => {
@@ -245,8 +247,8 @@ async fn serve(
 }
 
 enum Reply {
-    /// A complete answer; the log line can be written now.
-    Done(Response, Option<Usage>),
+    /// A complete answer (JSON); the log line can be written now.
+    Done(Vec<u8>, Option<Usage>),
     /// A stream whose body writes the end line when it finishes.
     Streaming(Response),
 }
@@ -290,8 +292,7 @@ async fn translated(
             plan.run(log, |call| provider::generate(call, &creq))
                 .await
                 .map(|resp| {
-                    let body =
-                        json_response(wire.encode_response(&resp, unix_now(), plan.state.as_ref()));
+                    let body = wire.encode_response(&resp, unix_now(), plan.state.as_ref());
                     Reply::Done(body, Some(resp.usage))
                 })
         };
@@ -379,7 +380,7 @@ async fn passthrough(
         })
         .await?;
     let usage = provider::usage_of(plan.route.kind, &bytes);
-    Ok(Reply::Done(json_response(bytes.to_vec()), usage))
+    Ok(Reply::Done(bytes.to_vec(), usage))
 }
 
 #[handler]
@@ -396,7 +397,7 @@ pub async fn count_tokens(
         Ok(r) => r,
         Err(e) => return wire.error(&e),
     };
-    count(wire, req, state, creq, |n| {
+    count(wire, req, &body, state, creq, |n| {
         serde_json::json!({"input_tokens": n})
             .to_string()
             .into_bytes()
@@ -408,6 +409,7 @@ pub async fn count_tokens(
 async fn count(
     wire: Wire,
     req: &Request,
+    body: &[u8],
     state: &Arc<AppState>,
     creq: CRequest,
     encode: impl Fn(u64) -> Vec<u8>,
@@ -423,6 +425,7 @@ async fn count(
         stream: false,
         background: false,
         client_key,
+        capture: Capture::new(&plan.snap.settings.log, req.headers(), body),
     };
     let mut log = RequestLog::start(state.clone(), plan.id.clone(), &plan.route, start);
     match plan
@@ -430,8 +433,10 @@ async fn count(
         .await
     {
         Ok(n) => {
+            let answer = encode(n);
+            log.response(&answer);
             log.end(200, None);
-            json_response(encode(n))
+            json_response(answer)
         }
         Err(e) => {
             log.fail(&e);

@@ -67,6 +67,7 @@ pub fn sse_response(events: EventStream, encoder: Encoder, log: RequestLog) -> R
         }
         if !out.is_empty() {
             st.log.first_byte();
+            st.log.response(&out);
         }
         (!out.is_empty()).then(|| (Ok::<_, std::io::Error>(Bytes::from(out)), st))
     });
@@ -99,6 +100,7 @@ pub fn pipe_response(bytes: ByteStream, idle: Duration, log: RequestLog) -> Resp
         let failure = match tokio::time::timeout(st.idle, st.bytes.next()).await {
             Ok(Some(Ok(b))) => {
                 st.log.first_byte();
+                st.log.response(&b);
                 return Some((Ok(b), st));
             }
             Ok(None) => {

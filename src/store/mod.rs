@@ -6,7 +6,7 @@ mod tables;
 mod types;
 
 pub use crypto::{SealMode, random_bytes};
-pub use tables::Store;
+pub use tables::{LogBatch, Store};
 pub use types::*;
 
 use std::path::PathBuf;

@@ -17,16 +17,35 @@ const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("client_keys");
 const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
 const HEALTH: TableDefinition<&str, &[u8]> = TableDefinition::new("health");
 const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");
+/// The request log: `{time_ms:013}-{id}` → the Monitor's entry, oldest first.
+const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("requests");
+/// Request and response bodies, sealed, under the same keys (only when body
+/// logging is on).
+const BODIES: TableDefinition<&str, &[u8]> = TableDefinition::new("bodies");
 
 /// Bumped whenever a table's layout changes; `Store::open` knows every step.
-/// 2: the `health` table. 3: the `usage` table.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 2: the `health` table. 3: the `usage` table. 4: the request log.
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub struct Store {
     db: Database,
     sealer: Sealer,
     path: PathBuf,
+    /// Bytes held in `bodies`; counted on the first log write, then kept.
+    body_bytes: std::sync::Mutex<Option<u64>>,
 }
+
+/// One batch for the request log, written by the background task.
+#[derive(Default)]
+pub struct LogBatch {
+    /// (key, entry JSON).
+    pub entries: Vec<(String, Vec<u8>)>,
+    /// (key, body JSON), sealed on the way in.
+    pub bodies: Vec<(String, Vec<u8>)>,
+}
+
+/// Sealing context of stored bodies, so a blob cannot pass for another kind.
+const BODY_AAD: &[u8] = b"request body";
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -101,6 +120,8 @@ impl Store {
             tx.open_table(SETTINGS)?;
             tx.open_table(HEALTH)?;
             tx.open_table(USAGE)?;
+            tx.open_table(REQUESTS)?;
+            tx.open_table(BODIES)?;
             tx.commit()?;
         }
 
@@ -108,6 +129,7 @@ impl Store {
             db,
             sealer,
             path: path.into(),
+            body_bytes: std::sync::Mutex::new(None),
         };
         if let (SealMode::Machine, Some(pass)) = (store.sealer.mode, passphrase) {
             store.reseal_with_passphrase(pass)?;
@@ -149,6 +171,16 @@ impl Store {
                 let plain = self.sealer.unseal(&rec.sealed_secret, rec.id.as_bytes())?;
                 rec.sealed_secret = sealer.seal(&plain, rec.id.as_bytes());
                 accounts.insert(rec.id.as_str(), serde_json::to_vec(&rec)?.as_slice())?;
+            }
+            let mut bodies = tx.open_table(BODIES)?;
+            let mut resealed = Vec::new();
+            for item in bodies.iter()? {
+                let (k, v) = item?;
+                let plain = self.sealer.unseal(v.value(), BODY_AAD)?;
+                resealed.push((k.value().to_string(), sealer.seal(&plain, BODY_AAD)));
+            }
+            for (k, v) in resealed {
+                bodies.insert(k.as_str(), v.as_slice())?;
             }
             let mut meta = tx.open_table(META)?;
             meta.insert("seal", serde_json::to_vec(&info)?.as_slice())?;
@@ -421,6 +453,97 @@ impl Store {
         self.replace(USAGE, entries)
     }
 
+    /// Appends to the request log in one transaction, then drops what is
+    /// older than `keep_from` (a key) and the oldest bodies beyond
+    /// `body_budget` bytes.
+    pub fn write_log(
+        &self,
+        batch: &LogBatch,
+        keep_from: &str,
+        body_budget: u64,
+    ) -> Result<(), StoreError> {
+        let mut counted = self.body_bytes.lock().expect("body bytes lock");
+        let tx = self.db.begin_write()?;
+        {
+            let mut entries = tx.open_table(REQUESTS)?;
+            let mut bodies = tx.open_table(BODIES)?;
+            let mut held = match *counted {
+                Some(n) => n,
+                None => {
+                    let mut n = 0;
+                    for item in bodies.iter()? {
+                        n += item?.1.value().len() as u64;
+                    }
+                    n
+                }
+            };
+            for (k, v) in &batch.entries {
+                entries.insert(k.as_str(), v.as_slice())?;
+            }
+            for (k, v) in &batch.bodies {
+                let sealed = self.sealer.seal(v, BODY_AAD);
+                held += sealed.len() as u64;
+                if let Some(old) = bodies.insert(k.as_str(), sealed.as_slice())? {
+                    held -= old.value().len() as u64;
+                }
+            }
+            entries.retain_in(..keep_from, |_, _| false)?;
+            // Oldest first: expired bodies, then as many as the budget needs.
+            let mut freed = 0;
+            let mut drop_to: Option<String> = None;
+            for item in bodies.iter()? {
+                let (k, v) = item?;
+                if k.value() >= keep_from && held - freed <= body_budget {
+                    break;
+                }
+                freed += v.value().len() as u64;
+                drop_to = Some(k.value().to_string());
+            }
+            if let Some(last) = drop_to {
+                bodies.retain_in(..=last.as_str(), |_, _| false)?;
+            }
+            held -= freed;
+            *counted = Some(held);
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The newest `limit` logged requests (entry JSON), newest first.
+    pub fn recent_requests(&self, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(REQUESTS)?;
+        let mut out = Vec::new();
+        for item in table.iter()?.rev().take(limit) {
+            out.push(item?.1.value().to_vec());
+        }
+        Ok(out)
+    }
+
+    /// A logged request by id: (key, entry JSON). Newest first, so a recent
+    /// one is found quickly.
+    pub fn find_request(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(REQUESTS)?;
+        for item in table.iter()?.rev() {
+            let (k, v) = item?;
+            if k.value().rsplit('-').next() == Some(id) {
+                return Ok(Some((k.value().to_string(), v.value().to_vec())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A request's stored bodies (JSON), if body logging kept them.
+    pub fn request_bodies(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(BODIES)?;
+        let Some(v) = table.get(key)? else {
+            return Ok(None);
+        };
+        Ok(Some(self.sealer.unseal(v.value(), BODY_AAD)?))
+    }
+
     pub fn remove_account(&self, id_or_name: &str) -> Result<AccountInfo, StoreError> {
         let rec = self.find_account(id_or_name)?;
         self.delete(ACCOUNTS, &rec.id)?;
@@ -566,5 +689,53 @@ fn info_of(r: AccountRecord) -> AccountInfo {
         proxy: r.proxy,
         project: r.project,
         health: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(t: u64) -> (String, Vec<u8>) {
+        (
+            format!("{t:013}-r{t}"),
+            format!("{{\"t\":{t}}}").into_bytes(),
+        )
+    }
+
+    #[test]
+    fn request_log_keeps_its_window_and_its_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.redb"), Some("pw")).unwrap();
+        let batch = LogBatch {
+            entries: (1..=10).map(entry).collect(),
+            bodies: (1..=10).map(|t| (entry(t).0, vec![b'b'; 100])).collect(),
+        };
+        store
+            .write_log(&batch, &format!("{:013}", 0), u64::MAX)
+            .unwrap();
+        assert_eq!(store.recent_requests(100).unwrap().len(), 10);
+        assert_eq!(
+            store.recent_requests(1).unwrap()[0],
+            b"{\"t\":10}",
+            "newest first"
+        );
+        let sealed = store.body_bytes.lock().unwrap().unwrap();
+        assert!(sealed >= 1000, "counted: {sealed}");
+
+        // Older than time 4 goes; bodies keep within three bodies' room.
+        let one = sealed / 10;
+        store
+            .write_log(&LogBatch::default(), &format!("{:013}", 4), 3 * one)
+            .unwrap();
+        assert_eq!(store.recent_requests(100).unwrap().len(), 7);
+        assert!(store.request_bodies(&entry(7).0).unwrap().is_none());
+        assert_eq!(
+            store.request_bodies(&entry(8).0).unwrap().unwrap(),
+            vec![b'b'; 100]
+        );
+        assert_eq!(*store.body_bytes.lock().unwrap(), Some(3 * one));
+        assert_eq!(store.find_request("r9").unwrap().unwrap().0, entry(9).0);
+        assert!(store.find_request("r2").unwrap().is_none());
     }
 }

@@ -43,6 +43,10 @@ const DEFAULTS = {
     'write a 5-10 word title|analyze if this message indicates a new conversation topic|summarize this coding conversation|<policy_spec>|generate a concise title|=quota',
   image_fetch_allow: '',
   image_allow_files: 'off',
+  log_bodies: 'off',
+  log_retention_days: '7',
+  log_body_max_kb: '256',
+  log_bodies_max_mb: '256',
   public_host: '',
 };
 
@@ -70,6 +74,12 @@ export function validateSetting(key, value) {
       return whole(1, 600, `\`${key}\` takes a whole number from 1 to 600`);
     case 'max_attempts':
       return whole(1, 100, `\`${key}\` takes a whole number from 1 to 100`);
+    case 'log_retention_days':
+      return whole(1, 3650, `\`${key}\` takes a whole number from 1 to 3650`);
+    case 'log_body_max_kb':
+      return whole(1, 102400, `\`${key}\` takes a whole number from 1 to 102400`);
+    case 'log_bodies_max_mb':
+      return whole(1, 1048576, `\`${key}\` takes a whole number from 1 to 1048576`);
     case 'cache_first_wait_secs':
     case 'queue_timeout_secs':
       return whole(0, 3600, `\`${key}\` takes a whole number of seconds from 0 to 3600`);
@@ -81,6 +91,7 @@ export function validateSetting(key, value) {
         : '`upstream_proxy` must start with http://, https://, socks5:// or socks5h://';
     case 'background_downgrade':
     case 'image_allow_files':
+    case 'log_bodies':
       return ['', 'on', 'off'].includes(value) ? null : `\`${key}\` is on or off`;
     default:
       if (key in DEFAULTS) return null;
@@ -650,6 +661,13 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
     if (p === '/requests' && method === 'GET') {
       const limit = Math.max(1, Math.min(5000, Number(url.searchParams.get('limit')) || 100));
       return send(res, 200, requests.slice(-limit).reverse());
+    }
+    const one = /^\/requests\/([^/]+)$/.exec(p);
+    if (one && method === 'GET') {
+      const entry = requests.find((r) => r.id === decodeURIComponent(one[1]));
+      if (!entry) throw [404, 'not_found', 'no such request in the log (it may be older than the retention)'];
+      // The mock keeps no bodies: it shows the state a fresh install has.
+      return send(res, 200, { entry, bodies: null, body_logging: settings.log_bodies === 'on' });
     }
     if (p === '/stats' && method === 'GET') {
       const days = Math.max(1, Math.min(365, Number(url.searchParams.get('days')) || 7));

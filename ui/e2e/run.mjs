@@ -317,6 +317,15 @@ async function main() {
     assert(text.includes('wire_api = "responses"'), 'the Codex snippet is missing');
   });
 
+  await step('Settings: body logging turns on from its checkbox', async () => {
+    await gotoNav('Settings');
+    const box = page.getByRole('checkbox', { name: 'Also keep request and response bodies' });
+    await box.check();
+    await page.locator('section[aria-labelledby="log-h"] [role="status"]').filter({ hasText: 'Saved' }).waitFor({ timeout: T });
+    const cfg = await adminApi('GET', '/api/config');
+    assert(cfg.log_bodies === 'on', `log_bodies is ${cfg.log_bodies}`);
+  });
+
   await step('Monitor: a proxied chat request appears live, without a reload', async () => {
     await gotoNav('Monitor');
     await page.evaluate(() => (window.__e2eNoReload = true));
@@ -343,6 +352,14 @@ async function main() {
     const detail = await dialog.innerText();
     assert(detail.includes(keyName), `the detail panel does not name the client key ${keyName}:\n${detail}`);
     assert(/e2e-(gemini|second)/.test(detail), 'the detail panel does not name an e2e account');
+    if (process.env.MOCK !== '1') {
+      const req = dialog.locator('pre[data-part="request"]');
+      await req.filter({ hasText: 'hello e2e' }).waitFor({ timeout: T });
+      const resp = await dialog.locator('pre[data-part="response"]').innerText();
+      assert(resp.includes('chat.completion'), `the response body is missing:\n${resp.slice(0, 300)}`);
+      const all = await dialog.innerText();
+      assert(!all.includes(clientKey), 'the client key appears in full in the logged headers');
+    }
     await page.screenshot({ path: path.join(ARTIFACTS, 'monitor-detail-light.png') });
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden', timeout: T });

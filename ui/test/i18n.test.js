@@ -5,7 +5,7 @@ import { messages, translate, detectLang, placeholders, LANGS } from '../src/lib
 import { ROUTES } from '../src/lib/routes.js';
 import { STATES } from '../src/lib/quota.js';
 import { KINDS, TIERS } from '../src/lib/accounts.js';
-import { MODES, FIELDS } from '../src/lib/config.js';
+import { MODES, FIELDS, LOG_FIELDS } from '../src/lib/config.js';
 import { snippets } from '../src/lib/snippets.js';
 import { THEMES_FOR_TEST } from './helpers.js';
 
@@ -43,13 +43,14 @@ function dynamicKeys() {
     ...KINDS.map((k) => `kind.${k}`),
     ...TIERS.map((k) => `tier.${k}`),
     ...MODES.map((m) => `proxy.mode.${m}`),
-    ...[...FIELDS.map((f) => f.key), 'background_model', 'background_markers'].flatMap((k) => [`cfg.${k}`, `cfg.${k}.help`]),
+    ...[...FIELDS.map((f) => f.key), ...LOG_FIELDS.map((f) => f.key), 'background_model', 'background_markers'].flatMap((k) => [`cfg.${k}`, `cfg.${k}.help`]),
     ...snippets('h:1').flatMap((s) => [`connect.${s.id}.title`, `connect.${s.id}.note`]),
     ...THEMES_FOR_TEST.map((th) => `settings.theme.${th}`),
     ...[
       'id', 'time_ms', 'protocol', 'model', 'upstream_model', 'account', 'status', 'latency_ms', 'ttft_ms',
       'input_tokens', 'output_tokens', 'attempts', 'why', 'background', 'stream', 'client_key', 'error',
     ].map((f) => `monitor.f.${f}`),
+    ...['request', 'response'].map((p) => `monitor.${p}Body`),
   ];
 }
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mergeRequests, filterRequests, sortRequests, distinct, isOk } from '../src/lib/requests.js';
+import { mergeRequests, filterRequests, sortRequests, distinct, isOk, formatBody } from '../src/lib/requests.js';
 
 const e = (id, over = {}) => ({
   id,
@@ -99,5 +99,16 @@ describe('distinct', () => {
   it('lists models including upstream names, sorted', () => {
     expect(distinct(log, 'model')).toEqual(['claude-x', 'gemini-2.5-flash', 'gemini-2.5-pro', 'gpt-4o']);
     expect(distinct(log, 'account')).toEqual(['a', 'b']);
+  });
+});
+
+describe('formatBody', () => {
+  it('pretty-prints JSON, keeps streams and cut bodies as they are', () => {
+    expect(formatBody('{"a":1,"b":[true]}')).toBe('{\n  "a": 1,\n  "b": [\n    true\n  ]\n}');
+    expect(formatBody('{"a":1,"b":[tr')).toBe('{"a":1,"b":[tr');
+    expect(formatBody('data: {"x":1}\r\n\r\ndata: [DONE]\r\n\r\n')).toBe('data: {"x":1}\n\ndata: [DONE]\n\n');
+    expect(formatBody('')).toBe('');
+    expect(formatBody(null)).toBe('');
+    expect(formatBody('  [1,2] ')).toBe('[\n  1,\n  2\n]');
   });
 });

@@ -12,6 +12,13 @@ export const FIELDS = [
   { key: 'cache_first_wait_secs', type: 'number', min: 0, max: 3600 },
 ];
 
+/** The request log's limits, on the Settings page. */
+export const LOG_FIELDS = [
+  { key: 'log_retention_days', type: 'number', min: 1, max: 3650 },
+  { key: 'log_body_max_kb', type: 'number', min: 1, max: 102400 },
+  { key: 'log_bodies_max_mb', type: 'number', min: 1, max: 1048576 },
+];
+
 /** "a|b| c" → ["a", "b", "c"]: background markers, one phrase per line in the editor. */
 export function splitMarkers(value) {
   return String(value ?? '')

@@ -71,3 +71,22 @@ export function distinct(list, field) {
   }
   return [...set].sort();
 }
+
+/**
+ * A logged body for reading: JSON pretty-printed, an event stream one event
+ * per block with each `data:` JSON left on one line, anything else as is.
+ * Bodies may have been cut at the size cap; a cut JSON body shows raw.
+ */
+export function formatBody(text) {
+  const s = String(text ?? '');
+  const trimmed = s.trim();
+  if (!trimmed) return '';
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return JSON.stringify(JSON.parse(trimmed), null, 2);
+    } catch {
+      return s;
+    }
+  }
+  return s.replace(/\r\n/g, '\n');
+}
