@@ -175,3 +175,136 @@ async fn mapping_tester_origin_check_and_openapi() {
         .unwrap();
     assert_eq!(replay.status(), 400, "a state works once");
 }
+
+#[tokio::test]
+async fn request_log_keeps_bodies_only_when_asked_and_redacts_secrets() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    let upstream_key = "AIzaBODYLOG-secret-0000000001";
+    lev.add_gemini("g", upstream_key, &fake.url()).await;
+    let key = lev.create_key().await;
+    let send = |text: &'static str| {
+        let (http, url, key) = (lev.http.clone(), lev.url.clone(), key.clone());
+        async move {
+            let body = json!({"model": "gemini-2.5-flash", "user": format!("my key is {upstream_key}"),
+                "messages": [{"role": "user", "content": text}]});
+            let resp = http
+                .post(format!("{url}/v1/chat/completions"))
+                .bearer_auth(&key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            resp.text().await.unwrap();
+        }
+    };
+    let newest_id = |lev: &Levity| {
+        let (http, url) = (lev.http.clone(), lev.url.clone());
+        async move {
+            let list: Value = http
+                .get(format!("{url}/api/requests?limit=1"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            list[0]["id"].as_str().unwrap().to_string()
+        }
+    };
+
+    // Off by default: the request is logged, its bodies are not.
+    send("not kept").await;
+    let id = newest_id(&lev).await;
+    let (status, detail) = lev
+        .admin(Method::GET, &format!("/requests/{id}"), None)
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["entry"]["id"], id.as_str());
+    assert_eq!(detail["bodies"], Value::Null);
+    assert_eq!(detail["body_logging"], false);
+
+    // On: headers and both bodies, with every secret shown as a hint only.
+    lev.set("log_bodies", "on").await;
+    send("please keep this").await;
+    let id = newest_id(&lev).await;
+    let (_, detail) = lev
+        .admin(Method::GET, &format!("/requests/{id}"), None)
+        .await;
+    let bodies = &detail["bodies"];
+    assert!(
+        bodies["request"]
+            .as_str()
+            .unwrap()
+            .contains("please keep this"),
+        "{detail}"
+    );
+    assert!(
+        bodies["response"]
+            .as_str()
+            .unwrap()
+            .contains("chat.completion"),
+        "{detail}"
+    );
+    let all = detail.to_string();
+    assert!(
+        !all.contains(upstream_key) && !all.contains(&key),
+        "a secret was stored: {all}"
+    );
+    assert!(
+        all.contains("AIz...0001"),
+        "the upstream key becomes a hint: {all}"
+    );
+    let auth = bodies["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "authorization")
+        .expect("headers are kept");
+    assert_eq!(auth[1], format!("sk-...{}", &key[key.len() - 4..]));
+
+    // A small cap cuts bodies and says so.
+    lev.set("log_body_max_kb", "1").await;
+    let long = Box::leak("x".repeat(5_000).into_boxed_str());
+    send(long).await;
+    let id = newest_id(&lev).await;
+    let (_, detail) = lev
+        .admin(Method::GET, &format!("/requests/{id}"), None)
+        .await;
+    assert_eq!(detail["bodies"]["request_cut"], true);
+    assert!(detail["bodies"]["request"].as_str().unwrap().len() <= 1024 + 64);
+
+    // The log and its bodies outlive a restart, and none of it is in the
+    // file in plain text.
+    let dir = lev.stop().await;
+    let file = std::fs::read(dir.path().join("levity.redb")).unwrap();
+    let haystack = String::from_utf8_lossy(&file);
+    assert!(
+        !haystack.contains("please keep this"),
+        "bodies are sealed at rest"
+    );
+    let lev = Levity::start_in(dir).await;
+    let (_, detail) = lev
+        .admin(Method::GET, &format!("/requests/{id}"), None)
+        .await;
+    assert_eq!(detail["entry"]["id"], id.as_str());
+    assert_eq!(detail["bodies"]["request_cut"], true);
+    let (_, list) = lev.admin(Method::GET, "/requests?limit=10", None).await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        3,
+        "the Monitor reloads the log: {list}"
+    );
+
+    let (status, _) = lev.admin(Method::GET, "/requests/nope", None).await;
+    assert_eq!(status, 404);
+    let (status, body) = lev
+        .admin(
+            Method::PUT,
+            "/config",
+            Some(json!({"key": "log_retention_days", "value": "0"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
