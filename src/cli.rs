@@ -53,11 +53,13 @@ pub enum ServiceCmd {
 
 #[derive(Args, Debug, Default)]
 pub struct ServeArgs {
-    /// Address to listen on; anything but loopback requires a client key.
-    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
-    pub host: String,
-    #[arg(long, default_value_t = 8045, value_name = "N")]
-    pub port: u16,
+    /// Address to listen on (default: the `listen_host` setting, else
+    /// 127.0.0.1); anything but loopback requires a client key.
+    #[arg(long, value_name = "ADDR")]
+    pub host: Option<String>,
+    /// Port (default: the `listen_port` setting, else 8045).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
     /// Do not open the dashboard in a browser.
     #[arg(long)]
     pub no_open: bool,

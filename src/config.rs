@@ -15,6 +15,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "rewrite a requested model name; `*` matches any run of characters (model_map.gpt-4o* = gemini-2.5-flash)",
     ),
     (
+        "listen_host",
+        "127.0.0.1",
+        "the address levity listens on (0.0.0.0: the whole network, which needs a client key); applies at once",
+    ),
+    (
+        "listen_port",
+        "8045",
+        "the port levity listens on; applies at once",
+    ),
+    (
         "request_timeout_secs",
         "600",
         "longest wait for an upstream answer, or between two chunks of a stream",
@@ -22,7 +32,7 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     (
         "connect_timeout_secs",
         "10",
-        "longest wait to connect to an upstream",
+        "longest wait to connect to an upstream (applies at the next start)",
     ),
     (
         "max_attempts",
@@ -385,6 +395,14 @@ impl Settings {
             },
             "image_fetch_allow" => Ok(()),
             "log_retention_days" => positive(3_650),
+            "listen_port" => positive(65_535),
+            "listen_host" => match parse_host(value) {
+                Some(_) => Ok(()),
+                None if value.is_empty() => Ok(()),
+                None => Err(format!(
+                    "`listen_host` is an IP address such as 127.0.0.1 or 0.0.0.0, got `{value}`"
+                )),
+            },
             "log_body_max_kb" => positive(100 * 1024),
             "log_bodies_max_mb" => positive(1 << 20),
             k if k.starts_with("model_map.") && k.len() > "model_map.".len() => Ok(()),
@@ -409,6 +427,14 @@ impl Settings {
             .iter()
             .find(|(pattern, _)| glob(pattern, model))
             .map(|(_, target)| target.as_str())
+    }
+}
+
+/// A listen address as users write it: an IP, bracketed or not, or `localhost`.
+pub fn parse_host(host: &str) -> Option<std::net::IpAddr> {
+    match host {
+        "localhost" => Some(std::net::IpAddr::from([127, 0, 0, 1])),
+        h => h.trim_matches(['[', ']']).parse().ok(),
     }
 }
 

@@ -19,11 +19,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         .ok()
         .filter(|p| !p.is_empty());
     let passphrase = passphrase.as_deref();
-    let command = cli.command.unwrap_or(Command::Serve(ServeArgs {
-        host: "127.0.0.1".into(),
-        port: 8045,
-        no_open: false,
-    }));
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
     match command {
         Command::Serve(args) => serve::serve(&dir, storage, passphrase, args).await,
         Command::Account(cmd) => account(&Backend::connect(&dir, passphrase)?, cmd).await,

@@ -2,6 +2,7 @@
 
 use super::paths::{DATA_FILE, ServerFile, Storage};
 use crate::cli::ServeArgs;
+use crate::config::parse_host;
 use crate::protocol::hex;
 use crate::server::{AppState, serve as run_server};
 use crate::store::{SealMode, Store, StoreError, random_bytes};
@@ -28,13 +29,19 @@ pub async fn serve(
         },
         other => other.to_string(),
     })?;
-    let ip: IpAddr = match args.host.as_str() {
-        "localhost" => IpAddr::from([127, 0, 0, 1]),
-        h => h
-            .trim_matches(['[', ']'])
-            .parse()
-            .map_err(|_| format!("--host must be an IP address, got `{h}`"))?,
-    };
+    // Flags win for this run; else what the dashboard last chose.
+    let saved = store.settings().map_err(|e| e.to_string())?;
+    let host = args
+        .host
+        .clone()
+        .or_else(|| saved.get("listen_host").cloned())
+        .unwrap_or_else(|| "127.0.0.1".into());
+    let ip: IpAddr =
+        parse_host(&host).ok_or_else(|| format!("--host must be an IP address, got `{host}`"))?;
+    let port = args
+        .port
+        .or_else(|| saved.get("listen_port").and_then(|p| p.parse().ok()))
+        .unwrap_or(8045);
     let exposed = !ip.is_loopback();
     let keys = store.keys().map_err(|e| e.to_string())?;
     if exposed && keys.is_empty() {
@@ -43,33 +50,36 @@ pub async fn serve(
              your accounts. Create one first with `levity key create`, or listen on 127.0.0.1"
         ));
     }
-    let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, args.port))
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, port))
         .await
-        .map_err(|e| format!("cannot listen on {ip}:{}: {e}", args.port))?;
+        .map_err(|e| format!("cannot listen on {ip}:{port}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let url = format!("http://{addr}");
-    // Other levity commands connect over loopback, whatever address we listen on.
-    let local = match ip {
-        IpAddr::V4(v4) if v4.is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
-        IpAddr::V6(v6) if v6.is_unspecified() => format!("http://[::1]:{}", addr.port()),
-        _ => url.clone(),
-    };
+    let local = loopback_url(addr);
     let admin_token = hex(&random_bytes::<24>());
     let seal = store.seal_mode();
     let state =
         Arc::new(AppState::new(store, addr, admin_token.clone()).map_err(|e| e.to_string())?);
-    ServerFile {
-        url: local.clone(),
+    let token = admin_token.clone();
+    let server_file = move |local: String| ServerFile {
+        url: local,
         pid: std::process::id(),
-        admin_token: admin_token.clone(),
-    }
-    .write(dir)
-    .map_err(|e| {
+        admin_token: token.clone(),
+    };
+    server_file(local.clone()).write(dir).map_err(|e| {
         format!(
             "cannot write {}: {e}",
             dir.join(super::paths::SERVER_FILE).display()
         )
     })?;
+    // When the dashboard moves the server, the CLI must find it there.
+    let moved_dir = dir.to_path_buf();
+    let _ = state.on_move.set(Box::new(move |addr| {
+        let file = server_file(loopback_url(addr));
+        if let Err(e) = file.write(&moved_dir) {
+            tracing::warn!(error = %e, "cannot update the server file after a move");
+        }
+    }));
 
     println!("levity {} listening on {url}", env!("CARGO_PKG_VERSION"));
     println!(
@@ -117,6 +127,15 @@ pub async fn serve(
     let result = run_server(state, listener, shutdown_signal()).await;
     ServerFile::remove(dir);
     result.map_err(|e| format!("server failed: {e}"))
+}
+
+/// Other levity commands connect over loopback, whatever address we listen on.
+fn loopback_url(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
+        IpAddr::V6(v6) if v6.is_unspecified() => format!("http://[::1]:{}", addr.port()),
+        _ => format!("http://{addr}"),
+    }
 }
 
 /// A desktop session to open a browser in; servers and CI have none.

@@ -35,6 +35,7 @@ pub fn routes() -> impl Endpoint {
         .at("/keys", get(list_keys).post(create_key))
         .at("/keys/:id", poem::delete(revoke_key))
         .at("/config", get(get_config).put(set_config))
+        .at("/listen", poem::put(set_listen))
         .around(|ep, req: Request| async move {
             let state = req
                 .data::<Arc<AppState>>()
@@ -112,7 +113,7 @@ fn get_status(Data(state): Data<&Arc<AppState>>) -> Response {
         StatusCode::OK,
         &Status {
             version: env!("CARGO_PKG_VERSION").into(),
-            listen: state.listen.to_string(),
+            listen: state.listen.load().to_string(),
             data_file: state.store.path().display().to_string(),
             seal: state.store.seal_mode(),
             accounts,
@@ -321,14 +322,77 @@ pub struct SetConfig {
 }
 
 #[handler]
-fn set_config(Data(state): Data<&Arc<AppState>>, body: Json<SetConfig>) -> Response {
+async fn set_config(Data(state): Data<&Arc<AppState>>, body: Json<SetConfig>) -> Response {
     if let Err(msg) = Settings::validate(&body.key, &body.value) {
         return error(400, "invalid", msg);
+    }
+    if body.key == "listen_host" || body.key == "listen_port" {
+        let mut to = **state.listen.load();
+        match body.key.as_str() {
+            "listen_host" => to.set_ip(crate::config::parse_host(&body.value).unwrap_or(to.ip())),
+            _ => to.set_port(body.value.parse().unwrap_or(to.port())),
+        }
+        return move_to(state, to).await;
     }
     change(state, StatusCode::OK, || {
         state.store.set_setting(&body.key, &body.value)?;
         Ok(serde_json::json!({"key": body.key, "value": body.value}))
     })
+}
+
+#[derive(Deserialize)]
+struct Listen {
+    host: String,
+    port: u16,
+}
+
+/// Moves the server to another address and port at once, and keeps them.
+#[handler]
+async fn set_listen(Data(state): Data<&Arc<AppState>>, body: Json<Listen>) -> Response {
+    let Some(ip) = crate::config::parse_host(&body.host) else {
+        return error(
+            400,
+            "invalid",
+            format!(
+                "`{}` is not an IP address; use 127.0.0.1 (this machine) or 0.0.0.0 (the network)",
+                body.host
+            ),
+        );
+    };
+    if body.port == 0 {
+        return error(
+            400,
+            "invalid",
+            "the port is a number from 1 to 65535".into(),
+        );
+    }
+    move_to(state, std::net::SocketAddr::new(ip, body.port)).await
+}
+
+async fn move_to(state: &Arc<AppState>, to: std::net::SocketAddr) -> Response {
+    let bound = match state.relisten(to).await {
+        Ok(a) => a,
+        Err(msg) => return error(409, "cannot_listen", msg),
+    };
+    let saved = state
+        .store
+        .set_setting("listen_host", &bound.ip().to_string())
+        .and_then(|()| {
+            state
+                .store
+                .set_setting("listen_port", &bound.port().to_string())
+        })
+        .and_then(|()| state.reload());
+    if let Err(e) = saved {
+        return store_error(e);
+    }
+    // Off loopback the dashboard needs the admin token; whoever moved the
+    // server got here as an admin already.
+    let token = state.exposed().then(|| state.admin_token.clone());
+    ok(
+        StatusCode::OK,
+        &serde_json::json!({"listen": bound.to_string(), "admin_token": token}),
+    )
 }
 
 /// Reads a Google account's quota now.

@@ -36,7 +36,13 @@ pub struct AppState {
     pub upstream: Upstream,
     /// Required on admin calls when the server listens beyond loopback.
     pub admin_token: String,
-    pub listen: SocketAddr,
+    /// Where the server listens now; the dashboard can move it.
+    pub listen: ArcSwap<SocketAddr>,
+    /// A listener bound for a move, waiting for the serve loop to take it.
+    moving: std::sync::Mutex<Option<tokio::net::TcpListener>>,
+    moved: tokio::sync::Notify,
+    /// Told of every move (the CLI's server file follows it).
+    pub on_move: std::sync::OnceLock<Box<dyn Fn(SocketAddr) + Send + Sync>>,
     pub started: Instant,
     /// Recent requests, live events and usage, for the dashboard.
     pub monitor: monitor::Monitor,
@@ -81,7 +87,10 @@ impl AppState {
             scheduler,
             upstream,
             admin_token,
-            listen,
+            listen: ArcSwap::from_pointee(listen),
+            moving: Default::default(),
+            moved: Default::default(),
+            on_move: Default::default(),
             started: Instant::now(),
         })
     }
@@ -94,7 +103,36 @@ impl AppState {
 
     /// Whether the listener accepts connections from other machines.
     pub fn exposed(&self) -> bool {
-        !self.listen.ip().is_loopback()
+        !self.listen.load().ip().is_loopback()
+    }
+
+    /// Moves the server to `addr` without a restart: the new address is
+    /// bound first (so a taken port changes nothing), new connections go
+    /// there, and requests on the old one finish. Beyond loopback only with
+    /// a client key.
+    pub async fn relisten(&self, addr: SocketAddr) -> Result<SocketAddr, String> {
+        if !addr.ip().is_loopback() && self.snapshot.load().keys.is_empty() {
+            return Err(format!(
+                "listening on {} needs a client key first: anyone on the network could use your accounts",
+                addr.ip()
+            ));
+        }
+        let current = **self.listen.load();
+        if addr == current {
+            return Ok(current);
+        }
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        *self.moving.lock().expect("moving lock") = Some(listener);
+        self.listen.store(Arc::new(bound));
+        self.moved.notify_one();
+        if let Some(tell) = self.on_move.get() {
+            tell(bound);
+        }
+        tracing::info!(%bound, "listening on a new address");
+        Ok(bound)
     }
 }
 
@@ -138,15 +176,60 @@ async fn limit_body<E: poem::Endpoint>(ep: E, req: poem::Request) -> poem::Resul
     Ok(poem::IntoResponse::into_response(ep.call(req).await?))
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests.
+/// How long requests in flight may finish when the server stops or moves.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Serves until `shutdown` resolves, then drains in-flight requests. When
+/// the dashboard moves the server, the old listener drains beside the new.
 pub async fn serve(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let acceptor = TcpAcceptor::from_tokio(listener)?;
-    debug_assert!(!acceptor.local_addr().is_empty());
-    let app = Route::new()
+    let app = Arc::new(routes(&state));
+    let background = tokio::spawn(background::run(state.clone()));
+    let mut listener = listener;
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut draining = Vec::new();
+    let result = loop {
+        let acceptor = TcpAcceptor::from_tokio(listener)?;
+        debug_assert!(!acceptor.local_addr().is_empty());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+                app.clone(),
+                async move {
+                    let _ = stopped.await;
+                },
+                Some(DRAIN),
+            ),
+        );
+        tokio::select! {
+            _ = &mut shutdown => {
+                let _ = stop.send(());
+                break server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            }
+            _ = state.moved.notified() => {
+                let next = state.moving.lock().expect("moving lock").take();
+                let _ = stop.send(());
+                draining.push(server);
+                match next {
+                    Some(next) => listener = next,
+                    None => break Ok(()),
+                }
+            }
+        }
+    };
+    for old in draining {
+        let _ = old.await;
+    }
+    background.abort();
+    background::save(&state).await;
+    result
+}
+
+fn routes(state: &Arc<AppState>) -> impl poem::Endpoint + use<> {
+    Route::new()
         .at("/v1/chat/completions", post(proxy::chat_completions))
         .at("/chat/completions", post(proxy::chat_completions))
         .at("/v1/responses", post(proxy::responses))
@@ -167,12 +250,5 @@ pub async fn serve(
         .at("/oauth2callback", get(admin::oauth_callback))
         .at("/*path", get(ui::serve_asset))
         .around(limit_body)
-        .data(state.clone());
-    let background = tokio::spawn(background::run(state.clone()));
-    let result = poem::Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
-        .await;
-    background.abort();
-    background::save(&state).await;
-    result
+        .data(state.clone())
 }

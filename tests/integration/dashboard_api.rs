@@ -308,3 +308,143 @@ async fn request_log_keeps_bodies_only_when_asked_and_redacts_secrets() {
         .await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn listen_address_moves_without_a_restart() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_gemini("g", "AIzaMOVE-000000001", &fake.url()).await;
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+
+    // The network needs a client key first; nothing moves.
+    let (status, body) = lev
+        .admin(
+            Method::PUT,
+            "/listen",
+            Some(json!({"host": "0.0.0.0", "port": free_port()})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("client key"),
+        "{body}"
+    );
+    // A port in use is refused before anything changes.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (status, body) = lev
+        .admin(
+            Method::PUT,
+            "/listen",
+            Some(json!({"host": "127.0.0.1", "port": taken.local_addr().unwrap().port()})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = lev
+        .admin(
+            Method::PUT,
+            "/listen",
+            Some(json!({"host": "my-laptop", "port": 8045})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (_, st) = lev.admin(Method::GET, "/status", None).await;
+    assert_eq!(st["listen"], lev.url.trim_start_matches("http://"));
+
+    // A stream in flight on the old address finishes after the move.
+    let in_flight = lev.http.post(format!("{}/v1/chat/completions", lev.url))
+        .json(&json!({"model": "gemini-2.5-flash", "stream": true, "messages": [{"role": "user", "content": "slow please"}]}))
+        .send().await.unwrap();
+    let port = free_port();
+    let (status, body) = lev
+        .admin(
+            Method::PUT,
+            "/listen",
+            Some(json!({"host": "127.0.0.1", "port": port})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["listen"], format!("127.0.0.1:{port}"));
+    assert_eq!(body["admin_token"], Value::Null, "loopback needs no token");
+    assert!(in_flight.text().await.unwrap().contains("[DONE]"));
+
+    let moved = format!("http://127.0.0.1:{port}");
+    let chat = lev
+        .http
+        .post(format!("{moved}/v1/chat/completions"))
+        .json(
+            &json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chat.status(), 200);
+    let st: Value = lev
+        .http
+        .get(format!("{moved}/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["listen"], format!("127.0.0.1:{port}"));
+    let cfg: Value = lev
+        .http
+        .get(format!("{moved}/api/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfg["listen_port"],
+        port.to_string(),
+        "kept for the next start"
+    );
+    // The old address stops taking connections once its requests are done.
+    let mut refused = false;
+    for _ in 0..50 {
+        if reqwest::Client::new()
+            .get(format!("{}/api/status", lev.url))
+            .send()
+            .await
+            .is_err()
+        {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refused, "the old address still answers");
+
+    // `levity config set listen_port` goes the same way.
+    let port2 = free_port();
+    let resp = lev
+        .http
+        .put(format!("{moved}/api/config"))
+        .json(&json!({"key": "listen_port", "value": port2.to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let st: Value = lev
+        .http
+        .get(format!("http://127.0.0.1:{port2}/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["listen"], format!("127.0.0.1:{port2}"));
+}

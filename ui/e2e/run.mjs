@@ -18,6 +18,7 @@
 // (a screenshot of the page at the failure is saved as FAILED.png).
 
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -447,6 +448,35 @@ async function main() {
   await step('restore the scheduling mode', async () => {
     await adminApi('PUT', '/api/config', { key: 'scheduling', value: originalMode });
   });
+
+  if (process.env.MOCK !== '1') {
+    await step('Proxy: a new port applies at once and the page follows the server there', async () => {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      const port = await new Promise((resolve) => {
+        const srv = net.createServer().listen(0, '127.0.0.1', () => {
+          const p = srv.address().port;
+          srv.close(() => resolve(p));
+        });
+      });
+      await gotoNav('Proxy');
+      await page.fill('#listen-port', String(port));
+      await page.getByRole('button', { name: 'Apply now' }).click();
+      await waitFor(() => new URL(page.url()).port === String(port), `the page did not move to port ${port} (at ${page.url()})`);
+      await page.getByRole('heading', { level: 1, name: 'Proxy' }).waitFor({ timeout: T });
+      const old = base;
+      base = `http://127.0.0.1:${port}`;
+      const status = await adminApi('GET', '/api/status');
+      assert(status.listen === `127.0.0.1:${port}`, `status says ${status.listen}`);
+      await waitFor(async () => {
+        try {
+          await fetch(`${old}/api/status`);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 'the old port still answers');
+    });
+  }
 }
 
 let code = 0;

@@ -9,6 +9,7 @@ import {
   connectHost,
   isLoopback,
   stateTone,
+  movedUrl,
 } from '../src/lib/format.js';
 
 describe('formatMs', () => {
@@ -105,5 +106,25 @@ describe('other formatting', () => {
     expect(stateTone('cooling')).toBe('warn');
     expect(stateTone('needs-reauth')).toBe('bad');
     expect(stateTone('disabled')).toBe('muted');
+  });
+});
+
+describe('movedUrl', () => {
+  const loc = { protocol: 'http:', hostname: '127.0.0.1', host: '127.0.0.1:8045', pathname: '/proxy', search: '' };
+  it('follows the server on this machine', () => {
+    expect(movedUrl('127.0.0.1:9000', loc)).toEqual({ url: 'http://127.0.0.1:9000/proxy', token: false });
+    expect(movedUrl('0.0.0.0:9000', loc)).toEqual({ url: 'http://127.0.0.1:9000/proxy', token: false });
+  });
+  it('goes to a specific network address, which needs the admin token', () => {
+    expect(movedUrl('192.168.1.5:8045', loc)).toEqual({ url: 'http://192.168.1.5:8045/proxy', token: true });
+  });
+  it('keeps the LAN host a remote browser used', () => {
+    const lan = { ...loc, hostname: '192.168.1.5', host: '192.168.1.5:8045' };
+    expect(movedUrl('0.0.0.0:9001', lan)).toEqual({ url: 'http://192.168.1.5:9001/proxy', token: false });
+    expect(movedUrl('127.0.0.1:9001', lan)).toEqual({ url: 'http://127.0.0.1:9001/proxy', token: false });
+  });
+  it('ignores what is not host:port', () => {
+    expect(movedUrl('', loc)).toBe(null);
+    expect(movedUrl('nonsense', loc)).toBe(null);
   });
 });

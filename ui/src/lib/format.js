@@ -141,3 +141,23 @@ export function stateTone(state) {
   if (/(error|invalid|revoked|unauthori[sz]ed|forbidden|failed|dead|reauth)/.test(s)) return 'bad';
   return 'warn';
 }
+
+/**
+ * Where the browser should go after the server moved to `listen`
+ * (`host:port`), from the page at `loc`. `token` is true when the new
+ * address is another machine-facing one, where the admin token is needed
+ * and this browser's saved token (kept per address) does not follow.
+ */
+export function movedUrl(listen, loc = globalThis.location) {
+  const m = /^(\[[^\]]*\]|[^:]+):(\d+)$/.exec(String(listen || ''));
+  if (!m) return null;
+  const [, host, port] = m;
+  const path = `${loc?.pathname || '/'}${loc?.search || ''}`;
+  const here = loc?.hostname || '127.0.0.1';
+  const unspecified = host === '0.0.0.0' || host === '[::]' || host === '[::0]';
+  // Wherever this page came from still reaches a server listening everywhere.
+  if (unspecified || (isLoopback(listen) && isLoopback(`${here}:1`))) {
+    return { url: `${loc?.protocol || 'http:'}//${connectHost(listen, loc)}${path}`, token: false };
+  }
+  return { url: `http://${host}:${port}${path}`, token: !isLoopback(listen) };
+}
