@@ -93,6 +93,9 @@ pub enum AccountCmd {
         /// An empty value removes the proxy.
         #[arg(long, value_name = "URL")]
         proxy: Option<String>,
+        /// Where the provider answers.
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
     },
     /// Put accounts in this priority order (ids or names; others follow).
     Order {

@@ -141,6 +141,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "room for logged bodies in the data file; the oldest go first",
     ),
     (
+        "cors_origins",
+        "",
+        "comma-separated web origins whose pages may call the proxy from a browser (https://app.example, or *); the admin API never answers other origins",
+    ),
+    (
         "public_host",
         "",
         "a host name, besides localhost, that may reach the admin API (for a reverse proxy)",
@@ -220,6 +225,8 @@ pub struct Settings {
     pub background_model: String,
     pub background_markers: Vec<String>,
     pub log: LogSettings,
+    /// Origins (or `*`) whose browser pages may call the proxy.
+    pub cors_origins: Vec<String>,
 }
 
 /// What the request log keeps, and for how long.
@@ -319,6 +326,14 @@ impl Settings {
                 .filter(|m| !m.is_empty())
                 .map(str::to_string)
                 .collect(),
+            cors_origins: text(map, "cors_origins")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             log: LogSettings {
                 bodies: map.get("log_bodies").is_some_and(|v| v == "on"),
                 retention_days: number(map, "log_retention_days", 7),
@@ -394,6 +409,17 @@ impl Settings {
                 _ => Err(format!("`{key}` is on or off")),
             },
             "image_fetch_allow" => Ok(()),
+            "cors_origins" => match value.split(',').map(str::trim).find(|o| {
+                !o.is_empty()
+                    && *o != "*"
+                    && !o.starts_with("http://")
+                    && !o.starts_with("https://")
+            }) {
+                None => Ok(()),
+                Some(o) => Err(format!(
+                    "`cors_origins` lists origins such as https://app.example (or *); `{o}` is not one"
+                )),
+            },
             "log_retention_days" => positive(3_650),
             "listen_port" => positive(65_535),
             "listen_host" => match parse_host(value) {

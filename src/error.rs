@@ -15,6 +15,8 @@ pub enum Kind {
     PermissionDenied,
     /// Unknown model or route (404).
     NotFound,
+    /// The request body is larger than levity takes (413).
+    TooLarge,
     /// Quota exhausted upstream (429).
     RateLimited,
     /// The upstream failed or answered something unusable (502).
@@ -83,6 +85,7 @@ impl Error {
             Kind::Authentication => 401,
             Kind::PermissionDenied => 403,
             Kind::NotFound => 404,
+            Kind::TooLarge => 413,
             Kind::RateLimited => 429,
             Kind::Upstream => 502,
             Kind::Unavailable => 503,

@@ -5,7 +5,9 @@
 set -euo pipefail
 for flags in "-n" "-rn"; do
   if unshare $flags true 2>/dev/null; then
-    exec unshare $flags bash -c 'ip link set lo up && exec "$@"' _ "$@"
+    # 192.0.2.1 (TEST-NET-1) plays another machine on the network for the
+    # tests of LAN access.
+    exec unshare $flags bash -c 'ip link set lo up && ip addr add 192.0.2.1/32 dev lo && exec "$@"' _ "$@"
   fi
 done
 echo "offline.sh: cannot create a network namespace here; running with the network" >&2

@@ -215,6 +215,7 @@ async fn account(b: &Backend, cmd: AccountCmd) -> Result<(), String> {
             tier: t,
             name,
             proxy,
+            base_url,
         } => {
             let patch = AccountPatch {
                 enabled,
@@ -222,6 +223,7 @@ async fn account(b: &Backend, cmd: AccountCmd) -> Result<(), String> {
                 name,
                 proxy,
                 models: None,
+                base_url,
             };
             let info = b.update_account(&id_or_name, patch).await?;
             println!(

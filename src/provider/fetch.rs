@@ -108,10 +108,15 @@ async fn fetch(url: &str, policy: &Policy) -> Result<Image, Error> {
             .ok_or_else(|| bad(format!("image address `{url}` has no host")))?
             .to_string();
         let port = url.port_or_known_default().unwrap_or(443);
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| bad(format!("cannot resolve `{host}`: {e}")))?
-            .collect();
+        // An IP address (IPv6 in brackets) needs no lookup.
+        let literal = host.trim_start_matches('[').trim_end_matches(']');
+        let addrs: Vec<SocketAddr> = match literal.parse::<std::net::IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
+            Err(_) => tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .map_err(|e| bad(format!("cannot resolve `{host}`: {e}")))?
+                .collect(),
+        };
         let allowed = policy
             .allow_hosts
             .iter()

@@ -63,8 +63,9 @@ pub fn check_client(state: &AppState, req: &Request) -> Result<Option<String>, &
     }
 }
 
-/// Only this machine's own names (and the configured public name) may reach
-/// the admin API, whatever address they resolve to.
+/// Only this machine's own names, IP addresses (which no DNS rebinding can
+/// borrow) and the configured public name may reach the admin API and the
+/// dashboard.
 pub fn host_allowed(state: &AppState, req: &Request) -> bool {
     let Some(host) = req.headers().get("host").and_then(|v| v.to_str().ok()) else {
         return false;
@@ -75,7 +76,8 @@ pub fn host_allowed(state: &AppState, req: &Request) -> bool {
         host.rsplit_once(':').map_or(host, |(h, _)| h)
     };
     let name = name.to_ascii_lowercase();
-    matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1")
+    name == "localhost"
+        || name.parse::<std::net::IpAddr>().is_ok()
         || state
             .snapshot
             .load()
@@ -85,28 +87,30 @@ pub fn host_allowed(state: &AppState, req: &Request) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case(&name))
 }
 
-/// Admin calls: loopback peers only, a local Host, and the admin token when
-/// the server is exposed. Returns (status, code, message) on refusal.
+/// Admin calls: a Host of this machine; when the server listens beyond
+/// loopback, the admin token from every caller (a reverse proxy on this
+/// machine makes remote callers look local), and other machines only then.
+/// Returns (status, code, message) on refusal.
 pub fn check_admin(
     state: &AppState,
     req: &Request,
 ) -> Result<(), (u16, &'static str, &'static str)> {
-    let loopback = req
-        .remote_addr()
-        .as_socket_addr()
-        .is_some_and(|a| a.ip().is_loopback());
-    if !loopback {
-        return Err((
-            403,
-            "admin_loopback_only",
-            "the admin API answers only on this machine",
-        ));
-    }
     if !host_allowed(state, req) {
         return Err((
             403,
             "admin_bad_host",
             "this Host may not call the admin API",
+        ));
+    }
+    let loopback = req
+        .remote_addr()
+        .as_socket_addr()
+        .is_some_and(|a| a.ip().is_loopback());
+    if !loopback && !state.exposed() {
+        return Err((
+            403,
+            "admin_loopback_only",
+            "the admin API answers only on this machine",
         ));
     }
     if state.exposed() {
@@ -121,7 +125,7 @@ pub fn check_admin(
             return Err((
                 401,
                 "admin_token_required",
-                "this server listens beyond loopback: send the admin token printed by `levity serve`",
+                "this server listens beyond loopback: send the admin token printed by `levity serve` (X-Levity-Admin-Token)",
             ));
         }
     }

@@ -5,6 +5,7 @@ pub(crate) mod admin;
 mod attempts;
 mod auth;
 mod background;
+mod cors;
 mod images;
 mod log;
 mod monitor;
@@ -159,19 +160,39 @@ fn build_snapshot(store: &Store) -> Result<Snapshot, StoreError> {
 /// Requests carry images and long histories, but not without bound.
 const MAX_BODY: u64 = 100 * 1024 * 1024;
 
-async fn limit_body<E: poem::Endpoint>(ep: E, req: poem::Request) -> poem::Result<poem::Response> {
+/// Refuses bodies over `MAX_BODY`: at once when `Content-Length` says so,
+/// else (chunked) as soon as the bytes read pass it. The error is in the
+/// protocol of the path.
+async fn limit_body<E: poem::Endpoint>(
+    ep: E,
+    mut req: poem::Request,
+) -> poem::Result<poem::Response> {
+    let too_large = |req: &poem::Request| {
+        let err = crate::error::Error::new(
+            crate::error::Kind::TooLarge,
+            format!(
+                "the request body is larger than {} MB; send images by address or in smaller requests",
+                MAX_BODY >> 20
+            ),
+        );
+        wire::Wire::of_path(req.uri().path()).error(&err)
+    };
     let declared = req
         .headers()
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY) {
-        let body = serde_json::json!({"error": {"message": format!("request body is larger than {} MB", MAX_BODY >> 20),
-            "type": "invalid_request_error", "code": "request_too_large"}});
-        return Ok(poem::Response::builder()
-            .status(poem::http::StatusCode::PAYLOAD_TOO_LARGE)
-            .content_type("application/json")
-            .body(body.to_string()));
+    match declared {
+        Some(n) if n > MAX_BODY => return Ok(too_large(&req)),
+        Some(_) => {}
+        None if req.headers().contains_key("transfer-encoding") => {
+            match req.take_body().into_bytes_limit(MAX_BODY as usize).await {
+                Ok(bytes) => req.set_body(bytes),
+                Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large(&req)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None => {}
     }
     Ok(poem::IntoResponse::into_response(ep.call(req).await?))
 }
@@ -250,5 +271,6 @@ fn routes(state: &Arc<AppState>) -> impl poem::Endpoint + use<> {
         .at("/oauth2callback", get(admin::oauth_callback))
         .at("/*path", get(ui::serve_asset))
         .around(limit_body)
+        .around(cors::cors)
         .data(state.clone())
 }

@@ -2,10 +2,13 @@
 //! cached forever; any other path falls back to `index.html` so client-side
 //! routes work. A build without the UI serves a page saying how to build it.
 
+use super::AppState;
+use super::auth::host_allowed;
 use poem::http::StatusCode;
-use poem::web::Path;
-use poem::{Response, handler};
+use poem::web::{Data, Path};
+use poem::{Request, Response, handler};
 use rust_embed::RustEmbed;
+use std::sync::Arc;
 
 #[derive(RustEmbed)]
 #[folder = "ui/dist"]
@@ -33,8 +36,19 @@ fn index() -> Response {
     }
 }
 
+/// A page at an unknown name (DNS rebinding) gets nothing.
+fn refused() -> Response {
+    Response::builder()
+        .status(StatusCode::FORBIDDEN)
+        .content_type("text/plain")
+        .body("this Host may not open the levity dashboard; use localhost or 127.0.0.1")
+}
+
 #[handler]
-pub fn serve_index() -> Response {
+pub fn serve_index(req: &Request, Data(state): Data<&Arc<AppState>>) -> Response {
+    if !host_allowed(state, req) {
+        return refused();
+    }
     index()
 }
 
@@ -44,10 +58,19 @@ pub fn ok() -> StatusCode {
 }
 
 #[handler]
-pub fn serve_asset(Path(path): Path<String>) -> Response {
+pub fn serve_asset(
+    req: &Request,
+    Path(path): Path<String>,
+    Data(state): Data<&Arc<AppState>>,
+) -> Response {
+    if !host_allowed(state, req) {
+        return refused();
+    }
     let Some(file) = Assets::get(&path) else {
-        // Unknown API paths are errors, not the app shell.
-        if path.starts_with("v1/") || path.starts_with("api/") {
+        // Unknown API paths and paths that climb are errors, not the app shell.
+        let climbs =
+            path.split(['/', '\\']).any(|seg| seg == ".." || seg == ".") || path.contains('\0');
+        if climbs || path.starts_with("v1/") || path.starts_with("api/") {
             return Response::builder()
                 .status(StatusCode::NOT_FOUND)
                 .content_type("application/json")

@@ -25,6 +25,21 @@ pub enum Wire {
 pub type SharedVault = Arc<dyn Vault + Send + Sync>;
 
 impl Wire {
+    /// The protocol a proxy path speaks, for errors raised before its
+    /// handler runs (an oversized body).
+    pub fn of_path(path: &str) -> Wire {
+        let path = path.trim_start_matches("/v1");
+        if path.starts_with("/messages") {
+            Wire::Anthropic
+        } else if path.starts_with("/responses") {
+            Wire::OpenAiResponses
+        } else if path.starts_with("beta/models") || path.starts_with("/models/") {
+            Wire::Gemini { sse: false }
+        } else {
+            Wire::OpenAiChat
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Wire::OpenAiChat => "openai-chat",

@@ -111,8 +111,12 @@ impl Store {
                 if let Some(info) = &new_seal {
                     meta.insert("seal", serde_json::to_vec(info)?.as_slice())?;
                 }
-                // Migrations from `version` to SCHEMA_VERSION go here, step by step.
                 meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())?;
+            }
+            // Migrations from `version` to SCHEMA_VERSION, step by step, in
+            // the same transaction: a file is upgraded whole or not at all.
+            if (1..2).contains(&version) {
+                number_accounts(&tx)?;
             }
             // Creating every table up front lets readers assume they exist.
             tx.open_table(ACCOUNTS)?;
@@ -263,14 +267,7 @@ impl Store {
             return Err(StoreError::Invalid("--api-key must not be empty".into()));
         }
         let base_url = match new.base_url.as_deref().map(str::trim) {
-            Some(url) if !url.is_empty() => {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(StoreError::Invalid(format!(
-                        "--base-url must start with http:// or https://, got `{url}`"
-                    )));
-                }
-                url.trim_end_matches('/').to_string()
-            }
+            Some(url) if !url.is_empty() => checked_url(url)?,
             _ if new.kind == ProviderKind::Openai => {
                 return Err(StoreError::Invalid(
                     "an openai account needs --base-url (the URL up to and including /v1)".into(),
@@ -354,6 +351,9 @@ impl Store {
         }
         if let Some(proxy) = patch.proxy {
             rec.proxy = validate_proxy(Some(proxy))?;
+        }
+        if let Some(url) = patch.base_url {
+            rec.base_url = checked_url(url.trim())?;
         }
         if let Some(models) = patch.models {
             rec.models = models
@@ -690,6 +690,35 @@ fn info_of(r: AccountRecord) -> AccountInfo {
         project: r.project,
         health: None,
     }
+}
+
+/// Schema 1 → 2: accounts gained a user-chosen order; they keep the order
+/// they were added in.
+fn number_accounts(tx: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let mut table = tx.open_table(ACCOUNTS)?;
+    let mut records: Vec<(String, serde_json::Value)> = Vec::new();
+    for item in table.iter()? {
+        let (k, v) = item?;
+        records.push((k.value().to_string(), serde_json::from_slice(v.value())?));
+    }
+    records.sort_by_key(|(id, r)| (r["created"].as_u64().unwrap_or(0), id.clone()));
+    for (i, (id, mut rec)) in records.into_iter().enumerate() {
+        if rec.get("order").is_none() {
+            rec["order"] = serde_json::json!(i);
+            table.insert(id.as_str(), serde_json::to_vec(&rec)?.as_slice())?;
+        }
+    }
+    Ok(())
+}
+
+/// A provider's base URL as stored: http(s), no trailing slash.
+fn checked_url(url: &str) -> Result<String, StoreError> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(StoreError::Invalid(format!(
+            "--base-url must start with http:// or https://, got `{url}`"
+        )));
+    }
+    Ok(url.trim_end_matches('/').to_string())
 }
 
 #[cfg(test)]

@@ -179,6 +179,8 @@ pub struct AccountPatch {
     /// An empty string removes the proxy.
     pub proxy: Option<String>,
     pub models: Option<Vec<String>>,
+    /// Where the provider answers (a moved host, a local mirror).
+    pub base_url: Option<String>,
 }
 
 /// A client key as stored: only its SHA-256.

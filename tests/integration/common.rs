@@ -22,8 +22,23 @@ impl Levity {
 
     /// Serves the data folder of an earlier run.
     pub async fn start_in(dir: tempfile::TempDir) -> Levity {
-        let store = Store::open(&dir.path().join("levity.redb"), Some("test passphrase")).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Levity::start_at(dir, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// Serves on `bind` (0.0.0.0 for a server open to the network); `url`
+    /// is the address it was bound to.
+    pub async fn start_at(dir: tempfile::TempDir, bind: std::net::SocketAddr) -> Levity {
+        Levity::start_with(dir, bind, "test passphrase").await
+    }
+
+    /// A data file sealed with another passphrase.
+    pub async fn start_with(
+        dir: tempfile::TempDir,
+        bind: std::net::SocketAddr,
+        passphrase: &str,
+    ) -> Levity {
+        let store = Store::open(&dir.path().join("levity.redb"), Some(passphrase)).unwrap();
+        let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(AppState::new(store, addr, "admin-token".into()).unwrap());
         let (tx, rx) = oneshot::channel::<()>();

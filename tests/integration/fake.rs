@@ -123,11 +123,19 @@ impl Fake {
         }
         // Static files for image fetching.
         if req.method == "GET"
-            && ["/image.png", "/page.html", "/moved"].contains(&req.path.as_str())
+            && ["/image.png", "/page.html", "/moved", "/elsewhere"].contains(&req.path.as_str())
         {
             let (head, body): (String, &[u8]) = match req.path.as_str() {
                 "/image.png" => ("200 OK\r\ncontent-type: image/png".into(), PNG),
                 "/moved" => ("302 Found\r\nlocation: /image.png".into(), b""),
+                // To another host name for the same machine.
+                "/elsewhere" => (
+                    format!(
+                        "302 Found\r\nlocation: http://127.0.0.1:{}/image.png",
+                        self.addr.port()
+                    ),
+                    b"",
+                ),
                 _ => ("200 OK\r\ncontent-type: text/html".into(), b"<html></html>"),
             };
             let head = format!(

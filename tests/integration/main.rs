@@ -13,4 +13,5 @@ mod proxy;
 mod real_clients;
 mod responses;
 mod search;
+mod security;
 mod translation;

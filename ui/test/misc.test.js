@@ -93,3 +93,16 @@ describe('helpers stay in step with the app', () => {
     expect(src).toContain(`const THEMES = ${JSON.stringify(THEMES_FOR_TEST).replace(/"/g, "'").replace(/,/g, ', ')};`);
   });
 });
+
+describe('adoptTokenFromHash', () => {
+  it('takes a handed-over admin token and clears it from the address', async () => {
+    const { adoptTokenFromHash } = await import('../src/lib/api.js');
+    const calls = [];
+    const history = { replaceState: (...a) => calls.push(a) };
+    expect(adoptTokenFromHash({ hash: '#admin-token=abc123', pathname: '/proxy', search: '?x=1' }, history)).toBe('abc123');
+    expect(calls).toEqual([[null, '', '/proxy?x=1']]);
+    expect(adoptTokenFromHash({ hash: '#other', pathname: '/', search: '' }, history)).toBe('');
+    expect(adoptTokenFromHash({ hash: '#admin-token=<script>', pathname: '/', search: '' }, history)).toBe('');
+    expect(calls.length).toBe(1);
+  });
+});

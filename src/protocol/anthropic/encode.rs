@@ -130,6 +130,7 @@ pub fn encode_error(err: &Error) -> Vec<u8> {
         Kind::Authentication => "authentication_error",
         Kind::PermissionDenied => "permission_error",
         Kind::NotFound => "not_found_error",
+        Kind::TooLarge => "request_too_large",
         Kind::RateLimited => "rate_limit_error",
         Kind::Unavailable => "overloaded_error",
         Kind::Upstream | Kind::Timeout | Kind::Internal => "api_error",

@@ -420,7 +420,7 @@ impl StreamEncoder {
 /// Google's error envelope: `{"error": {"code", "message", "status"}}`.
 pub fn encode_error(err: &Error) -> Vec<u8> {
     let status = match err.kind {
-        Kind::InvalidRequest => "INVALID_ARGUMENT",
+        Kind::InvalidRequest | Kind::TooLarge => "INVALID_ARGUMENT",
         Kind::Authentication => "UNAUTHENTICATED",
         Kind::PermissionDenied => "PERMISSION_DENIED",
         Kind::NotFound => "NOT_FOUND",

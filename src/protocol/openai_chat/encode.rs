@@ -229,6 +229,7 @@ pub fn encode_error(err: &Error) -> Vec<u8> {
         Kind::Authentication => ("authentication_error", "invalid_api_key"),
         Kind::PermissionDenied => ("permission_error", "permission_denied"),
         Kind::NotFound => ("invalid_request_error", "model_not_found"),
+        Kind::TooLarge => ("invalid_request_error", "request_too_large"),
         Kind::RateLimited => ("rate_limit_error", "rate_limit_exceeded"),
         Kind::Upstream => ("api_error", "upstream_error"),
         Kind::Unavailable => ("api_error", "no_account_available"),

@@ -24,7 +24,20 @@ export function saveToken(token) {
   }
 }
 
-let currentToken = loadToken();
+/**
+ * A token handed over in the address (`#admin-token=...`, when the dashboard
+ * moved the server to another address): saved for this origin, then removed
+ * from the address bar. Fragments never reach the server.
+ */
+export function adoptTokenFromHash(loc = globalThis.location, history = globalThis.history) {
+  const m = /^#admin-token=([0-9a-f]+)$/.exec(loc?.hash || '');
+  if (!m) return '';
+  saveToken(m[1]);
+  history?.replaceState?.(null, '', `${loc.pathname}${loc.search}`);
+  return m[1];
+}
+
+let currentToken = adoptTokenFromHash() || loadToken();
 let authListener = () => {};
 
 /** The admin token sent from now on. */

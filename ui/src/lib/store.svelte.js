@@ -1,11 +1,11 @@
 // What the pages share: server status, accounts, config, keys, the live
 // request log, and the event-stream connection that keeps them current.
-import { api, loadToken, saveToken, setApiToken, onAuthRequired } from './api.js';
+import { api, getApiToken, saveToken, setApiToken, onAuthRequired } from './api.js';
 import { connectEvents } from './events.js';
 import { mergeRequests } from './requests.js';
 
 export const app = $state({
-  token: loadToken(),
+  token: getApiToken(),
   needsToken: false,
   tokenRejected: false,
   /** Bumped when the admin token changes: pages reload their data. */
