@@ -269,7 +269,70 @@ pub enum Event {
     Finish(Finish),
 }
 
+/// More tools than any upstream takes in one request.
+pub const MAX_TOOLS: usize = 512;
+
 impl Request {
+    /// Checks what every upstream would refuse anyway, so the client hears it
+    /// in its own words before an account is spent on it: sampling values out
+    /// of range, too many tools, and tool results for calls no earlier turn
+    /// made (levity keeps no conversations; the whole history must come).
+    pub fn validate(&self) -> Result<(), crate::error::Error> {
+        use crate::error::Error;
+        let p = &self.params;
+        if let Some(t) = p.temperature.filter(|t| !(0.0..=2.0).contains(t)) {
+            return Err(Error::invalid_param(
+                "temperature",
+                format!("temperature {t} is out of range; use a value from 0 to 2"),
+            ));
+        }
+        if let Some(t) = p.top_p.filter(|t| !(0.0..=1.0).contains(t)) {
+            return Err(Error::invalid_param(
+                "top_p",
+                format!("top_p {t} is out of range; use a value from 0 to 1"),
+            ));
+        }
+        if p.max_tokens == Some(0) {
+            return Err(Error::invalid_param(
+                "max_tokens",
+                "max_tokens must be at least 1",
+            ));
+        }
+        if self.tools.len() > MAX_TOOLS {
+            return Err(Error::invalid_param(
+                "tools",
+                format!(
+                    "{} tools in one request; levity takes at most {MAX_TOOLS}",
+                    self.tools.len()
+                ),
+            ));
+        }
+        let mut calls: Vec<(&str, &str)> = Vec::new();
+        for m in &self.messages {
+            for part in &m.parts {
+                match part {
+                    Part::ToolCall(c) => calls.push((&c.id, &c.name)),
+                    // Gemini pairs a result with its call by name.
+                    Part::ToolResult { call_id, name, .. }
+                        if !calls
+                            .iter()
+                            .any(|(id, n)| id == call_id || name.as_deref() == Some(*n)) =>
+                    {
+                        return Err(Error::invalid_param(
+                            "messages",
+                            format!(
+                                "a tool result answers call `{call_id}`, which no earlier turn made; \
+                                 send the whole conversation, with the assistant turn that called the tool"
+                            ),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Drops all reasoning from the history: thinking parts and the signatures
     /// on tool calls. The fallback when an upstream refuses a signature anyway.
     pub fn strip_reasoning(&mut self) {

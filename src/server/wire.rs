@@ -69,12 +69,14 @@ impl Wire {
         path_model: &str,
         stream: bool,
     ) -> Result<Request, Error> {
-        match self {
+        let req = match self {
             Wire::OpenAiChat => openai_chat::decode_request(body),
             Wire::OpenAiResponses => openai_responses::decode_request(body, vault),
             Wire::Anthropic => anthropic::decode_request(body),
             Wire::Gemini { .. } => gemini::client::decode_request(body, path_model, stream),
-        }
+        }?;
+        req.validate()?;
+        Ok(req)
     }
 
     pub fn encode_response(self, resp: &Response, created: u64, vault: &dyn Vault) -> Vec<u8> {

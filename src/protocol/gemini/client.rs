@@ -25,6 +25,22 @@ struct ClientRequest {
     generation_config: Value,
 }
 
+/// The sampling fields of `generationConfig`, typed so that a wrong type or
+/// an out-of-range number is refused as Gemini refuses it.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Sampling {
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    top_k: Option<u32>,
+    max_output_tokens: Option<u32>,
+    #[serde(default)]
+    stop_sequences: Vec<String>,
+    seed: Option<i64>,
+    presence_penalty: Option<f64>,
+    frequency_penalty: Option<f64>,
+}
+
 /// Parses a Gemini request for `model` (from the path). Tool calls without
 /// ids get ids from their name and position, which their responses match.
 pub fn decode_request(body: &[u8], model: &str, stream: bool) -> Result<Request, Error> {
@@ -53,7 +69,14 @@ pub fn decode_request(body: &[u8], model: &str, stream: bool) -> Result<Request,
     for content in &req.contents {
         let role = match content.role.as_deref() {
             Some("model") => Role::Assistant,
-            _ => Role::User,
+            // `function`: older clients' role for function responses.
+            Some("user" | "function") | None => Role::User,
+            Some(other) => {
+                return Err(Error::invalid_param(
+                    "contents",
+                    format!("unknown role `{other}`; a content's role is user or model"),
+                ));
+            }
         };
         let mut parts = Vec::new();
         for p in &content.parts {
@@ -152,6 +175,13 @@ pub fn decode_request(body: &[u8], model: &str, stream: bool) -> Result<Request,
     });
 
     let g = &req.generation_config;
+    let sampling: Sampling = if g.is_null() {
+        Sampling::default()
+    } else {
+        Sampling::deserialize(g).map_err(|e| {
+            Error::invalid_param("generationConfig", format!("generationConfig: {e}"))
+        })?
+    };
     let response_format = match g["responseMimeType"].as_str() {
         Some("application/json") => Some(
             match g
@@ -192,18 +222,14 @@ pub fn decode_request(body: &[u8], model: &str, stream: bool) -> Result<Request,
         tools,
         tool_choice,
         params: Params {
-            temperature: g["temperature"].as_f64(),
-            top_p: g["topP"].as_f64(),
-            top_k: g["topK"].as_u64().map(|k| k as u32),
-            max_tokens: g["maxOutputTokens"].as_u64().map(|m| m as u32),
-            stop: g["stopSequences"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect(),
-            seed: g["seed"].as_i64(),
-            ..Params::default()
+            temperature: sampling.temperature,
+            top_p: sampling.top_p,
+            top_k: sampling.top_k,
+            max_tokens: sampling.max_output_tokens,
+            stop: sampling.stop_sequences,
+            seed: sampling.seed,
+            presence_penalty: sampling.presence_penalty,
+            frequency_penalty: sampling.frequency_penalty,
         },
         response_format,
         reasoning,
