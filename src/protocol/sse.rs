@@ -65,6 +65,14 @@ impl Parser {
     }
 }
 
+/// Appends one named event to `out`.
+pub fn write_event(out: &mut Vec<u8>, name: &str, payload: &[u8]) {
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'\n');
+    write_data(out, payload);
+}
+
 /// Appends one `data:` event to `out`.
 pub fn write_data(out: &mut Vec<u8>, payload: &[u8]) {
     out.extend_from_slice(b"data: ");

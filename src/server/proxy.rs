@@ -7,7 +7,7 @@ use super::AppState;
 use super::attempts::Plan;
 use super::auth;
 use super::log::{Capture, RequestLog, Start};
-use super::stream::{pipe_response, sse_response};
+use super::stream::{Inspector, pipe_response, sse_response};
 use super::wire::Wire;
 use crate::canonical::{Request as CRequest, Usage};
 use crate::error::{Error, Kind};
@@ -338,10 +338,18 @@ async fn passthrough(
                 let (body, headers) = (body.clone(), headers.clone());
                 async move {
                     let resp = provider::forward(&call, body, &headers).await?;
+                    let expected = if wire == (Wire::Gemini { sse: false }) {
+                        "application/json"
+                    } else {
+                        "text/event-stream"
+                    };
+                    expect_type(&resp, expected)?;
                     let mut bytes = resp.bytes_stream();
                     // The first bytes decide whether this attempt worked.
                     match tokio::time::timeout(timeout, bytes.next()).await {
                         Ok(Some(Ok(first))) => {
+                            // Unreadable from the start: another account may do better.
+                            Inspector::new(wire).feed(&first)?;
                             Ok(futures_util::stream::once(async { Ok(first) }).chain(bytes))
                         }
                         Ok(Some(Err(e))) => {
@@ -363,6 +371,7 @@ async fn passthrough(
             Box::pin(bytes),
             timeout,
             log.take(),
+            wire,
         )));
     }
     let bytes = plan
@@ -370,17 +379,48 @@ async fn passthrough(
             let (body, headers) = (body.clone(), headers.clone());
             async move {
                 let resp = provider::forward(&call, body, &headers).await?;
-                tokio::time::timeout(timeout, resp.bytes())
+                expect_type(&resp, "application/json")?;
+                let bytes = tokio::time::timeout(timeout, resp.bytes())
                     .await
                     .map_err(|_| {
                         Error::new(Kind::Timeout, "the upstream stopped sending its answer")
                     })?
-                    .map_err(|e| provider::transport_error(call.acc.name.as_str(), &e))
+                    .map_err(|e| provider::transport_error(call.acc.name.as_str(), &e))?;
+                // Passed through unparsed, but never unreadable.
+                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
+                    return Err(Error::new(
+                        Kind::Upstream,
+                        format!(
+                            "the upstream's answer is not JSON: {}",
+                            String::from_utf8_lossy(&bytes[..bytes.len().min(120)])
+                        ),
+                    ));
+                }
+                Ok(bytes)
             }
         })
         .await?;
     let usage = provider::usage_of(plan.route.kind, &bytes);
     Ok(Reply::Done(bytes.to_vec(), usage))
+}
+
+/// An upstream answer of another kind than asked for (an HTML page from a
+/// proxy or a captive portal) fails the attempt, so another account can try.
+fn expect_type(resp: &reqwest::Response, expected: &str) -> Result<(), Error> {
+    let got = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // No type at all is taken at its word; a different one is not.
+    if got.is_empty() || got.starts_with(expected) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            Kind::Upstream,
+            format!("the upstream answered {got} where {expected} was expected"),
+        ))
+    }
 }
 
 #[handler]

@@ -107,6 +107,30 @@ impl Wire {
         resp
     }
 
+    /// An error as the last event of a stream in this protocol, for streams
+    /// levity passes through rather than encodes.
+    pub fn stream_error(self, err: &Error) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Wire::OpenAiChat | Wire::OpenAiResponses => {
+                crate::protocol::sse::write_data(&mut out, &openai_chat::encode_error(err))
+            }
+            Wire::Anthropic => {
+                crate::protocol::sse::write_event(&mut out, "error", &anthropic::encode_error(err))
+            }
+            Wire::Gemini { sse: true } => {
+                crate::protocol::sse::write_data(&mut out, &gemini::client::encode_error(err))
+            }
+            // Inside the JSON array: one more element, then its end.
+            Wire::Gemini { sse: false } => {
+                out.extend_from_slice(b",\n");
+                out.extend_from_slice(&gemini::client::encode_error(err));
+                out.extend_from_slice(b"]");
+            }
+        }
+        out
+    }
+
     pub fn encoder(self, model: &str, req: &Request, created: u64, vault: SharedVault) -> Encoder {
         match self {
             Wire::OpenAiChat => Encoder::OpenAi(openai_chat::ChunkEncoder::new(

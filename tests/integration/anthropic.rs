@@ -572,7 +572,10 @@ async fn anthropic_accounts_get_the_request_as_sent() {
     );
     assert_eq!(up.header("anthropic-version"), Some("2023-06-01"));
     assert_eq!(up.body, body, "unchanged: same model, same fields");
-    assert!(text.contains("event: message_stop") && text.contains("claude echo"));
+    assert!(
+        text.contains("event: message_stop") && text.contains("claude echo"),
+        "{text}"
+    );
 }
 
 /// OpenAI Chat clients reach Claude, and Claude Code reaches DeepSeek, both

@@ -58,6 +58,19 @@ pub enum Fault {
     Gate,
     /// Answer 200 for a stream, then close before the first event.
     EmptyStream,
+    /// Answer exactly this (status, content type, raw body), stream or not.
+    Raw {
+        status: u16,
+        content_type: &'static str,
+        body: String,
+    },
+    /// Promise a longer body than is sent, then close (a reset mid-answer).
+    Partial,
+    /// Send the first stream chunk (or half the body), then go silent for
+    /// this long without closing.
+    Stall(Duration),
+    /// Wait this long before every stream chunk.
+    Trickle(Duration),
 }
 
 #[derive(Clone)]
@@ -66,6 +79,7 @@ pub struct Fake {
     log: Arc<Mutex<Vec<Recorded>>>,
     script: Arc<Mutex<VecDeque<Fault>>>,
     gate: Arc<Notify>,
+    accepting: Arc<Mutex<Option<tokio::task::AbortHandle>>>,
 }
 
 impl Fake {
@@ -76,15 +90,24 @@ impl Fake {
             log: Arc::default(),
             script: Arc::default(),
             gate: Arc::new(Notify::new()),
+            accepting: Arc::default(),
         };
         let f = fake.clone();
-        tokio::spawn(async move {
+        let accepting = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
                 let f = f.clone();
                 tokio::spawn(async move { f.serve(sock).await });
             }
         });
+        *fake.accepting.lock().unwrap() = Some(accepting.abort_handle());
         fake
+    }
+
+    /// Stops taking connections and closes the listener.
+    pub fn stop(&self) {
+        if let Some(h) = self.accepting.lock().unwrap().take() {
+            h.abort();
+        }
     }
 
     pub fn url(&self) -> String {
@@ -212,6 +235,19 @@ impl Fake {
         }
         match fault {
             Some(Fault::Drop) => return,
+            Some(Fault::Raw {
+                status,
+                content_type,
+                body,
+            }) => {
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(body.as_bytes()).await;
+                return;
+            }
             Some(Fault::Status {
                 status,
                 body,
@@ -245,6 +281,15 @@ impl Fake {
             reply_for(&req.body, openai)
         };
         if !streaming {
+            if let Some(Fault::Partial | Fault::Stall(_)) = &fault {
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000\r\nconnection: close\r\n\r\n{\"candidates\": [";
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.flush().await;
+                if let Some(Fault::Stall(d)) = fault {
+                    tokio::time::sleep(d).await;
+                }
+                return;
+            }
             let body = if openai {
                 openai_body(&req.body, &reply)
             } else if anthropic {
@@ -279,8 +324,17 @@ impl Fake {
         }
         let n = events.len();
         for (i, ev) in events.into_iter().enumerate() {
-            if matches!(fault, Some(Fault::Truncate)) && i + 1 == n {
+            if matches!(fault, Some(Fault::Truncate | Fault::Partial)) && i + 1 == n {
                 return;
+            }
+            if let Some(Fault::Stall(d)) = fault
+                && i == 1
+            {
+                tokio::time::sleep(d).await;
+                return;
+            }
+            if let Some(Fault::Trickle(d)) = fault {
+                tokio::time::sleep(d).await;
             }
             let frame = if anthropic {
                 let kind: Value = serde_json::from_str(&ev).unwrap();

@@ -7,7 +7,7 @@ use crate::fake::Fake;
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, Debug)]
-enum Proto {
+pub enum Proto {
     Chat,
     Responses,
     Anthropic,
@@ -15,7 +15,14 @@ enum Proto {
 }
 
 impl Proto {
-    fn path(self) -> &'static str {
+    pub const ALL: [Proto; 4] = [
+        Proto::Chat,
+        Proto::Responses,
+        Proto::Anthropic,
+        Proto::Gemini,
+    ];
+
+    pub fn path(self) -> &'static str {
         match self {
             Proto::Chat => "/v1/chat/completions",
             Proto::Responses => "/v1/responses",
@@ -25,7 +32,7 @@ impl Proto {
     }
 
     /// A good request, which the hostile ones are made from.
-    fn valid(self) -> Value {
+    pub fn valid(self) -> Value {
         match self {
             Proto::Chat => {
                 json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hello"}]})
@@ -93,7 +100,7 @@ impl Proto {
     }
 
     /// Whether `v` is this protocol's error envelope with a message.
-    fn is_error(self, v: &Value) -> bool {
+    pub fn is_error(self, v: &Value) -> bool {
         match self {
             Proto::Chat | Proto::Responses => {
                 v["error"]["message"]

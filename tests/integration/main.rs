@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod dashboard_api;
 mod fake;
+mod faults;
 mod hostile;
 mod images;
 mod matrix;
