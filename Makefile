@@ -11,7 +11,7 @@ UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.con
 CLIENTS    := tests/clients/node_modules/.installed
 ARGS       ?=
 
-.PHONY: run build ui test check fmt clean dist test-dist bench
+.PHONY: run build ui test check fmt clean dist test-dist bench fuzz
 
 run: build
 	./target/release/levity $(ARGS)
@@ -60,6 +60,11 @@ test-dist: dist
 bench:
 	bench/run.sh
 	$(CARGO) bench --bench translate
+
+# Every parser under libFuzzer for FUZZ_SECS seconds each (never part of
+# `make test`); writes FUZZ.md.
+fuzz:
+	fuzz/run.sh
 
 check:
 	$(CARGO) fmt --check

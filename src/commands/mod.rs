@@ -96,6 +96,37 @@ async fn add(b: &Backend, new: NewAccount) -> Result<(), String> {
     Ok(())
 }
 
+/// One Google account from an import file.
+#[derive(Debug, PartialEq)]
+pub struct Imported {
+    pub refresh_token: String,
+    pub name: Option<String>,
+    pub project: Option<String>,
+}
+
+/// An import file: a JSON list of refresh tokens, or of objects with
+/// `refresh_token` and optionally `name` (or `email`) and `project`.
+pub fn parse_import(text: &str) -> Result<Vec<Imported>, String> {
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| format!("not a JSON list: {e}"))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let token = item
+                .as_str()
+                .or_else(|| item["refresh_token"].as_str())
+                .filter(|t| !t.trim().is_empty())
+                .ok_or_else(|| format!("entry {i} has no refresh_token"))?;
+            let str_of = |k: &str| item[k].as_str().map(str::to_string);
+            Ok(Imported {
+                refresh_token: token.trim().to_string(),
+                name: str_of("name").or(str_of("email")),
+                project: str_of("project"),
+            })
+        })
+        .collect()
+}
+
 /// Google accounts: a refresh token, a JSON list of them, or a browser sign-in.
 async fn add_google(b: &Backend, a: GoogleAccount) -> Result<(), String> {
     let template = new_account(ProviderKind::GoogleOauth, String::new(), None, a.common)?;
@@ -106,21 +137,16 @@ async fn add_google(b: &Backend, a: GoogleAccount) -> Result<(), String> {
     if let Some(path) = a.import {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let list: Vec<serde_json::Value> = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a JSON list: {e}", path.display()))?;
-        for (i, item) in list.iter().enumerate() {
-            let token = item.as_str().or_else(|| item["refresh_token"].as_str());
-            let token = token
-                .ok_or_else(|| format!("entry {i} of {} has no refresh_token", path.display()))?;
-            let str_of = |k: &str| item[k].as_str().map(str::to_string);
+        let list = parse_import(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (i, item) in list.into_iter().enumerate() {
             add(
                 b,
                 NewAccount {
-                    api_key: token.to_string(),
-                    name: str_of("name")
-                        .or(str_of("email"))
+                    api_key: item.refresh_token,
+                    name: item
+                        .name
                         .or_else(|| template.name.clone().map(|n| format!("{n}-{}", i + 1))),
-                    project: str_of("project").or_else(|| template.project.clone()),
+                    project: item.project.or_else(|| template.project.clone()),
                     ..template.clone()
                 },
             )

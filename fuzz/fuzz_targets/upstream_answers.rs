@@ -1,0 +1,35 @@
+//! Every upstream answer decoder (Gemini, Anthropic, OpenAI-compatible), on
+//! whole bodies and on stream events cut at arbitrary places.
+#![no_main]
+
+use levity::protocol::{StreamDecode, anthropic, gemini, openai_chat};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
+    let mut decoder: Box<dyn StreamDecode> = match pick % 3 {
+        0 => Box::new(gemini::StreamDecoder::new("id".into(), "gemini-2.5-flash")),
+        1 => Box::new(anthropic::UpstreamDecoder::new("id".into())),
+        _ => Box::new(openai_chat::UpstreamDecoder::new("id".into())),
+    };
+    let mut out = Vec::new();
+    if pick & 4 != 0 {
+        let _ = decoder.whole(body, &mut out);
+    } else {
+        // Events separated as SSE separates them.
+        for event in body.split(|&b| b == b'\n') {
+            if decoder.data(event, &mut out).is_err() {
+                break;
+            }
+        }
+    }
+    let _ = decoder.finished();
+    let _ = gemini::decode_response(body, "id".into(), "gemini-2.5-flash");
+    let _ = anthropic::usage_of(body);
+    let _ = openai_chat::usage_of(body);
+    let _ = gemini::decode_error(500, body);
+    let _ = anthropic::decode_error(529, body);
+    let _ = openai_chat::decode_error(429, body);
+});
