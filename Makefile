@@ -1,7 +1,8 @@
 # levity: `make run` builds the dashboard and the binary and starts levity;
-# `make test` runs every test: Rust unit and integration tests, the official
-# OpenAI, Anthropic and google-genai SDK suites, Claude Code and Codex CLI
-# themselves, the dashboard's unit tests and its end-to-end suite in headless
+# `make test` runs every test: Rust unit and integration tests (fault matrix,
+# hostile input, security probes included), the official OpenAI, Anthropic
+# and google-genai SDK suites, Claude Code and Codex CLI themselves, the
+# crash loop, the dashboard's unit tests and its end-to-end suite in headless
 # Chromium, all offline.
 
 CARGO      ?= cargo
@@ -11,7 +12,7 @@ UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.con
 CLIENTS    := tests/clients/node_modules/.installed
 ARGS       ?=
 
-.PHONY: run build ui test check fmt clean dist test-dist bench fuzz
+.PHONY: run build ui test check fmt clean dist test-dist bench fuzz soak
 
 run: build
 	./target/release/levity $(ARGS)
@@ -45,6 +46,7 @@ test: ui $(PYTHON) $(CLIENTS)
 	LEVITY_PYTHON=$(abspath $(PYTHON)) LEVITY_CLAUDE=$(abspath tests/clients/claude_code.sh) \
 	LEVITY_CODEX=$(abspath tests/clients/codex.sh) \
 	CARGO_NET_OFFLINE=true tests/offline.sh $(CARGO) test --all-targets
+	tests/offline.sh tests/crash.sh
 	tests/offline.sh tests/ui-e2e.sh
 
 # A static Linux archive (musl) with the dashboard, its checksum and the
@@ -60,6 +62,11 @@ test-dist: dist
 bench:
 	bench/run.sh
 	$(CARGO) bench --bench translate
+
+# Steady mixed load with ~5 % upstream faults for SOAK_MINUTES (30); writes
+# SOAK.md. Never part of `make test`.
+soak: build
+	bench/soak.sh
 
 # Every parser under libFuzzer for FUZZ_SECS seconds each (never part of
 # `make test`); writes FUZZ.md.
