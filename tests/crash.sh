@@ -214,9 +214,8 @@ usage_after=$(curl -sf "$URL/api/stats?days=3" | jq '[.days[].requests] | add')
 verify "after SIGTERM"
 echo "crash: graceful shutdown: both streams whole, new connections refused, exit 0 after $exit_ms ms, usage saved"
 
-# --- a dashboard left open must not hold a shutdown for the whole drain.
-# Known to fail today (the /api/events stream never ends on shutdown, so
-# levity waits the full 10 s and then cuts it); a note unless CRASH_STRICT=1.
+# --- a dashboard left open must not hold a shutdown for the whole drain:
+# the /api/events stream ends when the server stops.
 curl -sN --max-time 30 "$URL/api/events" >/dev/null 2>&1 &
 extra_pids=($!)
 sleep 0.3
@@ -229,11 +228,9 @@ events_ms=$(( ($(date +%s%N) - term_ns) / 1000000 ))
 wait "${extra_pids[0]}" 2>/dev/null || true
 extra_pids=()
 [ "$rc" = 0 ] || fail "graceful: levity exited with $rc after SIGTERM with a dashboard open"
-if [ "$events_ms" -gt 3000 ]; then
-  msg="an open dashboard (GET /api/events) held the shutdown for $events_ms ms"
-  [ "${CRASH_STRICT:-0}" = 1 ] && fail "graceful: $msg"
-  echo "crash: NOTE: $msg (known issue; CRASH_STRICT=1 makes this a failure)"
-fi
+[ "$events_ms" -le 3000 ] ||
+  fail "graceful: an open dashboard (GET /api/events) held the shutdown for $events_ms ms"
+echo "crash: an open dashboard does not hold the shutdown: exit after $events_ms ms"
 
 status=passed
 summary

@@ -237,11 +237,22 @@ impl Health {
                         .cooling
                         .get(&key)
                         .filter(|c| c.until_ms + 2 * base_ms.max(60_000) > now);
-                    let strikes = prev.map_or(0, |c| c.strikes + 1);
+                    // A failure while the account already rests was in flight
+                    // when the rest began: the same trouble, not a new strike.
+                    let resting = prev.filter(|c| c.until_ms > now);
+                    let strikes = match (prev, resting) {
+                        (_, Some(c)) => c.strikes,
+                        (Some(c), None) => c.strikes + 1,
+                        (None, None) => 0,
+                    };
                     // The upstream's own delay, exactly; without one, growing steps.
                     let wait =
                         hint_ms.unwrap_or_else(|| base_ms.saturating_mul(1 << strikes.min(12)));
-                    let until = now + wait;
+                    let until = match (resting, hint_ms) {
+                        (Some(c), None) => c.until_ms,
+                        (Some(c), Some(_)) => (now + wait).max(c.until_ms),
+                        (None, _) => now + wait,
+                    };
                     h.cooling.insert(
                         key,
                         Cooldown {
@@ -356,6 +367,11 @@ mod tests {
         assert_eq!(h.failure("b", "m", cool(None), 0), Some(5_000));
         assert_eq!(h.failure("b", "m", cool(None), 5_000), Some(15_000));
         assert_eq!(h.failure("b", "m", cool(None), 15_000), Some(35_000));
+        // Requests in flight when the rest began fail too: no new strikes.
+        for t in [15_001, 20_000, 34_999] {
+            assert_eq!(h.failure("b", "m", cool(None), t), Some(35_000), "at {t}");
+        }
+        assert_eq!(h.failure("b", "m", cool(None), 35_000), Some(75_000));
     }
 
     #[test]

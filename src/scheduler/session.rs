@@ -55,14 +55,15 @@ impl Sessions {
     pub fn stick(&self, key: &str, account: &str, now: u64) {
         let mut map = self.map.lock().expect("sessions lock");
         if map.len() >= MAX_SESSIONS && !map.contains_key(key) {
+            // Full: drop the idle ones and, if that is not enough, the oldest
+            // tenth at once, so the scan happens once per many new sessions
+            // rather than on every one.
             map.retain(|_, (_, at)| now < *at + IDLE_MS);
-            if map.len() >= MAX_SESSIONS
-                && let Some(oldest) = map
-                    .iter()
-                    .min_by_key(|(_, (_, at))| *at)
-                    .map(|(k, _)| k.clone())
-            {
-                map.remove(&oldest);
+            if map.len() >= MAX_SESSIONS {
+                let mut times: Vec<u64> = map.values().map(|(_, at)| *at).collect();
+                let cut = times.len() / 10;
+                let (_, &mut cutoff, _) = times.select_nth_unstable(cut);
+                map.retain(|_, (_, at)| *at > cutoff);
             }
         }
         map.insert(key.to_string(), (account.to_string(), now));
@@ -100,5 +101,30 @@ mod tests {
         assert_eq!(one, three);
         assert_ne!(one, session_key(None, &req("sys", &["other"])));
         assert_eq!(session_key(Some("abc"), &req("sys", &["hi"])), "client:abc");
+    }
+
+    #[test]
+    fn a_full_table_makes_room_in_one_sweep() {
+        let s = Sessions::default();
+        for i in 0..MAX_SESSIONS as u64 {
+            s.stick(&format!("s{i}"), "a", 1_000 + i);
+        }
+        s.stick("new", "b", 1_000 + MAX_SESSIONS as u64);
+        let len = s.map.lock().unwrap().len();
+        assert!(len <= MAX_SESSIONS * 9 / 10 + 1, "{len}");
+        assert_eq!(
+            s.get("new", 1_000 + MAX_SESSIONS as u64).as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            s.get("s0", 1_000 + MAX_SESSIONS as u64),
+            None,
+            "the oldest went"
+        );
+        let last = format!("s{}", MAX_SESSIONS - 1);
+        assert_eq!(
+            s.get(&last, 1_000 + MAX_SESSIONS as u64).as_deref(),
+            Some("a")
+        );
     }
 }

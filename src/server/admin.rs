@@ -538,6 +538,7 @@ fn stats(Data(state): Data<&Arc<AppState>>, Query(q): Query<Days>) -> Response {
 #[handler]
 fn events(Data(state): Data<&Arc<AppState>>) -> Response {
     let mut live = state.monitor.subscribe();
+    let mut stopping = state.stopping.subscribe();
     // A weak handle: an open dashboard does not keep a stopped server alive.
     let state = Arc::downgrade(state);
     let stream = async_stream_of(move |tx| async move {
@@ -545,6 +546,7 @@ fn events(Data(state): Data<&Arc<AppState>>) -> Response {
         let mut last = String::new();
         loop {
             let frame = tokio::select! {
+                _ = stopping.wait_for(|s| *s) => break,
                 got = live.recv() => match got {
                     Ok(entry) => format!("event: request\ndata: {}\n\n", serde_json::to_string(&entry).expect("serializable")),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

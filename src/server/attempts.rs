@@ -163,6 +163,19 @@ impl<'a> Plan<'a> {
                             tried.clear();
                         }
                         Some(w) if w > 0 => return Err(exhausted(&self.route, w, last)),
+                        // Every account was tried and none rests (a 500, a
+                        // dropped connection): try them again, after a pause
+                        // that grows, while attempts remain.
+                        Some(_) if attempts < settings.max_attempts => {
+                            let pause = Duration::from_millis(100 * u64::from(attempts));
+                            if pause >= left {
+                                return Err(final_error(last.unwrap_or_else(|| {
+                                    Error::new(Kind::Timeout, "the request deadline passed")
+                                })));
+                            }
+                            tokio::time::sleep(pause).await;
+                            tried.clear();
+                        }
                         _ => {
                             return Err(final_error(last.unwrap_or_else(|| {
                                 Error::new(Kind::Unavailable, format!("no account can serve `{model}`: every one needs re-authentication or is disabled"))

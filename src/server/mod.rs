@@ -44,6 +44,9 @@ pub struct AppState {
     moved: tokio::sync::Notify,
     /// Told of every move (the CLI's server file follows it).
     pub on_move: std::sync::OnceLock<Box<dyn Fn(SocketAddr) + Send + Sync>>,
+    /// Set when the server stops: endless streams (the dashboard's live
+    /// events) end, so they do not hold the drain for its whole grace.
+    pub stopping: tokio::sync::watch::Sender<bool>,
     pub started: Instant,
     /// Recent requests, live events and usage, for the dashboard.
     pub monitor: monitor::Monitor,
@@ -92,6 +95,7 @@ impl AppState {
             moving: Default::default(),
             moved: Default::default(),
             on_move: Default::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
             started: Instant::now(),
         })
     }
@@ -227,6 +231,7 @@ pub async fn serve(
         );
         tokio::select! {
             _ = &mut shutdown => {
+                state.stopping.send_replace(true);
                 let _ = stop.send(());
                 break server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
             }

@@ -44,6 +44,9 @@ pub struct LogBatch {
     pub bodies: Vec<(String, Vec<u8>)>,
 }
 
+/// The data file's page cache.
+const CACHE_BYTES: usize = 16 << 20;
+
 /// Sealing context of stored bodies, so a blob cannot pass for another kind.
 const BODY_AAD: &[u8] = b"request body";
 
@@ -65,10 +68,15 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Db(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let db = Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen(path.into()),
-            other => StoreError::Db(format!("cannot open {}: {other}", path.display())),
-        })?;
+        // redb caches up to 1 GiB by default; levity's working set is small,
+        // and the request log should not become resident memory.
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen(path.into()),
+                other => StoreError::Db(format!("cannot open {}: {other}", path.display())),
+            })?;
 
         // Prove the key before writing anything: a file sealed elsewhere is
         // refused without a byte changed.
@@ -222,6 +230,29 @@ impl Store {
         Ok(())
     }
 
+    /// Reads a table's records and writes one made from them, in one write
+    /// transaction (redb runs one at a time): two concurrent adds cannot both
+    /// take a name.
+    fn write_one<R: Serialize + DeserializeOwned>(
+        &self,
+        def: TableDefinition<&str, &[u8]>,
+        make: impl FnOnce(Vec<R>) -> Result<(String, R), StoreError>,
+    ) -> Result<R, StoreError> {
+        let tx = self.db.begin_write()?;
+        let rec = {
+            let mut table = tx.open_table(def)?;
+            let mut existing = Vec::new();
+            for item in table.iter()? {
+                existing.push(serde_json::from_slice(item?.1.value())?);
+            }
+            let (key, rec) = make(existing)?;
+            table.insert(key.as_str(), serde_json::to_vec(&rec)?.as_slice())?;
+            rec
+        };
+        tx.commit()?;
+        Ok(rec)
+    }
+
     fn delete(&self, def: TableDefinition<&str, &[u8]>, key: &str) -> Result<(), StoreError> {
         let tx = self.db.begin_write()?;
         tx.open_table(def)?.remove(key)?;
@@ -275,45 +306,33 @@ impl Store {
             }
             _ => new.kind.default_base_url().to_string(),
         };
-        let existing = self.records()?;
-        let name = match new
-            .name
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty())
-        {
-            Some(n) => n,
-            None => (1..)
-                .map(|i| format!("{}-{i}", new.kind.as_str()))
-                .find(|n| !existing.iter().any(|r| &r.name == n))
-                .expect("an unused name exists"),
-        };
-        if existing.iter().any(|r| r.name == name) {
-            return Err(StoreError::Invalid(format!(
-                "an account named `{name}` exists already; pick another --name"
-            )));
-        }
-        let id = format!("acc_{}", hex(&random_bytes::<6>()));
-        let rec = AccountRecord {
-            sealed_secret: self.sealer.seal(api_key.as_bytes(), id.as_bytes()),
-            key_hint: hint(api_key),
-            id,
-            name,
-            kind: new.kind,
-            base_url,
-            models: new
-                .models
-                .into_iter()
-                .map(|m| m.trim().to_string())
-                .filter(|m| !m.is_empty())
-                .collect(),
-            enabled: true,
-            created: now(),
-            order: existing.iter().map(|r| r.order + 1).max().unwrap_or(0),
-            tier: new.tier,
-            proxy: validate_proxy(new.proxy)?,
-            project: new.project.filter(|p| !p.trim().is_empty()),
-        };
-        self.put(ACCOUNTS, &rec.id, &rec)?;
+        let proxy = validate_proxy(new.proxy)?;
+        let rec = self.write_one(ACCOUNTS, |existing: Vec<AccountRecord>| {
+            let taken: Vec<&str> = existing.iter().map(|r| r.name.as_str()).collect();
+            let name = pick_name(new.name, &taken, new.kind.as_str(), "an account")?;
+            let id = format!("acc_{}", hex(&random_bytes::<6>()));
+            let rec = AccountRecord {
+                sealed_secret: self.sealer.seal(api_key.as_bytes(), id.as_bytes()),
+                key_hint: hint(api_key),
+                id,
+                name,
+                kind: new.kind,
+                base_url,
+                models: new
+                    .models
+                    .into_iter()
+                    .map(|m| m.trim().to_string())
+                    .filter(|m| !m.is_empty())
+                    .collect(),
+                enabled: true,
+                created: now(),
+                order: existing.iter().map(|r| r.order + 1).max().unwrap_or(0),
+                tier: new.tier,
+                proxy,
+                project: new.project.filter(|p| !p.trim().is_empty()),
+            };
+            Ok((rec.id.clone(), rec))
+        })?;
         Ok(info_of(rec))
     }
 
@@ -333,36 +352,44 @@ impl Store {
         id_or_name: &str,
         patch: AccountPatch,
     ) -> Result<AccountInfo, StoreError> {
-        let mut rec = self.find_account(id_or_name)?;
-        if let Some(enabled) = patch.enabled {
-            rec.enabled = enabled;
-        }
-        if let Some(tier) = patch.tier {
-            rec.tier = Some(tier);
-        }
-        if let Some(name) = patch
-            .name
-            .map(|n| n.trim().to_string())
-            .filter(|n| *n != rec.name)
-        {
-            let records = self.records()?;
-            let taken: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
-            rec.name = pick_name(Some(name), &taken, rec.kind.as_str(), "an account")?;
-        }
-        if let Some(proxy) = patch.proxy {
-            rec.proxy = validate_proxy(Some(proxy))?;
-        }
-        if let Some(url) = patch.base_url {
-            rec.base_url = checked_url(url.trim())?;
-        }
-        if let Some(models) = patch.models {
-            rec.models = models
+        let rec = self.write_one(ACCOUNTS, |existing: Vec<AccountRecord>| {
+            let names: Vec<String> = existing.iter().map(|r| r.name.clone()).collect();
+            let taken: Vec<&str> = names.iter().map(String::as_str).collect();
+            let mut rec = existing
                 .into_iter()
-                .map(|m| m.trim().to_string())
-                .filter(|m| !m.is_empty())
-                .collect();
-        }
-        self.put(ACCOUNTS, &rec.id, &rec)?;
+                .find(|r| r.id == id_or_name || r.name == id_or_name)
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "account",
+                    name: id_or_name.into(),
+                })?;
+            if let Some(enabled) = patch.enabled {
+                rec.enabled = enabled;
+            }
+            if let Some(tier) = patch.tier {
+                rec.tier = Some(tier);
+            }
+            if let Some(name) = patch
+                .name
+                .map(|n| n.trim().to_string())
+                .filter(|n| *n != rec.name)
+            {
+                rec.name = pick_name(Some(name), &taken, rec.kind.as_str(), "an account")?;
+            }
+            if let Some(proxy) = patch.proxy {
+                rec.proxy = validate_proxy(Some(proxy))?;
+            }
+            if let Some(url) = patch.base_url {
+                rec.base_url = checked_url(url.trim())?;
+            }
+            if let Some(models) = patch.models {
+                rec.models = models
+                    .into_iter()
+                    .map(|m| m.trim().to_string())
+                    .filter(|m| !m.is_empty())
+                    .collect();
+            }
+            Ok((rec.id.clone(), rec))
+        })?;
         Ok(info_of(rec))
     }
 
@@ -570,20 +597,20 @@ impl Store {
     }
 
     pub fn create_key(&self, name: Option<String>) -> Result<CreatedKey, StoreError> {
-        let existing = self.key_records()?;
-        let taken: Vec<&str> = existing.iter().map(|r| r.info.name.as_str()).collect();
-        let name = pick_name(name, &taken, "key", "a key")?;
         let key = format!("sk-lev-{}", hex(&random_bytes::<24>()));
-        let rec = KeyRecord {
-            info: KeyInfo {
-                id: format!("key_{}", hex(&random_bytes::<6>())),
-                name,
-                hint: hint(&key),
-                created: now(),
-            },
-            sha256: sha256(key.as_bytes()),
-        };
-        self.put(KEYS, &rec.info.id, &rec)?;
+        let rec = self.write_one(KEYS, |existing: Vec<KeyRecord>| {
+            let taken: Vec<&str> = existing.iter().map(|r| r.info.name.as_str()).collect();
+            let rec = KeyRecord {
+                info: KeyInfo {
+                    id: format!("key_{}", hex(&random_bytes::<6>())),
+                    name: pick_name(name, &taken, "key", "a key")?,
+                    hint: hint(&key),
+                    created: now(),
+                },
+                sha256: sha256(key.as_bytes()),
+            };
+            Ok((rec.info.id.clone(), rec))
+        })?;
         Ok(CreatedKey {
             info: rec.info,
             key,

@@ -448,3 +448,24 @@ async fn listen_address_moves_without_a_restart() {
         .unwrap();
     assert_eq!(st["listen"], format!("127.0.0.1:{port2}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_adds_never_share_a_name() {
+    let lev = Levity::start().await;
+    let tries = (0..20).map(|i| {
+        let (http, url) = (lev.http.clone(), lev.url.clone());
+        async move {
+            let account = http.post(format!("{url}/api/accounts"))
+                .json(&json!({"kind": "gemini", "api_key": format!("AIzaSAME-{i:012}"), "name": "same"}))
+                .send().await.unwrap().status().as_u16();
+            let key = http.post(format!("{url}/api/keys")).json(&json!({"name": "samekey"}))
+                .send().await.unwrap().status().as_u16();
+            (account, key)
+        }
+    });
+    let results = futures_util::future::join_all(tries).await;
+    let created = |pick: fn(&(u16, u16)) -> u16| results.iter().filter(|r| pick(r) == 201).count();
+    assert_eq!((created(|r| r.0), created(|r| r.1)), (1, 1), "{results:?}");
+    let (_, accounts) = lev.admin(Method::GET, "/accounts", None).await;
+    assert_eq!(accounts.as_array().unwrap().len(), 1);
+}

@@ -71,6 +71,8 @@ pub enum Fault {
     Stall(Duration),
     /// Wait this long before every stream chunk.
     Trickle(Duration),
+    /// Wait, then fail as the inner fault says (requests that fail together).
+    After(Duration, Box<Fault>),
 }
 
 #[derive(Clone)]
@@ -198,6 +200,10 @@ impl Fake {
         let mut fault = self.script.lock().unwrap().pop_front();
         if fault.is_none() {
             fault = key_fault(&key);
+        }
+        if let Some(Fault::After(wait, inner)) = fault {
+            tokio::time::sleep(wait).await;
+            fault = Some(*inner);
         }
         // Code Assist wraps the Gemini request; everything else reads it as is.
         let req = if code_assist {

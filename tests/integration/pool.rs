@@ -584,3 +584,49 @@ async fn accounts_call_out_through_their_proxy() {
         "http://gemini.invalid/v1beta/models/gemini-2.5-flash:generateContent"
     );
 }
+
+#[tokio::test]
+async fn a_lone_account_gets_another_try_after_a_passing_fault() {
+    let (lev, fake) = pool(&["AIza-only-000000"]).await;
+    for fault in [
+        Fault::Status {
+            status: 500,
+            body: "{}".into(),
+            retry_after: None,
+        },
+        Fault::Drop,
+    ] {
+        fake.push(fault);
+        let started = Instant::now();
+        let (status, _, body) = lev.chat(conversation("please answer")).await;
+        assert_eq!(status, 200, "tried again rather than giving up: {body}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+    let (_, log) = lev.admin(Method::GET, "/requests?limit=1", None).await;
+    assert_eq!(log[0]["attempts"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_in_flight_together_do_not_stack_the_rest() {
+    let (lev, fake) = pool(&["AIza-only-000000"]).await;
+    lev.set("queue_timeout_secs", "0").await;
+    lev.set("max_attempts", "1").await;
+    // Six requests in flight together each meet a 503: one rest, not six
+    // strikes (which made it 32 s).
+    for _ in 0..6 {
+        let overloaded = Fault::Status {
+            status: 503,
+            body: "{}".into(),
+            retry_after: None,
+        };
+        fake.push(Fault::After(
+            Duration::from_millis(300),
+            Box::new(overloaded),
+        ));
+    }
+    let runs = (0..6).map(|i| lev.chat(conversation(&format!("burst {i}"))));
+    futures_util::future::join_all(runs).await;
+    let until = lev.cooling_until("acc0").await.expect("acc0 rests");
+    let rest = until.saturating_sub(now_ms());
+    assert!(rest <= 4_000, "rests {rest} ms after one burst of 503s");
+}
