@@ -1,29 +1,112 @@
 #!/usr/bin/env bash
-# `make bench`: levity beside the floor. A fast fake upstream (nginx serving
-# fixed Gemini answers), the upstream directly (baseline), nginx as a plain
-# reverse proxy, and levity translating OpenAI Chat / Anthropic to Gemini,
-# under the same load from wrk; then levity's memory, start time and size.
-# Writes BENCHMARKS.md. Needs root for apt (wrk, nginx). Runs 3 times per
-# figure and reports the median and the spread.
+# `make bench`: levity beside the floor and beside its peers, for issue #7.
+#
+# Fakes: nginx serving fixed Gemini answers (fast upstream, scenarios 1-2) and
+# bench/trickle.py, a Gemini that trickles a chunk every 100 ms for 30 s
+# (scenario 3). Targets: the fake directly (baseline), nginx as a plain
+# reverse proxy, LiteLLM's proxy, claude-code-router (ccr) and levity, all
+# pointed at the same fakes and loaded by wrk:
+#   1. a small request, whole answer (OpenAI Chat in; Gemini as is for the
+#      fake and nginx; Anthropic Messages for ccr, which takes nothing else);
+#   2. the captured 57 KB Claude Code request (Anthropic Messages), streamed;
+#   3. STREAMS slow streams at once: peak resident memory and CPU while held.
+# Then start time, idle memory and size. Each figure is taken RUNS times;
+# bench/report.py writes BENCHMARKS.md with medians, spreads, ratios and the
+# issue's targets.
+#
+# Installs what it needs first (needs root for apt: wrk, nginx; PyPI for
+# LiteLLM into bench/.venv; npm for ccr into bench/node_modules), then measures
+# inside a network namespace with only loopback (tests/offline.sh), so no peer
+# can reach the internet and no load leaves the machine.
+#
+# Knobs: RUNS (3), DURATION of each wrk run (8s), STREAMS (1000), TRICKLE
+# whole seconds each slow stream lasts (30), INTERVAL between its chunks
+# (0.1), S3_RUNS (RUNS), SCENARIOS to run ("1 2 3"), PEERS to compare
+# ("litellm ccr"), LITELLM_WORKERS (cores), SKIP_BUILD=1 to use
+# target/release/levity as it is, OUT to write elsewhere than BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-8s}
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || need+=(nginx)
-if [ ${#need[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+STREAMS=${STREAMS:-1000}
+TRICKLE=${TRICKLE:-30}
+INTERVAL=${INTERVAL:-0.1}
+S3_RUNS=${S3_RUNS:-$RUNS}
+SCENARIOS=${SCENARIOS:-1 2 3}
+PEERS=${PEERS:-litellm ccr}
+LITELLM_WORKERS=${LITELLM_WORKERS:-$(nproc)}
+CCR=bench/node_modules/@musistudio/claude-code-router/dist/cli.js
+has() { [[ " $1 " == *" $2 "* ]]; } # list word
+
+if [ -z "${BENCH_OFFLINE:-}" ]; then
+  # ---- Phase 1, with the network: install and build. -----------------------
+  need=()
+  command -v wrk >/dev/null || need+=(wrk)
+  command -v nginx >/dev/null || need+=(nginx)
+  # Debian's python3 makes venvs only with python3-venv.
+  has "$PEERS" litellm && ! python3 -c 'import ensurepip' 2>/dev/null && need+=(python3-venv)
+  if [ ${#need[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  if has "$PEERS" litellm && [ ! bench/.venv/.installed -nt bench/requirements.txt ]; then
+    python3 -m venv bench/.venv
+    bench/.venv/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+    touch bench/.venv/.installed
+  fi
+  if has "$PEERS" ccr && [ ! bench/node_modules/.installed -nt bench/package-lock.json ]; then
+    (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+    touch bench/node_modules/.installed
+  fi
+  [ -n "${SKIP_BUILD:-}" ] || make build >/dev/null
+  [ -x target/release/levity ] || { echo "bench: no target/release/levity (make build)" >&2; exit 1; }
+  # ---- Phase 2, offline: this script again, in its own network namespace. --
+  export BENCH_OFFLINE=1
+  exec tests/offline.sh "$0" "$@"
 fi
-make build >/dev/null
-bin=target/release/levity
+
+# Every slow stream holds a socket on each side of each hop.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d)
 # nginx workers run unprivileged and must read the fake answers.
 chmod 755 "$work"
-trap 'kill $(jobs -p) 2>/dev/null || true; nginx -s stop -c "$work/nginx.conf" 2>/dev/null || true; rm -rf "$work"' EXIT
+# A copy: a rebuild in target/ while this runs must not change what is measured.
+bin="$work/levity"
+cp target/release/levity "$bin"
 
-UP=18901; NGX=18902; LEV=18903
+# Every process this script starts is stopped with all its children (LiteLLM's
+# workers), and waited for, so the next one finds its port free.
+tree() { # pid -> it and its descendants
+  echo "$1"
+  local c
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree "$c"; done
+}
+stop() { # pid
+  local pids p i
+  pids=$(tree "$1")
+  kill $pids 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  for p in $pids; do
+    for i in $(seq 250); do kill -0 "$p" 2>/dev/null || break; sleep 0.02; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+}
+cleanup() {
+  local p c
+  for p in $(jobs -p); do stop "$p"; done
+  for c in "$work"/nginx*.conf; do [ -e "$c" ] && { nginx -s stop -c "$c" 2>/dev/null || true; }; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+UP=18901 NGX=18902 LEV=18903 LIT=18904 CCRP=18905 TRK=18906 NGX3=18907
+results="$work/results.tsv"
+: >"$results"
+rec() { printf '%s\t%s\t%s\n' "$@" >>"$results"; } # target metric value
+
+# ---- Fakes and the bodies sent. -----------------------------------------------
 python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
@@ -38,8 +121,12 @@ for i in range(50):
         c["usageMetadata"] = {"promptTokenCount": 12, "candidatesTokenCount": 50, "totalTokenCount": 62}
     chunks.append("data: " + json.dumps(c) + "\r\n\r\n")
 open(f"{work}/stream.sse", "w").write("".join(chunks))
+# LiteLLM turns Anthropic cache_control into Gemini context caching: it lists
+# cachedContents, creates one, then generates. One answer serves both calls
+# (an empty list, then the created cache's name).
+open(f"{work}/cache.json", "w").write(json.dumps({"cachedContents": [], "name": "cachedContents/bench"}))
 PY
-cat > "$work/nginx.conf" <<NGINX
+cat >"$work/nginx.conf" <<NGINX
 worker_processes 1;
 pid $work/nginx.pid;
 error_log $work/nginx-error.log;
@@ -51,6 +138,7 @@ http {
     listen 127.0.0.1:$UP;
     location ~ :generateContent { default_type application/json; alias $work/answer.json; error_page 405 =200 \$uri; }
     location ~ :streamGenerateContent { default_type text/event-stream; alias $work/stream.sse; error_page 405 =200 \$uri; }
+    location ~ :cachedContents { default_type application/json; alias $work/cache.json; error_page 405 =200 \$uri; }
   }
   server {
     listen 127.0.0.1:$NGX;
@@ -58,105 +146,275 @@ http {
   }
 }
 NGINX
+# Scenario 3's nginx: its own process (so its memory is the streams'), passing
+# each chunk on as it comes, as one configures nginx for server-sent events.
+cat >"$work/nginx3.conf" <<NGINX
+worker_processes 1;
+worker_rlimit_nofile $((4 * STREAMS + 1024));
+pid $work/nginx3.pid;
+error_log $work/nginx3-error.log;
+events { worker_connections $((4 * STREAMS + 1024)); }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$NGX3;
+    location / { proxy_pass http://127.0.0.1:$TRK; proxy_http_version 1.1; proxy_buffering off; proxy_read_timeout 300s; }
+  }
+}
+NGINX
 nginx -c "$work/nginx.conf"
 
-# levity on a fresh folder, one Gemini account on the fake.
-export LEVITY_HOME="$work/levity" LEVITY_LOG=warn
-start_ns=$(date +%s%N)
-$bin serve --port $LEV --no-open >"$work/levity.log" 2>&1 &
-until curl -sf "http://127.0.0.1:$LEV/api/status" >/dev/null; do sleep 0.002; done
-ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
-pid=$(pgrep -f "levity serve --port $LEV" | head -1)
-idle_kb=$(ps -o rss= -p "$pid" | tr -d ' ')
-$bin account add gemini --api-key AIzaBENCH-0000000001 --base-url "http://127.0.0.1:$UP" >/dev/null
+G="/v1beta/models/gemini-2.5-flash"
+echo '{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"hello there"}]}' >"$work/chat.json"
+echo '{"model":"gemini-2.5-flash","stream":true,"messages":[{"role":"user","content":"hello there"}]}' >"$work/chat-stream.json"
+echo '{"model":"gemini-2.5-flash","max_tokens":256,"messages":[{"role":"user","content":"hello there"}]}' >"$work/anth.json"
+echo '{"model":"gemini-2.5-flash","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"hello there"}]}' >"$work/anth-stream.json"
+echo '{"contents":[{"role":"user","parts":[{"text":"hello there"}]}]}' >"$work/gem.json"
+python3 -c 'import json; b=json.load(open("tests/fixtures/claude-code/01_print_mode_say_hi_stream.json"))["body"]; b["model"]="gemini-2.5-flash"; print(json.dumps(b))' >"$work/claude.json"
 
-small_chat='{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"hello there"}]}'
-small_gemini='{"contents":[{"role":"user","parts":[{"text":"hello there"}]}]}'
-claude=$(python3 -c 'import json; b=json.load(open("tests/fixtures/claude-code/01_print_mode_say_hi_stream.json"))["body"]; b["model"]="gemini-2.5-flash"; print(json.dumps(b))')
-lua() { # body file -> wrk script
-  printf 'wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\nlocal f = io.open("%s"); wrk.body = f:read("*a"); f:close()\n' "$1"
+# Credentials each peer insists on (levity needs none on loopback).
+LITELLM_KEY=sk-bench-litellm-0000000000000000000000000000
+CCR_KEY=sk-bench-ccr
+auth() { # target -> one header line, or nothing
+  case $1 in
+    litellm) echo "authorization: Bearer $LITELLM_KEY" ;;
+    ccr) echo "x-api-key: $CCR_KEY" ;;
+  esac
 }
-echo "$small_chat" > "$work/chat.json"; lua "$work/chat.json" > "$work/chat.lua"
-echo "$small_gemini" > "$work/gem.json"; lua "$work/gem.json" > "$work/gem.lua"
-echo "$claude" > "$work/claude.json"; lua "$work/claude.json" > "$work/claude.lua"
+lua() { # body-file target -> wrk script posting that body
+  printf 'wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
+  local h; h=$(auth "$2")
+  [ -z "$h" ] || printf 'wrk.headers["%s"] = "%s"\n' "${h%%: *}" "${h#*: }"
+  printf 'local f = io.open("%s"); wrk.body = f:read("*a"); f:close()\n' "$1"
+}
 
-# wrk → "p50_ms p99_ms rps"
+# ---- Starting targets: each sets PID, and records start time and idle RSS. ---
+rss_kb() { python3 bench/sample.py 0 0 "$1" | cut -d' ' -f1; } # pid, children included
+wait_ready() { # label url pid start_ns
+  # Polled every 2 ms; LiteLLM takes 10-25 s here, so give up after 2 minutes.
+  until curl -s -o /dev/null "$2"; do
+    kill -0 "$3" 2>/dev/null || { echo "bench: $1 died at start:" >&2; tail -20 "$work/$1.log" >&2; exit 1; }
+    [ $(( ($(date +%s%N) - $4) / 1000000000 )) -lt 120 ] || { echo "bench: $1 not ready after 2 minutes" >&2; exit 1; }
+    sleep 0.002
+  done
+  rec "$1" ready_ms $(( ($(date +%s%N) - $4) / 1000000 ))
+  rec "$1" idle_kb "$(rss_kb "$3")"
+}
+start_levity() { # port upstream-port
+  export LEVITY_HOME="$work/levity-home" LEVITY_LOG=warn
+  rm -rf "$LEVITY_HOME"
+  local t; t=$(date +%s%N)
+  "$bin" serve --port "$1" --no-open >"$work/levity.log" 2>&1 &
+  PID=$!
+  wait_ready levity "http://127.0.0.1:$1/api/status" $PID "$t"
+  "$bin" account add gemini --api-key AIzaBENCH-0000000001 --base-url "http://127.0.0.1:$2" >/dev/null
+}
+start_litellm() { # port upstream-port
+  cat >"$work/litellm.yaml" <<YAML
+model_list:
+  - model_name: gemini-2.5-flash
+    litellm_params:
+      model: gemini/gemini-2.5-flash
+      api_base: http://127.0.0.1:$2/v1beta   # LiteLLM appends /models/{model}:{method}
+      api_key: AIzaBENCH-0000000001
+litellm_settings:
+  telemetry: false
+general_settings:
+  master_key: $LITELLM_KEY   # LiteLLM refuses to start without one
+YAML
+  local t; t=$(date +%s%N)
+  # The model cost map is otherwise fetched from the internet at start.
+  # LITELLM_LOG=ERROR: its own default is DEBUG. Workers = cores, as its
+  # documentation advises (scenario 1: ~135 req/s with 2, ~105 with 1). Its
+  # upstream connection pool stops at 500 per host and worker unless told:
+  # scenario 3 needs STREAMS.
+  LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOG=ERROR \
+    AIOHTTP_CONNECTOR_LIMIT=$((STREAMS + 100)) AIOHTTP_CONNECTOR_LIMIT_PER_HOST=$((STREAMS + 100)) \
+    bench/.venv/bin/litellm --config "$work/litellm.yaml" --host 127.0.0.1 --port "$1" \
+    --num_workers "$LITELLM_WORKERS" >"$work/litellm.log" 2>&1 &
+  PID=$!
+  wait_ready litellm "http://127.0.0.1:$1/health/liveliness" $PID "$t"
+}
+start_ccr() { # port upstream-port
+  # ccr reads ~/.claude-code-router/config.json and writes beside it: a home
+  # of its own under $work keeps the real one untouched.
+  local home="$work/ccr-home"
+  rm -rf "$home"; mkdir -p "$home/.claude-code-router"
+  cat >"$home/.claude-code-router/config.json" <<JSON
+{
+  "LOG": false,
+  "HOST": "127.0.0.1",
+  "PORT": $1,
+  "APIKEY": "$CCR_KEY",
+  "Providers": [{
+    "name": "fake",
+    "api_base_url": "http://127.0.0.1:$2/v1beta/models/",
+    "api_key": "AIzaBENCH-0000000001",
+    "models": ["gemini-2.5-flash"],
+    "transformer": { "use": ["gemini"] }
+  }],
+  "Router": { "default": "fake,gemini-2.5-flash" }
+}
+JSON
+  local t; t=$(date +%s%N)
+  HOME="$home" TMPDIR="$home" node "$CCR" start >"$work/ccr.log" 2>&1 &
+  PID=$!
+  wait_ready ccr "http://127.0.0.1:$1/health" $PID "$t"
+}
+stop_nginx() { # conf pid-file: returns once it has exited and freed its ports
+  local p; p=$(cat "$2")
+  nginx -s stop -c "$1" 2>/dev/null
+  while kill -0 "$p" 2>/dev/null; do sleep 0.02; done
+}
+
+# ---- Measuring. ---------------------------------------------------------------
+# wrk -> "p50_ms p99_ms rps errors"
 measure() { # url script connections
-  local out; out=$(wrk -t"$([ "$3" -gt 1 ] && echo 2 || echo 1)" -c"$3" -d"$DURATION" --latency -s "$2" "$1" 2>&1)
-  # A fast error is not a fast answer.
-  if echo "$out" | grep -q "Non-2xx"; then echo "bench: errors from $1:" >&2; echo "$out" >&2; exit 1; fi
-  local p50 p99 rps
+  local out
+  out=$(wrk -t"$([ "$3" -gt 1 ] && echo 2 || echo 1)" -c"$3" -d"$DURATION" --timeout 30s --latency -s "$2" "$1" 2>&1)
+  local p50 p99 rps errs
   p50=$(echo "$out" | awk '/^ +50%/{print $2}'); p99=$(echo "$out" | awk '/^ +99%/{print $2}')
   rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
-  echo "$(to_ms "$p50") $(to_ms "$p99") $rps"
+  # A fast error is not a fast answer: non-2xx and socket errors are counted.
+  errs=$(echo "$out" | awk '/Non-2xx/{n+=$NF} /Socket errors/{gsub(/,/,""); n+=$4+$6+$8+$10} END{print n+0}')
+  echo "$(to_ms "$p50") $(to_ms "$p99") $rps $errs"
 }
-to_ms() { python3 -c "import sys,re; v=sys.argv[1]; n=float(re.sub('[a-z]+','',v)); u=re.sub('[0-9.]+','',v); print(round(n*{'us':0.001,'ms':1,'s':1000}[u],3))" "$1"; }
-median() { python3 -c "import sys,statistics; xs=[float(x) for x in sys.argv[1:]]; print(f'{statistics.median(xs):g} (±{(max(xs)-min(xs))/2:g})')" "$@"; }
-runs() { # label url script conns -> sets R_P50 R_P99 R_RPS
-  local p50s=() p99s=() rpss=()
-  for _ in $(seq "$RUNS"); do read -r a b c < <(measure "$2" "$3" "$4"); p50s+=("$a"); p99s+=("$b"); rpss+=("$c"); done
-  R_P50=$(median "${p50s[@]}"); R_P99=$(median "${p99s[@]}"); R_RPS=$(median "${rpss[@]}")
+to_ms() { python3 -c "import sys,re; v=sys.argv[1]; n=float(re.sub('[a-z]+','',v)); u=re.sub('[0-9.]+','',v); print(round(n*{'us':0.001,'ms':1,'s':1000,'m':60000}[u],3))" "$1"; }
+runs() { # target scenario url script conns metric-prefix
+  local _ a b c e
+  for _ in $(seq "$RUNS"); do
+    read -r a b c e < <(measure "$3" "$4" "$5")
+    case $6 in
+      lat) rec "$1" "s$2_p50" "$a"; rec "$1" "s$2_p99" "$b" ;;
+      rps) rec "$1" "s$2_rps" "$c" ;;
+    esac
+    [ "$e" = 0 ] || rec "$1" "s$2_errors" "$e"
+    # A peer's errors are shown in the report; levity's void the measurement.
+    [[ $e = 0 || $1 != levity* ]] || { echo "bench: $e errors from $1 at $3" >&2; exit 1; }
+  done
 }
-
-G="/v1beta/models/gemini-2.5-flash"
 # Every target must answer properly before it is timed.
-check() { # url body-file expect
-  local got; got=$(curl -s -w '\n%{http_code}' -H 'content-type: application/json' --data-binary @"$2" "$1")
-  [ "${got##*$'\n'}" = 200 ] && echo "$got" | grep -q "$3" || { echo "bench: $1 answered: $got" >&2; exit 1; }
+check() { # target url body-file expect
+  local h got; h=$(auth "$1")
+  got=$(curl -s -w '\n%{http_code}' -H 'content-type: application/json' ${h:+-H "$h"} --data-binary @"$3" "$2")
+  [ "${got##*$'\n'}" = 200 ] && echo "$got" | grep -q "$4" || { echo "bench: $1 at $2 answered: $got" >&2; exit 1; }
 }
-check "http://127.0.0.1:$UP$G:generateContent" "$work/gem.json" "How can I help"
-check "http://127.0.0.1:$NGX$G:generateContent" "$work/gem.json" "How can I help"
-check "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat.json" "How can I help"
-check "http://127.0.0.1:$LEV/v1/messages" "$work/claude.json" "word49"
-declare -A RES
-for target in upstream nginx levity; do
-  case $target in
-    upstream) u1="http://127.0.0.1:$UP$G:generateContent"; s1="$work/gem.lua"; u2="http://127.0.0.1:$UP$G:streamGenerateContent?alt=sse"; s2="$work/gem.lua" ;;
-    nginx) u1="http://127.0.0.1:$NGX$G:generateContent"; s1="$work/gem.lua"; u2="http://127.0.0.1:$NGX$G:streamGenerateContent?alt=sse"; s2="$work/gem.lua" ;;
-    levity) u1="http://127.0.0.1:$LEV/v1/chat/completions"; s1="$work/chat.lua"; u2="http://127.0.0.1:$LEV/v1/messages"; s2="$work/claude.lua" ;;
-  esac
-  runs "$target" "$u1" "$s1" 1;  RES[$target,lat]="$R_P50 | $R_P99"
-  runs "$target" "$u1" "$s1" 64; RES[$target,rps]="$R_RPS"
-  runs "$target" "$u2" "$s2" 1;  RES[$target,stream_lat]="$R_P50 | $R_P99"
-  runs "$target" "$u2" "$s2" 16; RES[$target,stream_rps]="$R_RPS"
-done
-busy_kb=$(ps -o rss= -p "$pid" | tr -d ' ')
-size=$(stat -c %s "$bin")
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
+scenarios12() { # target url1 body1 url2 body2 (url1 empty: no scenario 1)
+  local t=$1
+  echo "bench: scenarios 1 and 2, $t" >&2
+  if [ -n "$2" ] && has "$SCENARIOS" 1; then
+    check "$t" "$2" "$3" "How can I help"
+    lua "$3" "$t" >"$work/s1.lua"
+    runs "$t" 1 "$2" "$work/s1.lua" 1 lat
+    runs "$t" 1 "$2" "$work/s1.lua" 64 rps
+  fi
+  if [ -n "$4" ] && has "$SCENARIOS" 2; then
+    check "$t" "$4" "$5" "word49"
+    lua "$5" "$t" >"$work/s2.lua"
+    runs "$t" 2 "$4" "$work/s2.lua" 1 lat
+    runs "$t" 2 "$4" "$work/s2.lua" 16 rps
+  fi
+}
 
-{
-  echo "# Benchmarks"
-  echo
-  echo "Produced by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%d): $(nproc) cores, $cpu."
-  echo "Each figure is the median of $RUNS runs of wrk for $DURATION (± half the spread). Load generator,"
-  echo "fake upstream (nginx serving fixed answers) and the system under test share the same cores,"
-  echo "so absolute numbers are pessimistic; compare the columns."
-  echo
-  echo "## 1. Small request, whole answer (levity: OpenAI Chat → Gemini; others: Gemini as is)"
-  echo
-  echo "| target | p50 ms (1 conn) | p99 ms (1 conn) | req/s (64 conns) |"
-  echo "| --- | --- | --- | --- |"
-  for t in upstream nginx levity; do echo "| $t | ${RES[$t,lat]} | ${RES[$t,rps]} |"; done
-  echo
-  echo "## 2. Streamed answer, 50 chunks (levity: the captured 57 KB Claude Code request → Gemini)"
-  echo
-  echo "| target | p50 ms to last byte (1 conn) | p99 ms | req/s (16 conns) |"
-  echo "| --- | --- | --- | --- |"
-  for t in upstream nginx levity; do echo "| $t | ${RES[$t,stream_lat]} | ${RES[$t,stream_rps]} |"; done
-  echo
-  echo "## 4. levity itself"
-  echo
-  echo "| figure | value |"
-  echo "| --- | --- |"
-  echo "| start to ready | $ready_ms ms |"
-  echo "| resident memory, idle after start | $((idle_kb / 1024)) MB |"
-  echo "| resident memory after the load above | $((busy_kb / 1024)) MB |"
-  echo "| binary size (dashboard included, glibc build) | $((size / 1024 / 1024)) MB |"
-  echo
-  echo "Translation alone (criterion, \`cargo bench --bench translate\`): see the closing notes; the"
-  echo "Claude Code request to Gemini takes about 0.19 ms here."
-  echo
-  echo "Not measured yet: LiteLLM and claude-code-router beside these, and scenario 3 (1,000 slow"
-  echo "streams)."
-} > BENCHMARKS.md
-cat BENCHMARKS.md
+# Scenario 3: STREAMS streams at once from wrk, plus one from curl whose chunks
+# are counted; meanwhile the target's memory, CPU and the streams it holds
+# towards the trickling fake are sampled.
+scenario3() { # target url body-file pid
+  local t=$1 h; h=$(auth "$t")
+  echo "bench: scenario 3, $t, $STREAMS streams of ${TRICKLE}s" >&2
+  lua "$3" "$t" >"$work/s3.lua"
+  # Long enough for every stream to finish even if the target was slow to
+  # open them all (a third more); the connections' second requests are cut
+  # off at the end.
+  wrk -t2 -c"$STREAMS" -d"$((TRICKLE + (TRICKLE / 3 > 2 ? TRICKLE / 3 : 2)))s" --timeout "$((TRICKLE * 3))s" --latency \
+    -s "$work/s3.lua" "$2" >"$work/s3-wrk.txt" 2>&1 &
+  local wrk_pid=$!
+  curl -sN -H 'content-type: application/json' ${h:+-H "$h"} --data-binary @"$3" "$2" >"$work/s3-one.txt" &
+  local curl_pid=$!
+  local rss cpu held
+  read -r rss cpu held < <(python3 bench/sample.py "$((TRICKLE - 1))" "$TRK" "$4")
+  wait $wrk_pid $curl_pid || true
+  rec "$t" s3_rss_kb "$rss"; rec "$t" s3_cpu "$cpu"; rec "$t" s3_held "$held"
+  local done; done=$(awk '/requests in/{print $1}' "$work/s3-wrk.txt")
+  rec "$t" s3_done "$done"
+  # wrk's latency here is each stream's length; none if none finished in time.
+  [ "$done" = 0 ] || rec "$t" s3_len_s "$(to_ms "$(awk '/^ +50%/{print $2}' "$work/s3-wrk.txt")" | awk '{print $1/1000}')"
+  rec "$t" s3_chunks "$(grep -o 'word[0-9]*' "$work/s3-one.txt" | wc -l)"
+  local e; e=$(awk '/Non-2xx/{n+=$NF} /Socket errors/{gsub(/,/,""); n+=$4+$6+$8+$10} END{print n+0}' "$work/s3-wrk.txt")
+  [ "$e" = 0 ] || rec "$t" s3_errors "$e"
+}
+start_trickle() {
+  python3 bench/trickle.py $TRK "$INTERVAL" "$TRICKLE" 2>"$work/trickle.log" &
+  TRICKLE_PID=$!
+  until curl -s -o /dev/null -d '{}' "http://127.0.0.1:$TRK$G:generateContent"; do sleep 0.01; done
+}
+
+has_peer() { has "$PEERS" "$1"; }
+
+# ---- Scenarios 1 and 2. ------------------------------------------------------
+if has "$SCENARIOS" 1 || has "$SCENARIOS" 2; then
+scenarios12 upstream "http://127.0.0.1:$UP$G:generateContent" "$work/gem.json" \
+  "http://127.0.0.1:$UP$G:streamGenerateContent?alt=sse" "$work/gem.json"
+scenarios12 nginx "http://127.0.0.1:$NGX$G:generateContent" "$work/gem.json" \
+  "http://127.0.0.1:$NGX$G:streamGenerateContent?alt=sse" "$work/gem.json"
+if has_peer litellm; then
+  start_litellm $LIT $UP
+  scenarios12 litellm "http://127.0.0.1:$LIT/v1/chat/completions" "$work/chat.json" \
+    "http://127.0.0.1:$LIT/v1/messages" "$work/claude.json"
+  rec litellm busy_kb "$(rss_kb $PID)"; stop $PID
+fi
+if has_peer ccr; then
+  start_ccr $CCRP $UP
+  scenarios12 ccr "http://127.0.0.1:$CCRP/v1/messages" "$work/anth.json" \
+    "http://127.0.0.1:$CCRP/v1/messages" "$work/claude.json"
+  rec ccr busy_kb "$(rss_kb $PID)"; stop $PID
+fi
+start_levity $LEV $UP
+scenarios12 levity "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat.json" \
+  "http://127.0.0.1:$LEV/v1/messages" "$work/claude.json"
+# The same small request as Anthropic Messages, beside ccr's.
+scenarios12 levity-anthropic "http://127.0.0.1:$LEV/v1/messages" "$work/anth.json" "" ""
+rec levity busy_kb "$(rss_kb $PID)"; stop $PID
+fi
+stop_nginx "$work/nginx.conf" "$work/nginx.pid"
+
+# ---- Scenario 3, a fresh fake and a fresh target every run. ------------------
+has "$SCENARIOS" 3 || S3_RUNS=0
+for _ in $(seq "$S3_RUNS"); do
+  start_trickle
+  scenario3 upstream "http://127.0.0.1:$TRK$G:streamGenerateContent?alt=sse" "$work/gem.json" $TRICKLE_PID
+  t=$(date +%s%N)
+  nginx -c "$work/nginx3.conf"
+  until curl -s -o /dev/null "http://127.0.0.1:$NGX3/"; do sleep 0.002; done
+  rec nginx ready_ms $(( ($(date +%s%N) - t) / 1000000 ))
+  rec nginx idle_kb "$(rss_kb "$(cat "$work/nginx3.pid")")"
+  scenario3 nginx "http://127.0.0.1:$NGX3$G:streamGenerateContent?alt=sse" "$work/gem.json" "$(cat "$work/nginx3.pid")"
+  stop_nginx "$work/nginx3.conf" "$work/nginx3.pid"
+  if has_peer litellm; then
+    start_litellm $LIT $TRK
+    scenario3 litellm "http://127.0.0.1:$LIT/v1/chat/completions" "$work/chat-stream.json" $PID
+    stop $PID
+  fi
+  if has_peer ccr; then
+    start_ccr $CCRP $TRK
+    scenario3 ccr "http://127.0.0.1:$CCRP/v1/messages" "$work/anth-stream.json" $PID
+    stop $PID
+  fi
+  start_levity $LEV $TRK
+  scenario3 levity "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat-stream.json" $PID
+  stop $PID
+  stop $TRICKLE_PID
+done
+
+# ---- Sizes, versions, and the report. ----------------------------------------
+rec levity size_b "$(stat -c %s "$bin")"
+rec nginx size_b "$(stat -c %s "$(command -v nginx)")"
+has_peer litellm && rec litellm size_b "$(du -sb bench/.venv | cut -f1)"
+has_peer ccr && rec ccr size_b "$(du -sb bench/node_modules | cut -f1)"
+export RUNS DURATION STREAMS TRICKLE INTERVAL S3_RUNS LITELLM_WORKERS
+export BENCH_CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" BENCH_CORES="$(nproc)"
+export V_NGINX="$(nginx -v 2>&1 | sed 's|.*/||')" V_LEVITY="$("$bin" --version | sed 's/^levity //')"
+has_peer litellm && export V_LITELLM="$(bench/.venv/bin/pip show litellm 2>/dev/null | awk '/^Version/{print $2}')"
+has_peer ccr && export V_CCR="$(node -p "require('./bench/node_modules/@musistudio/claude-code-router/package.json').version")"
+python3 bench/report.py "$results" "${OUT:-BENCHMARKS.md}" BENCHMARKS.md
+cat "${OUT:-BENCHMARKS.md}"

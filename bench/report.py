@@ -1,0 +1,330 @@
+#!/usr/bin/env python3
+"""Writes BENCHMARKS.md from what bench/run.sh measured.
+
+    report.py RESULTS.tsv OUT.md [CARRY_FROM.md]
+
+RESULTS.tsv holds one line per measurement: target, metric, value; a metric
+taken several times (one per run) has several lines, and every figure shown is
+their median with half their spread. The run's settings and the machine come
+in the environment (see the end of bench/run.sh). The section on translation
+alone comes from `cargo bench`, not from here: it is carried over from
+CARRY_FROM (by default OUT itself, as it was).
+"""
+import os
+import statistics
+import sys
+from collections import defaultdict
+from datetime import datetime, timezone
+
+ORDER = ["upstream", "nginx", "litellm", "ccr", "levity", "levity-anthropic"]
+CARRIED = "## Translation alone"
+
+
+def load(path):
+    data = defaultdict(list)
+    with open(path) as f:
+        for line in f:
+            target, metric, value = line.rstrip("\n").split("\t")
+            if value != "":
+                data[target, metric].append(float(value))
+    return data
+
+
+class Figures:
+    def __init__(self, data):
+        self.data = data
+
+    def med(self, target, metric):
+        xs = self.data.get((target, metric))
+        return statistics.median(xs) if xs else None
+
+    def cell(self, target, metric, scale=1.0, digits=3):
+        """"median (±half spread)", or a dash where nothing was measured."""
+        xs = self.data.get((target, metric))
+        if not xs:
+            return "–"
+        m = statistics.median(xs) * scale
+        spread = (max(xs) - min(xs)) / 2 * scale
+        if len(xs) == 1:
+            return num(m, digits)
+        return f"{num(m, digits)} (±{num(spread, digits)})"
+
+    def ratio(self, a, ma, b, mb):
+        x, y = self.med(a, ma), self.med(b, mb)
+        if x is None or y is None or y == 0:
+            return None
+        return x / y
+
+
+def num(x, digits=3):
+    """Up to `digits` significant figures, no exponent, no trailing zeros."""
+    if x == 0:
+        return "0"
+    if abs(x) >= 10 ** digits:
+        return f"{x:,.0f}"
+    s = f"{x:.{digits}g}"
+    if "e" in s:
+        s = f"{x:.{max(0, digits - 1)}f}"
+    return s
+
+
+def runs(n):
+    return "one run" if str(n) == "1" else f"{n} runs"
+
+
+def times(x):
+    return "–" if x is None else f"{num(x, 2)}×"
+
+
+def main():
+    results, out = sys.argv[1], sys.argv[2]
+    f = Figures(load(results))
+    env = os.environ
+    streams, trickle, interval = int(env["STREAMS"]), float(env["TRICKLE"]), float(env["INTERVAL"])
+    chunks = round(trickle / interval)
+    present = [t for t in ORDER if any(k[0] == t for k in f.data)]
+    workers = env.get("LITELLM_WORKERS", "?")
+    names = {
+        "upstream": "fake upstream, direct",
+        "nginx": f"nginx {env.get('V_NGINX', '')} (reverse proxy)",
+        "litellm": f"LiteLLM {env.get('V_LITELLM', '')} ({workers} workers)",
+        "ccr": f"claude-code-router {env.get('V_CCR', '')}",
+        "levity": f"levity {env.get('V_LEVITY', '')}",
+        "levity-anthropic": "levity, Anthropic in",
+    }
+    s1_in = {"upstream": "Gemini", "nginx": "Gemini", "litellm": "OpenAI Chat → Gemini",
+             "ccr": "Anthropic → Gemini", "levity": "OpenAI Chat → Gemini",
+             "levity-anthropic": "Anthropic → Gemini"}
+    s2_in = {"upstream": "Gemini", "nginx": "Gemini", "litellm": "Anthropic → Gemini",
+             "ccr": "Anthropic → Gemini", "levity": "Anthropic → Gemini"}
+    s3_in = {"upstream": "Gemini", "nginx": "Gemini", "litellm": "OpenAI Chat → Gemini",
+             "ccr": "Anthropic → Gemini", "levity": "OpenAI Chat → Gemini"}
+    # Which levity row a peer is compared with: the one taking the same protocol.
+    twin1 = {"ccr": "levity-anthropic"}
+
+    L = []
+    w = L.append
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    w("# Benchmarks")
+    w("")
+    w(f"Produced by `make bench` (bench/run.sh) on {date}: {env.get('BENCH_CORES')} cores, "
+      f"{env.get('BENCH_CPU')}. Scenarios 1 and 2: each figure is the median of "
+      f"{runs(env['RUNS'])} of wrk for {env['DURATION']} (± half the spread); scenario 3: "
+      f"median of {runs(env['S3_RUNS'])}, each on a freshly started target (start figures: "
+      "of every start). Load generator, fake "
+      "upstreams and the system under test share the same cores, in a network namespace with "
+      "only loopback, so absolute numbers are pessimistic; compare the rows.")
+    w("")
+    w("Every target is pointed at the same fake Gemini: nginx serving fixed answers for "
+      f"scenarios 1 and 2, and for scenario 3 bench/trickle.py, which sends a chunk every "
+      f"{num(interval * 1000)} ms for {num(trickle)} s. Added latency is the target's "
+      "percentile minus the fake's own (below zero: lost in the fake's own noise).")
+    w("")
+
+    # ---- Issue #7's targets.
+    lev = "levity"
+    add50 = sub(f.med(lev, "s1_p50"), f.med("upstream", "s1_p50"))
+    add99 = sub(f.med(lev, "s1_p99"), f.med("upstream", "s1_p99"))
+    held = f.med(lev, "s3_held")
+    rows = [
+        ("added latency p50 ≤ 0.25 ms (scenario 1)", add50, lambda x: x <= 0.25, " ms"),
+        ("added latency p99 ≤ 1 ms (scenario 1)", add99, lambda x: x <= 1.0, " ms"),
+    ]
+    # The issue sets the throughput targets for scenario 1; scenario 2's
+    # ratios are shown beside them for reference, not judged (nginx passes
+    # the 57 KB request and the stream through untranslated).
+    for s, label, judged in (("s1", "scenario 1", True), ("s2", "scenario 2, for reference", False)):
+        if "litellm" in present:
+            rows.append((f"throughput ≥ 10× LiteLLM's ({label})",
+                         f.ratio(lev, f"{s}_rps", "litellm", f"{s}_rps"),
+                         (lambda x: x >= 10) if judged else None, "×"))
+        rows.append((f"throughput ≥ 0.5× nginx's ({label})",
+                     f.ratio(lev, f"{s}_rps", "nginx", f"{s}_rps"),
+                     (lambda x: x >= 0.5) if judged else None, "×"))
+    rss3 = f.med(lev, "s3_rss_kb")
+    if streams == 1000:
+        rows.append(("1,000 concurrent streams in ≤ 100 MB resident",
+                     None if rss3 is None else rss3 / 1024,
+                     lambda x: x <= 100 and held is not None and held >= streams, " MB"))
+    idle = f.med(lev, "idle_kb")
+    rows.append(("idle ≤ 15 MB resident", None if idle is None else idle / 1024, lambda x: x <= 15, " MB"))
+    rows.append(("start to ready ≤ 50 ms", f.med(lev, "ready_ms"), lambda x: x <= 50, " ms"))
+    size = f.med(lev, "size_b")
+    rows.append(("binary ≤ 20 MB", None if size is None else size / 2**20, lambda x: x <= 20, " MB"))
+    w("## Issue #7's targets")
+    w("")
+    w("| target | levity | |")
+    w("| --- | --- | --- |")
+    for label, value, ok, unit in rows:
+        if value is None:
+            w(f"| {label} | not measured | – |")
+        else:
+            verdict = "reference" if ok is None else "met" if ok(value) else "**missed**"
+            w(f"| {label} | {num(value, 3)}{unit} | {verdict} |")
+    if streams != 1000:
+        w("")
+        w(f"(This run held {streams} streams, not 1,000: the memory target is not judged.)")
+    w("")
+
+    # ---- Scenario 1.
+    w("## 1. Small request, whole answer")
+    w("")
+    w("| target | protocol | p50 ms (1 conn) | p99 ms (1 conn) | added p50 ms | added p99 ms "
+      "| req/s (64 conns) | ÷ fake | levity ÷ this |")
+    w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for t in present:
+        if f.med(t, "s1_rps") is None:
+            continue
+        a50 = sub(f.med(t, "s1_p50"), f.med("upstream", "s1_p50"))
+        a99 = sub(f.med(t, "s1_p99"), f.med("upstream", "s1_p99"))
+        twin = twin1.get(t, lev)
+        vs = "" if t.startswith("levity") else times(f.ratio(twin, "s1_rps", t, "s1_rps"))
+        w(f"| {names[t]} | {s1_in[t]} | {f.cell(t, 's1_p50')} | {f.cell(t, 's1_p99')} "
+          f"| {opt(a50) if t != 'upstream' else ''} | {opt(a99) if t != 'upstream' else ''} "
+          f"| {f.cell(t, 's1_rps', digits=4)} | {times(f.ratio(t, 's1_rps', 'upstream', 's1_rps'))} | {vs} |")
+    w("")
+    if "ccr" in present:
+        w("claude-code-router takes Anthropic Messages only: its `/v1/chat/completions` route "
+          "never learns the provider (it reads `provider,model` from the model name on "
+          "`/v1/messages` alone) and answers 404 `provider_not_found`. Its row takes the same "
+          "small request as Anthropic Messages, and is compared with levity's row taking that.")
+        w("")
+
+    # ---- Scenario 2.
+    w("## 2. Streamed answer, 50 chunks (the captured 57 KB Claude Code request)")
+    w("")
+    w("| target | protocol | p50 ms to last byte (1 conn) | p99 ms | req/s (16 conns) | ÷ fake | levity ÷ this |")
+    w("| --- | --- | --- | --- | --- | --- | --- |")
+    for t in present:
+        if f.med(t, "s2_rps") is None:
+            continue
+        vs = "" if t == lev else times(f.ratio(lev, "s2_rps", t, "s2_rps"))
+        w(f"| {names[t]} | {s2_in[t]} | {f.cell(t, 's2_p50')} | {f.cell(t, 's2_p99')} "
+          f"| {f.cell(t, 's2_rps', digits=4)} | {times(f.ratio(t, 's2_rps', 'upstream', 's2_rps'))} | {vs} |")
+    w("")
+    w("The fake and nginx pass the Gemini stream through as it is; the others translate the "
+      "Claude Code request (tools, system prompt, cache marks) to Gemini and the stream back.")
+    if "litellm" in present:
+        w("LiteLLM turns the request's `cache_control` marks into Gemini context caching: before "
+          "each generation it lists `cachedContents` and creates one, so it makes three upstream "
+          "calls where the others make one (the fake answers each in microseconds; against Gemini "
+          "the list would find the cache from the second request on, and it would make two).")
+    w("")
+
+    # ---- Scenario 3.
+    w(f"## 3. {streams:,} slow streams at once ({num(trickle)} s each, a chunk every "
+      f"{num(interval * 1000)} ms)")
+    w("")
+    window = int(trickle) + max(2, int(trickle) // 3)
+    w(f"wrk opens {streams:,} streams at once and one more client counts the chunks of its own "
+      f"stream ({chunks} expected). Memory is the peak of the resident set of the target's "
+      "processes (workers included), sampled every 0.25 s; CPU is their CPU time over the first "
+      f"{num(trickle - 1)} s divided by that time (100 % = one core); streams held is the "
+      "most connections to the trickling fake seen open at once (the counting client's "
+      f"included); completed counts the streams that ended within wrk's {window} s, and their "
+      f"length should be {num(trickle)} s: a target that cannot pass "
+      f"{streams / interval:,.0f} chunks a second on falls behind, and finishes fewer.")
+    w("")
+    w(f"| target | protocol | peak RSS MB | CPU % | streams held | completed in {window} s "
+      "| stream length p50 s | chunks counted | levity's RSS ÷ this |")
+    w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for t in present:
+        if f.med(t, "s3_rss_kb") is None:
+            continue
+        vs = "" if t == lev else times(f.ratio(lev, "s3_rss_kb", t, "s3_rss_kb"))
+        w(f"| {names[t]} | {s3_in[t]} | {f.cell(t, 's3_rss_kb', 1 / 1024)} | {f.cell(t, 's3_cpu')} "
+          f"| {f.cell(t, 's3_held', digits=5)} | {f.cell(t, 's3_done', digits=5)} "
+          f"| {f.cell(t, 's3_len_s', digits=4)} | {f.cell(t, 's3_chunks')} | {vs} |")
+    w("")
+    w("The fake's row is the load generator on the fake directly. nginx passes chunks on "
+      "unbuffered (`proxy_buffering off`), as it is configured for server-sent events.")
+    if "litellm" in present:
+        w(f"LiteLLM's upstream pool is raised past its default 500 connections per host and "
+          f"worker (`AIOHTTP_CONNECTOR_LIMIT_PER_HOST`) so that it may hold {streams:,} streams.")
+    w("")
+
+    # ---- Footprint.
+    w("## 4. Start, memory at rest, size")
+    w("")
+    w("| target | start to ready ms | RSS idle after start MB | RSS after scenarios 1–2 MB | size on disk MB |")
+    w("| --- | --- | --- | --- | --- |")
+    what = {"nginx": "the nginx binary", "litellm": "bench/.venv, Python excluded",
+            "ccr": "bench/node_modules, Node.js excluded", "levity": "the binary, dashboard included"}
+    for t in present:
+        if f.med(t, "idle_kb") is None:
+            continue
+        sz = f.med(t, "size_b")
+        szc = "–" if sz is None else f"{num(sz / 2**20)} ({what[t]})"
+        w(f"| {names[t]} | {f.cell(t, 'ready_ms')} | {f.cell(t, 'idle_kb', 1 / 1024)} "
+          f"| {f.cell(t, 'busy_kb', 1 / 1024)} | {szc} |")
+    w("")
+    w("nginx's start is the scenario-3 instance's (its configuration is one proxy); LiteLLM's "
+      "includes importing its Python packages.")
+    w("")
+
+    # ---- levity beside each peer.
+    peers = [p for p in ("upstream", "nginx", "litellm", "ccr") if p in present]
+    w("## levity beside each (levity ÷ the other)")
+    w("")
+    w("| figure | " + " | ".join(names[p].split(" (")[0] for p in peers) + " |")
+    w("| --- |" + " --- |" * len(peers))
+    figs = [("req/s, scenario 1", "s1_rps", True), ("req/s, scenario 2", "s2_rps", True),
+            ("peak RSS, scenario 3 (lower is better)", "s3_rss_kb", False),
+            ("CPU, scenario 3 (lower is better)", "s3_cpu", False),
+            ("RSS idle (lower is better)", "idle_kb", False),
+            ("start to ready (lower is better)", "ready_ms", False)]
+    for label, metric, _ in figs:
+        cells = []
+        for p in peers:
+            mine = twin1.get(p, lev) if metric == "s1_rps" else lev
+            cells.append(times(f.ratio(mine, metric, p, metric)))
+        w(f"| {label} | " + " | ".join(cells) + " |")
+    w("")
+
+    # ---- The fake is not the bottleneck.
+    up1, up2 = f.med("upstream", "s1_rps"), f.med("upstream", "s2_rps")
+    best1 = max((f.med(t, "s1_rps") or 0) for t in present if t != "upstream")
+    best2 = max((f.med(t, "s2_rps") or 0) for t in present if t != "upstream")
+    w("## The fake upstream is not the bottleneck")
+    w("")
+    if up1 and up2 and best1 and best2:
+        w(f"Served directly, the fake answers {num(up1, 4)} req/s in scenario 1 and {num(up2, 4)} "
+          f"in scenario 2: {num(up1 / best1, 2)}× and {num(up2 / best2, 2)}× the fastest target "
+          "measured through it, so each target's rate is its own, not the fake's (and the fake, "
+          "the load generator and the target share the two cores, so every figure above is an "
+          "underestimate). In scenario 3 the trickling fake held "
+          f"{num(f.med('upstream', 's3_held') or 0, 5)} streams on its own in "
+          f"{num((f.med('upstream', 's3_rss_kb') or 0) / 1024)} MB at "
+          f"{num(f.med('upstream', 's3_cpu') or 0)} % CPU.")
+    errs = [(t, k[1], sum(v)) for k, v in f.data.items() for t in [k[0]] if k[1].endswith("_errors")]
+    if errs:
+        w("")
+        w("Errors seen (non-2xx answers, socket errors and timeouts, summed over the runs): "
+          + "; ".join(f"{names[t]} {m.split('_')[0]}: {num(n, 6)}" for t, m, n in sorted(errs)) + ".")
+    w("")
+
+    # ---- Carried over.
+    try:
+        with open(sys.argv[3] if len(sys.argv) > 3 else out) as old:
+            text = old.read()
+        if CARRIED in text:
+            part = text[text.index(CARRIED):]
+            # up to the next section, if any
+            nxt = part.find("\n## ", 1)
+            L.append(part if nxt < 0 else part[:nxt + 1])
+    except FileNotFoundError:
+        pass
+    with open(out, "w") as new:
+        new.write("\n".join(L).rstrip("\n") + "\n")
+
+
+def sub(a, b):
+    return None if a is None or b is None else a - b
+
+
+def opt(x):
+    return "–" if x is None else num(x, 3)
+
+
+if __name__ == "__main__":
+    main()
