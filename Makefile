@@ -58,7 +58,8 @@ dist:
 test-dist: dist
 	tests/dist.sh
 
-# Performance beside the floor (never part of `make test`); writes BENCHMARKS.md.
+# Performance beside the floor (nginx) and the peers (LiteLLM,
+# claude-code-router), never part of `make test`; writes BENCHMARKS.md.
 bench:
 	bench/run.sh
 	$(CARGO) bench --bench translate
@@ -82,4 +83,4 @@ fmt:
 
 clean:
 	$(CARGO) clean
-	rm -rf ui/dist ui/node_modules tests/clients/node_modules $(VENV) dist
+	rm -rf ui/dist ui/node_modules tests/clients/node_modules $(VENV) dist bench/.venv bench/node_modules fuzz/target
