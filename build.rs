@@ -6,6 +6,12 @@
 fn main() {
     println!("cargo:rerun-if-changed=ui/dist");
     println!("cargo:rerun-if-changed=.git/HEAD");
+    // HEAD names a branch; the branch's own ref moves with every commit.
+    if let Ok(head) = std::fs::read_to_string(".git/HEAD")
+        && let Some(branch) = head.trim().strip_prefix("ref: ")
+    {
+        println!("cargo:rerun-if-changed=.git/{branch}");
+    }
     println!("cargo:rerun-if-env-changed=LEVITY_GIT_REV");
     let rev = std::env::var("LEVITY_GIT_REV").ok().or_else(|| {
         let out = std::process::Command::new("git")
