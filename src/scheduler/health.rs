@@ -29,10 +29,37 @@ pub struct Cooldown {
     pub strikes: u32,
 }
 
+impl Breaker {
+    fn record(&mut self, fault: bool) {
+        self.recent = (self.recent << 1) | u16::from(fault);
+        self.seen = (self.seen + 1).min(16);
+    }
+
+    /// At least `BREAKER_THRESHOLD` faults, and half or more of the recent
+    /// outcomes: three in a row on a quiet account, eight of sixteen on a
+    /// busy one.
+    fn tripped(&self) -> bool {
+        let mask = if self.seen >= 16 {
+            u16::MAX
+        } else {
+            (1u16 << self.seen) - 1
+        };
+        let faults = (self.recent & mask).count_ones();
+        faults >= BREAKER_THRESHOLD && faults * 2 >= u32::from(self.seen)
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Breaker {
     /// Consecutive server-side failures.
     pub failures: u32,
+    /// The last outcomes (1: a fault), newest in the lowest bit, and how
+    /// many of the 16 bits hold one: the breaker opens on a share of faults,
+    /// so a busy account's scattered faults do not open it.
+    #[serde(default)]
+    pub recent: u16,
+    #[serde(default)]
+    pub seen: u8,
     /// Open until this time; then one probe may pass (half-open).
     pub open_until_ms: u64,
     /// Current open period, doubled each time a probe fails.
@@ -186,7 +213,14 @@ impl Health {
             h.in_flight = h.in_flight.saturating_sub(1);
             h.successes += 1;
             h.recent_failures = h.recent_failures.saturating_sub(1);
-            h.breaker = Breaker::default();
+            // A probe that passes closes the breaker with a clean slate.
+            let closing = h.breaker.probing || h.breaker.open_until_ms > 0;
+            h.breaker.record(false);
+            h.breaker = Breaker {
+                recent: if closing { 0 } else { h.breaker.recent },
+                seen: if closing { 0 } else { h.breaker.seen },
+                ..Breaker::default()
+            };
             h.cooling.retain(|m, c| c.until_ms > now && m != model);
             for (w, span) in [
                 (h.minute.entry(model.into()).or_default(), MINUTE),
@@ -265,17 +299,18 @@ impl Health {
                 }
                 Effect::Fault => {
                     h.breaker.failures += 1;
-                    if h.breaker.probing || h.breaker.failures >= BREAKER_THRESHOLD {
+                    h.breaker.record(true);
+                    if h.breaker.probing || h.breaker.tripped() {
                         let period = if h.breaker.probing {
                             (h.breaker.period_ms * 2).min(BREAKER_MAX_MS)
                         } else {
                             BREAKER_OPEN_MS
                         };
                         h.breaker = Breaker {
-                            failures: h.breaker.failures,
                             open_until_ms: now + period,
                             period_ms: period,
                             probing: false,
+                            ..h.breaker.clone()
                         };
                         Some(now + period)
                     } else {
@@ -316,7 +351,7 @@ impl Health {
     }
 }
 
-/// Consecutive server failures that open an account's breaker.
+/// Server failures (in a row on a quiet account) that open its breaker.
 pub const BREAKER_THRESHOLD: u32 = 3;
 pub const BREAKER_OPEN_MS: u64 = 30_000;
 const BREAKER_MAX_MS: u64 = 600_000;
@@ -372,6 +407,37 @@ mod tests {
             assert_eq!(h.failure("b", "m", cool(None), t), Some(35_000), "at {t}");
         }
         assert_eq!(h.failure("b", "m", cool(None), 35_000), Some(75_000));
+    }
+
+    #[test]
+    fn scattered_faults_on_a_busy_account_leave_the_breaker_shut() {
+        let h = Health::default();
+        // One fault in six, three times in a row at the end of a busy spell:
+        // a share of faults, not a streak, opens the breaker.
+        for i in 0..60 {
+            h.start("a", i);
+            if i % 6 == 0 {
+                assert_eq!(h.failure("a", "m", Effect::Fault, i), None, "at {i}");
+            } else {
+                h.success("a", "m", 1, i);
+            }
+        }
+        for i in 60..63 {
+            h.start("a", i);
+            assert_eq!(
+                h.failure("a", "m", Effect::Fault, i),
+                None,
+                "3 of 16 at {i}"
+            );
+        }
+        assert!(h.read("a").usable("m", 64));
+        // When most calls fail, it opens.
+        let mut opened = None;
+        for i in 64..80 {
+            h.start("a", i);
+            opened = opened.or(h.failure("a", "m", Effect::Fault, i));
+        }
+        assert!(opened.is_some(), "half or more of the recent calls failed");
     }
 
     #[test]
