@@ -3,7 +3,7 @@
 //! through with their `anthropic-version` and `anthropic-beta` headers.
 
 use super::{Call, Decoder, Forward};
-use crate::canonical::{Request, Usage};
+use crate::canonical::Request;
 use crate::error::{Error, Kind};
 use crate::protocol::anthropic;
 use crate::store::Account;
@@ -103,8 +103,4 @@ pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
                 "Anthropic sent a token count levity cannot read",
             )
         })
-}
-
-pub fn usage_of(body: &[u8]) -> Option<Usage> {
-    anthropic::usage_of(body)
 }

@@ -238,13 +238,26 @@ pub async fn forward(
     Ok(resp)
 }
 
-/// Usage from a native non-streamed answer, for the request log.
-pub fn usage_of(kind: ProviderKind, body: &[u8]) -> Option<Usage> {
-    match kind {
-        ProviderKind::Openai => openai::usage_of(body),
-        ProviderKind::Anthropic => anthropic::usage_of(body),
-        ProviderKind::Gemini | ProviderKind::GoogleOauth => None,
-    }
+/// Reads a native non-streamed answer once, as it passes through: it must
+/// be JSON (else the attempt fails and another account may try), and its
+/// usage, where the kind reports one, goes to the request log.
+pub fn usage_of(kind: ProviderKind, body: &[u8]) -> Result<Option<Usage>, Error> {
+    let read = match kind {
+        ProviderKind::Openai => crate::protocol::openai_chat::usage_of(body),
+        ProviderKind::Anthropic => crate::protocol::anthropic::usage_of(body),
+        ProviderKind::Gemini | ProviderKind::GoogleOauth => {
+            serde_json::from_slice::<serde::de::IgnoredAny>(body).map(|_| None)
+        }
+    };
+    read.map_err(|_| {
+        Error::new(
+            Kind::Upstream,
+            format!(
+                "the upstream's answer is not JSON: {}",
+                String::from_utf8_lossy(&body[..body.len().min(120)])
+            ),
+        )
+    })
 }
 
 /// The host part of a base URL, for messages that must not show paths or keys.

@@ -3,7 +3,7 @@
 //! through with only the model renamed; other clients are translated.
 
 use super::{Call, Decoder};
-use crate::canonical::{Request, Usage};
+use crate::canonical::Request;
 use crate::error::Error;
 use crate::protocol::openai_chat;
 use crate::store::Account;
@@ -47,8 +47,4 @@ pub async fn forward(call: &Call, body: Vec<u8>) -> Result<reqwest::Response, Er
         openai_chat::decode_error,
     )
     .await
-}
-
-pub fn usage_of(body: &[u8]) -> Option<Usage> {
-    openai_chat::usage_of(body)
 }

@@ -214,13 +214,12 @@ impl Health {
             h.successes += 1;
             h.recent_failures = h.recent_failures.saturating_sub(1);
             // A probe that passes closes the breaker with a clean slate.
-            let closing = h.breaker.probing || h.breaker.open_until_ms > 0;
-            h.breaker.record(false);
-            h.breaker = Breaker {
-                recent: if closing { 0 } else { h.breaker.recent },
-                seen: if closing { 0 } else { h.breaker.seen },
-                ..Breaker::default()
-            };
+            if h.breaker.probing || h.breaker.open_until_ms > 0 {
+                h.breaker = Breaker::default();
+            } else {
+                h.breaker.record(false);
+                h.breaker.failures = 0;
+            }
             h.cooling.retain(|m, c| c.until_ms > now && m != model);
             for (w, span) in [
                 (h.minute.entry(model.into()).or_default(), MINUTE),

@@ -122,6 +122,11 @@ pub async fn save(state: &Arc<AppState>) {
     }
     let health = state.scheduler.health.take_dirty().map(encode);
     let usage = state.monitor.take_dirty().map(encode);
+    // Every ended request marks usage changed, so nothing new is waiting
+    // for the request log either.
+    if health.is_none() && usage.is_none() {
+        return;
+    }
     let state = state.clone();
     let saved = tokio::task::spawn_blocking(move || {
         if let Some(h) = health {

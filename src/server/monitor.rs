@@ -76,7 +76,7 @@ struct State {
     hours: BTreeMap<u64, Vec<u64>>,
     dirty: bool,
     /// Ended requests not yet in the request log.
-    pending: Vec<Ended>,
+    pending: VecDeque<Ended>,
     /// Requests dropped from `pending` before they were written.
     dropped: u64,
 }
@@ -162,10 +162,10 @@ impl Monitor {
             st.recent.push_back(e.clone());
             st.dirty = true;
             if st.pending.len() == PENDING {
-                st.pending.remove(0);
+                st.pending.pop_front();
                 st.dropped += 1;
             }
-            st.pending.push((e.clone(), capture));
+            st.pending.push_back((e.clone(), capture));
         }
         // No subscriber is fine.
         let _ = self.live.send(e);
@@ -256,7 +256,7 @@ impl Monitor {
 
     /// Ended requests for the request log, and how many were dropped
     /// unwritten since the last call.
-    pub fn take_pending(&self) -> (Vec<Ended>, u64) {
+    pub fn take_pending(&self) -> (VecDeque<Ended>, u64) {
         let mut st = self.state.lock().expect("monitor lock");
         (
             std::mem::take(&mut st.pending),

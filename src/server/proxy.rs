@@ -374,7 +374,7 @@ async fn passthrough(
             wire,
         )));
     }
-    let bytes = plan
+    let (bytes, usage) = plan
         .run(log, |call| {
             let (body, headers) = (body.clone(), headers.clone());
             async move {
@@ -387,20 +387,11 @@ async fn passthrough(
                     })?
                     .map_err(|e| provider::transport_error(call.acc.name.as_str(), &e))?;
                 // Passed through unparsed, but never unreadable.
-                if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
-                    return Err(Error::new(
-                        Kind::Upstream,
-                        format!(
-                            "the upstream's answer is not JSON: {}",
-                            String::from_utf8_lossy(&bytes[..bytes.len().min(120)])
-                        ),
-                    ));
-                }
-                Ok(bytes)
+                let usage = provider::usage_of(call.acc.kind, &bytes)?;
+                Ok((bytes, usage))
             }
         })
         .await?;
-    let usage = provider::usage_of(plan.route.kind, &bytes);
     Ok(Reply::Done(bytes.to_vec(), usage))
 }
 

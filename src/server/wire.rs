@@ -112,12 +112,9 @@ impl Wire {
     pub fn stream_error(self, err: &Error) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
-            Wire::OpenAiChat | Wire::OpenAiResponses => {
-                crate::protocol::sse::write_data(&mut out, &openai_chat::encode_error(err))
-            }
-            Wire::Anthropic => {
-                crate::protocol::sse::write_event(&mut out, "error", &anthropic::encode_error(err))
-            }
+            // Responses is never passed through; Chat's shape stands in.
+            Wire::OpenAiChat | Wire::OpenAiResponses => openai_chat::stream_error(err, &mut out),
+            Wire::Anthropic => anthropic::stream_error(err, &mut out),
             Wire::Gemini { sse: true } => {
                 crate::protocol::sse::write_data(&mut out, &gemini::client::encode_error(err))
             }

@@ -120,6 +120,12 @@ impl Levity {
         v["key"].as_str().unwrap().to_string()
     }
 
+    /// GETs `url` (any address, not only this server's) as JSON.
+    pub async fn get_json(&self, url: &str) -> Value {
+        let resp = self.http.get(url).send().await.unwrap();
+        resp.json().await.unwrap()
+    }
+
     /// POSTs a chat request; returns status, headers and the raw body.
     pub async fn chat(&self, body: Value) -> (u16, reqwest::header::HeaderMap, String) {
         let resp = self

@@ -387,25 +387,9 @@ async fn listen_address_moves_without_a_restart() {
         .await
         .unwrap();
     assert_eq!(chat.status(), 200);
-    let st: Value = lev
-        .http
-        .get(format!("{moved}/api/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st = lev.get_json(&format!("{moved}/api/status")).await;
     assert_eq!(st["listen"], format!("127.0.0.1:{port}"));
-    let cfg: Value = lev
-        .http
-        .get(format!("{moved}/api/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cfg = lev.get_json(&format!("{moved}/api/config")).await;
     assert_eq!(
         cfg["listen_port"],
         port.to_string(),
@@ -437,15 +421,9 @@ async fn listen_address_moves_without_a_restart() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let st: Value = lev
-        .http
-        .get(format!("http://127.0.0.1:{port2}/api/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st = lev
+        .get_json(&format!("http://127.0.0.1:{port2}/api/status"))
+        .await;
     assert_eq!(st["listen"], format!("127.0.0.1:{port2}"));
 }
 

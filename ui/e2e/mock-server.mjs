@@ -60,7 +60,7 @@ const DEFAULT_BASE = {
 
 /** The same checks as levity's Settings::validate. */
 export function validateSetting(key, value) {
-  const whole = (lo, hi, msg) => {
+  const whole = (lo, hi, msg = `\`${key}\` takes a whole number from ${lo} to ${hi}`) => {
     if (value === '') return null;
     if (!/^\d+$/.test(value)) return msg;
     const n = Number(value);
@@ -69,17 +69,17 @@ export function validateSetting(key, value) {
   switch (key) {
     case 'request_timeout_secs':
     case 'request_deadline_secs':
-      return whole(1, 86400, `\`${key}\` takes a whole number from 1 to 86400`);
+      return whole(1, 86400);
     case 'connect_timeout_secs':
-      return whole(1, 600, `\`${key}\` takes a whole number from 1 to 600`);
+      return whole(1, 600);
     case 'max_attempts':
-      return whole(1, 100, `\`${key}\` takes a whole number from 1 to 100`);
+      return whole(1, 100);
     case 'log_retention_days':
-      return whole(1, 3650, `\`${key}\` takes a whole number from 1 to 3650`);
+      return whole(1, 3650);
     case 'log_body_max_kb':
-      return whole(1, 102400, `\`${key}\` takes a whole number from 1 to 102400`);
+      return whole(1, 102400);
     case 'log_bodies_max_mb':
-      return whole(1, 1048576, `\`${key}\` takes a whole number from 1 to 1048576`);
+      return whole(1, 1048576);
     case 'cache_first_wait_secs':
     case 'queue_timeout_secs':
       return whole(0, 3600, `\`${key}\` takes a whole number of seconds from 0 to 3600`);

@@ -16,5 +16,5 @@ mod upstream;
 
 pub use decode::{decode_request, is_background_task};
 pub use encode::{encode_error, encode_response};
-pub use stream::EventEncoder;
+pub use stream::{EventEncoder, stream_error};
 pub use upstream::{UpstreamDecoder, decode_error, encode_request, sanitize_native, usage_of};

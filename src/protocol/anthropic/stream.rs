@@ -29,11 +29,12 @@ pub struct EventEncoder {
 }
 
 fn frame(out: &mut Vec<u8>, event: &str, data: &Value) {
-    out.extend_from_slice(b"event: ");
-    out.extend_from_slice(event.as_bytes());
-    out.extend_from_slice(b"\ndata: ");
-    out.extend_from_slice(data.to_string().as_bytes());
-    out.extend_from_slice(b"\n\n");
+    crate::protocol::sse::write_event(out, event, data.to_string().as_bytes());
+}
+
+/// An error as a stream's last event, for encoded and passed-through streams.
+pub fn stream_error(err: &Error, out: &mut Vec<u8>) {
+    crate::protocol::sse::write_event(out, "error", &super::encode_error(err));
 }
 
 impl EventEncoder {
@@ -231,8 +232,7 @@ impl EventEncoder {
     /// Ends a stream that failed after it started with an `error` event.
     pub fn error(&mut self, err: &Error, out: &mut Vec<u8>) {
         self.done = true;
-        let body: Value = serde_json::from_slice(&super::encode_error(err)).expect("valid json");
-        frame(out, "error", &body);
+        stream_error(err, out);
     }
 
     /// A keep-alive while the upstream thinks.

@@ -530,12 +530,19 @@ pub fn decode_error(status: u16, body: &[u8]) -> Error {
 }
 
 /// Token usage of a whole answer, for the request log.
-pub fn usage_of(body: &[u8]) -> Option<Usage> {
-    let m: MessageIn = serde_json::from_slice(body).ok()?;
-    m.usage.map(|u| Usage {
+/// The usage of a whole answer, read without its content; an error when
+/// the body is not a JSON object.
+pub fn usage_of(body: &[u8]) -> serde_json::Result<Option<Usage>> {
+    let m: UsageOnly = serde_json::from_slice(body)?;
+    Ok(m.usage.map(|u| Usage {
         input_tokens: u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens,
         output_tokens: u.output_tokens,
         cached_input_tokens: u.cache_read_input_tokens,
         ..Usage::default()
-    })
+    }))
+}
+
+#[derive(Deserialize)]
+struct UsageOnly {
+    usage: Option<UsageIn>,
 }

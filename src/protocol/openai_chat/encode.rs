@@ -213,13 +213,18 @@ impl ChunkEncoder {
     /// data event, which the OpenAI SDKs raise; no `[DONE]` follows.
     pub fn error(&mut self, err: &Error, out: &mut Vec<u8>) {
         self.finished = true;
-        sse::write_data(out, &encode_error(err));
+        stream_error(err, out);
     }
 
     /// The usage reported so far, for the request log.
     pub fn usage(&self) -> Usage {
         self.usage.unwrap_or_default()
     }
+}
+
+/// An error as a stream's last event, for encoded and passed-through streams.
+pub fn stream_error(err: &Error, out: &mut Vec<u8>) {
+    sse::write_data(out, &encode_error(err));
 }
 
 /// The OpenAI error envelope: `{"error": {"message", "type", "param", "code"}}`.

@@ -7,5 +7,5 @@ mod types;
 mod upstream;
 
 pub use decode::decode_request;
-pub use encode::{ChunkEncoder, encode_error, encode_response};
+pub use encode::{ChunkEncoder, encode_error, encode_response, stream_error};
 pub use upstream::{UpstreamDecoder, decode_error, encode_request, usage_of};

@@ -381,11 +381,18 @@ pub fn decode_error(status: u16, body: &[u8]) -> Error {
 }
 
 /// Token usage of a whole answer, for the request log.
-pub fn usage_of(body: &[u8]) -> Option<Usage> {
-    let answer: Answer = serde_json::from_slice(body).ok()?;
-    answer.usage.map(|u| Usage {
+/// The usage of a whole answer, read without its content; an error when
+/// the body is not a JSON object.
+pub fn usage_of(body: &[u8]) -> serde_json::Result<Option<Usage>> {
+    let answer: UsageOnly = serde_json::from_slice(body)?;
+    Ok(answer.usage.map(|u| Usage {
         input_tokens: u.prompt_tokens,
         output_tokens: u.completion_tokens,
         ..Usage::default()
-    })
+    }))
+}
+
+#[derive(Deserialize)]
+struct UsageOnly {
+    usage: Option<UsageIn>,
 }
