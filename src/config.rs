@@ -32,7 +32,7 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     (
         "connect_timeout_secs",
         "10",
-        "longest wait to connect to an upstream (applies at the next start)",
+        "longest wait to connect to an upstream",
     ),
     (
         "max_attempts",

@@ -136,7 +136,9 @@ pub async fn sign_in(stored: &BTreeMap<String, String>, no_open: bool) -> Result
     }
     let code = code.ok_or("Google sent no code")?;
 
-    code_assist::exchange_code(oauth, &code, &redirect).await
+    let client = crate::provider::Upstream::new(Duration::from_secs(settings.connect_timeout_secs))
+        .client_for(settings.upstream_proxy.as_deref());
+    code_assist::exchange_code(&client, oauth, &code, &redirect).await
 }
 
 #[cfg(test)]

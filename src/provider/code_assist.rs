@@ -259,8 +259,10 @@ pub async fn quota(call: &Call) -> Result<Vec<code_assist::Bucket>, Error> {
     code_assist::decode_quota(&read(resp, "Code Assist").await?)
 }
 
-/// Trades an OAuth authorization code for the account's refresh token.
+/// Trades an OAuth authorization code for the account's refresh token,
+/// through `client` (so through the outbound proxy, where one is set).
 pub async fn exchange_code(
+    client: &reqwest::Client,
     oauth: &crate::config::OauthSettings,
     code: &str,
     redirect: &str,
@@ -278,7 +280,7 @@ pub async fn exchange_code(
         ("client_id", id.as_str()),
         ("client_secret", secret.as_str()),
     ];
-    let resp = reqwest::Client::new()
+    let resp = client
         .post(&oauth.token_url)
         .form(&form)
         .send()

@@ -17,7 +17,9 @@ use crate::config::OauthSettings;
 use crate::error::{Error, Kind};
 use crate::protocol::{StreamDecode, sse};
 use crate::store::{Account, ProviderKind};
+use arc_swap::ArcSwap;
 use futures_util::{Stream, StreamExt};
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,10 +36,29 @@ pub struct Upstream {
 }
 
 struct Inner {
-    direct: reqwest::Client,
-    proxied: std::sync::Mutex<std::collections::HashMap<String, reqwest::Client>>,
-    connect_timeout: Duration,
+    /// Replaced whole when the connect timeout changes; calls in flight keep
+    /// the clients they started with.
+    clients: ArcSwap<Clients>,
     tokens: code_assist::Tokens,
+}
+
+struct Clients {
+    connect_timeout: Duration,
+    direct: reqwest::Client,
+    /// Copied on the rare add, so that reading it takes no lock.
+    proxied: ArcSwap<HashMap<String, reqwest::Client>>,
+}
+
+impl Clients {
+    fn new(connect_timeout: Duration) -> Clients {
+        Clients {
+            connect_timeout,
+            direct: builder(connect_timeout)
+                .build()
+                .expect("the TLS backend is compiled in"),
+            proxied: Default::default(),
+        }
+    }
 }
 
 fn builder(connect_timeout: Duration) -> reqwest::ClientBuilder {
@@ -53,39 +74,47 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 impl Upstream {
     pub fn new(connect_timeout: Duration) -> Upstream {
-        let direct = builder(connect_timeout)
-            .build()
-            .expect("the TLS backend is compiled in");
         Upstream {
             inner: Arc::new(Inner {
-                direct,
-                proxied: Default::default(),
-                connect_timeout,
+                clients: ArcSwap::from_pointee(Clients::new(connect_timeout)),
                 tokens: code_assist::Tokens::default(),
             }),
         }
     }
 
+    /// Applies a changed connect timeout to the calls that start from now.
+    pub fn set_connect_timeout(&self, connect_timeout: Duration) {
+        if self.inner.clients.load().connect_timeout != connect_timeout {
+            self.inner
+                .clients
+                .store(Arc::new(Clients::new(connect_timeout)));
+        }
+    }
+
     /// The client for calls through `proxy` (validated when it was stored).
     pub fn client_for(&self, proxy: Option<&str>) -> reqwest::Client {
+        let clients = self.inner.clients.load();
         let Some(proxy) = proxy else {
-            return self.inner.direct.clone();
+            return clients.direct.clone();
         };
-        let mut map = self.inner.proxied.lock().expect("clients lock");
-        if let Some(c) = map.get(proxy) {
+        if let Some(c) = clients.proxied.load().get(proxy) {
             return c.clone();
         }
         let client = reqwest::Proxy::all(proxy)
             .ok()
-            .and_then(|p| builder(self.inner.connect_timeout).proxy(p).build().ok());
+            .and_then(|p| builder(clients.connect_timeout).proxy(p).build().ok());
         match client {
             Some(c) => {
-                map.insert(proxy.to_string(), c.clone());
+                clients.proxied.rcu(|map| {
+                    let mut map = HashMap::clone(map);
+                    map.entry(proxy.to_string()).or_insert_with(|| c.clone());
+                    map
+                });
                 c
             }
             None => {
                 tracing::warn!(proxy = %proxy, "unusable outbound proxy; calling directly");
-                self.inner.direct.clone()
+                clients.direct.clone()
             }
         }
     }
@@ -268,7 +297,12 @@ pub fn host_of(base: &str) -> &str {
 
 /// Turns a transport failure into the error a client should see.
 pub fn transport_error(host: &str, e: &reqwest::Error) -> Error {
-    if e.is_timeout() {
+    if e.is_connect() && e.is_timeout() {
+        Error::new(
+            Kind::Timeout,
+            format!("cannot connect to {host} within connect_timeout_secs"),
+        )
+    } else if e.is_timeout() {
         Error::new(Kind::Timeout, format!("{host} did not answer in time"))
     } else if e.is_connect() {
         Error::new(Kind::Upstream, format!("cannot connect to {host}"))

@@ -640,8 +640,14 @@ pub async fn oauth_callback(
     let Some(code) = q.code else {
         return page(StatusCode::BAD_REQUEST, "Google sent no code.".into());
     };
-    let oauth = state.snapshot.load().settings.oauth.clone();
-    let token = match crate::provider::code_assist::exchange_code(&oauth, &code, &redirect).await {
+    let snap = state.snapshot.load_full();
+    let settings = &snap.settings;
+    let client = state
+        .upstream
+        .client_for(settings.upstream_proxy.as_deref());
+    let exchange =
+        crate::provider::code_assist::exchange_code(&client, &settings.oauth, &code, &redirect);
+    let token = match exchange.await {
         Ok(t) => t,
         Err(e) => return page(StatusCode::BAD_GATEWAY, e),
     };

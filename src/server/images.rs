@@ -128,7 +128,7 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
         {
             Ok(r) => r,
             Err(e) => {
-                log.fail(&e);
+                log.fail(&e, None);
                 return wire.error(&e);
             }
         };
@@ -151,7 +151,7 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
                     resp.text()
                 ),
             );
-            log.fail(&e);
+            log.fail(&e, None);
             return wire.error(&e);
         }
         for (mime, b64) in images {

@@ -152,10 +152,11 @@ impl RequestLog {
         }
     }
 
-    /// Ends a request that failed, keeping why for the Monitor.
-    pub fn fail(&mut self, err: &Error) {
+    /// Ends a request that failed, keeping why for the Monitor (and what a
+    /// stream had used before it broke).
+    pub fn fail(&mut self, err: &Error, usage: Option<Usage>) {
         self.error = Some(err.message.clone());
-        self.end(err.status(), None);
+        self.end(err.status(), usage);
     }
 
     pub fn end(&mut self, status: u16, usage: Option<Usage>) {

@@ -102,7 +102,10 @@ impl AppState {
 
     /// Rebuilds the snapshot after the store changed.
     pub fn reload(&self) -> Result<(), StoreError> {
-        self.snapshot.store(Arc::new(build_snapshot(&self.store)?));
+        let snapshot = build_snapshot(&self.store)?;
+        let connect_timeout = Duration::from_secs(snapshot.settings.connect_timeout_secs);
+        self.snapshot.store(Arc::new(snapshot));
+        self.upstream.set_connect_timeout(connect_timeout);
         Ok(())
     }
 

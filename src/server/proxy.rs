@@ -240,7 +240,7 @@ async fn serve(
         }
         Ok(Reply::Streaming(resp)) => resp,
         Err(e) => {
-            log.fail(&e);
+            log.fail(&e, None);
             wire.error(&e)
         }
     }
@@ -286,7 +286,8 @@ async fn translated(
             .await
             .map(|events| {
                 let encoder = wire.encoder(&model, &creq, unix_now(), plan.state.clone());
-                Reply::Streaming(sse_response(events, encoder, log.take()))
+                let kind = wire.stream_content_type();
+                Reply::Streaming(sse_response(events, encoder, kind, log.take()))
             })
         } else {
             plan.run(log, |call| provider::generate(call, &creq))
@@ -333,24 +334,20 @@ async fn passthrough(
     let body = serde_json::to_vec(&value).expect("serializable");
     let timeout = plan.timeout;
     if stream {
-        let bytes = plan
+        let (inspector, head, bytes) = plan
             .run(log, |call| {
                 let (body, headers) = (body.clone(), headers.clone());
                 async move {
                     let resp = provider::forward(&call, body, &headers).await?;
-                    let expected = if wire == (Wire::Gemini { sse: false }) {
-                        "application/json"
-                    } else {
-                        "text/event-stream"
-                    };
-                    expect_type(&resp, expected)?;
+                    expect_type(&resp, wire.stream_content_type())?;
                     let mut bytes = resp.bytes_stream();
                     // The first bytes decide whether this attempt worked.
                     match tokio::time::timeout(timeout, bytes.next()).await {
                         Ok(Some(Ok(first))) => {
                             // Unreadable from the start: another account may do better.
-                            Inspector::new(wire).feed(&first)?;
-                            Ok(futures_util::stream::once(async { Ok(first) }).chain(bytes))
+                            let mut inspector = Inspector::new(wire);
+                            let head = inspector.feed(first)?;
+                            Ok((inspector, head, bytes))
                         }
                         Ok(Some(Err(e))) => {
                             Err(provider::transport_error(call.acc.name.as_str(), &e))
@@ -368,10 +365,11 @@ async fn passthrough(
             })
             .await?;
         return Ok(Reply::Streaming(pipe_response(
+            inspector,
+            head,
             Box::pin(bytes),
             timeout,
             log.take(),
-            wire,
         )));
     }
     let (bytes, usage) = plan
@@ -470,7 +468,7 @@ async fn count(
             json_response(answer)
         }
         Err(e) => {
-            log.fail(&e);
+            log.fail(&e, None);
             wire.error(&e)
         }
     }

@@ -23,15 +23,20 @@ struct SseState {
     done: bool,
 }
 
-fn event_stream(body: Body) -> Response {
+fn event_stream(body: Body, content_type: &'static str) -> Response {
     Response::builder()
-        .content_type("text/event-stream")
+        .content_type(content_type)
         .header("cache-control", "no-cache")
         .body(body)
 }
 
 /// Encodes upstream events into the client's stream as they arrive.
-pub fn sse_response(events: EventStream, encoder: Encoder, log: RequestLog) -> Response {
+pub fn sse_response(
+    events: EventStream,
+    encoder: Encoder,
+    content_type: &'static str,
+    log: RequestLog,
+) -> Response {
     let state = SseState {
         events,
         encoder,
@@ -39,7 +44,11 @@ pub fn sse_response(events: EventStream, encoder: Encoder, log: RequestLog) -> R
         done: false,
     };
     let body = futures_util::stream::unfold(state, |mut st| async move {
+        if st.done {
+            return None;
+        }
         let mut out = Vec::new();
+        let mut failure = None;
         while out.is_empty() && !st.done {
             let next = match tokio::time::timeout(PING_EVERY, st.events.next()).await {
                 Ok(next) => next,
@@ -59,12 +68,11 @@ pub fn sse_response(events: EventStream, encoder: Encoder, log: RequestLog) -> R
                     st.done = true;
                     st.encoder.error(&e, &mut out);
                     warn!(req = %st.log.id, error = %e, "stream failed after it started");
-                    st.log.end(e.status(), Some(st.encoder.usage()));
+                    failure = Some(e);
                 }
                 None => {
                     st.done = true;
                     st.encoder.done(&mut out);
-                    st.log.end(200, Some(st.encoder.usage()));
                 }
             }
         }
@@ -72,61 +80,199 @@ pub fn sse_response(events: EventStream, encoder: Encoder, log: RequestLog) -> R
             st.log.first_byte();
             st.log.response(&out);
         }
+        // Ended after the last bytes are logged: ending hands the capture on.
+        if st.done {
+            let usage = Some(st.encoder.usage());
+            match &failure {
+                Some(e) => st.log.fail(e, usage),
+                None => st.log.end(200, usage),
+            }
+        }
         (!out.is_empty()).then(|| (Ok::<_, std::io::Error>(Bytes::from(out)), st))
     });
-    event_stream(Body::from_bytes_stream(body))
+    event_stream(Body::from_bytes_stream(body), content_type)
 }
 
 /// An upstream body as it arrives.
 pub type ByteStream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
-/// Longest SSE line a pass-through stream may hold while it waits for the
-/// line's end.
-const MAX_LINE: usize = 64 << 20;
+/// Most bytes a pass-through stream may hold while it waits for the end of
+/// an SSE line or of a JSON-array element.
+const MAX_HELD: usize = 64 << 20;
 
-/// Watches an upstream's SSE bytes as they pass: every `data:` payload must
-/// be JSON, and the stream must say it finished (Gemini's `finishReason`,
-/// Anthropic's `message_stop`, OpenAI's `[DONE]`) before it ends.
+/// Watches an upstream's stream as it passes and says what may go on to the
+/// client. SSE (every protocol's events, Gemini's with `alt=sse`) goes on as
+/// it arrives: every `data:` payload must be JSON, and the stream must say it
+/// finished (Gemini's `finishReason`, Anthropic's `message_stop`, OpenAI's
+/// `[DONE]`) before it ends. Gemini's JSON-array stream goes on one whole
+/// element at a time, so that whatever happens the client can close a valid
+/// array: each element must be JSON, the last must carry a `finishReason`,
+/// and the closing `]` is held until the upstream ends.
 pub struct Inspector {
-    sse: bool,
-    line: Vec<u8>,
+    wire: Wire,
+    /// SSE: the line so far. Array: what the client has not been given yet.
+    held: Vec<u8>,
+    /// Array: whole elements read with the bytes that failed, sent before the error.
+    owed: Bytes,
     finished: bool,
+    array: Option<ArrayScan>,
+}
+
+/// Where a scan of Gemini's JSON-array stream stands.
+#[derive(Default)]
+struct ArrayScan {
+    opened: bool,
+    closed: bool,
+    /// Nesting inside the current element; 0 between elements.
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// Where the current element starts in the bytes being scanned.
+    start: usize,
+    /// An element ended and no comma followed it yet.
+    after_element: bool,
+    /// An element reached the client: an error element needs a comma first.
+    sent: bool,
+}
+
+fn not_json(what: &str, data: &[u8]) -> Error {
+    let shown = String::from_utf8_lossy(&data[..data.len().min(120)]);
+    Error::new(
+        Kind::Upstream,
+        format!("the upstream sent {what} that is not JSON: {shown}"),
+    )
+}
+
+fn says_finished(data: &[u8]) -> bool {
+    let has = |needle: &[u8]| data.windows(needle.len()).any(|w| w == needle);
+    has(b"\"finishReason\"") || has(b"\"message_stop\"")
+}
+
+impl ArrayScan {
+    /// Scans `buf[from..]`; returns how much of `buf` may go to the client,
+    /// and what was wrong with the rest.
+    fn scan(&mut self, buf: &[u8], from: usize, finished: &mut bool) -> (usize, Option<Error>) {
+        let mut release = 0;
+        for (i, &b) in buf.iter().enumerate().skip(from) {
+            if self.depth > 0 {
+                if self.in_string {
+                    if self.escaped {
+                        self.escaped = false;
+                    } else if b == b'\\' {
+                        self.escaped = true;
+                    } else if b == b'"' {
+                        self.in_string = false;
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth -= 1;
+                        if self.depth == 0 {
+                            let element = &buf[self.start..=i];
+                            if serde_json::from_slice::<serde::de::IgnoredAny>(element).is_err() {
+                                return (release, Some(not_json("an array element", element)));
+                            }
+                            *finished |= says_finished(element);
+                            (self.after_element, self.sent, release) = (true, true, i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b' ' | b'\t' | b'\r' | b'\n' => {}
+                b'[' if !self.opened => (self.opened, release) = (true, i + 1),
+                b'{' if self.opened && !self.closed && !self.after_element => {
+                    (self.depth, self.start) = (1, i);
+                }
+                b',' if self.after_element && !self.closed => self.after_element = false,
+                b']' if self.opened && !self.closed && (self.after_element || !self.sent) => {
+                    self.closed = true;
+                }
+                _ => {
+                    let shown = String::from_utf8_lossy(&buf[i..buf.len().min(i + 120)]);
+                    let e = Error::new(
+                        Kind::Upstream,
+                        format!("the upstream's stream is not a JSON array of objects: {shown}"),
+                    );
+                    return (release, Some(e));
+                }
+            }
+        }
+        (release, None)
+    }
 }
 
 impl Inspector {
     pub fn new(wire: Wire) -> Inspector {
         Inspector {
-            // Gemini without `alt=sse` streams a JSON array, not events.
-            sse: wire != Wire::Gemini { sse: false },
-            line: Vec::new(),
+            wire,
+            held: Vec::new(),
+            owed: Bytes::new(),
             finished: false,
+            array: (wire == Wire::Gemini { sse: false }).then(ArrayScan::default),
         }
     }
 
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        if !self.sse {
-            return Ok(());
+    /// Checks the next upstream bytes; returns those the client may have now.
+    pub fn feed(&mut self, chunk: Bytes) -> Result<Bytes, Error> {
+        let Some(scan) = self.array.as_mut() else {
+            self.feed_sse(&chunk)?;
+            return Ok(chunk);
+        };
+        // The usual case, whole elements per chunk, passes on uncopied.
+        let copied = !self.held.is_empty();
+        let from = self.held.len();
+        if copied {
+            self.held.extend_from_slice(&chunk);
         }
+        let buf = if copied { &self.held[..] } else { &chunk[..] };
+        let (release, failure) = scan.scan(buf, from, &mut self.finished);
+        scan.start -= release.min(scan.start);
+        let passed = if copied {
+            Bytes::from(self.held.drain(..release).collect::<Vec<u8>>())
+        } else {
+            self.held.extend_from_slice(&chunk[release..]);
+            chunk.slice(..release)
+        };
+        match failure.or_else(|| self.too_much()) {
+            None => Ok(passed),
+            Some(e) => {
+                // The whole elements before the failure still go out, ahead of the error.
+                self.owed = passed;
+                Err(e)
+            }
+        }
+    }
+
+    fn too_much(&self) -> Option<Error> {
+        (self.held.len() > MAX_HELD).then(|| {
+            Error::new(
+                Kind::Upstream,
+                "the upstream sent more than 64 MB without a break",
+            )
+        })
+    }
+
+    fn feed_sse(&mut self, chunk: &[u8]) -> Result<(), Error> {
         let mut rest = chunk;
         while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-            if self.line.is_empty() {
+            if self.held.is_empty() {
                 self.check_line(&rest[..end])?;
             } else {
-                self.line.extend_from_slice(&rest[..end]);
-                let line = std::mem::take(&mut self.line);
+                self.held.extend_from_slice(&rest[..end]);
+                let line = std::mem::take(&mut self.held);
                 self.check_line(&line)?;
             }
             rest = &rest[end + 1..];
         }
-        self.line.extend_from_slice(rest);
-        if self.line.len() > MAX_LINE {
-            return Err(Error::new(
-                Kind::Upstream,
-                "the upstream sent an event line longer than 64 MB",
-            ));
-        }
-        Ok(())
+        self.held.extend_from_slice(rest);
+        self.too_much().map_or(Ok(()), Err)
     }
 
     fn check_line(&mut self, line: &[u8]) -> Result<(), Error> {
@@ -143,96 +289,161 @@ impl Inspector {
             return Ok(());
         }
         if serde_json::from_slice::<serde::de::IgnoredAny>(data).is_err() {
-            let shown = String::from_utf8_lossy(&data[..data.len().min(120)]);
-            return Err(Error::new(
-                Kind::Upstream,
-                format!("the upstream sent an event that is not JSON: {shown}"),
-            ));
+            return Err(not_json("an event", data));
         }
-        let has = |needle: &[u8]| data.windows(needle.len()).any(|w| w == needle);
-        if has(b"\"finishReason\"") || has(b"\"message_stop\"") {
-            self.finished = true;
-        }
+        self.finished |= says_finished(data);
         Ok(())
     }
 
-    /// At the end of the upstream's stream: whether it said it was done.
-    fn end(&self) -> Result<(), Error> {
-        if !self.sse || self.finished {
-            Ok(())
-        } else {
-            Err(Error::new(
+    /// At the end of the upstream's stream: whether it said it was done, and
+    /// what the client is still owed (the array's closing `]`).
+    fn end(&mut self) -> Result<Bytes, Error> {
+        let complete = match &self.array {
+            None => self.finished,
+            Some(scan) => self.finished && scan.closed,
+        };
+        if !complete {
+            return Err(Error::new(
                 Kind::Upstream,
                 "the upstream closed the stream before finishing its answer",
-            ))
+            ));
         }
+        Ok(match self.array {
+            None => Bytes::new(),
+            Some(_) => Bytes::from(std::mem::take(&mut self.held)),
+        })
+    }
+
+    /// The client's last bytes when the stream fails: its protocol's error
+    /// event, or in the array an error element and the array's end.
+    fn error(&self, err: &Error) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Some(scan) = &self.array {
+            out.extend_from_slice(&self.owed);
+            if !scan.opened {
+                out.push(b'[');
+            } else if scan.sent {
+                out.extend_from_slice(b",\r\n");
+            }
+        }
+        out.extend_from_slice(&self.wire.stream_error(err));
+        out
     }
 }
 
 struct PipeState {
     bytes: ByteStream,
+    head: Option<Bytes>,
     log: RequestLog,
     idle: Duration,
-    wire: Wire,
     inspector: Inspector,
     done: bool,
 }
 
-/// Copies an upstream stream to the client byte for byte, as it arrives. A
-/// stream that breaks, stalls, sends something unreadable or ends unfinished
-/// ends with an error event in the client's protocol.
-pub fn pipe_response(bytes: ByteStream, idle: Duration, log: RequestLog, wire: Wire) -> Response {
+impl PipeState {
+    /// The next bytes the client may have; empty once the stream is over.
+    async fn next(&mut self) -> Result<Bytes, Error> {
+        if let Some(head) = self.head.take().filter(|h| !h.is_empty()) {
+            return Ok(head);
+        }
+        loop {
+            let passed = match tokio::time::timeout(self.idle, self.bytes.next()).await {
+                Ok(Some(Ok(b))) => self.inspector.feed(b)?,
+                Ok(None) => {
+                    self.done = true;
+                    return self.inspector.end();
+                }
+                Ok(Some(Err(e))) => {
+                    return Err(crate::provider::transport_error("the upstream", &e));
+                }
+                Err(_) => {
+                    return Err(Error::new(
+                        Kind::Timeout,
+                        "the upstream stopped sending mid-stream",
+                    ));
+                }
+            };
+            if !passed.is_empty() {
+                return Ok(passed);
+            }
+        }
+    }
+}
+
+/// Copies an upstream stream to the client as it arrives, `head` (already
+/// read and passed by `inspector`) first. A stream that breaks, stalls,
+/// sends something unreadable or ends unfinished ends with an error in the
+/// client's protocol.
+pub fn pipe_response(
+    inspector: Inspector,
+    head: Bytes,
+    bytes: ByteStream,
+    idle: Duration,
+    log: RequestLog,
+) -> Response {
+    let content_type = inspector.wire.stream_content_type();
     let state = PipeState {
         bytes,
+        head: Some(head),
         log,
         idle,
-        wire,
-        inspector: Inspector::new(wire),
+        inspector,
         done: false,
     };
     let body = futures_util::stream::unfold(state, |mut st| async move {
         if st.done {
             return None;
         }
-        let failure = match tokio::time::timeout(st.idle, st.bytes.next()).await {
-            Ok(Some(Ok(b))) => match st.inspector.feed(&b) {
-                Ok(()) => {
-                    st.log.first_byte();
-                    st.log.response(&b);
-                    return Some((Ok::<_, std::io::Error>(b), st));
-                }
-                Err(e) => e,
-            },
-            Ok(None) => match st.inspector.end() {
-                Ok(()) => {
+        let out = match st.next().await {
+            Ok(passed) => {
+                st.log.first_byte();
+                st.log.response(&passed);
+                if st.done {
                     st.log.end(200, None);
-                    return None;
                 }
-                Err(e) => e,
-            },
-            Ok(Some(Err(e))) => crate::provider::transport_error("the upstream", &e),
-            Err(_) => Error::new(Kind::Timeout, "the upstream stopped sending mid-stream"),
+                passed
+            }
+            Err(failure) => {
+                st.done = true;
+                warn!(req = %st.log.id, error = %failure, "stream failed after it started");
+                let event = Bytes::from(st.inspector.error(&failure));
+                st.log.response(&event);
+                st.log.fail(&failure, None);
+                event
+            }
         };
-        st.done = true;
-        warn!(req = %st.log.id, error = %failure, "stream failed after it started");
-        let event = st.wire.stream_error(&failure);
-        st.log.response(&event);
-        st.log.end(failure.status(), None);
-        Some((Ok(Bytes::from(event)), st))
+        (!out.is_empty()).then_some((Ok::<_, std::io::Error>(out), st))
     });
-    event_stream(Body::from_bytes_stream(body))
+    event_stream(Body::from_bytes_stream(body), content_type)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn fed(wire: Wire, input: &[u8], piece: usize) -> Result<(), Error> {
+    /// Feeds `input` in pieces; what the client got, and how it ended.
+    fn fed(wire: Wire, input: &[u8], piece: usize) -> (Vec<u8>, Result<(), Error>) {
         let mut i = Inspector::new(wire);
+        let mut client = Vec::new();
         for chunk in input.chunks(piece) {
-            i.feed(chunk)?;
+            match i.feed(Bytes::copy_from_slice(chunk)) {
+                Ok(passed) => client.extend_from_slice(&passed),
+                Err(e) => {
+                    client.extend_from_slice(&i.error(&e));
+                    return (client, Err(e));
+                }
+            }
         }
-        i.end()
+        match i.end() {
+            Ok(tail) => {
+                client.extend_from_slice(&tail);
+                (client, Ok(()))
+            }
+            Err(e) => {
+                client.extend_from_slice(&i.error(&e));
+                (client, Err(e))
+            }
+        }
     }
 
     #[test]
@@ -241,17 +452,61 @@ mod tests {
         let gemini = b"data: {\"candidates\":[{\"content\":{}}]}\r\n\r\ndata: {\"candidates\":[{\"finishReason\":\"STOP\"}]}\r\n\r\n";
         let chat = b"data: {\"choices\":[]}\n\ndata: [DONE]\n\n";
         for piece in [1, 3, 7, 1000] {
-            assert!(fed(Wire::Anthropic, anthropic, piece).is_ok(), "{piece}");
-            assert!(
-                fed(Wire::Gemini { sse: true }, gemini, piece).is_ok(),
-                "{piece}"
-            );
-            assert!(fed(Wire::OpenAiChat, chat, piece).is_ok(), "{piece}");
+            for (wire, input) in [
+                (Wire::Anthropic, &anthropic[..]),
+                (Wire::Gemini { sse: true }, &gemini[..]),
+                (Wire::OpenAiChat, &chat[..]),
+            ] {
+                let (client, end) = fed(wire, input, piece);
+                assert!(end.is_ok(), "{wire:?} {piece}");
+                // Events pass untouched.
+                assert_eq!(client, input);
+            }
             // Cut before the end: unfinished.
-            assert!(fed(Wire::Anthropic, &anthropic[..50], piece).is_err());
-            assert!(fed(Wire::OpenAiChat, b"data: {oops}\n\n", piece).is_err());
+            assert!(fed(Wire::Anthropic, &anthropic[..50], piece).1.is_err());
+            assert!(fed(Wire::OpenAiChat, b"data: {oops}\n\n", piece).1.is_err());
         }
-        // The JSON-array form of Gemini is not inspected.
-        assert!(fed(Wire::Gemini { sse: false }, b"[{\"a\":", 2).is_ok());
+    }
+
+    /// Gemini's JSON array, as Google sends it: elements split anywhere,
+    /// strings holding brackets, quotes and escapes.
+    const ARRAY: &[u8] = b"[{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"a }] \\\" {[ b\"}]}}]}\n,\r\n{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"\\\\\"}]}, \"finishReason\": \"STOP\"}]}\n]";
+
+    #[test]
+    fn json_array_streams_pass_whole_elements() {
+        assert!(serde_json::from_slice::<serde_json::Value>(ARRAY).is_ok());
+        for piece in [1, 2, 5, 64, 1000] {
+            let (client, end) = fed(Wire::Gemini { sse: false }, ARRAY, piece);
+            assert!(end.is_ok(), "{piece}: {end:?}");
+            assert_eq!(client, ARRAY, "{piece}");
+        }
+    }
+
+    #[test]
+    fn a_broken_json_array_still_ends_as_valid_json_with_an_error() {
+        let unfinished = b"[{\"candidates\": [{\"content\": {}}]},{\"candidates\": []}]";
+        let cases: [(&[u8], &str); 6] = [
+            // Cut inside the second element.
+            (&ARRAY[..ARRAY.len() - 30], "before finishing"),
+            // Cut after a comma, and before anything at all.
+            (
+                &ARRAY[..=ARRAY.iter().position(|&b| b == b',').unwrap()],
+                "before finishing",
+            ),
+            (b"", "before finishing"),
+            (unfinished, "before finishing"),
+            (b"[{\"candidates\": oops}]", "not JSON"),
+            (b"{\"candidates\": []}", "not a JSON array"),
+        ];
+        for (input, why) in cases {
+            for piece in [1, 7, 1000] {
+                let (client, end) = fed(Wire::Gemini { sse: false }, input, piece);
+                let err = end.expect_err("must fail");
+                assert!(err.message.contains(why), "{err:?}");
+                let got: Vec<serde_json::Value> = serde_json::from_slice(&client)
+                    .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&client)));
+                assert_eq!(got.last().unwrap()["error"]["status"], "INTERNAL");
+            }
+        }
     }
 }

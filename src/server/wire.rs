@@ -108,7 +108,9 @@ impl Wire {
     }
 
     /// An error as the last event of a stream in this protocol, for streams
-    /// levity passes through rather than encodes.
+    /// levity passes through rather than encodes. In Gemini's JSON array it
+    /// is the last element and the array's end; what goes before it (a
+    /// comma) is the caller's to write.
     pub fn stream_error(self, err: &Error) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
@@ -118,14 +120,20 @@ impl Wire {
             Wire::Gemini { sse: true } => {
                 crate::protocol::sse::write_data(&mut out, &gemini::client::encode_error(err))
             }
-            // Inside the JSON array: one more element, then its end.
             Wire::Gemini { sse: false } => {
-                out.extend_from_slice(b",\n");
                 out.extend_from_slice(&gemini::client::encode_error(err));
-                out.extend_from_slice(b"]");
+                out.push(b']');
             }
         }
         out
+    }
+
+    /// What a streamed answer is: events, or Gemini's JSON array.
+    pub fn stream_content_type(self) -> &'static str {
+        match self {
+            Wire::Gemini { sse: false } => "application/json",
+            _ => "text/event-stream",
+        }
     }
 
     pub fn encoder(self, model: &str, req: &Request, created: u64, vault: SharedVault) -> Encoder {

@@ -2,7 +2,7 @@
 //! the mapping tester, cross-site protection and the OpenAPI document.
 
 use crate::common::Levity;
-use crate::fake::Fake;
+use crate::fake::{Fake, Fault};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -183,11 +183,11 @@ async fn request_log_keeps_bodies_only_when_asked_and_redacts_secrets() {
     let upstream_key = "AIzaBODYLOG-secret-0000000001";
     lev.add_gemini("g", upstream_key, &fake.url()).await;
     let key = lev.create_key().await;
-    let send = |text: &'static str| {
+    let ask = |text: &'static str, stream: bool| {
         let (http, url, key) = (lev.http.clone(), lev.url.clone(), key.clone());
         async move {
             let body = json!({"model": "gemini-2.5-flash", "user": format!("my key is {upstream_key}"),
-                "messages": [{"role": "user", "content": text}]});
+                "stream": stream, "messages": [{"role": "user", "content": text}]});
             let resp = http
                 .post(format!("{url}/v1/chat/completions"))
                 .bearer_auth(&key)
@@ -196,9 +196,10 @@ async fn request_log_keeps_bodies_only_when_asked_and_redacts_secrets() {
                 .await
                 .unwrap();
             assert_eq!(resp.status(), 200);
-            resp.text().await.unwrap();
+            resp.text().await.unwrap()
         }
     };
+    let send = |text: &'static str| ask(text, false);
     let newest_id = |lev: &Levity| {
         let (http, url) = (lev.http.clone(), lev.url.clone());
         async move {
@@ -264,6 +265,30 @@ async fn request_log_keeps_bodies_only_when_asked_and_redacts_secrets() {
         .expect("headers are kept");
     assert_eq!(auth[1], format!("sk-...{}", &key[key.len() - 4..]));
 
+    // A stream is kept to its last bytes; one that breaks keeps why.
+    let stream = |text: &'static str| ask(text, true);
+    let sent = stream("reply streamed whole").await;
+    let id = newest_id(&lev).await;
+    let (_, detail) = lev
+        .admin(Method::GET, &format!("/requests/{id}"), None)
+        .await;
+    assert_eq!(detail["bodies"]["response"], sent.as_str(), "{detail}");
+    assert!(sent.ends_with("data: [DONE]\n\n"));
+    assert_eq!(detail["entry"]["error"], Value::Null);
+    fake.push(Fault::Truncate);
+    let sent = stream("reply a stream that breaks off").await;
+    let id = newest_id(&lev).await;
+    let (_, detail) = lev
+        .admin(Method::GET, &format!("/requests/{id}"), None)
+        .await;
+    assert_eq!(detail["bodies"]["response"], sent.as_str(), "{detail}");
+    assert!(
+        detail["entry"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{detail}"
+    );
+
     // A small cap cuts bodies and says so.
     lev.set("log_body_max_kb", "1").await;
     let long = Box::leak("x".repeat(5_000).into_boxed_str());
@@ -293,7 +318,7 @@ async fn request_log_keeps_bodies_only_when_asked_and_redacts_secrets() {
     let (_, list) = lev.admin(Method::GET, "/requests?limit=10", None).await;
     assert_eq!(
         list.as_array().unwrap().len(),
-        3,
+        5,
         "the Monitor reloads the log: {list}"
     );
 

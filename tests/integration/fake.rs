@@ -319,8 +319,15 @@ impl Fake {
         } else {
             gemini_events(&reply, &req.body)
         };
+        // Gemini without `alt=sse` streams one JSON array, element by element.
+        let array = !openai && !anthropic && !req.path.contains("alt=sse");
         let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n{}\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-type: {}\r\nconnection: close\r\n{}\r\n",
+            if array {
+                "application/json; charset=UTF-8"
+            } else {
+                "text/event-stream"
+            },
             quota_headers(&key)
         );
         if sock.write_all(head.as_bytes()).await.is_err()
@@ -345,6 +352,8 @@ impl Fake {
             let frame = if anthropic {
                 let kind: Value = serde_json::from_str(&ev).unwrap();
                 format!("event: {}\ndata: {ev}\n\n", kind["type"].as_str().unwrap())
+            } else if array {
+                format!("{}{ev}\n", if i == 0 { "[" } else { ",\r\n" })
             } else {
                 format!("data: {ev}\r\n\r\n")
             };
@@ -358,6 +367,8 @@ impl Fake {
         }
         if openai {
             let _ = sock.write_all(b"data: [DONE]\n\n").await;
+        } else if array {
+            let _ = sock.write_all(b"]").await;
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The fault matrix: every way an upstream fails, for every client protocol,
-//! streamed and whole. Account `a` (tried first) fails; account `b` is
-//! healthy. Each cell must end, within the deadline, in a complete answer
+//! streamed and whole (and Gemini's JSON-array stream). Account `a` (tried
+//! first) fails; account `b` is healthy. Each cell must end, within the deadline, in a complete answer
 //! (through `b` where the failure allows a move) or a well-formed error in
 //! the client's protocol; afterwards no task or connection is left behind.
 
@@ -219,16 +219,31 @@ fn faults() -> Vec<(&'static str, Option<Fault>, Expect, Expect)> {
     ]
 }
 
-fn stream_path(p: Proto) -> String {
-    match p {
-        Proto::Gemini => "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse".into(),
+/// How a cell's client asks: for the whole answer, for a stream, or (a
+/// Gemini client without `alt=sse`) for a stream that is one JSON array.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Ask {
+    Whole,
+    Stream,
+    Array,
+}
+
+fn path(p: Proto, ask: Ask) -> String {
+    match (p, ask) {
+        (_, Ask::Whole) => p.path().into(),
+        (Proto::Gemini, Ask::Stream) => {
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse".into()
+        }
+        (Proto::Gemini, Ask::Array) => {
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent".into()
+        }
         _ => p.path().into(),
     }
 }
 
-fn body(p: Proto, stream: bool) -> Value {
+fn body(p: Proto, ask: Ask) -> Value {
     let mut b = p.valid();
-    if stream && !matches!(p, Proto::Gemini) {
+    if ask == Ask::Stream && !matches!(p, Proto::Gemini) {
         b["stream"] = json!(true);
     }
     b
@@ -250,7 +265,7 @@ enum Outcome {
 }
 
 /// What the client got, if it is well formed; else why not.
-fn judge(p: Proto, stream: bool, status: u16, text: &str) -> Result<Outcome, String> {
+fn judge(p: Proto, ask: Ask, status: u16, text: &str) -> Result<Outcome, String> {
     let whole: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     if status >= 400 {
         return if p.is_error(&whole) {
@@ -262,7 +277,7 @@ fn judge(p: Proto, stream: bool, status: u16, text: &str) -> Result<Outcome, Str
     if status != 200 {
         return Err(format!("status {status}"));
     }
-    if !stream {
+    if ask == Ask::Whole {
         let ok = match p {
             Proto::Chat => whole["choices"][0]["message"].is_object(),
             Proto::Responses => whole["object"] == "response" && whole["status"] == "completed",
@@ -279,7 +294,11 @@ fn judge(p: Proto, stream: bool, status: u16, text: &str) -> Result<Outcome, Str
             Err("200 that is not an answer".into())
         };
     }
-    let evs = events(text);
+    let evs = if ask == Ask::Array {
+        serde_json::from_str(text).map_err(|e| format!("not a JSON array ({e})"))?
+    } else {
+        events(text)
+    };
     let error_event = evs.iter().any(|e| match p {
         Proto::Responses => e["type"] == "response.failed" || e["type"] == "error",
         _ => p.is_error(e),
@@ -306,12 +325,7 @@ fn judge(p: Proto, stream: bool, status: u16, text: &str) -> Result<Outcome, Str
 }
 
 /// One cell on a fresh levity: `a` fails as told, `b` answers.
-async fn cell(
-    p: Proto,
-    stream: bool,
-    fault: Option<Fault>,
-    healthy: &Fake,
-) -> Result<Outcome, String> {
+async fn cell(p: Proto, ask: Ask, fault: Option<Fault>, healthy: &Fake) -> Result<Outcome, String> {
     let failing = Fake::start().await;
     let lev = Levity::start().await;
     let a_url = match &fault {
@@ -339,16 +353,8 @@ async fn cell(
     let started = Instant::now();
     let send = lev
         .http
-        .post(format!(
-            "{}{}",
-            lev.url,
-            if stream {
-                stream_path(p)
-            } else {
-                p.path().into()
-            }
-        ))
-        .json(&body(p, stream))
+        .post(format!("{}{}", lev.url, path(p, ask)))
+        .json(&body(p, ask))
         .send();
     let result = tokio::time::timeout(Duration::from_secs(DEADLINE_SECS + 4), async {
         let resp = send.await.map_err(|e| format!("no answer: {e}"))?;
@@ -370,8 +376,7 @@ async fn cell(
             "took {took:?}, past the {DEADLINE_SECS} s deadline"
         ));
     }
-    judge(p, stream, status, &text)
-        .map_err(|why| format!("{why}: {}", &text[..text.len().min(400)]))
+    judge(p, ask, status, &text).map_err(|why| format!("{why}: {}", &text[..text.len().min(400)]))
 }
 
 fn open_fds() -> usize {
@@ -389,8 +394,12 @@ async fn every_upstream_fault_ends_in_an_answer_or_a_clean_error() {
     let mut cells = Vec::new();
     for (name, fault, whole, streamed) in faults() {
         for p in Proto::ALL {
-            for (stream, expect) in [(false, whole), (true, streamed)] {
-                cells.push((name, p, stream, fault.clone(), expect));
+            let mut asks = vec![(Ask::Whole, whole), (Ask::Stream, streamed)];
+            if matches!(p, Proto::Gemini) {
+                asks.push((Ask::Array, streamed));
+            }
+            for (ask, expect) in asks {
+                cells.push((name, p, ask, fault.clone(), expect));
             }
         }
     }
@@ -398,23 +407,20 @@ async fn every_upstream_fault_ends_in_an_answer_or_a_clean_error() {
     let mut failures = Vec::new();
     // A few cells at a time: each holds a levity, two fakes and a client.
     for chunk in cells.chunks(12) {
-        let runs = chunk.iter().map(|(name, p, stream, fault, expect)| {
+        let runs = chunk.iter().map(|(name, p, ask, fault, expect)| {
             let healthy = &healthy;
             async move {
                 (
                     *name,
                     *p,
-                    *stream,
+                    *ask,
                     *expect,
-                    cell(*p, *stream, fault.clone(), healthy).await,
+                    cell(*p, *ask, fault.clone(), healthy).await,
                 )
             }
         });
-        for (name, p, stream, expect, got) in futures_util::future::join_all(runs).await {
-            let what = format!(
-                "{name} / {p:?} / {}",
-                if stream { "stream" } else { "whole" }
-            );
+        for (name, p, ask, expect, got) in futures_util::future::join_all(runs).await {
+            let what = format!("{name} / {p:?} / {ask:?}");
             match (got, expect) {
                 (Ok(Outcome::Answer), _) | (Ok(Outcome::Error), Expect::AnswerOrError) => {}
                 (Ok(Outcome::Error), Expect::Answer) => failures.push(format!(

@@ -110,6 +110,74 @@ async fn stream_bytes_are_sent_as_they_arrive() {
     assert!(seen.contains("efgh") && seen.ends_with("data: [DONE]\n\n"));
 }
 
+/// Gemini clients that stream without `alt=sse` get Gemini's JSON array,
+/// typed as JSON, whether levity passes it through or translates it; passed
+/// through, it still arrives as the upstream sends it, element by element.
+#[tokio::test]
+async fn gemini_json_array_streams_are_json_arrays_both_ways() {
+    let (lev, fake) = with_gemini().await;
+    lev.add_anthropic("claude", "sk-ant-array-0001", &fake.url())
+        .await;
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "reply abcdefgh"}]}]});
+    for (model, upstream_path) in [
+        (
+            "gemini-2.5-flash",
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        ),
+        ("claude-sonnet-5-5", "/v1/messages"),
+    ] {
+        let resp = lev
+            .http
+            .post(format!(
+                "{}/v1beta/models/{model}:streamGenerateContent",
+                lev.url
+            ))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        let text = resp.text().await.unwrap();
+        let elements: Vec<Value> =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let said: String = elements
+            .iter()
+            .filter_map(|e| e["candidates"][0]["content"]["parts"][0]["text"].as_str())
+            .collect();
+        assert_eq!(said, "abcdefgh", "{model}");
+        assert!(
+            elements.last().unwrap()["candidates"][0]["finishReason"].is_string(),
+            "{model}: {text}"
+        );
+        assert_eq!(fake.last().path, upstream_path);
+    }
+
+    fake.push(Fault::Gate);
+    let resp = lev
+        .http
+        .post(format!(
+            "{}/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+            lev.url
+        ))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let mut stream = resp.bytes_stream();
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("the first element must arrive while the upstream holds the rest")
+        .unwrap()
+        .unwrap();
+    assert!(
+        first.starts_with(b"[{") && first.ends_with(b"}"),
+        "{first:?}"
+    );
+    fake.release();
+    while stream.next().await.is_some() {}
+}
+
 #[tokio::test]
 async fn tool_call_round_trip() {
     let (lev, fake) = with_gemini().await;
@@ -283,6 +351,40 @@ async fn slow_and_broken_upstreams_end_in_errors_not_hangs() {
         "{body}"
     );
     fake.release();
+}
+
+/// A changed connect timeout applies to the next call, without a restart.
+#[tokio::test]
+async fn a_new_connect_timeout_applies_at_once() {
+    // A listener whose queue is full: the kernel drops further SYNs, so a
+    // connect to it hangs until the caller gives up.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    while let Ok(conn) = tokio::time::timeout(
+        Duration::from_millis(300),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
+    {
+        queued.push(conn.unwrap());
+        assert!(queued.len() < 64, "the listen queue never filled");
+    }
+    let lev = Levity::start().await;
+    lev.add_gemini("full", "AIzaSyFAKEKEY0009", &format!("http://{addr}"))
+        .await;
+    lev.set("max_attempts", "1").await;
+    lev.set("connect_timeout_secs", "1").await;
+    let started = std::time::Instant::now();
+    let (status, _, body) = lev.chat(hi("gemini-2.5-flash")).await;
+    let took = started.elapsed();
+    assert_eq!(status, 504, "{body}");
+    assert!(body.contains("connect_timeout_secs"), "{body}");
+    // The default is 10 s; the new 1 s must be the one that ended it.
+    assert!(took < Duration::from_secs(6), "took {took:?}: {body}");
+    drop((listener, queued));
 }
 
 #[tokio::test]

@@ -205,6 +205,9 @@ async function main() {
     assert(acc, 'GET /api/accounts has no e2e-gemini');
     assert(acc.kind === 'gemini', `kind is ${acc.kind}`);
     assert(acc.base_url.replace(/\/+$/, '') === fakeUrl.replace(/\/+$/, ''), `base_url is ${acc.base_url}, wanted ${fakeUrl}`);
+    // Only Google sign-in accounts report quota: no button to refresh it here.
+    const refresh = page.locator('table.accounts tr[data-name="e2e-gemini"]').getByRole('button', { name: /Refresh quota/ });
+    assert((await refresh.count()) === 0, 'a Gemini API key account offers "Refresh quota"');
   });
 
   await step('add a second account "e2e-second"', async () => {
@@ -389,6 +392,7 @@ async function main() {
       const name = await popup.locator('b').innerText();
       await popup.close();
       await page.locator(`table.accounts tr[data-name="${name}"]`).waitFor({ timeout: T });
+      await page.locator(`table.accounts tr[data-name="${name}"]`).getByRole('button', { name: `Refresh quota of ${name}` }).waitFor({ timeout: T });
     });
   }
 
