@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 SECS=${FUZZ_SECS:-60}
-TARGETS=(client_requests upstream_answers sse schema config_import)
+TARGETS=(client_requests upstream_answers sse passthrough schema config_import)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 python3 seed.py
 cargo +stable fuzz build -s none -O
@@ -43,7 +43,16 @@ done
   echo
   echo "Targets: \`client_requests\` (the four client protocols' decoders, then validation and every"
   echo "upstream encoder), \`upstream_answers\` (Gemini, Anthropic and OpenAI answer and stream decoders,"
-  echo "error decoders), \`sse\` (the event parser, whole against cut in pieces), \`schema\` (the schema"
-  echo "cleaner, idempotent), \`config_import\` (settings validation and reading, the Google import file)."
+  echo "error decoders), \`sse\` (the event parser, whole against cut in pieces), \`passthrough\` (the check on"
+  echo "streams passed through: the client gets the upstream's bytes unchanged, or a body that still parses,"
+  echo "for Gemini's JSON array a valid array ending in an error), \`schema\` (the schema cleaner, idempotent),"
+  echo "\`config_import\` (settings validation and reading, the Google import file)."
+  regressions=$(cd seeds && ls -d -- */regression-* 2>/dev/null || true)
+  if [ -n "$regressions" ]; then
+    echo
+    echo "Crashes found by earlier runs, fixed, and kept as seeds (each also has a unit or integration test):"
+    echo
+    for r in $regressions; do echo "- \`fuzz/seeds/$r\`"; done
+  fi
 } > ../FUZZ.md
 cat ../FUZZ.md

@@ -49,3 +49,10 @@ put("upstream_answers", "openai-stream", bytes([2]) + "\n".join(json.dumps(e) fo
 put("sse", "events", bytes([7]) + b"event: a\ndata: {\"x\":1}\r\n\r\n: ping\n\ndata: [DONE]\n\n")
 put("config_import", "settings", b"scheduling=performance\nmodel_map.gpt-4o*=gemini-2.5-flash\ntier_limits.free=10/250/250000\nlog_bodies=on\n")
 put("config_import", "import", json.dumps([{"refresh_token": "1//x", "email": "a@b.c", "project": "p"}, "1//y"]).encode())
+# passthrough: first byte picks the wire (low 2 bits: 0 Gemini array, 1 Gemini SSE, 2 Anthropic, 3 Chat) and the piece size (the rest).
+chunks = [{"candidates": [{"content": {"role": "model", "parts": [{"text": "a }] \\\" {["}]}}]},
+          {"candidates": [{"content": {"role": "model", "parts": [{"text": "b"}]}, "finishReason": "STOP"}]}]
+put("passthrough", "gemini-array", bytes([0 | 5 << 2]) + ("[" + ",\r\n".join(json.dumps(c) for c in chunks) + "]").encode())
+put("passthrough", "gemini-sse", bytes([1 | 7 << 2]) + "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks).encode())
+put("passthrough", "anthropic-sse", bytes([2 | 3 << 2]) + "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in anthropic).encode())
+put("passthrough", "chat-sse", bytes([3 | 11 << 2]) + ("".join(f"data: {json.dumps(e)}\n\n" for e in openai) + "data: [DONE]\n\n").encode())

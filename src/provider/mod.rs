@@ -268,10 +268,12 @@ pub async fn forward(
 }
 
 /// Reads a native non-streamed answer once, as it passes through: it must
-/// be JSON (else the attempt fails and another account may try), and its
-/// usage, where the kind reports one, goes to the request log.
+/// be JSON in UTF-8 (else the attempt fails and another account may try;
+/// serde skips the fields it does not read without checking their bytes),
+/// and its usage, where the kind reports one, goes to the request log.
 pub fn usage_of(kind: ProviderKind, body: &[u8]) -> Result<Option<Usage>, Error> {
     let read = match kind {
+        _ if std::str::from_utf8(body).is_err() => Err(serde::de::Error::custom("not UTF-8")),
         ProviderKind::Openai => crate::protocol::openai_chat::usage_of(body),
         ProviderKind::Anthropic => crate::protocol::anthropic::usage_of(body),
         ProviderKind::Gemini | ProviderKind::GoogleOauth => {
@@ -428,6 +430,23 @@ async fn next_events(mut st: StreamState) -> Option<(Result<Vec<Event>, Error>, 
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// Found by `make fuzz` on streams: serde skips unread fields without
+    /// checking their bytes, so UTF-8 is checked on its own.
+    #[test]
+    fn passed_answers_must_be_json_in_utf8() {
+        for kind in [
+            ProviderKind::Gemini,
+            ProviderKind::Openai,
+            ProviderKind::Anthropic,
+        ] {
+            assert!(usage_of(kind, b"{\"a\": \"fine\"}").is_ok());
+            let err = usage_of(kind, b"{\"a\": \"\xff\"}").unwrap_err();
+            assert!(err.message.contains("not JSON"), "{err:?}");
+        }
+    }
+
     #[test]
     fn estimates_grow_with_the_request() {
         assert!(super::estimate_tokens(&[b'x'; 4000]) > super::estimate_tokens(&[b'x'; 400]));

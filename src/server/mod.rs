@@ -15,6 +15,10 @@ mod stream;
 mod ui;
 mod wire;
 
+// For the fuzz targets: the pass-through stream check and the protocols it speaks.
+pub use stream::Inspector;
+pub use wire::Wire;
+
 pub use admin::{SetConfig, effective};
 
 use crate::config::Settings;

@@ -144,6 +144,13 @@ fn not_json(what: &str, data: &[u8]) -> Error {
     )
 }
 
+/// Whether `data` is one JSON value, in UTF-8 (serde's skipping parse alone
+/// would let any bytes through inside strings).
+fn is_json(data: &[u8]) -> bool {
+    std::str::from_utf8(data)
+        .is_ok_and(|text| serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok())
+}
+
 fn says_finished(data: &[u8]) -> bool {
     let has = |needle: &[u8]| data.windows(needle.len()).any(|w| w == needle);
     has(b"\"finishReason\"") || has(b"\"message_stop\"")
@@ -173,7 +180,7 @@ impl ArrayScan {
                         self.depth -= 1;
                         if self.depth == 0 {
                             let element = &buf[self.start..=i];
-                            if serde_json::from_slice::<serde::de::IgnoredAny>(element).is_err() {
+                            if !is_json(element) {
                                 return (release, Some(not_json("an array element", element)));
                             }
                             *finished |= says_finished(element);
@@ -288,7 +295,7 @@ impl Inspector {
             self.finished = true;
             return Ok(());
         }
-        if serde_json::from_slice::<serde::de::IgnoredAny>(data).is_err() {
+        if !is_json(data) {
             return Err(not_json("an event", data));
         }
         self.finished |= says_finished(data);
@@ -297,7 +304,7 @@ impl Inspector {
 
     /// At the end of the upstream's stream: whether it said it was done, and
     /// what the client is still owed (the array's closing `]`).
-    fn end(&mut self) -> Result<Bytes, Error> {
+    pub fn end(&mut self) -> Result<Bytes, Error> {
         let complete = match &self.array {
             None => self.finished,
             Some(scan) => self.finished && scan.closed,
@@ -316,7 +323,7 @@ impl Inspector {
 
     /// The client's last bytes when the stream fails: its protocol's error
     /// event, or in the array an error element and the array's end.
-    fn error(&self, err: &Error) -> Vec<u8> {
+    pub fn error(&self, err: &Error) -> Vec<u8> {
         let mut out = Vec::new();
         if let Some(scan) = &self.array {
             out.extend_from_slice(&self.owed);
@@ -485,7 +492,7 @@ mod tests {
     #[test]
     fn a_broken_json_array_still_ends_as_valid_json_with_an_error() {
         let unfinished = b"[{\"candidates\": [{\"content\": {}}]},{\"candidates\": []}]";
-        let cases: [(&[u8], &str); 6] = [
+        let cases: [(&[u8], &str); 7] = [
             // Cut inside the second element.
             (&ARRAY[..ARRAY.len() - 30], "before finishing"),
             // Cut after a comma, and before anything at all.
@@ -497,6 +504,8 @@ mod tests {
             (unfinished, "before finishing"),
             (b"[{\"candidates\": oops}]", "not JSON"),
             (b"{\"candidates\": []}", "not a JSON array"),
+            // Found by `make fuzz`: bytes that are not UTF-8 inside a string.
+            (b"[{\"parts\xb7\": 1}]", "not JSON"),
         ];
         for (input, why) in cases {
             for piece in [1, 7, 1000] {

@@ -197,7 +197,12 @@ fn schema_cleaning_table() {
         // const becomes a one-value enum.
         (
             json!({"const": "fixed"}),
-            json!({"type": "STRING", "enum": ["fixed"]}),
+            json!({"type": "STRING", "enum": ["fixed"], "format": "enum"}),
+        ),
+        // ... except where the type is not a string (found by `make fuzz`).
+        (
+            json!({"type": "number", "const": "fixed"}),
+            json!({"type": "NUMBER", "description": "Constraints: must be \"fixed\"."}),
         ),
         // Constraints Gemini lacks move into the description.
         (
@@ -245,6 +250,11 @@ fn schema_cleaning_table() {
     for (input, want) in cases {
         let got = gemini::clean_schema(&input);
         assert_eq!(got, want, "\ninput: {input}\ngot:   {got}\nwant:  {want}");
+        assert_eq!(
+            gemini::clean_schema(&got),
+            got,
+            "cleaning twice changes {input}"
+        );
     }
 }
 

@@ -179,9 +179,16 @@ fn clean(node: &Value, defs: &Map<String, Value>, stack: &mut Vec<String>) -> Va
 
     if let Some(c) = src.get("const") {
         match c {
-            Value::String(_) => {
+            // Written as a string enum is, so that a second cleaning keeps it.
+            Value::String(_)
+                if matches!(
+                    out.get("type").and_then(Value::as_str),
+                    None | Some("STRING")
+                ) =>
+            {
+                out.insert("type".into(), json!("STRING"));
                 out.insert("enum".into(), json!([c]));
-                out.entry("type").or_insert(json!("STRING"));
+                out.insert("format".into(), json!("enum"));
             }
             other => notes.push(format!("must be {other}")),
         }
@@ -189,7 +196,7 @@ fn clean(node: &Value, defs: &Map<String, Value>, stack: &mut Vec<String>) -> Va
 
     if let Some(Value::Array(values)) = src.get("enum") {
         let is_string = out.get("type").and_then(Value::as_str) == Some("STRING");
-        if all_strings(&Value::Array(values.clone())) && is_string {
+        if is_string && values.iter().all(Value::is_string) {
             out.insert("enum".into(), Value::Array(values.clone()));
             out.insert("format".into(), json!("enum"));
         } else {

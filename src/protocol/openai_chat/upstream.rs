@@ -10,6 +10,7 @@ use crate::error::{Error, Kind, from_upstream};
 use crate::protocol::StreamDecode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -225,7 +226,9 @@ struct Pending {
 pub struct UpstreamDecoder {
     id: String,
     started: bool,
-    pending: Vec<Pending>,
+    /// By the upstream's index: a map, not a vector, since the index is the
+    /// upstream's word (a huge one must not allocate) and may skip numbers.
+    pending: BTreeMap<usize, Pending>,
     emitted: usize,
     finished: bool,
     finish: Option<Finish>,
@@ -236,7 +239,7 @@ impl UpstreamDecoder {
         UpstreamDecoder {
             id,
             started: false,
-            pending: Vec::new(),
+            pending: BTreeMap::new(),
             emitted: 0,
             finished: false,
             finish: None,
@@ -244,7 +247,7 @@ impl UpstreamDecoder {
     }
 
     fn flush_calls(&mut self, out: &mut Vec<Event>) {
-        for p in self.pending.drain(..) {
+        for p in std::mem::take(&mut self.pending).into_values() {
             let arguments = match serde_json::from_str::<Value>(&p.arguments) {
                 Ok(v @ Value::Object(_)) => v,
                 _ if p.arguments.trim().is_empty() => json!({}),
@@ -291,10 +294,7 @@ impl UpstreamDecoder {
                     out.push(Event::TextDelta(c));
                 }
                 for tc in m.tool_calls {
-                    while self.pending.len() <= tc.index {
-                        self.pending.push(Pending::default());
-                    }
-                    let p = &mut self.pending[tc.index];
+                    let p = self.pending.entry(tc.index).or_default();
                     if let Some(id) = tc.id {
                         p.id = id;
                     }
@@ -395,4 +395,37 @@ pub fn usage_of(body: &[u8]) -> serde_json::Result<Option<Usage>> {
 #[derive(Deserialize)]
 struct UsageOnly {
     usage: Option<UsageIn>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tool-call index is the upstream's word: a huge one must not
+    /// allocate (found by `make fuzz`), and skipped numbers must not invent
+    /// empty calls.
+    #[test]
+    fn tool_call_indexes_are_keys_not_positions() {
+        for index in [2u64, 8_888_888_888_880] {
+            let mut d = UpstreamDecoder::new("id".into());
+            let mut out = Vec::new();
+            let call = json!({"choices": [{"index": 0, "delta": {"tool_calls": [
+                {"index": index, "id": "c", "function": {"name": "f", "arguments": "{\"a\":1}"}}]}}]});
+            d.data(call.to_string().as_bytes(), &mut out).unwrap();
+            let end = br#"{"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}"#;
+            d.data(end, &mut out).unwrap();
+            let calls: Vec<&ToolCall> = out
+                .iter()
+                .filter_map(|e| match e {
+                    Event::ToolCall { call, .. } => Some(call),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(calls.len(), 1, "{index}");
+            assert_eq!(
+                (calls[0].name.as_str(), &calls[0].arguments),
+                ("f", &json!({"a": 1}))
+            );
+        }
+    }
 }
