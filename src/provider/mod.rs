@@ -268,27 +268,40 @@ pub async fn forward(
 }
 
 /// Reads a native non-streamed answer once, as it passes through: it must
-/// be JSON in UTF-8 (else the attempt fails and another account may try;
-/// serde skips the fields it does not read without checking their bytes),
+/// be JSON in UTF-8 (else the attempt fails and another account may try),
 /// and its usage, where the kind reports one, goes to the request log.
 pub fn usage_of(kind: ProviderKind, body: &[u8]) -> Result<Option<Usage>, Error> {
+    // Checked apart: serde skips the fields it does not read without
+    // checking their bytes.
+    if std::str::from_utf8(body).is_err() {
+        return Err(not_json("an answer", body));
+    }
     let read = match kind {
-        _ if std::str::from_utf8(body).is_err() => Err(serde::de::Error::custom("not UTF-8")),
-        ProviderKind::Openai => crate::protocol::openai_chat::usage_of(body),
-        ProviderKind::Anthropic => crate::protocol::anthropic::usage_of(body),
+        ProviderKind::Openai => crate::protocol::openai_chat::usage_of(body).ok(),
+        ProviderKind::Anthropic => crate::protocol::anthropic::usage_of(body).ok(),
         ProviderKind::Gemini | ProviderKind::GoogleOauth => {
-            serde_json::from_slice::<serde::de::IgnoredAny>(body).map(|_| None)
+            serde_json::from_slice::<serde::de::IgnoredAny>(body)
+                .ok()
+                .map(|_| None)
         }
     };
-    read.map_err(|_| {
-        Error::new(
-            Kind::Upstream,
-            format!(
-                "the upstream's answer is not JSON: {}",
-                String::from_utf8_lossy(&body[..body.len().min(120)])
-            ),
-        )
-    })
+    read.ok_or_else(|| not_json("an answer", body))
+}
+
+/// Whether `data` is one JSON value in UTF-8 (serde's skipping parse alone
+/// lets any bytes through inside strings).
+pub fn is_json(data: &[u8]) -> bool {
+    std::str::from_utf8(data)
+        .is_ok_and(|text| serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok())
+}
+
+/// An upstream's answer, event or element that is not JSON, shown in part.
+pub fn not_json(what: &str, data: &[u8]) -> Error {
+    let shown = String::from_utf8_lossy(&data[..data.len().min(120)]);
+    Error::new(
+        Kind::Upstream,
+        format!("the upstream sent {what} that is not JSON: {shown}"),
+    )
 }
 
 /// The host part of a base URL, for messages that must not show paths or keys.

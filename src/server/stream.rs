@@ -6,7 +6,7 @@
 use super::log::RequestLog;
 use super::wire::{Encoder, Wire};
 use crate::error::{Error, Kind};
-use crate::provider::EventStream;
+use crate::provider::{EventStream, is_json, not_json};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use poem::{Body, Response};
@@ -134,21 +134,6 @@ struct ArrayScan {
     after_element: bool,
     /// An element reached the client: an error element needs a comma first.
     sent: bool,
-}
-
-fn not_json(what: &str, data: &[u8]) -> Error {
-    let shown = String::from_utf8_lossy(&data[..data.len().min(120)]);
-    Error::new(
-        Kind::Upstream,
-        format!("the upstream sent {what} that is not JSON: {shown}"),
-    )
-}
-
-/// Whether `data` is one JSON value, in UTF-8 (serde's skipping parse alone
-/// would let any bytes through inside strings).
-fn is_json(data: &[u8]) -> bool {
-    std::str::from_utf8(data)
-        .is_ok_and(|text| serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok())
 }
 
 fn says_finished(data: &[u8]) -> bool {

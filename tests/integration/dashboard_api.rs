@@ -200,28 +200,22 @@ async fn request_log_keeps_bodies_only_when_asked_and_redacts_secrets() {
         }
     };
     let send = |text: &'static str| ask(text, false);
-    let newest_id = |lev: &Levity| {
-        let (http, url) = (lev.http.clone(), lev.url.clone());
-        async move {
-            let list: Value = http
-                .get(format!("{url}/api/requests?limit=1"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            list[0]["id"].as_str().unwrap().to_string()
-        }
+    // The newest request's id and its detail, as the Monitor's dialog reads them.
+    let newest = async |lev: &Levity| {
+        let list = lev
+            .get_json(&format!("{}/api/requests?limit=1", lev.url))
+            .await;
+        let id = list[0]["id"].as_str().unwrap().to_string();
+        let (status, detail) = lev
+            .admin(Method::GET, &format!("/requests/{id}"), None)
+            .await;
+        assert_eq!(status, 200, "{detail}");
+        (id, detail)
     };
 
     // Off by default: the request is logged, its bodies are not.
     send("not kept").await;
-    let id = newest_id(&lev).await;
-    let (status, detail) = lev
-        .admin(Method::GET, &format!("/requests/{id}"), None)
-        .await;
-    assert_eq!(status, 200, "{detail}");
+    let (id, detail) = newest(&lev).await;
     assert_eq!(detail["entry"]["id"], id.as_str());
     assert_eq!(detail["bodies"], Value::Null);
     assert_eq!(detail["body_logging"], false);
@@ -229,10 +223,7 @@ async fn request_log_keeps_bodies_only_when_asked_and_redacts_secrets() {
     // On: headers and both bodies, with every secret shown as a hint only.
     lev.set("log_bodies", "on").await;
     send("please keep this").await;
-    let id = newest_id(&lev).await;
-    let (_, detail) = lev
-        .admin(Method::GET, &format!("/requests/{id}"), None)
-        .await;
+    let (_, detail) = newest(&lev).await;
     let bodies = &detail["bodies"];
     assert!(
         bodies["request"]
@@ -268,19 +259,13 @@ async fn request_log_keeps_bodies_only_when_asked_and_redacts_secrets() {
     // A stream is kept to its last bytes; one that breaks keeps why.
     let stream = |text: &'static str| ask(text, true);
     let sent = stream("reply streamed whole").await;
-    let id = newest_id(&lev).await;
-    let (_, detail) = lev
-        .admin(Method::GET, &format!("/requests/{id}"), None)
-        .await;
+    let (_, detail) = newest(&lev).await;
     assert_eq!(detail["bodies"]["response"], sent.as_str(), "{detail}");
     assert!(sent.ends_with("data: [DONE]\n\n"));
     assert_eq!(detail["entry"]["error"], Value::Null);
     fake.push(Fault::Truncate);
     let sent = stream("reply a stream that breaks off").await;
-    let id = newest_id(&lev).await;
-    let (_, detail) = lev
-        .admin(Method::GET, &format!("/requests/{id}"), None)
-        .await;
+    let (_, detail) = newest(&lev).await;
     assert_eq!(detail["bodies"]["response"], sent.as_str(), "{detail}");
     assert!(
         detail["entry"]["error"]
@@ -293,10 +278,7 @@ async fn request_log_keeps_bodies_only_when_asked_and_redacts_secrets() {
     lev.set("log_body_max_kb", "1").await;
     let long = Box::leak("x".repeat(5_000).into_boxed_str());
     send(long).await;
-    let id = newest_id(&lev).await;
-    let (_, detail) = lev
-        .admin(Method::GET, &format!("/requests/{id}"), None)
-        .await;
+    let (id, detail) = newest(&lev).await;
     assert_eq!(detail["bodies"]["request_cut"], true);
     assert!(detail["bodies"]["request"].as_str().unwrap().len() <= 1024 + 64);
 
