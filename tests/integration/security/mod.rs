@@ -972,3 +972,8 @@ async fn probe_14_first_schema_data_file_upgrades() {
         Some("AIzaV1FIXTURE-000000000001")
     );
 }
+
+// The probes of issue #14, by the part of levity they attack.
+mod fetch;
+mod listener;
+mod store;
