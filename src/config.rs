@@ -350,6 +350,12 @@ impl Settings {
             _ if value.is_empty() => Ok(()),
             _ => Err(format!("`{key}` takes a whole number from 1 to {max}")),
         };
+        // An empty value removes the setting; anything else must be a name
+        // levity would accept from a client.
+        let model_target = |value: &str| match crate::canonical::model_name_error(value) {
+            Some(why) if !value.is_empty() => Err(why),
+            _ => Ok(()),
+        };
         match key {
             "request_timeout_secs" => positive(86_400),
             "connect_timeout_secs" => positive(600),
@@ -395,8 +401,9 @@ impl Settings {
                     )),
                 }
             }
+            "background_model" => model_target(value),
+            k if k.starts_with("model_map.") && k.len() > "model_map.".len() => model_target(value),
             "public_host"
-            | "background_model"
             | "background_markers"
             | "preferred_account"
             | "oauth_client_id"
@@ -431,7 +438,6 @@ impl Settings {
             },
             "log_body_max_kb" => positive(100 * 1024),
             "log_bodies_max_mb" => positive(1 << 20),
-            k if k.starts_with("model_map.") && k.len() > "model_map.".len() => Ok(()),
             _ => Err(format!(
                 "unknown setting `{key}`; known settings: {}",
                 KEYS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ")

@@ -401,3 +401,36 @@ impl Response {
         resp
     }
 }
+
+/// The longest model name levity takes; real ids are far shorter.
+const MODEL_NAME_MAX: usize = 200;
+
+/// Why `name` cannot be a model name, if it cannot. Model names reach
+/// upstream URLs (Gemini's `models/{model}:method`) and logs, so only what
+/// real ids use passes: letters, digits and `.-_:@`, in segments joined by
+/// single `/` (`meta-llama/Llama-3.3-70B` on OpenAI-compatible hosts), with
+/// Google's `models/` prefix allowed; never `.` or `..` as a segment, never
+/// `%`, `?`, `#`, spaces or control characters.
+pub fn model_name_error(name: &str) -> Option<String> {
+    let bare = name.strip_prefix("models/").unwrap_or(name);
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '@');
+    let why = if bare.is_empty() {
+        "is empty"
+    } else if name.len() > MODEL_NAME_MAX {
+        "is longer than 200 characters"
+    } else if let Some(c) = bare.chars().find(|&c| !allowed(c) && c != '/') {
+        return Some(format!(
+            "model name `{}` has `{}`; model names use letters, digits and . - _ : @ (and / between parts)",
+            name.escape_default(),
+            c.escape_default()
+        ));
+    } else if bare
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        "has an empty, `.` or `..` part"
+    } else {
+        return None;
+    };
+    Some(format!("model name `{}` {why}", name.escape_default()))
+}

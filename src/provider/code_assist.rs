@@ -122,7 +122,7 @@ async fn post(
     for base in &call.oauth.code_assist {
         let builder = call
             .client()
-            .post(format!("{base}/v1internal:{method}"))
+            .post(super::method_url(base, "/v1internal", "", method))
             .bearer_auth(access)
             .header("content-type", "application/json")
             .body(body.clone());

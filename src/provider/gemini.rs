@@ -7,10 +7,7 @@ use crate::error::{Error, Kind};
 use crate::protocol::gemini;
 
 fn post(call: &Call, method: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
-    let url = format!(
-        "{}/v1beta/models/{}:{method}",
-        call.acc.base_url, call.model
-    );
+    let url = super::method_url(&call.acc.base_url, "/v1beta/models/", &call.model, method);
     call.client()
         .post(url)
         .header("x-goog-api-key", call.acc.secret.expose())

@@ -305,6 +305,36 @@ pub fn not_json(what: &str, data: &[u8]) -> Error {
 }
 
 /// The host part of a base URL, for messages that must not show paths or keys.
+/// `{base}{path}{name}:{verb}[?query]` for Google's custom methods. `name`
+/// (a model) and `verb` are each one percent-encoded path segment (RFC 3986
+/// §2.3: only unreserved characters stay), so no name a client sent can add
+/// a segment, a query or a fragment; `method` is levity's own
+/// (`streamGenerateContent?alt=sse`), its query kept as written.
+pub fn method_url(base: &str, path: &str, name: &str, method: &str) -> String {
+    let (verb, query) = method
+        .split_once('?')
+        .map_or((method, None), |(v, q)| (v, Some(q)));
+    fn encode(url: &mut String, part: &str) {
+        use std::fmt::Write;
+        for b in part.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                url.push(b as char);
+            } else {
+                let _ = write!(url, "%{b:02X}");
+            }
+        }
+    }
+    let mut url = format!("{base}{path}");
+    encode(&mut url, name);
+    url.push(':');
+    encode(&mut url, verb);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
 pub fn host_of(base: &str) -> &str {
     let rest = base.split_once("://").map_or(base, |(_, r)| r);
     rest.split('/').next().unwrap_or(rest)
@@ -463,5 +493,31 @@ mod tests {
     #[test]
     fn estimates_grow_with_the_request() {
         assert!(super::estimate_tokens(&[b'x'; 4000]) > super::estimate_tokens(&[b'x'; 400]));
+    }
+
+    #[test]
+    fn names_are_one_encoded_segment() {
+        let check = |name: &str, method: &str, want: &str| {
+            assert_eq!(
+                method_url("https://h", "/v1beta/models/", name, method),
+                want
+            );
+        };
+        check(
+            "gemini-2.5-flash",
+            "streamGenerateContent?alt=sse",
+            "https://h/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        );
+        check(
+            "a/../../cachedContents#",
+            "generateContent",
+            "https://h/v1beta/models/a%2F..%2F..%2FcachedContents%23:generateContent",
+        );
+        check(
+            "x?key=1 %",
+            "countTokens",
+            "https://h/v1beta/models/x%3Fkey%3D1%20%25:countTokens",
+        );
+        check("m:n@v", "g/x", "https://h/v1beta/models/m%3An%40v:g%2Fx");
     }
 }

@@ -90,6 +90,15 @@ pub const CLAUDE_DEFAULTS: &[(&str, &str)] = &[
 impl Scheduler {
     /// Resolves `requested` to an upstream model and the accounts that serve it.
     pub fn resolve(&self, snap: &Snapshot, requested: &str) -> Result<Route, Error> {
+        let invalid = |why: String| Error {
+            param: Some("model".into()),
+            ..Error::new(Kind::InvalidRequest, why)
+        };
+        if let Some(why) = crate::canonical::model_name_error(requested) {
+            return Err(invalid(why));
+        }
+        // Google's resource form names the same model.
+        let requested = requested.strip_prefix("models/").unwrap_or(requested);
         let enabled = || snap.accounts.iter().filter(|a| a.enabled);
         let has = |kind| enabled().any(|a| a.kind == kind);
         let model = match snap.settings.map_model(requested) {
@@ -101,6 +110,11 @@ impl Scheduler {
             None => requested,
         }
         .to_string();
+        // A mapping rule's target is checked too: settings come from files
+        // and other instances as well as from `config set`.
+        if let Some(why) = crate::canonical::model_name_error(&model) {
+            return Err(invalid(format!("{why} (the target of a model_map rule)")));
+        }
 
         let listed: Vec<Arc<Account>> = enabled()
             .filter(|a| a.kind == ProviderKind::Openai && a.models.iter().any(|m| m == &model))
