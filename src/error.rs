@@ -17,6 +17,8 @@ pub enum Kind {
     NotFound,
     /// The request body is larger than levity takes (413).
     TooLarge,
+    /// The client stopped sending its request body (408).
+    SlowClient,
     /// Quota exhausted upstream (429).
     RateLimited,
     /// The upstream failed or answered something unusable (502).
@@ -86,6 +88,7 @@ impl Error {
             Kind::PermissionDenied => 403,
             Kind::NotFound => 404,
             Kind::TooLarge => 413,
+            Kind::SlowClient => 408,
             Kind::RateLimited => 429,
             Kind::Upstream => 502,
             Kind::Unavailable => 503,

@@ -7,6 +7,7 @@ mod auth;
 mod background;
 mod cors;
 mod images;
+mod listen;
 mod log;
 mod monitor;
 mod proxy;
@@ -26,7 +27,6 @@ use crate::provider::Upstream;
 use crate::scheduler::{Scheduler, Snapshot};
 use crate::store::{Store, StoreError};
 use arc_swap::ArcSwap;
-use poem::listener::{Acceptor, TcpAcceptor};
 use poem::{EndpointExt, Route, get, head, post};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -170,23 +170,33 @@ fn build_snapshot(store: &Store) -> Result<Snapshot, StoreError> {
 
 /// Requests carry images and long histories, but not without bound.
 const MAX_BODY: u64 = 100 * 1024 * 1024;
+/// A body that sends nothing for this long was abandoned (or is a slowloris).
+const BODY_STALL: Duration = Duration::from_secs(15);
+/// However steadily it trickles, a body ends within this.
+const BODY_TOTAL: Duration = Duration::from_secs(300);
 
-/// Refuses bodies over `MAX_BODY`: at once when `Content-Length` says so,
-/// else (chunked) as soon as the bytes read pass it. The error is in the
-/// protocol of the path.
+/// Reads every request body before the handler runs: refused over
+/// `MAX_BODY` (at once when `Content-Length` says so, else as soon as the
+/// bytes read pass it), and given up with a 408 when the client stalls, so
+/// a connection cannot be held open by a body that never ends. The error is
+/// in the protocol of the path.
 async fn limit_body<E: poem::Endpoint>(
     ep: E,
     mut req: poem::Request,
 ) -> poem::Result<poem::Response> {
+    use crate::error::{Error, Kind};
+    let refuse = |req: &poem::Request, kind: Kind, message: String| {
+        wire::Wire::of_path(req.uri().path()).error(&Error::new(kind, message))
+    };
     let too_large = |req: &poem::Request| {
-        let err = crate::error::Error::new(
-            crate::error::Kind::TooLarge,
+        refuse(
+            req,
+            Kind::TooLarge,
             format!(
                 "the request body is larger than {} MB; send images by address or in smaller requests",
                 MAX_BODY >> 20
             ),
-        );
-        wire::Wire::of_path(req.uri().path()).error(&err)
+        )
     };
     let declared = req
         .headers()
@@ -195,17 +205,66 @@ async fn limit_body<E: poem::Endpoint>(
         .and_then(|v| v.parse::<u64>().ok());
     match declared {
         Some(n) if n > MAX_BODY => return Ok(too_large(&req)),
-        Some(_) => {}
-        None if req.headers().contains_key("transfer-encoding") => {
-            match req.take_body().into_bytes_limit(MAX_BODY as usize).await {
-                Ok(bytes) => req.set_body(bytes),
-                Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large(&req)),
-                Err(e) => return Err(e.into()),
+        Some(0) => {}
+        None if !req.headers().contains_key("transfer-encoding") => {}
+        _ => match read_body(req.take_body()).await {
+            Ok(bytes) => req.set_body(bytes),
+            Err(BodyError::TooLarge) => return Ok(too_large(&req)),
+            Err(BodyError::Stalled) => {
+                return Ok(refuse(
+                    &req,
+                    Kind::SlowClient,
+                    format!(
+                        "the request body stopped arriving (nothing for {} s, or not done in {} s); send it whole",
+                        BODY_STALL.as_secs(),
+                        BODY_TOTAL.as_secs()
+                    ),
+                ));
             }
-        }
-        None => {}
+            Err(BodyError::Read(e)) => {
+                let why = format!("the request body could not be read: {e}");
+                return Ok(refuse(&req, Kind::InvalidRequest, why));
+            }
+        },
     }
     Ok(poem::IntoResponse::into_response(ep.call(req).await?))
+}
+
+enum BodyError {
+    TooLarge,
+    Stalled,
+    Read(std::io::Error),
+}
+
+async fn read_body(body: poem::Body) -> Result<bytes::Bytes, BodyError> {
+    use futures_util::StreamExt;
+    let mut chunks = std::pin::pin!(body.into_bytes_stream());
+    let total = tokio::time::Instant::now() + BODY_TOTAL;
+    let mut first: Option<bytes::Bytes> = None;
+    let mut rest = bytes::BytesMut::new();
+    loop {
+        let next = tokio::time::timeout(BODY_STALL, chunks.next());
+        let chunk = match tokio::time::timeout_at(total, next).await {
+            Ok(Ok(Some(Ok(c)))) => c,
+            Ok(Ok(Some(Err(e)))) => return Err(BodyError::Read(e)),
+            Ok(Ok(None)) => break,
+            Ok(Err(_)) | Err(_) => return Err(BodyError::Stalled),
+        };
+        let len = first.as_ref().map_or(0, |f| f.len()) + rest.len() + chunk.len();
+        if len as u64 > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        // A body in one piece is kept as it came, without a copy.
+        match first.take() {
+            None if rest.is_empty() => first = Some(chunk),
+            Some(f) => {
+                rest.extend_from_slice(&f);
+                rest.extend_from_slice(&chunk);
+            }
+            None => rest.extend_from_slice(&chunk),
+        }
+    }
+    Ok(first.unwrap_or_else(|| rest.freeze()))
 }
 
 /// How long requests in flight may finish when the server stops or moves.
@@ -219,32 +278,30 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let app = Arc::new(routes(&state));
+    let cap = listen::connection_cap(listen::raise_fd_limit());
     let background = tokio::spawn(background::run(state.clone()));
     let mut listener = listener;
     let mut shutdown = std::pin::pin!(shutdown);
     let mut draining = Vec::new();
     let result = loop {
-        let acceptor = TcpAcceptor::from_tokio(listener)?;
-        debug_assert!(!acceptor.local_addr().is_empty());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
-                app.clone(),
-                async move {
-                    let _ = stopped.await;
-                },
-                Some(DRAIN),
-            ),
-        );
+        let (phase, phase_rx) = tokio::sync::watch::channel(listen::Phase::Serving);
+        let server = tokio::spawn(listen::serve(listener, app.clone(), cap, phase_rx));
+        let drain = |phase: tokio::sync::watch::Sender<listen::Phase>| {
+            phase.send_replace(listen::Phase::Draining);
+            tokio::spawn(async move {
+                tokio::time::sleep(DRAIN).await;
+                phase.send_replace(listen::Phase::Abort);
+            });
+        };
         tokio::select! {
             _ = &mut shutdown => {
                 state.stopping.send_replace(true);
-                let _ = stop.send(());
+                drain(phase);
                 break server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
             }
             _ = state.moved.notified() => {
                 let next = state.moving.lock().expect("moving lock").take();
-                let _ = stop.send(());
+                drain(phase);
                 draining.push(server);
                 match next {
                     Some(next) => listener = next,

@@ -447,6 +447,7 @@ impl StreamEncoder {
 pub fn encode_error(err: &Error) -> Vec<u8> {
     let status = match err.kind {
         Kind::InvalidRequest | Kind::TooLarge => "INVALID_ARGUMENT",
+        Kind::SlowClient => "CANCELLED",
         Kind::Authentication => "UNAUTHENTICATED",
         Kind::PermissionDenied => "PERMISSION_DENIED",
         Kind::NotFound => "NOT_FOUND",

@@ -91,3 +91,198 @@ async fn probe_16_mapping_targets_are_model_names() {
     lev.set("model_map.llama", "meta-llama/Llama-3.3-70B-Instruct")
         .await;
 }
+
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Reads until the server closes the connection; what it sent, and when.
+async fn until_closed(sock: &mut TcpStream, within: Duration) -> (String, Duration) {
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(within, sock.read_to_end(&mut got)).await;
+    assert!(
+        read.is_ok(),
+        "still open after {within:?}: {}",
+        String::from_utf8_lossy(&got)
+    );
+    (String::from_utf8_lossy(&got).into_owned(), start.elapsed())
+}
+
+fn addr_of(url: &str) -> String {
+    url.trim_start_matches("http://").to_string()
+}
+
+/// 2. Slowloris: a request head that never ends, an idle keep-alive
+/// connection and a body that never ends are each closed, the body with a
+/// 408 in the client's protocol.
+#[tokio::test]
+async fn probe_17_slow_clients_are_cut_off() {
+    let lev = Levity::start().await;
+    let addr = addr_of(&lev.url);
+    let mut head = TcpStream::connect(&addr).await.unwrap();
+    head.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1")
+        .await
+        .unwrap();
+    let mut idle = TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"HEAD /api/hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut body = TcpStream::connect(&addr).await.unwrap();
+    body.write_all(
+        b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{\"model\":",
+    )
+    .await
+    .unwrap();
+    let (h, idle_res, b) = tokio::join!(
+        until_closed(&mut head, Duration::from_secs(20)),
+        until_closed(&mut idle, Duration::from_secs(20)),
+        until_closed(&mut body, Duration::from_secs(30)),
+    );
+    assert!(h.0.is_empty() || h.0.starts_with("HTTP/1.1 408"), "{}", h.0);
+    assert!(idle_res.0.starts_with("HTTP/1.1 200"), "{}", idle_res.0);
+    assert!(b.0.starts_with("HTTP/1.1 408"), "{}", b.0);
+    assert!(
+        b.0.contains("\"type\":\"error\""),
+        "Anthropic's error shape: {}",
+        b.0
+    );
+    assert!(b.0.contains("stopped arriving"), "{}", b.0);
+}
+
+/// 2. The limits never cut a request in flight: an answer slower than the
+/// head timeout arrives whole, and a stream that flows for longer too.
+#[tokio::test]
+async fn probe_18_slow_answers_are_not_cut() {
+    use crate::fake::Fault;
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_gemini("g", "AIzaSy-probe-18", &fake.url()).await;
+    fake.push(Fault::Delay(Duration::from_secs(12)));
+    let (status, _, body) = lev
+        .chat(json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "reply slow"}]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("slow"), "{body}");
+    fake.push(Fault::Trickle(Duration::from_secs(4)));
+    let (status, _, body) = lev
+        .chat(json!({"model": "gemini-2.5-flash", "stream": true,
+            "messages": [{"role": "user", "content": "reply one two three four"}]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("[DONE]"), "{body}");
+}
+
+/// Seconds of CPU a process has used, from /proc.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
+}
+
+/// 2. Three times more half-open connections than the process has file
+/// descriptors (`ulimit -n 128`, hard, so levity cannot raise it): levity
+/// neither spins on `EMFILE` nor stops serving; a real request is answered
+/// well before any timeout would free a connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_19_connection_floods_do_not_stop_service() {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let levity = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_levity"));
+        cmd.args(args)
+            .env("LEVITY_HOME", dir.path())
+            .env("LEVITY_MACHINE_ID", "machine-a")
+            .env_remove("LEVITY_PASSPHRASE")
+            .env("LEVITY_LOG", "error");
+        cmd
+    };
+    let out = levity(&[
+        "account",
+        "add",
+        "gemini",
+        "--api-key",
+        "AIzaSy-probe-19",
+        "--base-url",
+        &fake.url(),
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut cmd = levity(&["serve", "--port", "0", "--no-open"]);
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 128,
+                rlim_max: 128,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let child = Kill(child);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let url = line.split_whitespace().last().unwrap().to_string();
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let addr = addr_of(&url);
+
+    let mut flood = Vec::new();
+    for i in 0..400 {
+        let mut s = TcpStream::connect(&addr)
+            .await
+            .unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        let _ = s
+            .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .await;
+        flood.push(s);
+    }
+    let pid = child.0.id();
+    let before = cpu_secs(pid);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let spun = cpu_secs(pid) - before;
+    assert!(
+        spun < 1.0,
+        "levity used {spun:.2} s of CPU in 2 s under a connection flood"
+    );
+
+    let started = Instant::now();
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .json(&json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "reply served"}]}))
+        .timeout(Duration::from_secs(8))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("no answer under a flood after {:?}: {e}", started.elapsed()));
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("served"));
+    drop(flood);
+}
