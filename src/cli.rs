@@ -37,6 +37,12 @@ pub enum Command {
     /// the Windows equivalent).
     #[command(subcommand)]
     Service(ServiceCmd),
+    /// Open the running server's dashboard in the browser, signed in.
+    Open {
+        /// Print the dashboard's address (it carries the admin token) instead.
+        #[arg(long)]
+        print: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -12,4 +12,7 @@ LEVITY_HOME="$work" LEVITY_LOG=warn "$bin" serve --port 0 --no-open > "$work/ser
 for _ in $(seq 200); do grep -q "listening on" "$work/serve.log" && break; sleep 0.05; done
 url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/serve.log" | head -1)
 [ -n "$url" ] || { cat "$work/serve.log"; exit 1; }
-LEVITY_URL="$url" ARTIFACTS="${ARTIFACTS:-ui/e2e/artifacts}" node ui/e2e/run.mjs
+# The admin token, from the dashboard address `serve --no-open` prints.
+token=$(sed -n 's/.*#token=\([0-9a-f]*\).*/\1/p' "$work/serve.log" | head -1)
+[ -n "$token" ] || { echo "levity serve printed no dashboard address with a token"; cat "$work/serve.log"; exit 1; }
+LEVITY_ADMIN_TOKEN="$token" LEVITY_URL="$url" ARTIFACTS="${ARTIFACTS:-ui/e2e/artifacts}" node ui/e2e/run.mjs

@@ -26,7 +26,25 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Key(cmd) => key(&Backend::connect(&dir, passphrase)?, cmd).await,
         Command::Config(cmd) => config(&Backend::connect(&dir, passphrase)?, cmd).await,
         Command::Service(cmd) => service::service(&dir, cmd),
+        Command::Open { print } => open_dashboard(&dir, print),
     }
+}
+
+/// `levity open`: the running server's dashboard, with its admin token.
+fn open_dashboard(dir: &std::path::Path, print: bool) -> Result<(), String> {
+    let server = paths::ServerFile::read(dir).ok_or_else(|| {
+        format!(
+            "no levity server is running with {}; start one with `levity serve`",
+            dir.display()
+        )
+    })?;
+    if print {
+        println!("{}", server.dashboard_url());
+        return Ok(());
+    }
+    server.open_dashboard(dir).map_err(|e| {
+        format!("cannot open a browser ({e}); `levity open --print` prints the address")
+    })
 }
 
 fn print_json<T: serde::Serialize>(value: &T) {

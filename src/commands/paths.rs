@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 pub const DATA_FILE: &str = "levity.redb";
 pub const SERVER_FILE: &str = "levity.server.json";
+/// A page that forwards the browser to the dashboard with the admin token,
+/// so the token never appears in the browser's command line.
+pub const OPEN_FILE: &str = "levity.open.html";
 
 /// Why the data lives where it does; the dashboard explains it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,16 +74,27 @@ pub struct ServerFile {
 impl ServerFile {
     /// Written readable by the owner only: it holds the admin token.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
-        let path = dir.join(SERVER_FILE);
         let body = serde_json::to_vec_pretty(self).expect("serializable");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        std::io::Write::write_all(&mut opts.open(path)?, &body)
+        write_private(&dir.join(SERVER_FILE), &body)
+    }
+
+    /// The dashboard's address with the admin token in the fragment, which
+    /// browsers never send in a request.
+    pub fn dashboard_url(&self) -> String {
+        format!("{}/#token={}", self.url, self.admin_token)
+    }
+
+    /// Opens the dashboard in the browser through `OPEN_FILE` (as Jupyter
+    /// does): the browser's command line names only the file.
+    pub fn open_dashboard(&self, dir: &Path) -> std::io::Result<()> {
+        let target = self.dashboard_url();
+        let page = format!(
+            "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=\"0;url={target}\">\
+             <title>levity</title><a href=\"{target}\">Open the levity dashboard</a>\n"
+        );
+        let path = dir.join(OPEN_FILE);
+        write_private(&path, page.as_bytes())?;
+        open::that_detached(&path)
     }
 
     pub fn read(dir: &Path) -> Option<ServerFile> {
@@ -90,5 +104,26 @@ impl ServerFile {
 
     pub fn remove(dir: &Path) {
         let _ = std::fs::remove_file(dir.join(SERVER_FILE));
+        let _ = std::fs::remove_file(dir.join(OPEN_FILE));
     }
+}
+
+/// Writes `body` readable by the owner only. A file that already existed
+/// (left by a crash, made by someone else) is tightened before its new
+/// content goes in: `mode` applies only to files it creates.
+fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::io::Write::write_all(&mut file, body)
 }

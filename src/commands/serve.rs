@@ -60,13 +60,14 @@ pub async fn serve(
     let seal = store.seal_mode();
     let state =
         Arc::new(AppState::new(store, addr, admin_token.clone()).map_err(|e| e.to_string())?);
-    let token = admin_token.clone();
+    let token = admin_token;
     let server_file = move |local: String| ServerFile {
         url: local,
         pid: std::process::id(),
         admin_token: token.clone(),
     };
-    server_file(local.clone()).write(dir).map_err(|e| {
+    let announced = server_file(local.clone());
+    announced.write(dir).map_err(|e| {
         format!(
             "cannot write {}: {e}",
             dir.join(super::paths::SERVER_FILE).display()
@@ -104,25 +105,21 @@ pub async fn serve(
             }
         );
     }
-    println!("  dashboard: {url}/");
     println!("  OpenAI SDK: base_url={url}/v1");
-    if exposed {
-        println!("  admin token (the dashboard asks for it off loopback): {admin_token}");
+    // The dashboard's address carries the admin token: printed only when no
+    // browser is opened for it (it then reaches the user's terminal only).
+    let opened = !args.no_open
+        && has_display()
+        && announced
+            .open_dashboard(dir)
+            .inspect_err(|e| tracing::debug!(error = %e, "could not open a browser"))
+            .is_ok();
+    if opened {
+        println!("  dashboard: opened in your browser (again with `levity open`)");
+    } else {
+        println!("  dashboard: {}", announced.dashboard_url());
     }
     println!("  stop with Ctrl-C");
-    if !args.no_open && has_display() {
-        let dashboard = format!(
-            "http://{}/",
-            if exposed {
-                format!("127.0.0.1:{}", addr.port())
-            } else {
-                addr.to_string()
-            }
-        );
-        if let Err(e) = open::that_detached(&dashboard) {
-            tracing::debug!(error = %e, "could not open a browser");
-        }
-    }
 
     let result = run_server(state, listener, shutdown_signal()).await;
     ServerFile::remove(dir);

@@ -87,10 +87,11 @@ pub fn host_allowed(state: &AppState, req: &Request) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case(&name))
 }
 
-/// Admin calls: a Host of this machine; when the server listens beyond
-/// loopback, the admin token from every caller (a reverse proxy on this
-/// machine makes remote callers look local), and other machines only then.
-/// Returns (status, code, message) on refusal.
+/// Admin calls: a Host of this machine, the admin token from every caller,
+/// loopback included (another user or a hostile script on this machine is
+/// as much a stranger as another machine; Jupyter does the same), and
+/// other machines only when the server listens beyond loopback. Returns
+/// (status, code, message) on refusal.
 pub fn check_admin(
     state: &AppState,
     req: &Request,
@@ -113,21 +114,19 @@ pub fn check_admin(
             "the admin API answers only on this machine",
         ));
     }
-    if state.exposed() {
-        let token = req
-            .headers()
-            .get("x-levity-admin-token")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let want: [u8; 32] = Sha256::digest(state.admin_token.as_bytes()).into();
-        let got: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if !ct_eq(&want, &got) {
-            return Err((
-                401,
-                "admin_token_required",
-                "this server listens beyond loopback: send the admin token printed by `levity serve` (X-Levity-Admin-Token)",
-            ));
-        }
+    let token = req
+        .headers()
+        .get("x-levity-admin-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let want: [u8; 32] = Sha256::digest(state.admin_token.as_bytes()).into();
+    let got: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    if !ct_eq(&want, &got) {
+        return Err((
+            401,
+            "admin_token_required",
+            "send the admin token in X-Levity-Admin-Token: open the dashboard with `levity open` (or the address `levity serve --no-open` printed); the CLI reads it from levity.server.json",
+        ));
     }
     Ok(())
 }

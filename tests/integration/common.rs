@@ -40,7 +40,7 @@ impl Levity {
         let store = Store::open(&dir.path().join("levity.redb"), Some(passphrase)).unwrap();
         let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = Arc::new(AppState::new(store, addr, "admin-token".into()).unwrap());
+        let state = Arc::new(AppState::new(store, addr, ADMIN_TOKEN.into()).unwrap());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(state, listener, async {
             let _ = rx.await;
@@ -48,7 +48,7 @@ impl Levity {
         Levity {
             url: format!("http://{addr}"),
             dir,
-            http: reqwest::Client::new(),
+            http: admin_client(),
             stop: Some(tx),
             task: Some(task),
         }
@@ -139,6 +139,23 @@ impl Levity {
         let headers = resp.headers().clone();
         (status, headers, resp.text().await.unwrap())
     }
+}
+
+/// The harness's admin token (`levity serve` makes a random one).
+pub const ADMIN_TOKEN: &str = "admin-token";
+
+/// A client that sends the admin token, as the CLI and the dashboard do;
+/// probes of what a stranger gets use a bare `reqwest::Client`.
+fn admin_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-levity-admin-token",
+        reqwest::header::HeaderValue::from_static(ADMIN_TOKEN),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 /// The JSON payloads of an SSE body, without the final `[DONE]`.

@@ -10,7 +10,7 @@
 //   FAKE_URL            base URL given to the Gemini accounts; unset: a fake Gemini
 //                       (e2e/fake-gemini.mjs) is started on a free loopback port
 //   ARTIFACTS           where screenshots go (default ui/e2e/artifacts)
-//   LEVITY_ADMIN_TOKEN  admin token, when levity listens beyond loopback
+//   LEVITY_ADMIN_TOKEN  the admin token (levity asks every caller for it)
 //   CHROMIUM            browser binary (default /usr/bin/chromium)
 //   HEADED=1            show the browser
 //
@@ -167,7 +167,9 @@ async function main() {
   });
   cleanups.push(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', colorScheme: 'light' });
-  if (ADMIN_TOKEN) await context.addInitScript((t) => localStorage.setItem('levity.adminToken', t), ADMIN_TOKEN);
+  // Pages opened later in this context (new tabs) start signed in, as the
+  // first one does through the `#token=` address `levity open` uses.
+  if (ADMIN_TOKEN) await context.addInitScript((t) => sessionStorage.setItem('levity.adminToken', t), ADMIN_TOKEN);
   page = await context.newPage();
 
   const pageErrors = [];
@@ -182,6 +184,27 @@ async function main() {
       badRequests.push(`${r.method()} ${u.pathname}`);
     }
   });
+
+  if (ADMIN_TOKEN) {
+    await step('the admin token: asked for without it, taken from #token= and kept out of the address', async () => {
+      const bare = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+      try {
+        const p = await bare.newPage();
+        await p.goto(`${base}/accounts`);
+        await p.getByRole('heading', { name: 'Admin token required' }).waitFor({ timeout: T });
+        const seen = [];
+        p.on('request', (r) => seen.push(r.url()));
+        await p.goto(`${base}/accounts#token=${ADMIN_TOKEN}`);
+        await p.getByRole('heading', { level: 1, name: 'Accounts' }).waitFor({ timeout: T });
+        assert(!p.url().includes(ADMIN_TOKEN), `the token stayed in the address: ${p.url()}`);
+        assert(!seen.some((u) => u.includes(ADMIN_TOKEN)), 'the token went out in a request address');
+        const stored = await p.evaluate(() => [sessionStorage.getItem('levity.adminToken'), localStorage.getItem('levity.adminToken')]);
+        assert(stored[0] === ADMIN_TOKEN && stored[1] === null, `token storage: ${JSON.stringify(stored)}`);
+      } finally {
+        await bare.close();
+      }
+    });
+  }
 
   await step('open the dashboard (Accounts page, English by default)', async () => {
     await page.goto(`${base}/accounts`);

@@ -99,10 +99,10 @@ describe('adoptTokenFromHash', () => {
     const { adoptTokenFromHash } = await import('../src/lib/api.js');
     const calls = [];
     const history = { replaceState: (...a) => calls.push(a) };
-    expect(adoptTokenFromHash({ hash: '#admin-token=abc123', pathname: '/proxy', search: '?x=1' }, history)).toBe('abc123');
+    expect(adoptTokenFromHash({ hash: '#token=abc123', pathname: '/proxy', search: '?x=1' }, history)).toBe('abc123');
     expect(calls).toEqual([[null, '', '/proxy?x=1']]);
     expect(adoptTokenFromHash({ hash: '#other', pathname: '/', search: '' }, history)).toBe('');
-    expect(adoptTokenFromHash({ hash: '#admin-token=<script>', pathname: '/', search: '' }, history)).toBe('');
+    expect(adoptTokenFromHash({ hash: '#token=<script>', pathname: '/', search: '' }, history)).toBe('');
     expect(calls.length).toBe(1);
   });
 });

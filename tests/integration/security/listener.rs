@@ -286,3 +286,123 @@ async fn probe_19_connection_floods_do_not_stop_service() {
     assert!(resp.text().await.unwrap().contains("served"));
     drop(flood);
 }
+
+/// 4. Loopback is no free pass: a stranger's process on this machine (no
+/// token) can neither read the accounts nor repoint one at itself.
+#[tokio::test]
+async fn probe_20_admin_api_needs_the_token_on_loopback_too() {
+    let lev = Levity::start().await;
+    lev.add_gemini(
+        "g",
+        "AIzaSy-probe-20-secret",
+        "https://generativelanguage.googleapis.com",
+    )
+    .await;
+    let (_, accounts) = lev.admin(reqwest::Method::GET, "/accounts", None).await;
+    let id = accounts[0]["id"].as_str().unwrap().to_string();
+    let stranger = reqwest::Client::new();
+    for (method, path, body) in [
+        ("GET", "/api/accounts".to_string(), None),
+        ("GET", "/api/config".to_string(), None),
+        ("GET", "/api/events".to_string(), None),
+        ("POST", "/api/keys".to_string(), Some(json!({}))),
+        (
+            "PATCH",
+            format!("/api/accounts/{id}"),
+            Some(json!({"base_url": "http://127.0.0.1:9/steal"})),
+        ),
+    ] {
+        let mut req = stranger.request(method.parse().unwrap(), format!("{}{path}", lev.url));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{method} {path}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "admin_token_required", "{v}");
+        assert!(
+            v.to_string().contains("levity open"),
+            "says what to do: {v}"
+        );
+    }
+    let wrong = stranger
+        .get(format!("{}/api/accounts", lev.url))
+        .header("x-levity-admin-token", "admin-tokeN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let (_, after) = lev.admin(reqwest::Method::GET, "/accounts", None).await;
+    assert_eq!(
+        after[0]["base_url"],
+        "https://generativelanguage.googleapis.com"
+    );
+}
+
+/// 4. The real `levity serve`: the server file is rewritten 0600 even when
+/// one was left readable, `--no-open` prints the dashboard address with the
+/// token in its fragment, `levity open --print` gives the same, and no log
+/// line at trace level carries the token.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_21_the_admin_token_reaches_only_its_owner() {
+    use std::io::BufRead;
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let server_file = dir.path().join("levity.server.json");
+    std::fs::write(&server_file, "{}").unwrap();
+    std::fs::set_permissions(&server_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let levity = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_levity"));
+        cmd.args(args)
+            .env("LEVITY_HOME", dir.path())
+            .env("LEVITY_MACHINE_ID", "machine-a")
+            .env_remove("LEVITY_PASSPHRASE")
+            .env("LEVITY_LOG", "trace");
+        cmd
+    };
+    let log = dir.path().join("stderr.log");
+    let mut child = levity(&["serve", "--port", "0", "--no-open"])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 && !line.contains("stop with") {
+        printed.push_str(&line);
+        line.clear();
+    }
+    let mode = std::fs::metadata(&server_file)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    let file: Value = serde_json::from_slice(&std::fs::read(&server_file).unwrap()).unwrap();
+    let token = file["admin_token"].as_str().unwrap().to_string();
+    let url = file["url"].as_str().unwrap().to_string();
+    let dashboard = format!("{url}/#token={token}");
+    assert!(printed.contains(&dashboard), "{printed}");
+    let open = levity(&["open", "--print"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&open.stdout).trim(), dashboard);
+    // The token works, and is what a caller needs.
+    let http = reqwest::Client::new();
+    let with = http
+        .get(format!("{url}/api/status"))
+        .header("x-levity-admin-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with.status(), 200);
+    let without = http.get(format!("{url}/api/status")).send().await.unwrap();
+    assert_eq!(without.status(), 401);
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    assert_eq!(mode, 0o600, "levity.server.json was left {mode:o}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("shutting down"), "no log was written: {logged}");
+    assert!(!logged.contains(&token), "the admin token is in a log line");
+}

@@ -7,9 +7,11 @@ export const CHANGE_HEADER = 'X-Levity-Admin';
 const TIMEOUT_MS = 8000;
 const SLOW_TIMEOUT_MS = 30000;
 
+// The token lives in session storage: it goes with the tab, never to disk
+// for other pages or profiles to read, and `levity open` hands a new one over.
 export function loadToken() {
   try {
-    return localStorage.getItem(TOKEN_KEY) || '';
+    return sessionStorage.getItem(TOKEN_KEY) || '';
   } catch {
     return '';
   }
@@ -17,20 +19,21 @@ export function loadToken() {
 
 export function saveToken(token) {
   try {
-    if (token) localStorage.setItem(TOKEN_KEY, token);
-    else localStorage.removeItem(TOKEN_KEY);
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
   } catch {
     // Storage unavailable (private mode, disabled): token lives for this page only.
   }
 }
 
 /**
- * A token handed over in the address (`#admin-token=...`, when the dashboard
- * moved the server to another address): saved for this origin, then removed
- * from the address bar. Fragments never reach the server.
+ * A token handed over in the address (`#token=...`, from `levity open`, the
+ * address `levity serve` prints, or the dashboard moving the server):
+ * saved for this tab, then removed from the address bar. Fragments never
+ * reach the server, so the token is in no request line and no log.
  */
 export function adoptTokenFromHash(loc = globalThis.location, history = globalThis.history) {
-  const m = /^#admin-token=([0-9a-f]+)$/.exec(loc?.hash || '');
+  const m = /^#token=([0-9a-f]+)$/.exec(loc?.hash || '');
   if (!m) return '';
   saveToken(m[1]);
   history?.replaceState?.(null, '', `${loc.pathname}${loc.search}`);

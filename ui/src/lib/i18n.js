@@ -56,11 +56,11 @@ const en = {
   'copy.failed': 'Copy failed',
 
   'token.title': 'Admin token required',
-  'token.body': 'This server is reachable from the network, so the dashboard needs the admin token that levity serve printed when it started.',
+  'token.body': 'The dashboard needs this server\'s admin token. Open it with `levity open` on the machine levity runs on, or enter the token from the address `levity serve --no-open` printed.',
   'token.rejected': 'The saved token was not accepted. Enter the current one.',
   'token.label': 'Admin token',
   'token.unlock': 'Unlock',
-  'token.stored': 'Stored in this browser only (localStorage).',
+  'token.stored': 'Kept in this tab only (sessionStorage), until it is closed.',
 
   'state.active': 'Active',
   'state.cooling': 'Cooling',
@@ -457,11 +457,11 @@ const zh = {
   'copy.failed': '复制失败',
 
   'token.title': '需要管理令牌',
-  'token.body': '此服务器可从网络访问，因此控制台需要 levity serve 启动时打印的管理令牌。',
+  'token.body': '控制台需要此服务器的管理令牌。请在运行 levity 的机器上用 `levity open` 打开，或输入 `levity serve --no-open` 打印的地址中的令牌。',
   'token.rejected': '已保存的令牌未被接受，请输入当前令牌。',
   'token.label': '管理令牌',
   'token.unlock': '解锁',
-  'token.stored': '仅保存在此浏览器中（localStorage）。',
+  'token.stored': '仅保存在此标签页中（sessionStorage），关闭即清除。',
 
   'state.active': '可用',
   'state.cooling': '冷却中',
