@@ -264,6 +264,20 @@ impl Monitor {
         )
     }
 
+    /// Puts requests back after the request log could not be written, ahead
+    /// of newer ones, to be retried with usage on the next save; the same
+    /// bound applies, dropping the oldest.
+    pub fn requeue(&self, mut unsaved: VecDeque<Ended>) {
+        let mut st = self.state.lock().expect("monitor lock");
+        unsaved.extend(std::mem::take(&mut st.pending));
+        while unsaved.len() > PENDING {
+            unsaved.pop_front();
+            st.dropped += 1;
+        }
+        st.pending = unsaved;
+        st.dirty = true;
+    }
+
     /// Usage and the newest logged requests (newest first), from the store.
     pub fn load(&self, days: BTreeMap<String, Day>, recent: Vec<Entry>) {
         let mut st = self.state.lock().expect("monitor lock");
