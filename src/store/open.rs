@@ -109,7 +109,11 @@ impl Store {
         if migrate {
             store.migrate(version, old_sealer.as_ref(), new_seal.as_ref())?;
         }
-        if let Err(e) = store.backup_if_due() {
+        // A new file has nothing to keep yet.
+        if let Some(e) = (!fresh)
+            .then(|| store.backup_if_due())
+            .and_then(Result::err)
+        {
             tracing::warn!(error = %e, "cannot write the automatic backup");
         }
         Ok(store)
@@ -259,16 +263,24 @@ fn check(
     if len == 0 {
         return Err(damaged("it is empty: 0 bytes".into()));
     }
-    let view = file
+    let mut handle = file
         .try_clone()
-        .and_then(Overlay::new)
         .map_err(|e| StoreError::Db(format!("cannot read {path}: {e}")))?;
+    super::overlay::header_fits(&mut handle).map_err(damaged)?;
+    let view =
+        Overlay::new(handle).map_err(|e| StoreError::Db(format!("cannot read {path}: {e}")))?;
     let mut view = builder()
         .create_with_backend(view)
         .map_err(|e| damaged(format!("not a levity data file, or cut short: {e}")))?;
     let repaired = match view.check_integrity() {
         Ok(clean) => !clean,
-        Err(e) => return Err(damaged(format!("integrity check: {e}"))),
+        Err(e) => {
+            // redb 3.1 panics dropping a database whose check failed (its
+            // drop commits while recovery is pending); the view holds only
+            // memory and a file handle, and levity stops on this error.
+            std::mem::forget(view);
+            return Err(damaged(format!("integrity check: {e}")));
+        }
     };
     if repaired {
         tracing::warn!(file = %path, "the data file's last change failed its checksums; it opens as it was one change earlier");
