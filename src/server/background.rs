@@ -117,7 +117,8 @@ fn log_batch(state: &AppState, pending: &[Ended]) -> LogBatch {
 }
 
 /// Writes account health, usage and the request log where they changed
-/// since the last save.
+/// since the last save; when it returns, everything ended before the call
+/// is written (or waiting again after a failure).
 pub async fn save(state: &Arc<AppState>) {
     fn encode<V: serde::Serialize>(
         map: impl IntoIterator<Item = (String, V)>,
@@ -126,6 +127,7 @@ pub async fn save(state: &Arc<AppState>) {
             .filter_map(|(k, v)| serde_json::to_vec(&v).ok().map(|v| (k, v)))
             .collect()
     }
+    let _saving = state.monitor.saving.lock().await;
     let health = state.scheduler.health.take_dirty().map(encode);
     let usage = state.monitor.take_dirty().map(encode);
     // Every ended request marks usage changed, so nothing new is waiting

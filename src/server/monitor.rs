@@ -94,6 +94,10 @@ impl Entry {
 pub struct Monitor {
     state: Mutex<State>,
     live: broadcast::Sender<Entry>,
+    /// Held by a save of what is pending, from taking it to writing it (or
+    /// putting it back), so a save that finds nothing knows nothing is in
+    /// flight either.
+    pub saving: tokio::sync::Mutex<()>,
 }
 
 impl Default for Monitor {
@@ -101,6 +105,7 @@ impl Default for Monitor {
         Monitor {
             state: Mutex::default(),
             live: broadcast::channel(256).0,
+            saving: tokio::sync::Mutex::new(()),
         }
     }
 }
