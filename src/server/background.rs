@@ -60,7 +60,11 @@ pub fn refresh_soon(state: Arc<AppState>, account: Arc<Account>) {
 pub async fn run(state: Arc<AppState>) {
     let mut saving = tokio::time::interval(SAVE_EVERY);
     let mut quota = tokio::time::interval(QUOTA_EVERY);
-    let mut backup = tokio::time::interval(BACKUP_CHECK_EVERY);
+    // Opening the store just looked at the backup.
+    let mut backup = tokio::time::interval_at(
+        tokio::time::Instant::now() + BACKUP_CHECK_EVERY,
+        BACKUP_CHECK_EVERY,
+    );
     loop {
         tokio::select! {
             _ = saving.tick() => save(&state).await,
