@@ -8,6 +8,10 @@ use crate::store::{AccountInfo, AccountPatch, CreatedKey, KeyInfo, NewAccount, S
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long a command waits for another command that holds the data file.
+const WAIT_FOR_FILE: Duration = Duration::from_secs(5);
 
 pub enum Backend {
     Local(Box<Store>),
@@ -21,24 +25,45 @@ pub enum Backend {
 pub type Result<T> = std::result::Result<T, String>;
 
 impl Backend {
+    /// Opens the store, or finds the server holding it. Another command
+    /// holds the file only briefly (redb allows one process per file), so
+    /// that is waited out for a few seconds.
     pub fn connect(dir: &Path, passphrase: Option<&str>) -> Result<Backend> {
-        match Store::open(&dir.join(DATA_FILE), passphrase) {
-            Ok(store) => Ok(Backend::Local(Box::new(store))),
-            Err(StoreError::AlreadyOpen(path)) => {
-                let server = ServerFile::read(dir).ok_or_else(|| {
-                    format!(
-                        "{} is held by another levity process, but no running server is recorded \
-                         beside it; stop that process and try again",
-                        path.display()
-                    )
-                })?;
-                Ok(Backend::Remote {
-                    url: server.url,
-                    token: server.admin_token,
-                    client: reqwest::Client::new(),
-                })
+        let started = Instant::now();
+        loop {
+            match Store::open(&dir.join(DATA_FILE), passphrase) {
+                Ok(store) => return Ok(Backend::Local(Box::new(store))),
+                Err(StoreError::AlreadyOpen(path)) => {
+                    if let Some(server) = ServerFile::read(dir) {
+                        if passphrase.is_some() {
+                            eprintln!(
+                                "warning: LEVITY_PASSPHRASE is ignored: the running levity at {} \
+                                 holds {} with its own seal; the passphrase takes effect when the \
+                                 data file is next opened directly (the next `levity serve`, or a \
+                                 command while no server runs), which re-seals it",
+                                server.url,
+                                path.display()
+                            );
+                        }
+                        return Ok(Backend::Remote {
+                            url: server.url,
+                            token: server.admin_token,
+                            client: reqwest::Client::new(),
+                        });
+                    }
+                    if started.elapsed() >= WAIT_FOR_FILE {
+                        return Err(format!(
+                            "{} is held by another levity process (waited {} s), and no running \
+                             server is recorded beside it; wait for that command to finish or \
+                             stop that process, then try again",
+                            path.display(),
+                            WAIT_FOR_FILE.as_secs()
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => return Err(e.to_string()),
             }
-            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -165,6 +190,21 @@ impl Backend {
         }
     }
 
+    /// Settings for a Google sign-in run by this command, secrets included.
+    /// A running server keeps the OAuth client secret sealed inside it.
+    pub fn sign_in_settings(&self) -> Result<BTreeMap<String, String>> {
+        match self {
+            Backend::Local(s) => s.settings().map_err(|e| e.to_string()),
+            _ => Err(
+                "a levity server is running and keeps the OAuth client secret sealed \
+                      inside it: sign in from its dashboard (Accounts, add a Google account), \
+                      pass --refresh-token, or stop the server and run this again"
+                    .into(),
+            ),
+        }
+    }
+
+    /// Every setting as users see it: secrets as hints.
     pub async fn settings(&self) -> Result<BTreeMap<String, String>> {
         match self {
             Backend::Local(s) => s.settings().map(effective).map_err(|e| e.to_string()),

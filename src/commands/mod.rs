@@ -174,7 +174,7 @@ async fn add_google(b: &Backend, a: GoogleAccount) -> Result<(), String> {
     }
     let token = match a.refresh_token {
         Some(t) => t,
-        None => oauth::sign_in(&b.settings().await?, a.no_open).await?,
+        None => oauth::sign_in(&b.sign_in_settings()?, a.no_open).await?,
     };
     add(
         b,

@@ -345,6 +345,11 @@ impl Health {
         Some(self.map.lock().expect("health lock").clone())
     }
 
+    /// Marks health unsaved again, after a save failed.
+    pub fn touch(&self) {
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
     pub fn load(&self, saved: HashMap<String, AccountHealth>) {
         *self.map.lock().expect("health lock") = saved;
     }

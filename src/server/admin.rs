@@ -101,6 +101,10 @@ pub struct Status {
     pub storage: String,
     /// This run created the data file.
     pub data_file_new: bool,
+    /// Set while the data file refuses writes (a full disk): what failed and
+    /// since when. Unsaved changes wait in memory meanwhile.
+    #[serde(default)]
+    pub disk: Option<crate::store::DiskTrouble>,
 }
 
 #[handler]
@@ -121,6 +125,7 @@ fn get_status(Data(state): Data<&Arc<AppState>>) -> Response {
             uptime_secs: state.started.elapsed().as_secs(),
             storage: state.storage.0.to_string(),
             data_file_new: state.storage.1,
+            disk: state.store.disk_trouble(),
         },
     )
 }
@@ -304,8 +309,16 @@ fn get_config(Data(state): Data<&Arc<AppState>>) -> Response {
     }
 }
 
-/// Stored settings with every unset key at its default, so users see all of them.
-pub fn effective(mut map: BTreeMap<String, String>) -> BTreeMap<String, String> {
+/// Stored settings with every unset key at its default, so users see all of
+/// them; secrets as hints (`crate::store::shown_setting`).
+pub fn effective(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut map: BTreeMap<String, String> = map
+        .into_iter()
+        .map(|(k, v)| {
+            let shown = crate::store::shown_setting(&k, &v);
+            (k, shown)
+        })
+        .collect();
     for (key, default, _) in crate::config::KEYS {
         if !key.contains('<') {
             map.entry(key.to_string())
@@ -336,7 +349,8 @@ async fn set_config(Data(state): Data<&Arc<AppState>>, body: Json<SetConfig>) ->
     }
     change(state, StatusCode::OK, || {
         state.store.set_setting(&body.key, &body.value)?;
-        Ok(serde_json::json!({"key": body.key, "value": body.value}))
+        let value = crate::store::shown_setting(&body.key, &body.value);
+        Ok(serde_json::json!({"key": body.key, "value": value}))
     })
 }
 

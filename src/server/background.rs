@@ -1,9 +1,12 @@
 //! Background work: Code Assist quota refreshes (every few minutes, and soon
 //! after a 429) fed to the scheduler, and the periodic saving of account
-//! health, usage and the request log, off the request path.
+//! health, usage and the request log, off the request path; what a failed
+//! save (a full disk) could not write stays in memory for the next one. The
+//! daily backup of the data file is written here too.
 
 use super::AppState;
 use super::log::Capture;
+use super::monitor::Ended;
 use super::redact::redact;
 use crate::provider::{Call, code_assist};
 use crate::scheduler::Remaining;
@@ -16,6 +19,8 @@ use std::time::Duration;
 const QUOTA_EVERY: Duration = Duration::from_secs(300);
 /// How often changed account health is written to the store.
 const SAVE_EVERY: Duration = Duration::from_secs(2);
+/// How often the age of the daily backup is looked at.
+const BACKUP_CHECK_EVERY: Duration = Duration::from_secs(3600);
 
 pub async fn refresh(state: &Arc<AppState>, account: Arc<Account>) {
     let snap = state.snapshot.load_full();
@@ -55,9 +60,21 @@ pub fn refresh_soon(state: Arc<AppState>, account: Arc<Account>) {
 pub async fn run(state: Arc<AppState>) {
     let mut saving = tokio::time::interval(SAVE_EVERY);
     let mut quota = tokio::time::interval(QUOTA_EVERY);
+    // Opening the store just looked at the backup.
+    let mut backup = tokio::time::interval_at(
+        tokio::time::Instant::now() + BACKUP_CHECK_EVERY,
+        BACKUP_CHECK_EVERY,
+    );
     loop {
         tokio::select! {
             _ = saving.tick() => save(&state).await,
+            _ = backup.tick() => {
+                let state = state.clone();
+                let done = tokio::task::spawn_blocking(move || state.store.backup_if_due()).await;
+                if let Ok(Err(e)) = done {
+                    tracing::warn!(error = %e, "cannot write the daily backup of the data file");
+                }
+            }
             _ = quota.tick() => {
                 let snap = state.snapshot.load_full();
                 for a in snap.accounts.iter().filter(|a| a.enabled && a.kind == ProviderKind::GoogleOauth) {
@@ -86,24 +103,17 @@ fn body_record(c: &Capture, known: &[&str]) -> Vec<u8> {
     .expect("serializable")
 }
 
-/// The ended requests since the last call, as one batch for the log.
-fn log_batch(state: &AppState) -> LogBatch {
-    let (pending, dropped) = state.monitor.take_pending();
-    if dropped > 0 {
-        tracing::warn!(
-            dropped,
-            "the request log fell behind; the oldest unwritten entries were dropped"
-        );
-    }
+/// Ended requests as one batch for the log.
+fn log_batch(state: &AppState, pending: &[Ended]) -> LogBatch {
     let snap = state.snapshot.load();
     let known: Vec<&str> = snap.accounts.iter().map(|a| a.secret.expose()).collect();
     let mut batch = LogBatch::default();
     for (entry, capture) in pending {
         let key = entry.key();
         if let Some(c) = capture {
-            batch.bodies.push((key.clone(), body_record(&c, &known)));
+            batch.bodies.push((key.clone(), body_record(c, &known)));
         }
-        if let Ok(json) = serde_json::to_vec(&entry) {
+        if let Ok(json) = serde_json::to_vec(entry) {
             batch.entries.push((key, json));
         }
     }
@@ -111,7 +121,8 @@ fn log_batch(state: &AppState) -> LogBatch {
 }
 
 /// Writes account health, usage and the request log where they changed
-/// since the last save.
+/// since the last save; when it returns, everything ended before the call
+/// is written (or waiting again after a failure).
 pub async fn save(state: &Arc<AppState>) {
     fn encode<V: serde::Serialize>(
         map: impl IntoIterator<Item = (String, V)>,
@@ -120,6 +131,7 @@ pub async fn save(state: &Arc<AppState>) {
             .filter_map(|(k, v)| serde_json::to_vec(&v).ok().map(|v| (k, v)))
             .collect()
     }
+    let _saving = state.monitor.saving.lock().await;
     let health = state.scheduler.health.take_dirty().map(encode);
     let usage = state.monitor.take_dirty().map(encode);
     // Every ended request marks usage changed, so nothing new is waiting
@@ -129,21 +141,40 @@ pub async fn save(state: &Arc<AppState>) {
     }
     let state = state.clone();
     let saved = tokio::task::spawn_blocking(move || {
-        if let Some(h) = health {
-            state.store.save_health(&h)?;
+        let (pending, dropped) = state.monitor.take_pending();
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "the request log fell behind; the oldest unwritten entries were dropped"
+            );
         }
-        if let Some(u) = usage {
-            state.store.save_usage(&u)?;
+        let pending = Vec::from(pending);
+        let written = (|| {
+            if let Some(h) = &health {
+                state.store.save_health(h)?;
+            }
+            if let Some(u) = &usage {
+                state.store.save_usage(u)?;
+            }
+            let batch = log_batch(&state, &pending);
+            if !batch.entries.is_empty() {
+                let log = state.snapshot.load().settings.log;
+                let oldest = now_ms().saturating_sub(log.retention_days * 86_400_000);
+                state
+                    .store
+                    .write_log(&batch, &format!("{oldest:013}"), log.bodies_max)?;
+            }
+            Ok::<_, crate::store::StoreError>(())
+        })();
+        if written.is_err() {
+            // Health and usage are whole snapshots: marking them unsaved
+            // is enough; the log entries go back in line.
+            if health.is_some() {
+                state.scheduler.health.touch();
+            }
+            state.monitor.requeue(pending.into());
         }
-        let batch = log_batch(&state);
-        if !batch.entries.is_empty() {
-            let log = state.snapshot.load().settings.log;
-            let oldest = now_ms().saturating_sub(log.retention_days * 86_400_000);
-            state
-                .store
-                .write_log(&batch, &format!("{oldest:013}"), log.bodies_max)?;
-        }
-        Ok::<_, crate::store::StoreError>(())
+        written
     })
     .await;
     if let Ok(Err(e)) = saved {

@@ -94,6 +94,10 @@ impl Entry {
 pub struct Monitor {
     state: Mutex<State>,
     live: broadcast::Sender<Entry>,
+    /// Held by a save of what is pending, from taking it to writing it (or
+    /// putting it back), so a save that finds nothing knows nothing is in
+    /// flight either.
+    pub saving: tokio::sync::Mutex<()>,
 }
 
 impl Default for Monitor {
@@ -101,6 +105,7 @@ impl Default for Monitor {
         Monitor {
             state: Mutex::default(),
             live: broadcast::channel(256).0,
+            saving: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -262,6 +267,20 @@ impl Monitor {
             std::mem::take(&mut st.pending),
             std::mem::take(&mut st.dropped),
         )
+    }
+
+    /// Puts requests back after the request log could not be written, ahead
+    /// of newer ones, to be retried with usage on the next save; the same
+    /// bound applies, dropping the oldest.
+    pub fn requeue(&self, mut unsaved: VecDeque<Ended>) {
+        let mut st = self.state.lock().expect("monitor lock");
+        unsaved.extend(std::mem::take(&mut st.pending));
+        while unsaved.len() > PENDING {
+            unsaved.pop_front();
+            st.dropped += 1;
+        }
+        st.pending = unsaved;
+        st.dirty = true;
     }
 
     /// Usage and the newest logged requests (newest first), from the store.

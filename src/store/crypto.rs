@@ -2,8 +2,10 @@
 //!
 //! The key never sits in the data file. It comes from one of two sources,
 //! recorded in the file as the seal mode:
-//! - `machine`: SHA-256 over this machine's stable id and a random salt kept in
-//!   the file. The file opens only on the machine that created it.
+//! - `machine`: SHA-256 over this machine's stable id, a random per-install
+//!   secret kept in `levity.key` beside the data file (0600), and a random salt
+//!   kept in the file. Files from before the key file (`key_file: false`)
+//!   derive without it until `Store::open` re-seals them.
 //! - `passphrase`: Argon2id over `LEVITY_PASSPHRASE` and the salt, so the same
 //!   file opens on any machine that knows the passphrase (portable use).
 //!
@@ -32,6 +34,16 @@ pub struct SealInfo {
     pub mode: SealMode,
     pub salt: Vec<u8>,
     pub check: Vec<u8>,
+    /// The machine key includes the install secret of `levity.key`.
+    #[serde(default)]
+    pub key_file: bool,
+}
+
+/// Where a new key comes from.
+pub enum KeySource<'a> {
+    Passphrase(&'a str),
+    /// The machine id and the install secret from the key file.
+    Machine(&'a [u8; 32]),
 }
 
 pub struct Sealer {
@@ -46,8 +58,14 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 impl Sealer {
-    fn derive(mode: SealMode, salt: &[u8], passphrase: Option<&str>) -> Result<Self, StoreError> {
-        let key: [u8; 32] = match mode {
+    /// `install` is the key file's secret; machine keys of files sealed
+    /// before the key file existed (`info.key_file` false) are made without it.
+    fn derive(
+        info: &SealInfo,
+        passphrase: Option<&str>,
+        install: Option<&[u8; 32]>,
+    ) -> Result<Self, StoreError> {
+        let key: [u8; 32] = match info.mode {
             SealMode::Passphrase => {
                 let pass = passphrase.ok_or_else(|| {
                     StoreError::Sealed(
@@ -57,7 +75,7 @@ impl Sealer {
                 })?;
                 let mut key = [0u8; 32];
                 argon2::Argon2::default()
-                    .hash_password_into(pass.as_bytes(), salt, &mut key)
+                    .hash_password_into(pass.as_bytes(), &info.salt, &mut key)
                     .map_err(|e| StoreError::Sealed(format!("cannot derive key: {e}")))?;
                 key
             }
@@ -70,34 +88,52 @@ impl Sealer {
                     )
                 })?;
                 let mut h = Sha256::new();
-                h.update(b"levity machine key v1\0");
-                h.update(id.as_bytes());
-                h.update(salt);
+                if info.key_file {
+                    let install = install.ok_or_else(|| {
+                        StoreError::Sealed("the machine key needs the key file's secret".into())
+                    })?;
+                    h.update(b"levity machine key v2\0");
+                    h.update(id.as_bytes());
+                    h.update(b"\0");
+                    h.update(install);
+                } else {
+                    h.update(b"levity machine key v1\0");
+                    h.update(id.as_bytes());
+                }
+                h.update(&info.salt);
                 h.finalize().into()
             }
         };
         Ok(Sealer {
             cipher: Aes256GcmSiv::new(&key.into()),
-            mode,
+            mode: info.mode,
         })
     }
 
-    /// Creates the key for a new data file.
-    pub fn create(passphrase: Option<&str>) -> Result<(Self, SealInfo), StoreError> {
-        let mode = if passphrase.is_some() {
-            SealMode::Passphrase
-        } else {
-            SealMode::Machine
+    /// Creates a new key, and what the data file records about it.
+    pub fn create(source: KeySource) -> Result<(Self, SealInfo), StoreError> {
+        let (mode, passphrase, install) = match source {
+            KeySource::Passphrase(p) => (SealMode::Passphrase, Some(p), None),
+            KeySource::Machine(secret) => (SealMode::Machine, None, Some(secret)),
         };
-        let salt = random_bytes::<16>().to_vec();
-        let sealer = Self::derive(mode, &salt, passphrase)?;
-        let check = sealer.seal(CHECK_PLAINTEXT, b"check");
-        Ok((sealer, SealInfo { mode, salt, check }))
+        let mut info = SealInfo {
+            mode,
+            salt: random_bytes::<16>().to_vec(),
+            check: Vec::new(),
+            key_file: install.is_some(),
+        };
+        let sealer = Self::derive(&info, passphrase, install)?;
+        info.check = sealer.seal(CHECK_PLAINTEXT, b"check");
+        Ok((sealer, info))
     }
 
     /// Re-derives the key of an existing file and proves it right.
-    pub fn open(info: &SealInfo, passphrase: Option<&str>) -> Result<Self, StoreError> {
-        let sealer = Self::derive(info.mode, &info.salt, passphrase)?;
+    pub fn open(
+        info: &SealInfo,
+        passphrase: Option<&str>,
+        install: Option<&[u8; 32]>,
+    ) -> Result<Self, StoreError> {
+        let sealer = Self::derive(info, passphrase, install)?;
         match sealer.unseal(&info.check, b"check") {
             Ok(p) if p == CHECK_PLAINTEXT => Ok(sealer),
             _ => Err(StoreError::Sealed(match info.mode {
@@ -105,9 +141,10 @@ impl Sealer {
                     "LEVITY_PASSPHRASE does not match the passphrase this data file was sealed with"
                         .into()
                 }
-                SealMode::Machine => "this data file was sealed on another machine: open it once \
-                     on that machine with LEVITY_PASSPHRASE set to re-seal it with a passphrase, \
-                     then use the same passphrase here"
+                SealMode::Machine => "this data file was sealed on another machine, or with \
+                     another levity.key: open it once where it was made, with LEVITY_PASSPHRASE \
+                     set, to re-seal it with a passphrase, then use the same passphrase here; or \
+                     put back the levity.key that belongs to it"
                     .into(),
             })),
         }
@@ -186,17 +223,42 @@ mod tests {
 
     #[test]
     fn passphrase_round_trip_and_wrong_passphrase() {
-        let (sealer, info) = Sealer::create(Some("correct horse")).unwrap();
+        let (sealer, info) = Sealer::create(KeySource::Passphrase("correct horse")).unwrap();
         let sealed = sealer.seal(b"AIza-secret", b"acc_1");
-        let again = Sealer::open(&info, Some("correct horse")).unwrap();
+        let again = Sealer::open(&info, Some("correct horse"), None).unwrap();
         assert_eq!(again.unseal(&sealed, b"acc_1").unwrap(), b"AIza-secret");
         assert!(
             again.unseal(&sealed, b"acc_2").is_err(),
             "aad binds the record"
         );
-        let err = Sealer::open(&info, Some("wrong")).err().unwrap();
+        let err = Sealer::open(&info, Some("wrong"), None).err().unwrap();
         assert!(err.to_string().contains("does not match"));
-        let err = Sealer::open(&info, None).err().unwrap();
+        let err = Sealer::open(&info, None, None).err().unwrap();
         assert!(err.to_string().contains("LEVITY_PASSPHRASE"));
+    }
+
+    /// The machine id alone (world-readable) no longer opens a new file: the
+    /// install secret is part of the key.
+    #[test]
+    fn machine_key_needs_the_install_secret() {
+        assert!(
+            machine_id().is_some(),
+            "no machine id here: set LEVITY_MACHINE_ID to run this test"
+        );
+        let install = [7u8; 32];
+        let (sealer, info) = Sealer::create(KeySource::Machine(&install)).unwrap();
+        assert!(info.key_file);
+        let sealed = sealer.seal(b"sk-secret", b"acc_1");
+        let again = Sealer::open(&info, None, Some(&install)).unwrap();
+        assert_eq!(again.unseal(&sealed, b"acc_1").unwrap(), b"sk-secret");
+        assert!(Sealer::open(&info, None, Some(&[8u8; 32])).is_err());
+        let legacy = SealInfo {
+            key_file: false,
+            ..info.clone()
+        };
+        assert!(
+            Sealer::open(&legacy, None, None).is_err(),
+            "machine id and salt alone must not open it"
+        );
     }
 }

@@ -1,38 +1,43 @@
 //! The redb tables and every read and write levity makes to them.
 
 use super::StoreError;
-use super::crypto::{SealInfo, SealMode, Sealer, random_bytes};
+use super::crypto::{SealMode, Sealer, random_bytes};
+use super::disk::{Db, DiskTrouble};
 use super::types::*;
 use crate::protocol::hex;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
-const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("client_keys");
-const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
-const HEALTH: TableDefinition<&str, &[u8]> = TableDefinition::new("health");
-const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");
+pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(super) const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
+pub(super) const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("client_keys");
+pub(super) const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
+pub(super) const HEALTH: TableDefinition<&str, &[u8]> = TableDefinition::new("health");
+pub(super) const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");
 /// The request log: `{time_ms:013}-{id}` → the Monitor's entry, oldest first.
-const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("requests");
+pub(super) const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("requests");
 /// Request and response bodies, sealed, under the same keys (only when body
 /// logging is on).
-const BODIES: TableDefinition<&str, &[u8]> = TableDefinition::new("bodies");
+pub(super) const BODIES: TableDefinition<&str, &[u8]> = TableDefinition::new("bodies");
+/// Every byte-valued table, for the checks, backups and re-sealing of `open.rs`.
+pub(super) const BYTE_TABLES: [TableDefinition<&str, &[u8]>; 7] =
+    [META, ACCOUNTS, KEYS, HEALTH, USAGE, REQUESTS, BODIES];
 
 /// Bumped whenever a table's layout changes; `Store::open` knows every step.
 /// 2: the `health` table. 3: the `usage` table. 4: the request log.
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5: proxies and secret settings sealed.
+pub const SCHEMA_VERSION: u32 = 5;
 
 pub struct Store {
-    db: Database,
-    sealer: Sealer,
-    path: PathBuf,
+    pub(super) db: Db,
+    pub(super) sealer: Sealer,
+    pub(super) path: PathBuf,
     /// Bytes held in `bodies`; counted on the first log write, then kept.
-    body_bytes: std::sync::Mutex<Option<u64>>,
+    pub(super) body_bytes: std::sync::Mutex<Option<u64>>,
 }
 
 /// One batch for the request log, written by the background task.
@@ -44,11 +49,8 @@ pub struct LogBatch {
     pub bodies: Vec<(String, Vec<u8>)>,
 }
 
-/// The data file's page cache.
-const CACHE_BYTES: usize = 16 << 20;
-
 /// Sealing context of stored bodies, so a blob cannot pass for another kind.
-const BODY_AAD: &[u8] = b"request body";
+pub(super) const BODY_AAD: &[u8] = b"request body";
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -62,99 +64,17 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 impl Store {
-    /// Opens (or creates) the data file, migrates it and proves the key.
-    pub fn open(path: &Path, passphrase: Option<&str>) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Db(format!("cannot create {}: {e}", dir.display())))?;
-        }
-        // redb caches up to 1 GiB by default; levity's working set is small,
-        // and the request log should not become resident memory.
-        let db = redb::Builder::new()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen(path.into()),
-                other => StoreError::Db(format!("cannot open {}: {other}", path.display())),
-            })?;
-
-        // Prove the key before writing anything: a file sealed elsewhere is
-        // refused without a byte changed.
-        let (version, seal) = {
-            let tx = db.begin_read()?;
-            match tx.open_table(META) {
-                Ok(meta) => {
-                    let version = meta
-                        .get("schema_version")?
-                        .map(|v| u32::from_le_bytes(v.value().try_into().unwrap_or([0; 4])))
-                        .unwrap_or(0);
-                    let seal: Option<SealInfo> = match meta.get("seal")? {
-                        Some(v) => Some(serde_json::from_slice(v.value())?),
-                        None => None,
-                    };
-                    (version, seal)
-                }
-                Err(redb::TableError::TableDoesNotExist(_)) => (0, None),
-                Err(e) => return Err(e.into()),
-            }
-        };
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::Invalid(format!(
-                "{} was written by a newer levity (schema {version}); upgrade levity to open it",
-                path.display()
-            )));
-        }
-        let (sealer, new_seal) = match &seal {
-            Some(info) => (Sealer::open(info, passphrase)?, None),
-            None => {
-                let (sealer, info) = Sealer::create(passphrase)?;
-                (sealer, Some(info))
-            }
-        };
-
-        if version < SCHEMA_VERSION || new_seal.is_some() {
-            let tx = db.begin_write()?;
-            {
-                let mut meta = tx.open_table(META)?;
-                if let Some(info) = &new_seal {
-                    meta.insert("seal", serde_json::to_vec(info)?.as_slice())?;
-                }
-                meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())?;
-            }
-            // Migrations from `version` to SCHEMA_VERSION, step by step, in
-            // the same transaction: a file is upgraded whole or not at all.
-            if (1..2).contains(&version) {
-                number_accounts(&tx)?;
-            }
-            // Creating every table up front lets readers assume they exist.
-            tx.open_table(ACCOUNTS)?;
-            tx.open_table(KEYS)?;
-            tx.open_table(SETTINGS)?;
-            tx.open_table(HEALTH)?;
-            tx.open_table(USAGE)?;
-            tx.open_table(REQUESTS)?;
-            tx.open_table(BODIES)?;
-            tx.commit()?;
-        }
-
-        let mut store = Store {
-            db,
-            sealer,
-            path: path.into(),
-            body_bytes: std::sync::Mutex::new(None),
-        };
-        if let (SealMode::Machine, Some(pass)) = (store.sealer.mode, passphrase) {
-            store.reseal_with_passphrase(pass)?;
-        }
-        Ok(store)
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     pub fn seal_mode(&self) -> SealMode {
         self.sealer.mode
+    }
+
+    /// Why the data file is not taking writes (a full disk), if it is not.
+    pub fn disk_trouble(&self) -> Option<DiskTrouble> {
+        self.db.trouble()
     }
 
     /// Seals a blob levity hands to clients to keep (reasoning state), with
@@ -167,54 +87,20 @@ impl Store {
         self.sealer.unseal(sealed, b"client blob").ok()
     }
 
-    /// Moves a machine-sealed file to a passphrase, so it can travel. All
-    /// secrets are re-encrypted in one transaction: it happens whole or not at all.
-    fn reseal_with_passphrase(&mut self, pass: &str) -> Result<(), StoreError> {
-        let (sealer, info) = Sealer::create(Some(pass))?;
-        let tx = self.db.begin_write()?;
-        {
-            let mut accounts = tx.open_table(ACCOUNTS)?;
-            let mut records = Vec::new();
-            for item in accounts.iter()? {
-                let (_, v) = item?;
-                records.push(serde_json::from_slice::<AccountRecord>(v.value())?);
-            }
-            for mut rec in records {
-                let plain = self.sealer.unseal(&rec.sealed_secret, rec.id.as_bytes())?;
-                rec.sealed_secret = sealer.seal(&plain, rec.id.as_bytes());
-                accounts.insert(rec.id.as_str(), serde_json::to_vec(&rec)?.as_slice())?;
-            }
-            let mut bodies = tx.open_table(BODIES)?;
-            let mut resealed = Vec::new();
-            for item in bodies.iter()? {
-                let (k, v) = item?;
-                let plain = self.sealer.unseal(v.value(), BODY_AAD)?;
-                resealed.push((k.value().to_string(), sealer.seal(&plain, BODY_AAD)));
-            }
-            for (k, v) in resealed {
-                bodies.insert(k.as_str(), v.as_slice())?;
-            }
-            let mut meta = tx.open_table(META)?;
-            meta.insert("seal", serde_json::to_vec(&info)?.as_slice())?;
-        }
-        tx.commit()?;
-        self.sealer = sealer;
-        Ok(())
-    }
-
     /// Every record of a JSON-valued table.
     fn read_all<T: DeserializeOwned>(
         &self,
         def: TableDefinition<&str, &[u8]>,
     ) -> Result<Vec<T>, StoreError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(def)?;
-        let mut out = Vec::new();
-        for item in table.iter()? {
-            let (_, v) = item?;
-            out.push(serde_json::from_slice(v.value())?);
-        }
-        Ok(out)
+        self.db.read(|tx| {
+            let table = tx.open_table(def)?;
+            let mut out = Vec::new();
+            for item in table.iter()? {
+                let (_, v) = item?;
+                out.push(serde_json::from_slice(v.value())?);
+            }
+            Ok(out)
+        })
     }
 
     fn put<T: Serialize>(
@@ -223,11 +109,11 @@ impl Store {
         key: &str,
         value: &T,
     ) -> Result<(), StoreError> {
-        let tx = self.db.begin_write()?;
-        tx.open_table(def)?
-            .insert(key, serde_json::to_vec(value)?.as_slice())?;
-        tx.commit()?;
-        Ok(())
+        self.db.write(|tx| {
+            tx.open_table(def)?
+                .insert(key, serde_json::to_vec(value)?.as_slice())?;
+            Ok(())
+        })
     }
 
     /// Reads a table's records and writes one made from them, in one write
@@ -238,8 +124,7 @@ impl Store {
         def: TableDefinition<&str, &[u8]>,
         make: impl FnOnce(Vec<R>) -> Result<(String, R), StoreError>,
     ) -> Result<R, StoreError> {
-        let tx = self.db.begin_write()?;
-        let rec = {
+        self.db.write(|tx| {
             let mut table = tx.open_table(def)?;
             let mut existing = Vec::new();
             for item in table.iter()? {
@@ -247,17 +132,15 @@ impl Store {
             }
             let (key, rec) = make(existing)?;
             table.insert(key.as_str(), serde_json::to_vec(&rec)?.as_slice())?;
-            rec
-        };
-        tx.commit()?;
-        Ok(rec)
+            Ok(rec)
+        })
     }
 
     fn delete(&self, def: TableDefinition<&str, &[u8]>, key: &str) -> Result<(), StoreError> {
-        let tx = self.db.begin_write()?;
-        tx.open_table(def)?.remove(key)?;
-        tx.commit()?;
-        Ok(())
+        self.db.write(|tx| {
+            tx.open_table(def)?.remove(key)?;
+            Ok(())
+        })
     }
 
     fn records(&self) -> Result<Vec<AccountRecord>, StoreError> {
@@ -272,6 +155,7 @@ impl Store {
             .into_iter()
             .map(|r| {
                 let secret = self.sealer.unseal(&r.sealed_secret, r.id.as_bytes())?;
+                let proxy = self.proxy_of(&r)?;
                 Ok(Account {
                     secret: Secret::new(String::from_utf8_lossy(&secret).into_owned()),
                     tier: r.tier.unwrap_or(r.kind.default_tier()),
@@ -281,7 +165,7 @@ impl Store {
                     base_url: r.base_url,
                     models: r.models,
                     enabled: r.enabled,
-                    proxy: r.proxy,
+                    proxy,
                     project: r.project,
                 })
             })
@@ -311,7 +195,7 @@ impl Store {
             let taken: Vec<&str> = existing.iter().map(|r| r.name.as_str()).collect();
             let name = pick_name(new.name, &taken, new.kind.as_str(), "an account")?;
             let id = format!("acc_{}", hex(&random_bytes::<6>()));
-            let rec = AccountRecord {
+            let mut rec = AccountRecord {
                 sealed_secret: self.sealer.seal(api_key.as_bytes(), id.as_bytes()),
                 key_hint: hint(api_key),
                 id,
@@ -328,9 +212,11 @@ impl Store {
                 created: now(),
                 order: existing.iter().map(|r| r.order + 1).max().unwrap_or(0),
                 tier: new.tier,
-                proxy,
+                proxy: None,
+                sealed_proxy: None,
                 project: new.project.filter(|p| !p.trim().is_empty()),
             };
+            self.set_proxy(&mut rec, proxy.as_deref());
             Ok((rec.id.clone(), rec))
         })?;
         Ok(info_of(rec))
@@ -375,8 +261,9 @@ impl Store {
             {
                 rec.name = pick_name(Some(name), &taken, rec.kind.as_str(), "an account")?;
             }
-            if let Some(proxy) = patch.proxy {
-                rec.proxy = validate_proxy(Some(proxy))?;
+            // The shown form sent back unchanged keeps the stored proxy.
+            if let Some(proxy) = patch.proxy.filter(|p| Some(p) != rec.proxy.as_ref()) {
+                self.set_proxy(&mut rec, validate_proxy(Some(proxy))?.as_deref());
             }
             if let Some(url) = patch.base_url {
                 rec.base_url = checked_url(url.trim())?;
@@ -420,27 +307,27 @@ impl Store {
                 .unwrap_or(usize::MAX)
         };
         records.sort_by_key(|r| (position(r), r.order));
-        let tx = self.db.begin_write()?;
-        {
+        self.db.write(|tx| {
             let mut table = tx.open_table(ACCOUNTS)?;
             for (i, rec) in records.iter_mut().enumerate() {
                 rec.order = i as u64;
                 table.insert(rec.id.as_str(), serde_json::to_vec(&*rec)?.as_slice())?;
             }
-        }
-        tx.commit()?;
+            Ok(())
+        })?;
         Ok(records.into_iter().map(info_of).collect())
     }
 
     fn raw(&self, def: TableDefinition<&str, &[u8]>) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(def)?;
-        let mut out = Vec::new();
-        for item in table.iter()? {
-            let (k, v) = item?;
-            out.push((k.value().to_string(), v.value().to_vec()));
-        }
-        Ok(out)
+        self.db.read(|tx| {
+            let table = tx.open_table(def)?;
+            let mut out = Vec::new();
+            for item in table.iter()? {
+                let (k, v) = item?;
+                out.push((k.value().to_string(), v.value().to_vec()));
+            }
+            Ok(out)
+        })
     }
 
     /// Replaces a table's content in one transaction.
@@ -449,16 +336,14 @@ impl Store {
         def: TableDefinition<&str, &[u8]>,
         entries: &[(String, Vec<u8>)],
     ) -> Result<(), StoreError> {
-        let tx = self.db.begin_write()?;
-        {
+        self.db.write(|tx| {
             let mut table = tx.open_table(def)?;
             table.retain(|_, _| false)?;
             for (k, v) in entries {
                 table.insert(k.as_str(), v.as_slice())?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The saved run-time health of every account (cool-downs, breakers, ...).
@@ -490,8 +375,7 @@ impl Store {
         body_budget: u64,
     ) -> Result<(), StoreError> {
         let mut counted = self.body_bytes.lock().expect("body bytes lock");
-        let tx = self.db.begin_write()?;
-        {
+        let held = self.db.write(|tx| {
             let mut entries = tx.open_table(REQUESTS)?;
             let mut bodies = tx.open_table(BODIES)?;
             let mut held = match *counted {
@@ -529,46 +413,49 @@ impl Store {
             if let Some(last) = drop_to {
                 bodies.retain_in(..=last.as_str(), |_, _| false)?;
             }
-            held -= freed;
-            *counted = Some(held);
-        }
-        tx.commit()?;
+            Ok(held - freed)
+        })?;
+        // Counted only once committed: a failed write leaves the old count.
+        *counted = Some(held);
         Ok(())
     }
 
     /// The newest `limit` logged requests (entry JSON), newest first.
     pub fn recent_requests(&self, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(REQUESTS)?;
-        let mut out = Vec::new();
-        for item in table.iter()?.rev().take(limit) {
-            out.push(item?.1.value().to_vec());
-        }
-        Ok(out)
+        self.db.read(|tx| {
+            let table = tx.open_table(REQUESTS)?;
+            let mut out = Vec::new();
+            for item in table.iter()?.rev().take(limit) {
+                out.push(item?.1.value().to_vec());
+            }
+            Ok(out)
+        })
     }
 
     /// A logged request by id: (key, entry JSON). Newest first, so a recent
     /// one is found quickly.
     pub fn find_request(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(REQUESTS)?;
-        for item in table.iter()?.rev() {
-            let (k, v) = item?;
-            if k.value().rsplit('-').next() == Some(id) {
-                return Ok(Some((k.value().to_string(), v.value().to_vec())));
+        self.db.read(|tx| {
+            let table = tx.open_table(REQUESTS)?;
+            for item in table.iter()?.rev() {
+                let (k, v) = item?;
+                if k.value().rsplit('-').next() == Some(id) {
+                    return Ok(Some((k.value().to_string(), v.value().to_vec())));
+                }
             }
-        }
-        Ok(None)
+            Ok(None)
+        })
     }
 
     /// A request's stored bodies (JSON), if body logging kept them.
     pub fn request_bodies(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(BODIES)?;
-        let Some(v) = table.get(key)? else {
-            return Ok(None);
-        };
-        Ok(Some(self.sealer.unseal(v.value(), BODY_AAD)?))
+        self.db.read(|tx| {
+            let table = tx.open_table(BODIES)?;
+            let Some(v) = table.get(key)? else {
+                return Ok(None);
+            };
+            Ok(Some(self.sealer.unseal(v.value(), BODY_AAD)?))
+        })
     }
 
     pub fn remove_account(&self, id_or_name: &str) -> Result<AccountInfo, StoreError> {
@@ -630,32 +517,110 @@ impl Store {
         Ok(rec.info)
     }
 
-    /// Every stored setting as text; `config::Settings` gives them types.
+    /// Every stored setting as text, secrets unsealed; `config::Settings`
+    /// gives them types. Users see them through `shown_setting`.
     pub fn settings(&self) -> Result<BTreeMap<String, String>, StoreError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_table(SETTINGS)?;
-        let mut out = BTreeMap::new();
-        for item in table.iter()? {
-            let (k, v) = item?;
-            out.insert(k.value().to_string(), v.value().to_string());
-        }
-        Ok(out)
+        self.db.read(|tx| {
+            let table = tx.open_table(SETTINGS)?;
+            let mut out = BTreeMap::new();
+            for item in table.iter()? {
+                let (k, v) = item?;
+                let value = self.unseal_setting(k.value(), v.value())?;
+                out.insert(k.value().to_string(), value);
+            }
+            Ok(out)
+        })
     }
 
     /// Sets a setting; an empty value removes it (back to its default).
+    /// Secret settings are sealed; their hint, sent back unchanged (a form
+    /// saved as shown), keeps the stored value.
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let tx = self.db.begin_write()?;
-        {
+        self.db.write(|tx| {
             let mut table = tx.open_table(SETTINGS)?;
             if value.is_empty() {
                 table.remove(key)?;
+            } else if is_sealed_setting(key) {
+                let current = match table.get(key)? {
+                    Some(v) => Some(self.unseal_setting(key, v.value())?),
+                    None => None,
+                };
+                if current.is_none_or(|c| shown_setting(key, &c) != value) {
+                    table.insert(key, self.seal_setting(key, value).as_str())?;
+                }
             } else {
                 table.insert(key, value)?;
             }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     }
+
+    /// A secret setting as stored: `sealed:` and the hex of its ciphertext,
+    /// bound to its key.
+    pub(super) fn seal_setting(&self, key: &str, value: &str) -> String {
+        let aad = format!("setting:{key}");
+        format!(
+            "{SEALED_PREFIX}{}",
+            hex(&self.sealer.seal(value.as_bytes(), aad.as_bytes()))
+        )
+    }
+
+    fn unseal_setting(&self, key: &str, stored: &str) -> Result<String, StoreError> {
+        Ok(unseal_setting_with(&self.sealer, key, stored)?.unwrap_or_else(|| stored.to_string()))
+    }
+
+    /// Keeps the proxy sealed, and its shown form (no password) beside it.
+    pub(super) fn set_proxy(&self, rec: &mut AccountRecord, proxy: Option<&str>) {
+        rec.proxy = proxy.map(shown_proxy);
+        rec.sealed_proxy = proxy.map(|p| self.sealer.seal(p.as_bytes(), &proxy_aad(&rec.id)));
+    }
+
+    fn proxy_of(&self, rec: &AccountRecord) -> Result<Option<String>, StoreError> {
+        match &rec.sealed_proxy {
+            Some(sealed) => {
+                let plain = self.sealer.unseal(sealed, &proxy_aad(&rec.id))?;
+                Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+            }
+            None => Ok(rec.proxy.clone()),
+        }
+    }
+}
+
+/// A stored setting's plain text if it is sealed; `None` if it is not.
+pub(super) fn unseal_setting_with(
+    sealer: &Sealer,
+    key: &str,
+    stored: &str,
+) -> Result<Option<String>, StoreError> {
+    let Some(sealed) = stored.strip_prefix(SEALED_PREFIX) else {
+        return Ok(None);
+    };
+    let aad = format!("setting:{key}");
+    let bytes = crate::protocol::from_hex(sealed)
+        .ok_or_else(|| StoreError::Db(format!("setting `{key}` is damaged")))?;
+    let plain = sealer.unseal(&bytes, aad.as_bytes())?;
+    Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+}
+
+/// Settings sealed like API keys: they hold credentials.
+const SEALED_SETTINGS: &[&str] = &["oauth_client_secret", "upstream_proxy"];
+pub(super) const SEALED_PREFIX: &str = "sealed:";
+
+pub(super) fn is_sealed_setting(key: &str) -> bool {
+    SEALED_SETTINGS.contains(&key)
+}
+
+/// What users see of a setting: secrets as hints, proxies without their password.
+pub fn shown_setting(key: &str, value: &str) -> String {
+    match key {
+        "upstream_proxy" => shown_proxy(value),
+        _ if is_sealed_setting(key) && !value.is_empty() => hint(value),
+        _ => value.to_string(),
+    }
+}
+
+pub(super) fn proxy_aad(id: &str) -> Vec<u8> {
+    format!("{id}\0proxy").into_bytes()
 }
 
 /// An outbound proxy URL, checked; empty means none.
@@ -717,25 +682,6 @@ fn info_of(r: AccountRecord) -> AccountInfo {
         project: r.project,
         health: None,
     }
-}
-
-/// Schema 1 → 2: accounts gained a user-chosen order; they keep the order
-/// they were added in.
-fn number_accounts(tx: &redb::WriteTransaction) -> Result<(), StoreError> {
-    let mut table = tx.open_table(ACCOUNTS)?;
-    let mut records: Vec<(String, serde_json::Value)> = Vec::new();
-    for item in table.iter()? {
-        let (k, v) = item?;
-        records.push((k.value().to_string(), serde_json::from_slice(v.value())?));
-    }
-    records.sort_by_key(|(id, r)| (r["created"].as_u64().unwrap_or(0), id.clone()));
-    for (i, (id, mut rec)) in records.into_iter().enumerate() {
-        if rec.get("order").is_none() {
-            rec["order"] = serde_json::json!(i);
-            table.insert(id.as_str(), serde_json::to_vec(&rec)?.as_slice())?;
-        }
-    }
-    Ok(())
 }
 
 /// A provider's base URL as stored: http(s), no trailing slash.

@@ -102,6 +102,23 @@ pub fn hint(s: &str) -> String {
     format!("{head}...{tail}")
 }
 
+/// A proxy URL without its password: `http://user:***@host:port`; a user
+/// name alone (often a token) becomes `***`.
+pub fn shown_proxy(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    let user = match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => "***".to_string(),
+    };
+    format!("{scheme}://{user}{}", &rest[at..])
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Secret({})", self.hint())
@@ -109,7 +126,7 @@ impl fmt::Debug for Secret {
 }
 
 /// An upstream account with its secret decrypted, as the proxy uses it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Account {
     pub id: String,
     pub name: String,
@@ -215,8 +232,12 @@ pub(super) struct AccountRecord {
     pub key_hint: String,
     #[serde(default)]
     pub tier: Option<Tier>,
+    /// The proxy as users see it (`shown_proxy`); before schema 5, the URL.
     #[serde(default)]
     pub proxy: Option<String>,
+    /// The proxy URL, sealed like the secret (it may hold a password).
+    #[serde(default)]
+    pub sealed_proxy: Option<Vec<u8>>,
     #[serde(default)]
     pub project: Option<String>,
     /// nonce ‖ AES-GCM-SIV ciphertext of the API key, bound to `id`.
@@ -227,4 +248,40 @@ pub(super) struct AccountRecord {
 pub(super) struct KeyRecord {
     pub info: KeyInfo,
     pub sha256: [u8; 32],
+}
+
+/// An account prints its secret and its proxy as hints.
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("models", &self.models)
+            .field("enabled", &self.enabled)
+            .field("secret", &self.secret)
+            .field("tier", &self.tier)
+            .field("proxy", &self.proxy.as_deref().map(shown_proxy))
+            .field("project", &self.project)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_proxy;
+
+    #[test]
+    fn proxies_are_shown_without_their_password() {
+        for (url, shown) in [
+            ("http://user:pa55@host:8080", "http://user:***@host:8080"),
+            ("socks5://tok3n@10.0.0.1:1080", "socks5://***@10.0.0.1:1080"),
+            ("http://host:3128", "http://host:3128"),
+            ("http://u:p@ss@host/x@y", "http://u:***@host/x@y"),
+            ("socks5h://host:1080/a@b", "socks5h://host:1080/a@b"),
+        ] {
+            assert_eq!(shown_proxy(url), shown, "{url}");
+        }
+    }
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn levity(dir: &Path, args: &[&str]) -> Command {
+pub(crate) fn levity(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_levity"));
     cmd.args(args)
         .env("LEVITY_HOME", dir)
@@ -16,11 +16,11 @@ fn levity(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-fn run(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn run(dir: &Path, args: &[&str]) -> Output {
     levity(dir, args).output().unwrap()
 }
 
-fn ok(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn ok(dir: &Path, args: &[&str]) -> String {
     let out = run(dir, args);
     assert!(
         out.status.success(),
@@ -31,7 +31,7 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn fails(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn fails(dir: &Path, args: &[&str]) -> String {
     let out = run(dir, args);
     assert!(!out.status.success(), "levity {args:?} should fail");
     String::from_utf8(out.stderr).unwrap()
@@ -237,9 +237,9 @@ fn sealed_files_refuse_the_wrong_key_and_lose_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not match"));
 }
 
-struct Server {
-    child: std::process::Child,
-    url: String,
+pub(crate) struct Server {
+    pub child: std::process::Child,
+    pub url: String,
 }
 
 impl Drop for Server {
@@ -252,7 +252,12 @@ impl Drop for Server {
 fn start_server(dir: &Path, extra: &[&str]) -> Server {
     let mut args = vec!["serve", "--port", "0", "--no-open"];
     args.extend_from_slice(extra);
-    let mut child = levity(dir, &args)
+    spawn_server(levity(dir, &args))
+}
+
+/// Spawns `levity serve` as `cmd` says and waits for its address.
+pub(crate) fn spawn_server(mut cmd: Command) -> Server {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

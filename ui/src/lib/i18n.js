@@ -14,6 +14,8 @@ const en = {
   'app.skip': 'Skip to content',
   'app.unreachable': 'Server unreachable.',
   'app.unreachableHint': 'Is levity serve running?',
+  'app.disk': 'The data file cannot be written.',
+  'app.diskHint': 'Free disk space: levity keeps serving and saves what it holds in memory once it can ({error}).',
 
   'nav.label': 'Main',
   'nav.overview': 'Overview',
@@ -415,6 +417,8 @@ const zh = {
   'app.skip': '跳到正文',
   'app.unreachable': '无法连接服务器。',
   'app.unreachableHint': 'levity serve 是否在运行？',
+  'app.disk': '数据文件无法写入。',
+  'app.diskHint': '请释放磁盘空间：levity 继续服务，并在可以时保存内存中暂存的数据（{error}）。',
 
   'nav.label': '主导航',
   'nav.overview': '概览',

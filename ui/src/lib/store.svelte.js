@@ -137,11 +137,14 @@ function startEvents() {
 /** Starts loading and the live connection; returns a cleanup function. */
 export function startApp() {
   const tick = setInterval(() => (clock.now = Date.now()), 1000);
+  // Status carries conditions no event announces (a full disk).
+  const status = setInterval(() => !app.needsToken && loadStatus(), 15_000);
   loadStatus();
   loadAccounts();
   startEvents();
   return () => {
     clearInterval(tick);
+    clearInterval(status);
     stopEvents?.();
     stopEvents = null;
   };

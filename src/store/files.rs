@@ -1,0 +1,215 @@
+//! The files around the data: the folder and file kept private to their
+//! owner, the install secret in the key file, and the names of both beside
+//! `levity.redb`.
+
+use super::StoreError;
+use super::crypto::random_bytes;
+use crate::protocol::hex;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The data file and the files levity keeps beside it.
+pub(super) struct Paths {
+    pub data: PathBuf,
+    /// The install secret: `levity.key` beside `levity.redb`.
+    pub key: PathBuf,
+    /// The automatic backup: `levity.redb.bak`.
+    pub backup: PathBuf,
+}
+
+impl Paths {
+    pub fn of(data: &Path) -> Paths {
+        let mut backup = data.as_os_str().to_owned();
+        backup.push(".bak");
+        Paths {
+            data: data.into(),
+            key: data.with_extension("key"),
+            backup: backup.into(),
+        }
+    }
+}
+
+/// Creates the data folder readable by its owner only, or tightens an
+/// existing one. Shared folders (sticky, like /tmp) are left alone: the
+/// files inside are private on their own.
+pub(super) fn prepare_dir(dir: &Path) -> Result<(), StoreError> {
+    if !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        return builder
+            .create(dir)
+            .map_err(|e| StoreError::Db(format!("cannot create {}: {e}", dir.display())));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0);
+        if mode & 0o077 != 0 && mode & 0o1000 == 0 {
+            match std::fs::set_permissions(dir, PermissionsExt::from_mode(mode & 0o700)) {
+                Ok(()) => tracing::info!(
+                    dir = %dir.display(),
+                    "made the data folder private to its owner (it was open to other users)"
+                ),
+                Err(e) => tracing::warn!(
+                    dir = %dir.display(),
+                    error = %e,
+                    "the data folder is open to other users and cannot be tightened"
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes an existing file readable and writable by its owner only.
+fn tighten(path: &Path, file: &File) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(mode) = file.metadata().map(|m| m.permissions().mode()) else {
+            return;
+        };
+        if mode & 0o077 != 0 {
+            match file.set_permissions(PermissionsExt::from_mode(0o600)) {
+                Ok(()) => tracing::info!(
+                    file = %path.display(),
+                    "made the file private to its owner (0600; other users could read it)"
+                ),
+                Err(e) => tracing::warn!(
+                    file = %path.display(),
+                    error = %e,
+                    "the file is readable by other users and cannot be tightened"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, file);
+}
+
+/// Options for a new file only its owner can read.
+fn private() -> OpenOptions {
+    let mut opts = OpenOptions::new();
+    opts.read(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts
+}
+
+/// Opens the data file and takes redb's lock on it (the same exclusive lock
+/// redb takes), so it can be checked before redb opens it. `true` when the
+/// file was created now.
+pub(super) fn open_data(path: &Path) -> Result<(File, bool), StoreError> {
+    let cannot = |e: std::io::Error| StoreError::Db(format!("cannot open {}: {e}", path.display()));
+    let (file, fresh) = match private().create_new(true).open(path) {
+        Ok(f) => (f, true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .map_err(cannot)?;
+            tighten(path, &f);
+            (f, false)
+        }
+        Err(e) => return Err(cannot(e)),
+    };
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::AlreadyOpen(path.into())),
+        Err(std::fs::TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Unsupported => {}
+        Err(std::fs::TryLockError::Error(e)) => return Err(cannot(e)),
+    }
+    Ok((file, fresh))
+}
+
+/// The install secret, if the key file exists.
+pub(super) fn read_key(paths: &Paths) -> Result<Option<[u8; 32]>, StoreError> {
+    let mut file = match OpenOptions::new().read(true).open(&paths.key) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(StoreError::Sealed(format!(
+                "cannot read the key file {}: {e}",
+                paths.key.display()
+            )));
+        }
+    };
+    tighten(&paths.key, &file);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).ok();
+    crate::protocol::from_hex(text.trim())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            StoreError::Sealed(format!(
+                "the key file {} is damaged (it should hold 64 hex digits): put back the copy \
+                 that belongs to {}",
+                paths.key.display(),
+                paths.data.display()
+            ))
+        })
+}
+
+/// Writes a new install secret, whole or not at all (written beside, synced,
+/// then renamed), before any data is sealed with it.
+pub(super) fn create_key(paths: &Paths) -> Result<[u8; 32], StoreError> {
+    let secret = random_bytes::<32>();
+    let mut tmp = paths.key.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    let written = (|| {
+        let mut f = private().create(true).truncate(true).open(&tmp)?;
+        f.write_all(format!("{}\n", hex(&secret)).as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &paths.key)?;
+        sync_dir(&paths.key)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        StoreError::Disk(format!(
+            "cannot write the key file {}: {e}",
+            paths.key.display()
+        ))
+    })?;
+    tracing::info!(file = %paths.key.display(), "created the install key; back it up with the data file");
+    Ok(secret)
+}
+
+/// Makes a rename in `path`'s folder durable.
+pub(super) fn sync_dir(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// A new private file for the backup, replaced whole by `finish_backup`.
+pub(super) fn backup_file(paths: &Paths) -> Result<(File, PathBuf), StoreError> {
+    let mut tmp = paths.backup.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let file = private()
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| StoreError::Disk(format!("cannot create {}: {e}", tmp.display())))?;
+    Ok((file, tmp))
+}
+
+pub(super) fn finish_backup(paths: &Paths, tmp: &Path) -> Result<(), StoreError> {
+    std::fs::rename(tmp, &paths.backup)
+        .and_then(|()| sync_dir(&paths.backup))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(tmp);
+            StoreError::Disk(format!("cannot write {}: {e}", paths.backup.display()))
+        })
+}
