@@ -19,6 +19,8 @@ pub enum Kind {
     TooLarge,
     /// The client stopped sending its request body (408).
     SlowClient,
+    /// The body is not declared as JSON (415).
+    NotJson,
     /// Quota exhausted upstream (429).
     RateLimited,
     /// The upstream failed or answered something unusable (502).
@@ -89,6 +91,7 @@ impl Error {
             Kind::NotFound => 404,
             Kind::TooLarge => 413,
             Kind::SlowClient => 408,
+            Kind::NotJson => 415,
             Kind::RateLimited => 429,
             Kind::Upstream => 502,
             Kind::Unavailable => 503,

@@ -446,7 +446,7 @@ impl StreamEncoder {
 /// Google's error envelope: `{"error": {"code", "message", "status"}}`.
 pub fn encode_error(err: &Error) -> Vec<u8> {
     let status = match err.kind {
-        Kind::InvalidRequest | Kind::TooLarge => "INVALID_ARGUMENT",
+        Kind::InvalidRequest | Kind::TooLarge | Kind::NotJson => "INVALID_ARGUMENT",
         Kind::SlowClient => "CANCELLED",
         Kind::Authentication => "UNAUTHENTICATED",
         Kind::PermissionDenied => "PERMISSION_DENIED",

@@ -236,6 +236,7 @@ pub fn encode_error(err: &Error) -> Vec<u8> {
         Kind::NotFound => ("invalid_request_error", "model_not_found"),
         Kind::TooLarge => ("invalid_request_error", "request_too_large"),
         Kind::SlowClient => ("invalid_request_error", "request_timeout"),
+        Kind::NotJson => ("invalid_request_error", "unsupported_media_type"),
         Kind::RateLimited => ("rate_limit_error", "rate_limit_exceeded"),
         Kind::Upstream => ("api_error", "upstream_error"),
         Kind::Unavailable => ("api_error", "no_account_available"),

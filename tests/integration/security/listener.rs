@@ -403,6 +403,106 @@ async fn probe_21_the_admin_token_reaches_only_its_owner() {
     let _ = child.wait();
     assert_eq!(mode, 0o600, "levity.server.json was left {mode:o}");
     let logged = std::fs::read_to_string(&log).unwrap();
-    assert!(logged.contains("shutting down"), "no log was written: {logged}");
+    assert!(
+        logged.contains("shutting down"),
+        "no log was written: {logged}"
+    );
     assert!(!logged.contains(&token), "the admin token is in a log line");
+}
+
+/// 6. A page in the user's browser cannot spend quota with the "simple"
+/// requests browsers send cross-site without asking: a body not declared
+/// JSON is refused (415) and a foreign `Origin` (also `null`) is refused
+/// (403), with no client key set, each in the client's protocol, and nothing
+/// reaches the upstream. A listed origin and levity's own pages pass.
+#[tokio::test]
+async fn probe_22_cross_site_pages_cannot_spend_quota() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_gemini("g", "AIzaSy-probe-22", &fake.url()).await;
+    let body = r#"{"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "reply spent"}]}"#;
+    let post = |path: &str, ct: Option<&str>, origin: Option<&str>| {
+        let mut req = lev.http.post(format!("{}{path}", lev.url)).body(body);
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    for ct in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let resp = post("/v1/chat/completions", ct, Some("https://attacker.example"))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 415, "{ct:?}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["type"], "invalid_request_error", "{v}");
+        let resp = post("/v1/messages", ct, None).await.unwrap();
+        assert_eq!(resp.status(), 415, "{ct:?}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["type"], "error", "Anthropic's shape: {v}");
+    }
+    for origin in [
+        "https://attacker.example",
+        "null",
+        "http://127.0.0.1.attacker.example",
+    ] {
+        let resp = post(
+            "/v1/chat/completions",
+            Some("application/json"),
+            Some(origin),
+        )
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 403, "{origin}");
+        assert!(resp.text().await.unwrap().contains("cors_origins"));
+    }
+    let resp = lev
+        .http
+        .post(format!(
+            "{}/v1beta/models/gemini-2.5-flash:generateContent",
+            lev.url
+        ))
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(r#"{"contents": [{"parts": [{"text": "hi"}]}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["status"], "INVALID_ARGUMENT", "{v}");
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+
+    // What is allowed still works: tools (no Origin), levity's own pages, a
+    // listed origin, and `+json` types.
+    let own = lev.url.clone();
+    for (ct, origin) in [
+        ("application/json", None),
+        ("application/json; charset=utf-8", Some(own.as_str())),
+        ("application/vnd.api+json", None),
+    ] {
+        let resp = post("/v1/chat/completions", Some(ct), origin)
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{ct} {origin:?}");
+    }
+    lev.set("cors_origins", "https://app.example").await;
+    let resp = post(
+        "/v1/chat/completions",
+        Some("application/json"),
+        Some("https://app.example"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
 }
