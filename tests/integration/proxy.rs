@@ -393,6 +393,7 @@ async fn request_errors_are_clear() {
     let resp = lev
         .http
         .post(format!("{}/v1/chat/completions", lev.url))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await

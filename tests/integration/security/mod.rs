@@ -625,7 +625,18 @@ async fn probe_10_no_secret_in_logs_at_trace() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let http = reqwest::Client::new();
+    // The admin token, as the CLI reads it; it must not be logged either.
+    let server: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("levity.server.json")).unwrap(),
+    )
+    .unwrap();
+    let admin_token = server["admin_token"].as_str().unwrap().to_string();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-levity-admin-token", admin_token.parse().unwrap());
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
     let gemini_key = "AIzaPROBE10-secret-000000001";
     let failing_key = "AIzaPROBE10-fail401-00000002";
     let anthropic_key = "sk-ant-PROBE10-secret-0000003";
@@ -697,8 +708,11 @@ async fn probe_10_no_secret_in_logs_at_trace() {
         .status()
         .unwrap();
     let _ = child.wait();
-    let logs = std::fs::read_to_string(&log).unwrap()
-        + &std::fs::read_to_string(dir.path().join("serve.err")).unwrap();
+    let stderr = std::fs::read_to_string(dir.path().join("serve.err")).unwrap();
+    // `serve --no-open` shows the dashboard's address, with the token, on
+    // the terminal by design; the log (stderr) never has it.
+    assert!(!stderr.contains(&admin_token), "the admin token is in a log line");
+    let logs = std::fs::read_to_string(&log).unwrap() + &stderr;
     assert!(
         logs.contains("request end"),
         "the scenario ran: {}",
