@@ -505,8 +505,14 @@ mod tests {
             reason: "429".into(),
         };
         let now = 1_000;
-        assert_eq!(h.failure("a", "m", cool.clone(), now), Some(now + MAX_WAIT_MS));
-        assert_eq!(h.failure("a", "m", cool, now + 1), Some(now + 1 + MAX_WAIT_MS));
+        assert_eq!(
+            h.failure("a", "m", cool.clone(), now),
+            Some(now + MAX_WAIT_MS)
+        );
+        assert_eq!(
+            h.failure("a", "m", cool, now + 1),
+            Some(now + 1 + MAX_WAIT_MS)
+        );
         assert!(h.read("a").usable("m", now + 1 + MAX_WAIT_MS));
         // Health saved before the cap comes back capped.
         let mut saved = HashMap::new();

@@ -10,9 +10,7 @@
 mod health;
 mod session;
 
-pub use health::{
-    AccountHealth, Effect, Health, Limits, MAX_WAIT_MS, Remaining, capped, now_ms,
-};
+pub use health::{AccountHealth, Effect, Health, Limits, MAX_WAIT_MS, Remaining, capped, now_ms};
 
 /// Window lengths, in milliseconds.
 pub mod health_spans {

@@ -245,7 +245,7 @@ async fn probe_03_client_keys_are_required_and_checked() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     // The comparison is over SHA-256 digests, every stored key, no early exit.
-    let src = include_str!("../../src/server/auth.rs");
+    let src = include_str!("../../../src/server/auth.rs");
     assert!(
         src.contains("fn ct_eq") && src.contains("fold(0u8"),
         "constant-time comparison is gone"
