@@ -61,8 +61,13 @@ impl Clients {
     }
 }
 
+/// Every upstream client goes out directly or through the proxy the user
+/// set (`upstream_proxy`, an account's `--proxy`), never through one taken
+/// from `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY`, which would see every
+/// API key levity holds.
 fn builder(connect_timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
+        .no_proxy()
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(90))
         .user_agent(concat!("levity/", env!("CARGO_PKG_VERSION")))

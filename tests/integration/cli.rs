@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn levity(dir: &Path, args: &[&str]) -> Command {
+pub(crate) fn levity(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_levity"));
     cmd.args(args)
         .env("LEVITY_HOME", dir)
@@ -237,9 +237,9 @@ fn sealed_files_refuse_the_wrong_key_and_lose_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not match"));
 }
 
-struct Server {
+pub(crate) struct Server {
     child: std::process::Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Server {
@@ -252,7 +252,12 @@ impl Drop for Server {
 fn start_server(dir: &Path, extra: &[&str]) -> Server {
     let mut args = vec!["serve", "--port", "0", "--no-open"];
     args.extend_from_slice(extra);
-    let mut child = levity(dir, &args)
+    start(levity(dir, &args))
+}
+
+/// Starts `levity serve` as `cmd` sets it up (its environment, say).
+pub(crate) fn start(mut cmd: Command) -> Server {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
