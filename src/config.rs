@@ -35,6 +35,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "longest wait to connect to an upstream",
     ),
     (
+        "answer_max_mb",
+        "64",
+        "largest whole (not streamed) upstream answer levity reads; a larger one fails that attempt, and another account may try",
+    ),
+    (
         "max_attempts",
         "5",
         "attempts (on any accounts) for one request before its error reaches the client",
@@ -209,6 +214,8 @@ pub struct Settings {
     pub model_map: Vec<(String, String)>,
     pub request_timeout_secs: u64,
     pub connect_timeout_secs: u64,
+    /// Bytes of a whole upstream answer levity reads at most.
+    pub answer_max: usize,
     pub max_attempts: u32,
     pub request_deadline_secs: u64,
     pub mode: Mode,
@@ -279,6 +286,7 @@ impl Settings {
             model_map,
             request_timeout_secs: number(map, "request_timeout_secs", 600),
             connect_timeout_secs: number(map, "connect_timeout_secs", 10),
+            answer_max: number(map, "answer_max_mb", 64usize).saturating_mul(1 << 20),
             max_attempts: number(map, "max_attempts", 5),
             request_deadline_secs: number(map, "request_deadline_secs", 600),
             mode: map.get("scheduling").and_then(|m| Mode::parse(m)).unwrap_or_default(),
@@ -359,6 +367,7 @@ impl Settings {
         match key {
             "request_timeout_secs" => positive(86_400),
             "connect_timeout_secs" => positive(600),
+            "answer_max_mb" => positive(4096),
             "max_attempts" => positive(100),
             "request_deadline_secs" => positive(86_400),
             "cache_first_wait_secs" | "queue_timeout_secs" => match value.parse::<u64>() {

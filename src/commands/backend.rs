@@ -45,10 +45,16 @@ impl Backend {
                                 path.display()
                             );
                         }
+                        // Straight to the local server: a proxy from the
+                        // environment would see the admin token and raw API keys.
+                        let client = reqwest::Client::builder()
+                            .no_proxy()
+                            .build()
+                            .map_err(|e| format!("cannot set up an HTTP client: {e}"))?;
                         return Ok(Backend::Remote {
                             url: server.url,
                             token: server.admin_token,
-                            client: reqwest::Client::new(),
+                            client,
                         });
                     }
                     if started.elapsed() >= WAIT_FOR_FILE {

@@ -90,10 +90,7 @@ pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
         &Forward::default(),
     );
     let resp = super::send(builder, call.host(), call.timeout, anthropic::decode_error).await?;
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| super::transport_error(call.host(), &e))?;
+    let body = super::read_whole(call, resp).await?;
     serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v["input_tokens"].as_u64())

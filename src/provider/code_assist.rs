@@ -78,7 +78,7 @@ async fn refresh(call: &Call) -> Result<(String, u64), Error> {
         .await
         .map_err(|e| auth_error(&e, &host))?;
     let status = resp.status().as_u16();
-    let body = resp.bytes().await.map_err(|e| auth_error(&e, &host))?;
+    let body = super::read_whole(call, resp).await?;
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     if status != 200 {
         let code = v["error"].as_str().unwrap_or("");
@@ -149,12 +149,6 @@ async fn post(
         .unwrap_or_else(|| Error::new(Kind::Unavailable, "no Code Assist endpoint is configured")))
 }
 
-async fn read(resp: reqwest::Response, host: &str) -> Result<bytes::Bytes, Error> {
-    resp.bytes()
-        .await
-        .map_err(|e| super::transport_error(host, &e))
-}
-
 /// The account's access token and project, refreshed or discovered as needed.
 async fn session(call: &Call) -> Result<(String, String), Error> {
     let slot = call.up.tokens().slot(&call.acc.id);
@@ -181,7 +175,7 @@ async fn discover(call: &Call, access: &str) -> Result<String, Error> {
         code_assist::load_request(configured),
     )
     .await?;
-    let body = read(resp, "Code Assist").await?;
+    let body = super::read_whole(call, resp).await?;
     match code_assist::decode_load(&body, configured)? {
         code_assist::Setup::Ready { project } => Ok(project),
         code_assist::Setup::Blocked { reason } => Err(Error::new(
@@ -193,7 +187,7 @@ async fn discover(call: &Call, access: &str) -> Result<String, Error> {
                 let body = code_assist::onboard_request(&tier, configured);
                 let resp = post(call, "onboardUser", access, body).await?;
                 let (done, project) =
-                    code_assist::decode_onboard(&read(resp, "Code Assist").await?)?;
+                    code_assist::decode_onboard(&super::read_whole(call, resp).await?)?;
                 if done {
                     return project.or(configured.map(str::to_string)).ok_or_else(|| {
                         Error::new(
@@ -241,7 +235,7 @@ pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
         &call.model,
     );
     let resp = post(call, "countTokens", &access, body).await?;
-    gemini::decode_count_tokens(&read(resp, "Code Assist").await?).ok_or_else(|| {
+    gemini::decode_count_tokens(&super::read_whole(call, resp).await?).ok_or_else(|| {
         Error::new(
             Kind::Upstream,
             "Code Assist sent a token count levity cannot read",
@@ -256,7 +250,7 @@ pub async fn quota(call: &Call) -> Result<Vec<code_assist::Bucket>, Error> {
         .to_string()
         .into_bytes();
     let resp = post(call, "retrieveUserQuota", &access, body).await?;
-    code_assist::decode_quota(&read(resp, "Code Assist").await?)
+    code_assist::decode_quota(&super::read_whole(call, resp).await?)
 }
 
 /// Trades an OAuth authorization code for the account's refresh token,

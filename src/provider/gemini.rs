@@ -40,10 +40,7 @@ pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
         gemini::encode_count_tokens(req, &call.model),
     );
     let resp = super::send(builder, call.host(), call.timeout, gemini::decode_error).await?;
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| super::transport_error(call.host(), &e))?;
+    let body = super::read_whole(call, resp).await?;
     gemini::decode_count_tokens(&body).ok_or_else(|| {
         Error::new(
             Kind::Upstream,

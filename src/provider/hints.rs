@@ -1,11 +1,32 @@
 //! What upstreams say about waiting and quota, in the many forms they say it:
 //! `Retry-After`, Google's `RetryInfo.retryDelay` and `quotaResetDelay` /
 //! `quotaResetTimeStamp`, and the `x-ratelimit-*` / `anthropic-ratelimit-*`
-//! headers of successful answers.
+//! headers of successful answers. Every wait is capped at `scheduler::MAX_WAIT_MS`, so
+//! no hint, however large, rests an account for longer than a week.
 
+use crate::scheduler::capped;
 use reqwest::header::HeaderMap;
 
-/// A Google duration (`"36.5s"`, `"850ms"`, `"1h2m3s"`) in milliseconds.
+/// A `Retry-After` header value as a wait from `now_ms`: RFC 9110 §10.2.3
+/// allows `delay-seconds` (digits) or an `HTTP-date` (IMF-fixdate, and the
+/// obsolete RFC 850 and asctime forms a recipient must accept, §5.6.7). A
+/// date in the past means now; a negative or garbled value is no hint.
+pub fn retry_after(value: &str, now_ms: u64) -> Option<u64> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Too many digits for u64 is still a long wait: the cap, not nothing.
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(capped(secs.saturating_mul(1000)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let at_ms = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    Some(capped(at_ms.saturating_sub(now_ms)))
+}
+
+/// A Google duration (`"36.5s"`, `"850ms"`, `"1h2m3s"`; protobuf's
+/// `Duration` in JSON is seconds with an `s`) in milliseconds, capped.
 pub fn duration_ms(s: &str) -> Option<u64> {
     let s = s.trim();
     if s.is_empty() {
@@ -35,16 +56,26 @@ pub fn duration_ms(s: &str) -> Option<u64> {
         total += value * unit;
         any = true;
     }
-    (any && num.is_empty()).then(|| total.ceil() as u64)
+    // `as` saturates a float too large for u64; the cap does the rest.
+    (any && num.is_empty()).then(|| capped(total.ceil() as u64))
 }
 
 /// An RFC 3339 time (`2026-11-26T14:00:00Z`, fractions and offsets allowed)
 /// as Unix milliseconds.
 pub fn rfc3339_ms(s: &str) -> Option<u64> {
+    // Small unsigned fields (RFC 3339 has 4-digit years, 2-digit the rest),
+    // so no arithmetic below can overflow whatever the upstream wrote.
+    fn field<T: std::str::FromStr + Into<i64>>(s: &str) -> Option<i64> {
+        s.parse::<T>().ok().map(Into::into)
+    }
     let s = s.trim();
     let (date, rest) = s.split_once(['T', 't', ' '])?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, mo, day) = (d.next()??, d.next()??, d.next()??);
+    let mut d = date.split('-');
+    let (y, mo, day) = (
+        field::<u16>(d.next()?)?,
+        field::<u8>(d.next()?)?,
+        field::<u8>(d.next()?)?,
+    );
     let (time, offset_min) = match rest.strip_suffix(['Z', 'z']) {
         Some(t) => (t, 0),
         None => {
@@ -52,18 +83,15 @@ pub fn rfc3339_ms(s: &str) -> Option<u64> {
             let (t, off) = rest.split_at(at);
             let sign = if off.starts_with('-') { -1 } else { 1 };
             let (oh, om) = off[1..].split_once(':')?;
-            (
-                t,
-                sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?),
-            )
+            (t, sign * (field::<u8>(oh)? * 60 + field::<u8>(om)?))
         }
     };
     let mut t = time.split(':');
-    let (h, mi) = (
-        t.next()?.parse::<i64>().ok()?,
-        t.next()?.parse::<i64>().ok()?,
-    );
+    let (h, mi) = (field::<u8>(t.next()?)?, field::<u8>(t.next()?)?);
     let sec: f64 = t.next()?.parse().ok()?;
+    if !(0.0..61.0).contains(&sec) {
+        return None;
+    }
     // Days from the civil date (Howard Hinnant's algorithm).
     let y = if mo <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -77,8 +105,9 @@ pub fn rfc3339_ms(s: &str) -> Option<u64> {
         .map(|s| s * 1000 + (sec * 1000.0) as u64)
 }
 
-/// The wait a Google error body asks for: `RetryInfo.retryDelay`, else the
-/// quota's reset delay or time stamp.
+/// The wait a Google error body asks for: `RetryInfo.retryDelay` (the
+/// `google.rpc.RetryInfo` detail of `google/rpc/error_details.proto`), else
+/// the quota's reset delay or time stamp (`ErrorInfo.metadata`); capped.
 pub fn retry_in_body(body: &[u8]) -> Option<u64> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let details = v["error"]["details"].as_array()?;
@@ -99,7 +128,7 @@ pub fn retry_in_body(body: &[u8]) -> Option<u64> {
     let at = field("quotaResetTimeStamp")
         .as_deref()
         .and_then(rfc3339_ms)?;
-    Some(at.saturating_sub(crate::scheduler::now_ms()))
+    Some(capped(at.saturating_sub(crate::scheduler::now_ms())))
 }
 
 /// What is left of the request quota, from a successful answer's headers.
@@ -122,8 +151,10 @@ pub fn remaining(headers: &HeaderMap, now_ms: u64) -> Option<(f64, u64)> {
             && limit > 0.0
         {
             let reset_ms = get(reset)
-                .and_then(|r| rfc3339_ms(r).or_else(|| duration_ms(r).map(|d| now_ms + d)))
-                .unwrap_or(now_ms + 60_000);
+                .and_then(|r| {
+                    rfc3339_ms(r).or_else(|| duration_ms(r).map(|d| now_ms.saturating_add(d)))
+                })
+                .unwrap_or(now_ms.saturating_add(60_000));
             return Some((left / limit, reset_ms));
         }
     }
@@ -133,6 +164,7 @@ pub fn remaining(headers: &HeaderMap, now_ms: u64) -> Option<(f64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheduler::MAX_WAIT_MS;
 
     #[test]
     fn durations() {
@@ -144,8 +176,36 @@ mod tests {
             ("", None),
             ("5x", None),
             ("12", None),
+            ("0.5s", Some(500)),
+            ("99999999999999999999s", Some(MAX_WAIT_MS)),
+            ("1e400s", None),
         ] {
             assert_eq!(duration_ms(s), ms, "{s}");
+        }
+    }
+
+    #[test]
+    fn retry_after_values() {
+        // 2026-11-26T14:00:00Z, the IMF-fixdate below.
+        let now = 1_795_701_600_000;
+        for (value, ms) in [
+            ("17", Some(17_000)),
+            (" 0 ", Some(0)),
+            ("99999999999999999999", Some(MAX_WAIT_MS)),
+            ("18446744073709551615", Some(MAX_WAIT_MS)),
+            ("604801", Some(MAX_WAIT_MS)),
+            ("-5", None),
+            ("1.5", None),
+            ("inf", None),
+            ("", None),
+            ("Thu, 26 Nov 2026 14:00:37 GMT", Some(37_000)),
+            ("Thursday, 26-Nov-26 14:00:37 GMT", Some(37_000)),
+            ("Thu Nov 26 14:00:37 2026", Some(37_000)),
+            ("Wed, 25 Nov 2026 14:00:00 GMT", Some(0)),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", Some(MAX_WAIT_MS)),
+            ("Thu, 26 Nov 2026 25:00:00 GMT", None),
+        ] {
+            assert_eq!(retry_after(value, now), ms, "{value:?}");
         }
     }
 
@@ -158,6 +218,16 @@ mod tests {
             Some(1_795_701_600_500)
         );
         assert_eq!(rfc3339_ms("yesterday"), None);
+        // Fields too large for their place are refused, not overflowed.
+        for bad in [
+            "99999999999-01-01T00:00:00Z",
+            "2026-99999999999-01T00:00:00Z",
+            "2026-01-01T99999999999:00:00Z",
+            "2026-01-01T00:00:00+99999999999:00",
+            "2026-01-01T00:00:inf",
+        ] {
+            assert_eq!(rfc3339_ms(bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -166,6 +236,8 @@ mod tests {
         assert_eq!(retry_in_body(retry), Some(36_500));
         let quota = br#"{"error":{"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"QUOTA_EXHAUSTED","metadata":{"quotaResetDelay":"2h1m"}}]}}"#;
         assert_eq!(retry_in_body(quota), Some(7_260_000));
+        let years = br#"{"error":{"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","metadata":{"quotaResetTimeStamp":"9999-12-31T00:00:00Z"}}]}}"#;
+        assert_eq!(retry_in_body(years), Some(MAX_WAIT_MS));
         assert_eq!(retry_in_body(b"{}"), None);
         assert_eq!(retry_in_body(b"<html>"), None);
     }

@@ -61,8 +61,13 @@ impl Clients {
     }
 }
 
+/// Every upstream client goes out directly or through the proxy the user
+/// set (`upstream_proxy`, an account's `--proxy`), never through one taken
+/// from `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY`, which would see every
+/// API key levity holds.
 fn builder(connect_timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
+        .no_proxy()
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(90))
         .user_agent(concat!("levity/", env!("CARGO_PKG_VERSION")))
@@ -113,7 +118,7 @@ impl Upstream {
                 c
             }
             None => {
-                tracing::warn!(proxy = %proxy, "unusable outbound proxy; calling directly");
+                tracing::warn!(proxy = %crate::store::shown_proxy(proxy), "unusable outbound proxy; calling directly");
                 clients.direct.clone()
             }
         }
@@ -130,8 +135,11 @@ pub struct Call {
     pub acc: Arc<Account>,
     /// The upstream model name, after mapping.
     pub model: String,
-    /// Deadline for the response head, and between two chunks of a stream.
+    /// Deadline for the response head, for a whole answer's body, and
+    /// between two chunks of a stream.
     pub timeout: Duration,
+    /// Bytes of a whole answer read at most (`answer_max_mb`).
+    pub max_answer: usize,
     /// Names the answer when the upstream gives no id.
     pub id: String,
     /// The outbound proxy: the account's own, else the global one.
@@ -181,15 +189,7 @@ pub async fn generate(call: Call, req: &Request) -> Result<Response, Error> {
         ProviderKind::GoogleOauth => code_assist::send(&call, req, false).await?,
     };
     call.observe(&resp);
-    let body = tokio::time::timeout(call.timeout, resp.bytes())
-        .await
-        .map_err(|_| {
-            Error::new(
-                Kind::Timeout,
-                format!("{} stopped sending its answer", call.host()),
-            )
-        })?
-        .map_err(|e| transport_error(call.host(), &e))?;
+    let body = read_whole(&call, resp).await?;
     let mut decoder = decoder;
     let mut events = Vec::new();
     decoder.whole(&body, &mut events)?;
@@ -218,6 +218,42 @@ pub async fn stream(call: Call, req: &Request) -> Result<EventStream, Error> {
         idle: call.timeout,
     };
     Ok(Box::pin(futures_util::stream::unfold(state, next_events)))
+}
+
+/// Reads a whole (not streamed) answer into one buffer, chunk by chunk, up
+/// to `call.max_answer` bytes and within `call.timeout`. A larger answer
+/// fails the attempt as the upstream's fault, so another account may try,
+/// and nothing past the limit is held.
+pub async fn read_whole(call: &Call, mut resp: reqwest::Response) -> Result<Vec<u8>, Error> {
+    let host = call.host();
+    let too_large = || {
+        Error::new(
+            Kind::Upstream,
+            format!(
+                "{host} sent an answer larger than answer_max_mb ({} MB); raise it with \
+                 `levity config set answer_max_mb N` if such answers are expected",
+                call.max_answer >> 20
+            ),
+        )
+    };
+    let declared = resp.content_length().unwrap_or(0);
+    if declared > call.max_answer as u64 {
+        return Err(too_large());
+    }
+    let read = async {
+        // The declared length sizes the buffer once, within the limit.
+        let mut body = Vec::with_capacity(declared as usize);
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(host, &e))? {
+            if body.len() + chunk.len() > call.max_answer {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    tokio::time::timeout(call.timeout, read)
+        .await
+        .map_err(|_| Error::new(Kind::Timeout, format!("{host} stopped sending its answer")))?
 }
 
 /// Input tokens of a request: the upstream's own counter where it has one,
@@ -389,8 +425,7 @@ async fn read_failure(mut resp: reqwest::Response) -> (u16, Option<u64>, Vec<u8>
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|secs| (secs * 1000.0) as u64);
+        .and_then(|v| hints::retry_after(v, crate::scheduler::now_ms()));
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = resp.chunk().await {
         body.extend_from_slice(&chunk);

@@ -6,6 +6,9 @@
 //! an entry and never across an upstream call. What must survive a restart
 //! (cool-downs, breakers, re-auth marks, today's usage) is taken as a
 //! serializable snapshot and written to the store by a background task.
+//!
+//! Times are Unix milliseconds and every sum saturates: no hint or stored
+//! value can wrap a time around or rest an account past [`MAX_WAIT_MS`].
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -16,6 +19,16 @@ pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The longest rest levity gives an account, whatever the upstream asked
+/// for: a hostile or broken upstream asking for years gets a week, then the
+/// account is tried again.
+pub const MAX_WAIT_MS: u64 = 7 * DAY;
+
+/// A wait in milliseconds, capped at [`MAX_WAIT_MS`].
+pub fn capped(ms: u64) -> u64 {
+    ms.min(MAX_WAIT_MS)
 }
 
 /// A cool-down applies to one model, or to the whole account.
@@ -79,7 +92,7 @@ pub struct Window {
 
 impl Window {
     fn roll(&mut self, now: u64, span: u64) {
-        if now >= self.start_ms + span {
+        if now >= self.start_ms.saturating_add(span) {
             *self = Window {
                 start_ms: now - (now % span),
                 ..Window::default()
@@ -125,8 +138,11 @@ impl AccountHealth {
     /// When `model` can be tried again on this account (now if it can).
     pub fn ready_at(&self, model: &str, now: u64) -> u64 {
         let cool = self.cooling_for(model, now).map_or(0, |c| c.until_ms);
+        // While a half-open probe is in flight nobody knows when the account
+        // returns: look again shortly (this is also the `Retry-After` a
+        // client hears), rather than "never".
         let breaker = if self.breaker.probing {
-            u64::MAX
+            now.saturating_add(PROBE_RECHECK_MS)
         } else {
             self.breaker.open_until_ms
         };
@@ -269,7 +285,7 @@ impl Health {
                     let prev = h
                         .cooling
                         .get(&key)
-                        .filter(|c| c.until_ms + 2 * base_ms.max(60_000) > now);
+                        .filter(|c| c.until_ms.saturating_add(2 * base_ms.max(60_000)) > now);
                     // A failure while the account already rests was in flight
                     // when the rest began: the same trouble, not a new strike.
                     let resting = prev.filter(|c| c.until_ms > now);
@@ -278,13 +294,14 @@ impl Health {
                         (Some(c), None) => c.strikes + 1,
                         (None, None) => 0,
                     };
-                    // The upstream's own delay, exactly; without one, growing steps.
+                    // The upstream's own delay, up to a week; without one, growing steps.
+                    let hint_ms = hint_ms.map(capped);
                     let wait =
                         hint_ms.unwrap_or_else(|| base_ms.saturating_mul(1 << strikes.min(12)));
                     let until = match (resting, hint_ms) {
                         (Some(c), None) => c.until_ms,
-                        (Some(c), Some(_)) => (now + wait).max(c.until_ms),
-                        (None, _) => now + wait,
+                        (Some(c), Some(_)) => now.saturating_add(wait).max(c.until_ms),
+                        (None, _) => now.saturating_add(wait),
                     };
                     h.cooling.insert(
                         key,
@@ -301,17 +318,18 @@ impl Health {
                     h.breaker.record(true);
                     if h.breaker.probing || h.breaker.tripped() {
                         let period = if h.breaker.probing {
-                            (h.breaker.period_ms * 2).min(BREAKER_MAX_MS)
+                            h.breaker.period_ms.saturating_mul(2).min(BREAKER_MAX_MS)
                         } else {
                             BREAKER_OPEN_MS
                         };
+                        let until = now.saturating_add(period);
                         h.breaker = Breaker {
-                            open_until_ms: now + period,
+                            open_until_ms: until,
                             period_ms: period,
                             probing: false,
                             ..h.breaker.clone()
                         };
-                        Some(now + period)
+                        Some(until)
                     } else {
                         None
                     }
@@ -350,7 +368,16 @@ impl Health {
         self.dirty.store(true, Ordering::Relaxed);
     }
 
-    pub fn load(&self, saved: HashMap<String, AccountHealth>) {
+    /// Takes saved health back, with rests cut to a week from now: a file
+    /// written before the cap (or edited) cannot rest an account forever.
+    pub fn load(&self, mut saved: HashMap<String, AccountHealth>) {
+        let latest = now_ms().saturating_add(MAX_WAIT_MS);
+        for h in saved.values_mut() {
+            for c in h.cooling.values_mut() {
+                c.until_ms = c.until_ms.min(latest);
+            }
+            h.breaker.open_until_ms = h.breaker.open_until_ms.min(latest);
+        }
         *self.map.lock().expect("health lock") = saved;
     }
 }
@@ -359,6 +386,8 @@ impl Health {
 pub const BREAKER_THRESHOLD: u32 = 3;
 pub const BREAKER_OPEN_MS: u64 = 30_000;
 const BREAKER_MAX_MS: u64 = 600_000;
+/// How soon to look again at an account whose half-open probe is in flight.
+const PROBE_RECHECK_MS: u64 = 1_000;
 
 /// What a failed attempt does to the account.
 #[derive(Debug, Clone, PartialEq)]
@@ -469,6 +498,56 @@ mod tests {
         h.start("a", 3 * BREAKER_OPEN_MS);
         h.success("a", "m", 1, 3 * BREAKER_OPEN_MS);
         assert!(h.read("a").usable("m", 3 * BREAKER_OPEN_MS));
+    }
+
+    #[test]
+    fn huge_hints_rest_an_account_a_week_at_most() {
+        let h = Health::default();
+        let cool = Effect::Cool {
+            scope_model: false,
+            hint_ms: Some(u64::MAX),
+            base_ms: 5_000,
+            reason: "429".into(),
+        };
+        let now = 1_000;
+        assert_eq!(
+            h.failure("a", "m", cool.clone(), now),
+            Some(now + MAX_WAIT_MS)
+        );
+        assert_eq!(
+            h.failure("a", "m", cool, now + 1),
+            Some(now + 1 + MAX_WAIT_MS)
+        );
+        assert!(h.read("a").usable("m", now + 1 + MAX_WAIT_MS));
+        // Health saved before the cap comes back capped.
+        let mut saved = HashMap::new();
+        let mut forever = AccountHealth::default();
+        forever.cooling.insert(
+            ALL_MODELS.into(),
+            Cooldown {
+                until_ms: u64::MAX,
+                ..Cooldown::default()
+            },
+        );
+        forever.breaker.open_until_ms = u64::MAX;
+        saved.insert("b".to_string(), forever);
+        h.load(saved);
+        let back = now_ms() + MAX_WAIT_MS + 1_000;
+        assert!(h.read("b").usable("m", back));
+    }
+
+    #[test]
+    fn a_probe_in_flight_says_look_again_soon() {
+        let h = Health::default();
+        for _ in 0..BREAKER_THRESHOLD {
+            h.failure("a", "m", Effect::Fault, 0);
+        }
+        h.start("a", BREAKER_OPEN_MS);
+        let ready = h.read("a").ready_at("m", BREAKER_OPEN_MS);
+        assert!(
+            ready > BREAKER_OPEN_MS && ready <= BREAKER_OPEN_MS + PROBE_RECHECK_MS,
+            "{ready}"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 mod health;
 mod session;
 
-pub use health::{AccountHealth, Effect, Health, Limits, Remaining, now_ms};
+pub use health::{AccountHealth, Effect, Health, Limits, MAX_WAIT_MS, Remaining, capped, now_ms};
 
 /// Window lengths, in milliseconds.
 pub mod health_spans {
@@ -245,7 +245,7 @@ impl Scheduler {
                         });
                         if let Some(ready) = ready
                             && ready > now
-                            && ready - now <= settings.cache_first_wait_secs * 1000
+                            && ready - now <= settings.cache_first_wait_secs.saturating_mul(1000)
                         {
                             return Next::Wait {
                                 ms: ready - now,

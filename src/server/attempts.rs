@@ -71,6 +71,7 @@ impl<'a> Plan<'a> {
             acc,
             model: self.route.model.clone(),
             timeout: self.timeout,
+            max_answer: self.snap.settings.answer_max,
             id: self.id.clone(),
             oauth: self.snap.settings.oauth.clone(),
         }
@@ -151,11 +152,11 @@ impl<'a> Plan<'a> {
                             h.needs_reauth.is_none().then(|| h.ready_at(model, now))
                         })
                     });
-                    let wait = ready.min().map(|t| t - now);
+                    let wait = ready.min().map(|t| t.saturating_sub(now));
                     match wait {
                         Some(w)
                             if w > 0
-                                && w <= settings.queue_timeout_secs * 1000
+                                && w <= settings.queue_timeout_secs.saturating_mul(1000)
                                 && Duration::from_millis(w) < left =>
                         {
                             info!(req = %self.id, wait_ms = w, "every account rests; queued for the first one back");

@@ -32,6 +32,7 @@ pub async fn refresh(state: &Arc<AppState>, account: Arc<Account>) {
             .or_else(|| snap.settings.upstream_proxy.clone()),
         model: String::new(),
         timeout: Duration::from_secs(snap.settings.request_timeout_secs.min(60)),
+        max_answer: snap.settings.answer_max,
         id: String::new(),
         oauth: snap.settings.oauth.clone(),
         on_quota: None,

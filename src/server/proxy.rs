@@ -378,19 +378,14 @@ async fn passthrough(
             async move {
                 let resp = provider::forward(&call, body, &headers).await?;
                 expect_type(&resp, "application/json")?;
-                let bytes = tokio::time::timeout(timeout, resp.bytes())
-                    .await
-                    .map_err(|_| {
-                        Error::new(Kind::Timeout, "the upstream stopped sending its answer")
-                    })?
-                    .map_err(|e| provider::transport_error(call.acc.name.as_str(), &e))?;
+                let bytes = provider::read_whole(&call, resp).await?;
                 // Passed through unparsed, but never unreadable.
                 let usage = provider::usage_of(call.acc.kind, &bytes)?;
                 Ok((bytes, usage))
             }
         })
         .await?;
-    Ok(Reply::Done(bytes.to_vec(), usage))
+    Ok(Reply::Done(bytes, usage))
 }
 
 /// An upstream answer of another kind than asked for (an HTML page from a

@@ -100,7 +100,11 @@ impl Wire {
             .status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_GATEWAY))
             .content_type("application/json")
             .body(body);
-        if let Some(secs) = err.retry_after_ms.map(|ms| ms.div_ceil(1000)) {
+        // Capped again here, so no path to the client can say "for ever".
+        if let Some(secs) = err
+            .retry_after_ms
+            .map(|ms| crate::scheduler::capped(ms).div_ceil(1000))
+        {
             resp.headers_mut()
                 .insert("retry-after", secs.to_string().parse().expect("digits"));
         }

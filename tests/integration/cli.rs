@@ -252,11 +252,11 @@ impl Drop for Server {
 fn start_server(dir: &Path, extra: &[&str]) -> Server {
     let mut args = vec!["serve", "--port", "0", "--no-open"];
     args.extend_from_slice(extra);
-    spawn_server(levity(dir, &args))
+    start(levity(dir, &args))
 }
 
-/// Spawns `levity serve` as `cmd` says and waits for its address.
-pub(crate) fn spawn_server(mut cmd: Command) -> Server {
+/// Starts `levity serve` as `cmd` sets it up (its environment, say).
+pub(crate) fn start(mut cmd: Command) -> Server {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -48,6 +48,16 @@ pub enum Fault {
         body: String,
         retry_after: Option<u64>,
     },
+    /// Answer this status and body with these headers, written as given
+    /// (a `Retry-After` of any form, however malformed).
+    Headers {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: String,
+    },
+    /// Answer 200 with a JSON body this many bytes long, in chunks and
+    /// without a length, as an upstream generating a huge answer does.
+    Huge(usize),
     /// Close the connection without answering.
     Drop,
     /// Wait this long before answering.
@@ -259,21 +269,30 @@ impl Fake {
                 body,
                 retry_after,
             }) => {
-                let mut head = format!(
-                    "HTTP/1.1 {status} Error\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
-                    if body.starts_with('<') {
-                        "text/html"
-                    } else {
-                        "application/json"
-                    },
-                    body.len()
-                );
-                if let Some(s) = retry_after {
-                    head.push_str(&format!("retry-after: {s}\r\n"));
-                }
-                head.push_str("\r\n");
+                let headers = retry_after
+                    .map(|s| ("retry-after", s.to_string()))
+                    .into_iter()
+                    .collect();
+                return respond_raw(&mut sock, status, headers, &body).await;
+            }
+            Some(Fault::Headers {
+                status,
+                headers,
+                body,
+            }) => return respond_raw(&mut sock, status, headers, &body).await,
+            Some(Fault::Huge(len)) => {
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"pad\": \"";
                 let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(body.as_bytes()).await;
+                let chunk = [b'x'; 64 * 1024];
+                let mut left = len.saturating_sub(11);
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    if sock.write_all(&chunk[..n]).await.is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
+                let _ = sock.write_all(b"\"}").await;
                 return;
             }
             Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
@@ -963,6 +982,31 @@ async fn read_request(sock: &mut TcpStream) -> Option<Recorded> {
         headers,
         body,
     })
+}
+
+/// A failure answer: `status`, the body typed by its first byte, and
+/// `headers` as given.
+async fn respond_raw(
+    sock: &mut TcpStream,
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: &str,
+) {
+    let kind = if body.starts_with('<') {
+        "text/html"
+    } else {
+        "application/json"
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status} Error\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = sock.write_all(head.as_bytes()).await;
+    let _ = sock.write_all(body.as_bytes()).await;
 }
 
 async fn respond_json(sock: &mut TcpStream, status: u16, body: &Value) {

@@ -25,6 +25,7 @@ const DAY = 24 * HOUR;
 const DEFAULTS = {
   request_timeout_secs: '600',
   connect_timeout_secs: '10',
+  answer_max_mb: '64',
   max_attempts: '5',
   request_deadline_secs: '600',
   scheduling: 'balance',
@@ -72,6 +73,8 @@ export function validateSetting(key, value) {
       return whole(1, 86400);
     case 'connect_timeout_secs':
       return whole(1, 600);
+    case 'answer_max_mb':
+      return whole(1, 4096);
     case 'max_attempts':
       return whole(1, 100);
     case 'log_retention_days':

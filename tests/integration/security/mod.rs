@@ -626,10 +626,9 @@ async fn probe_10_no_secret_in_logs_at_trace() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     // The admin token, as the CLI reads it; it must not be logged either.
-    let server: Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("levity.server.json")).unwrap(),
-    )
-    .unwrap();
+    let server: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("levity.server.json")).unwrap())
+            .unwrap();
     let admin_token = server["admin_token"].as_str().unwrap().to_string();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-levity-admin-token", admin_token.parse().unwrap());
@@ -711,7 +710,10 @@ async fn probe_10_no_secret_in_logs_at_trace() {
     let stderr = std::fs::read_to_string(dir.path().join("serve.err")).unwrap();
     // `serve --no-open` shows the dashboard's address, with the token, on
     // the terminal by design; the log (stderr) never has it.
-    assert!(!stderr.contains(&admin_token), "the admin token is in a log line");
+    assert!(
+        !stderr.contains(&admin_token),
+        "the admin token is in a log line"
+    );
     let logs = std::fs::read_to_string(&log).unwrap() + &stderr;
     assert!(
         logs.contains("request end"),

@@ -2,7 +2,7 @@
 //! local users, damaged or full disks, plaintext at rest.
 
 use super::contains;
-use crate::cli::{fails, levity, ok, run, spawn_server};
+use crate::cli::{fails, levity, ok, run, start};
 use crate::common::Levity;
 use crate::fake::Fake;
 use reqwest::Method;
@@ -509,7 +509,7 @@ async fn probe_19_a_full_disk_is_reported_and_survived() {
             Ok(())
         });
     }
-    let mut server = spawn_server(cmd);
+    let mut server = start(cmd);
     let token = admin_token(&d);
     let http = reqwest::Client::new();
     let big = "x".repeat(200_000);
@@ -581,7 +581,7 @@ async fn probe_19_a_full_disk_is_reported_and_survived() {
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     assert!(server.child.wait().unwrap().success());
-    let server = spawn_server(levity(&d, &["serve", "--port", "0", "--no-open"]));
+    let server = start(levity(&d, &["serve", "--port", "0", "--no-open"]));
     let token = admin_token(&d);
     let (_, log) = get(
         &http,
@@ -627,7 +627,7 @@ async fn probe_20_commands_wait_for_the_file_and_say_when_a_passphrase_is_ignore
         String::from_utf8_lossy(&listed.stderr)
     );
 
-    let server = spawn_server(levity(&d, &["serve", "--port", "0", "--no-open"]));
+    let server = start(levity(&d, &["serve", "--port", "0", "--no-open"]));
     let d2 = d.clone();
     let out = tokio::task::spawn_blocking(move || {
         levity(&d2, &["account", "list"])

@@ -8,6 +8,7 @@ export const FIELDS = [
   { key: 'request_timeout_secs', type: 'number', min: 1, max: 86400 },
   { key: 'request_deadline_secs', type: 'number', min: 1, max: 86400 },
   { key: 'max_attempts', type: 'number', min: 1, max: 100 },
+  { key: 'answer_max_mb', type: 'number', min: 1, max: 4096 },
   { key: 'queue_timeout_secs', type: 'number', min: 0, max: 3600 },
   { key: 'cache_first_wait_secs', type: 'number', min: 0, max: 3600 },
 ];
