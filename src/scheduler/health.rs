@@ -261,11 +261,24 @@ impl Health {
         });
     }
 
+    /// Ends an attempt nobody waits for any more (the client went away). It
+    /// says nothing of the account: only its in-flight count and a half-open
+    /// probe are released, so the next request may probe again.
+    pub fn abandon(&self, account: &str) {
+        self.with(account, |h| {
+            h.in_flight = h.in_flight.saturating_sub(1);
+            h.breaker.probing = false;
+        });
+    }
+
     /// Ends an attempt that failed; `effect` says what the failure means.
     /// Returns when the account is usable again, if it now rests.
     pub fn failure(&self, account: &str, model: &str, effect: Effect, now: u64) -> Option<u64> {
         self.change(account, |h| {
             h.in_flight = h.in_flight.saturating_sub(1);
+            // Whatever the failure, the probe is over: a probe answered by a
+            // 429 or a client error must not leave the account unprobeable.
+            let probed = std::mem::take(&mut h.breaker.probing);
             if effect != Effect::None {
                 h.failures += 1;
                 h.recent_failures = (h.recent_failures + 1).min(16);
@@ -316,8 +329,8 @@ impl Health {
                 Effect::Fault => {
                     h.breaker.failures += 1;
                     h.breaker.record(true);
-                    if h.breaker.probing || h.breaker.tripped() {
-                        let period = if h.breaker.probing {
+                    if probed || h.breaker.tripped() {
+                        let period = if probed {
                             h.breaker.period_ms.saturating_mul(2).min(BREAKER_MAX_MS)
                         } else {
                             BREAKER_OPEN_MS
@@ -471,6 +484,32 @@ mod tests {
             opened = opened.or(h.failure("a", "m", Effect::Fault, i));
         }
         assert!(opened.is_some(), "half or more of the recent calls failed");
+    }
+
+    /// A probe whose client went away, or that ended in something other
+    /// than a fault, must not leave the account waiting for it forever.
+    #[test]
+    fn an_unfinished_probe_leaves_the_account_probeable() {
+        let open = |h: &Health| {
+            for _ in 0..BREAKER_THRESHOLD {
+                h.failure("a", "m", Effect::Fault, 0);
+            }
+        };
+        let t = BREAKER_OPEN_MS;
+        let h = Health::default();
+        open(&h);
+        h.start("a", t);
+        assert!(!h.read("a").usable("m", t));
+        h.abandon("a");
+        assert!(h.read("a").usable("m", t), "the next request probes");
+        assert_eq!(h.read("a").in_flight, 0);
+        for effect in [Effect::None, Effect::Reauth("x".into())] {
+            let h = Health::default();
+            open(&h);
+            h.start("a", t);
+            h.failure("a", "m", effect.clone(), t);
+            assert!(!h.read("a").breaker.probing, "{effect:?}");
+        }
     }
 
     #[test]

@@ -280,9 +280,16 @@ impl Scheduler {
         }
     }
 
-    /// An attempt on `account` begins.
-    pub fn started(&self, account: &Account, now: u64) {
+    /// An attempt on `account` begins. Unless `Started::settle` is called
+    /// (before `succeeded` or `failed`), dropping the guard abandons it: a
+    /// client that cancelled leaves no in-flight count or probe behind.
+    pub fn started<'a>(&'a self, account: &'a Account, now: u64) -> Started<'a> {
         self.health.start(&account.id, now);
+        Started {
+            health: &self.health,
+            account: &account.id,
+            settled: false,
+        }
     }
 
     /// An attempt succeeded: the session sticks to the account.
@@ -387,6 +394,29 @@ pub fn model_ids(snap: &Snapshot) -> Vec<String> {
     ids
 }
 
+/// An attempt in flight; see `Scheduler::started`.
+#[must_use = "dropping the guard abandons the attempt"]
+pub struct Started<'a> {
+    health: &'a health::Health,
+    account: &'a str,
+    settled: bool,
+}
+
+impl Started<'_> {
+    /// The attempt ended and its outcome is about to be recorded.
+    pub fn settle(mut self) {
+        self.settled = true;
+    }
+}
+
+impl Drop for Started<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.health.abandon(self.account);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,7 +496,7 @@ mod tests {
     fn serve(s: &Scheduler, snap: &Snapshot, route: &Route, session: &str, now: u64) -> String {
         let id = pick(s, snap, route, session, now);
         let acc = snap.accounts.iter().find(|a| a.id == id).unwrap();
-        s.started(acc, now);
+        s.started(acc, now).settle();
         s.succeeded(snap, acc, &route.model, session, 100, now);
         id
     }
@@ -523,10 +553,10 @@ mod tests {
     #[test]
     fn performance_spreads_by_load() {
         let (s, snap, route) = pool("performance");
-        s.started(&snap.accounts[0], 0);
+        std::mem::forget(s.started(&snap.accounts[0], 0));
         assert_eq!(pick(&s, &snap, &route, "s1", 1), "b", "least in flight");
-        s.started(&snap.accounts[1], 1);
-        s.started(&snap.accounts[1], 1);
+        std::mem::forget(s.started(&snap.accounts[1], 1));
+        std::mem::forget(s.started(&snap.accounts[1], 1));
         assert_eq!(pick(&s, &snap, &route, "s1", 2), "a");
     }
 

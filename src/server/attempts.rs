@@ -101,12 +101,13 @@ impl<'a> Plan<'a> {
                 Next::Account { account, why } => {
                     attempts += 1;
                     log.attempt(&account, why);
-                    sched.started(&account, now_ms());
+                    let started = sched.started(&account, now_ms());
                     let result = tokio::time::timeout(left, attempt(self.call(account.clone())))
                         .await
                         .unwrap_or_else(|_| {
                             Err(Error::new(Kind::Timeout, "the request deadline passed"))
                         });
+                    started.settle();
                     let e = match result {
                         Ok(v) => {
                             sched.succeeded(

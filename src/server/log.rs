@@ -234,10 +234,19 @@ impl RequestLog {
     }
 }
 
+/// nginx's "client closed request": no HTTP status says it, and the
+/// Monitor must tell it from an answer.
+pub const CANCELLED: u16 = 499;
+
 impl Drop for RequestLog {
+    /// A request whose future was dropped (the client closed the connection
+    /// or reset its HTTP/2 stream) is still logged, as cancelled.
     fn drop(&mut self) {
         if !self.ended {
-            info!(req = %self.id, account = %self.account, latency_ms = self.started.elapsed().as_millis() as u64, "request cancelled by the client");
+            self.error.get_or_insert_with(|| {
+                "cancelled: the client went away before the answer was complete".into()
+            });
+            self.end(CANCELLED, None);
         }
     }
 }

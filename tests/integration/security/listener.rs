@@ -506,3 +506,84 @@ async fn probe_22_cross_site_pages_cannot_spend_quota() {
         "https://app.example"
     );
 }
+
+/// Polls levity until `done` holds for the newest request and the
+/// account's in-flight count; what was seen last.
+async fn settled(lev: &Levity, within: Duration) -> (Value, Value) {
+    let start = Instant::now();
+    loop {
+        let (_, recent) = lev.admin(reqwest::Method::GET, "/requests", None).await;
+        let (_, accounts) = lev.admin(reqwest::Method::GET, "/accounts", None).await;
+        let flight = accounts[0]["health"]["in_flight"].clone();
+        let newest = recent
+            .as_array()
+            .and_then(|r| r.first())
+            .cloned()
+            .unwrap_or(Value::Null);
+        if (newest["status"] == 499 && flight == 0) || start.elapsed() > within {
+            return (newest, flight);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// 8. A client that gives up settles at once, over HTTP/1.1 (closing the
+/// connection while a whole answer is awaited) and HTTP/2 (cancelling its
+/// stream): the upstream call stops, the account's in-flight count drops
+/// back to 0, and the request log says cancelled (499), not 200 later on.
+#[tokio::test]
+async fn probe_23_cancelled_requests_settle_at_once() {
+    use crate::fake::Fault;
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_gemini("g", "AIzaSy-probe-23", &fake.url()).await;
+    let body = json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "reply late"}]})
+        .to_string();
+
+    fake.push(Fault::Delay(Duration::from_secs(8)));
+    let mut sock = TcpStream::connect(addr_of(&lev.url)).await.unwrap();
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(body.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(sock);
+    let (newest, flight) = settled(&lev, Duration::from_secs(4)).await;
+    assert_eq!(newest["status"], 499, "HTTP/1.1: {newest}");
+    assert!(
+        newest["error"].as_str().unwrap_or("").contains("cancelled"),
+        "{newest}"
+    );
+    assert_eq!(flight, 0, "HTTP/1.1 in flight");
+
+    fake.push(Fault::Delay(Duration::from_secs(8)));
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let call = h2
+        .post(format!("{}/v1/chat/completions", lev.url))
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), call)
+            .await
+            .is_err()
+    );
+    let (newest, flight) = settled(&lev, Duration::from_secs(4)).await;
+    assert_eq!(newest["status"], 499, "HTTP/2: {newest}");
+    assert_eq!(flight, 0, "HTTP/2 in flight");
+    // HTTP/2 requests are served (their Host is in `:authority`).
+    let resp = h2
+        .post(format!("{}/v1/chat/completions", lev.url))
+        .header("content-type", "application/json")
+        .body(json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "reply h2"}]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status(), 200);
+}
