@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 SECS=${FUZZ_SECS:-60}
-TARGETS=(client_requests upstream_answers sse passthrough schema config_import)
+TARGETS=(client_requests upstream_answers sse passthrough schema config_import upstream_urls)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 python3 seed.py
 cargo +stable fuzz build -s none -O

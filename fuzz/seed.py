@@ -56,3 +56,12 @@ put("passthrough", "gemini-array", bytes([0 | 5 << 2]) + ("[" + ",\r\n".join(jso
 put("passthrough", "gemini-sse", bytes([1 | 7 << 2]) + "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks).encode())
 put("passthrough", "anthropic-sse", bytes([2 | 3 << 2]) + "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in anthropic).encode())
 put("passthrough", "chat-sse", bytes([3 | 11 << 2]) + ("".join(f"data: {json.dumps(e)}\n\n" for e in openai) + "data: [DONE]\n\n").encode())
+
+# upstream_urls: a method pick, then a model name (real ids and the traversals
+# issue #14 found).
+for i, name in enumerate([
+    "gemini-2.5-flash", "models/gemini-2.5-pro", "meta-llama/Llama-3.3-70B-Instruct",
+    "qwen2.5-coder:7b", "claude-3-5-sonnet@20240620",
+    "gemini-2.5-flash/../../cachedContents#", "gemini-2.5-flash%2F..%2Ffiles", "a?alt=json",
+]):
+    put("upstream_urls", f"name-{i}", bytes([i % 3]) + name.encode())
