@@ -198,16 +198,43 @@ impl Backend {
 
     /// Settings for a Google sign-in run by this command, secrets included.
     /// A running server keeps the OAuth client secret sealed inside it.
-    pub fn sign_in_settings(&self) -> Result<BTreeMap<String, String>> {
+    /// The settings a sign-in on this machine needs, when the data file is
+    /// open here (a running server keeps the OAuth client secret sealed
+    /// inside it: `sign_in_through_server` asks it instead).
+    pub fn sign_in_settings(&self) -> Option<BTreeMap<String, String>> {
         match self {
-            Backend::Local(s) => s.settings().map_err(|e| e.to_string()),
-            _ => Err(
-                "a levity server is running and keeps the OAuth client secret sealed \
-                      inside it: sign in from its dashboard (Accounts, add a Google account), \
-                      pass --refresh-token, or stop the server and run this again"
-                    .into(),
-            ),
+            Backend::Local(s) => s.settings().ok(),
+            _ => None,
         }
+    }
+
+    /// A Google sign-in the running server finishes: it hands out the
+    /// address (its own callback, its own OAuth client), the user signs in
+    /// there, and the server adds the account; this waits for it.
+    pub async fn sign_in_through_server(&self, no_open: bool) -> Result<AccountInfo> {
+        let before: Vec<String> = self.accounts().await?.into_iter().map(|a| a.id).collect();
+        let started: serde_json::Value = self
+            .call(
+                reqwest::Method::POST,
+                "/oauth/start",
+                Some(serde_json::json!({})),
+            )
+            .await?;
+        let url = started["url"].as_str().unwrap_or_default();
+        eprintln!("Sign in with Google at this address (the running levity finishes it):\n  {url}");
+        if !no_open && let Err(e) = open::that_detached(url) {
+            tracing::debug!(error = %e, "could not open a browser");
+        }
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if let Some(new) = self.accounts().await?.into_iter().find(|a| {
+                a.kind == crate::store::ProviderKind::GoogleOauth && !before.contains(&a.id)
+            }) {
+                return Ok(new);
+            }
+        }
+        Err("no sign-in came back within 10 minutes; run this again".into())
     }
 
     /// Every setting as users see it: secrets as hints.

@@ -172,9 +172,31 @@ async fn add_google(b: &Backend, a: GoogleAccount) -> Result<(), String> {
         }
         return Ok(());
     }
-    let token = match a.refresh_token {
-        Some(t) => t,
-        None => oauth::sign_in(&b.sign_in_settings()?, a.no_open).await?,
+    let token = match (a.refresh_token, b.sign_in_settings()) {
+        (Some(t), _) => t,
+        (None, Some(settings)) => oauth::sign_in(&settings, a.no_open).await?,
+        (None, None) => {
+            let info = b.sign_in_through_server(a.no_open).await?;
+            let patch = AccountPatch {
+                name: template.name,
+                tier: template.tier,
+                proxy: template.proxy,
+                ..AccountPatch::default()
+            };
+            // What the command line asked for beyond the sign-in itself.
+            let info = if patch.name.is_some() || patch.tier.is_some() || patch.proxy.is_some() {
+                b.update_account(&info.id, patch).await?
+            } else {
+                info
+            };
+            println!(
+                "added {} account `{}` ({})",
+                info.kind.as_str(),
+                info.name,
+                info.id
+            );
+            return Ok(());
+        }
     };
     add(
         b,

@@ -406,7 +406,7 @@ async fn google_accounts_from_the_command_line() {
     .unwrap();
 
     // The browser flow: read the sign-in address, play the browser's redirect.
-    let mut child = levity(
+    let child = levity(
         &d,
         &[
             "account",
@@ -416,51 +416,11 @@ async fn google_accounts_from_the_command_line() {
             "--name",
             "browser@gmail.com",
         ],
-    )
-    .stdin(Stdio::piped())
-    .stderr(Stdio::piped())
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let url = tokio::task::spawn_blocking(move || {
-        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-        lines
-            .find_map(|l| {
-                l.ok()
-                    .filter(|l| l.trim_start().starts_with("http"))
-                    .map(|l| l.trim().to_string())
-            })
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    );
+    let url = browser_sign_in(child, "4%2Fbrowser-code").await;
     assert!(
         url.contains("client_id=client-1.apps.example") && url.contains("access_type=offline"),
         "{url}"
-    );
-    let param = |name: &str| {
-        url.split(['?', '&'])
-            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .to_string()
-    };
-    let redirect = param("redirect_uri")
-        .replace("%3A", ":")
-        .replace("%2F", "/");
-    let state = param("state");
-    let page = reqwest::get(format!("{redirect}?state={state}&code=4%2Fbrowser-code"))
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
     );
     let exchange = fake
         .requests()
@@ -563,4 +523,115 @@ async fn google_accounts_from_the_command_line() {
     })
     .await
     .unwrap();
+}
+
+/// Runs a `levity account add google-oauth` (`cmd`), plays the browser:
+/// reads the sign-in address it prints, follows Google's redirect back with
+/// `code`, and waits for the command to succeed. Returns the address.
+async fn browser_sign_in(mut cmd: Command, code: &str) -> String {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let url = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+        lines
+            .find_map(|l| {
+                l.ok()
+                    .filter(|l| l.trim_start().starts_with("http"))
+                    .map(|l| l.trim().to_string())
+            })
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let param = |name: &str| {
+        url.split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .to_string()
+    };
+    let redirect = param("redirect_uri")
+        .replace("%3A", ":")
+        .replace("%2F", "/");
+    let state = param("state");
+    let page = reqwest::get(format!("{redirect}?state={state}&code={code}"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "{}", page.text().await.unwrap());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    url
+}
+
+/// While a server runs (and keeps the OAuth client secret sealed inside
+/// it), the command-line sign-in goes through the server: its address, its
+/// callback, its exchange, and the name asked for on the command line.
+#[tokio::test(flavor = "multi_thread")]
+async fn google_sign_in_from_the_command_line_while_the_server_runs() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let token_url = format!("{}/token", fake.url());
+    let d2 = d.clone();
+    tokio::task::spawn_blocking(move || {
+        ok(
+            &d2,
+            &["config", "set", "oauth_client_id", "client-2.apps.example"],
+        );
+        ok(
+            &d2,
+            &["config", "set", "oauth_client_secret", "sealed-secret"],
+        );
+        ok(&d2, &["config", "set", "oauth_token_url", &token_url]);
+    })
+    .await
+    .unwrap();
+    let server = start_server(&d, &[]);
+    let cmd = levity(
+        &d,
+        &[
+            "account",
+            "add",
+            "google-oauth",
+            "--no-open",
+            "--name",
+            "served@gmail.com",
+        ],
+    );
+    let url = browser_sign_in(cmd, "4%2Fserved-code").await;
+    assert!(url.contains("client_id=client-2.apps.example"), "{url}");
+    assert!(
+        url.contains(&format!(
+            "redirect_uri={}",
+            server.url.replace(':', "%3A").replace('/', "%2F")
+        )),
+        "the server's own callback: {url}"
+    );
+    let exchange = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.raw.contains("authorization_code"))
+        .unwrap();
+    assert!(
+        exchange.raw.contains("client_secret=sealed-secret"),
+        "{}",
+        exchange.raw
+    );
+    let d2 = d.clone();
+    let list = tokio::task::spawn_blocking(move || ok(&d2, &["account", "list"]))
+        .await
+        .unwrap();
+    assert!(list.contains("served@gmail.com"), "{list}");
+    drop(server);
 }
