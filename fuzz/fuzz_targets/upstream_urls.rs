@@ -42,7 +42,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let method = METHODS[pick as usize % METHODS.len()];
     // Every name, accepted or not, is one encoded segment.
-    let url = method_url("https://generativelanguage.googleapis.com", "/v1beta/models/", name, method);
+    let url = method_url(
+        "https://generativelanguage.googleapis.com",
+        "/v1beta/models/",
+        name,
+        method,
+    );
     let tail = url.strip_prefix(BASE).expect("base and path kept");
     let (seg, verb) = tail.split_once(':').expect("the verb follows the name");
     assert!(
@@ -62,7 +67,8 @@ fuzz_target!(|data: &[u8]| {
             "{name:?}"
         );
         assert!(
-            bare.split('/').all(|s| !s.is_empty() && s != "." && s != ".."),
+            bare.split('/')
+                .all(|s| !s.is_empty() && s != "." && s != ".."),
             "{name:?}"
         );
     }
