@@ -71,12 +71,18 @@ done
 key=$("$BIN" --data-dir "$data" key create --name soak 2>/dev/null)
 "$BIN" --data-dir "$data" serve --port 0 --no-open >"$work/levity.log" 2>&1 &
 levity_pid=$!
+# curl with the admin token of the running server.
+api() { curl -H @"$work/admin.h" "$@"; }
 URL=""
 for _ in $(seq 1000); do
   server=$(cat "$data/levity.server.json" 2>/dev/null || true)
-  if [[ $server =~ \"url\":\ *\"([^\"]+)\" ]] && curl -sf -o /dev/null "${BASH_REMATCH[1]}/api/status"; then
-    URL=${BASH_REMATCH[1]}
-    break
+  if [[ $server =~ \"admin_token\":\ *\"([^\"]+)\" ]]; then
+    # A header file keeps the admin token out of curl's arguments.
+    (umask 077; printf 'x-levity-admin-token: %s\n' "${BASH_REMATCH[1]}" >"$work/admin.h")
+    if [[ $server =~ \"url\":\ *\"([^\"]+)\" ]] && api -sf -o /dev/null "${BASH_REMATCH[1]}/api/status"; then
+      URL=${BASH_REMATCH[1]}
+      break
+    fi
   fi
   sleep 0.01
 done
@@ -87,13 +93,13 @@ mem=$(awk '/MemTotal/{printf "%.0f GB", $2 / 1048576}' /proc/meminfo)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "soak: $RPS requests/s for $MINUTES min against levity at $URL (pid $levity_pid); load average before: $load"
 
-curl -sf "$URL/api/stats?days=2" >"$work/stats-before.json"
+api -sf "$URL/api/stats?days=2" >"$work/stats-before.json"
 python3 bench/soak_load.py --url "$URL" --rps "$RPS" --seconds "$seconds" --connections "$CONNECTIONS" \
   --sessions "$SESSIONS" --key "$key" --pid "$levity_pid" --out "$work/load.json"
 kill -0 "$levity_pid" 2>/dev/null || { echo "soak: levity died during the run" >&2; tail -20 "$work/levity.log" >&2; exit 1; }
-curl -sf "$URL/api/stats?days=2" >"$work/stats-after.json"
+api -sf "$URL/api/stats?days=2" >"$work/stats-after.json"
 curl -sf "$UPSTREAM/stats" >"$work/upstream.json"
-curl -sf "$URL/api/accounts" >"$work/accounts.json"
+api -sf "$URL/api/accounts" >"$work/accounts.json"
 
 # A clean stop ends the run: SIGTERM, exit 0.
 kill -TERM "$levity_pid"

@@ -72,6 +72,8 @@ ms_sleep() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 # Waits until the levity we just started (pid $levity_pid) has written its
 # server file and answers; the file of a killed levity is left behind stale,
 # hence the pid check.
+# curl with the admin token of the running server.
+api() { curl -H @"$work/admin.h" "$@"; }
 wait_ready() {
   local what=$1 url server
   for _ in $(seq 1500); do
@@ -83,7 +85,11 @@ wait_ready() {
     server=$(cat "$data/levity.server.json" 2>/dev/null || true)
     if [[ $server =~ \"pid\":\ *$levity_pid[^0-9] && $server =~ \"url\":\ *\"([^\"]+)\" ]]; then
       url=${BASH_REMATCH[1]}
-      curl -sf -o /dev/null "$url/api/status" && { URL=$url; return; }
+      # Every /api call needs this start's admin token; a header file keeps
+      # it out of curl's arguments (other users can read those).
+      [[ $server =~ \"admin_token\":\ *\"([^\"]+)\" ]] || continue
+      (umask 077; printf 'x-levity-admin-token: %s\n' "${BASH_REMATCH[1]}" >"$work/admin.h")
+      api -sf -o /dev/null "$url/api/status" && { URL=$url; return; }
     fi
     sleep 0.01
   done
@@ -163,7 +169,7 @@ verify "after the last crash"
 echo "crash: loop done: $iterations_done iterations, $acked writes acknowledged, $verified verified ($(( $(date +%s) - started_at )) s)"
 
 # --- 2. graceful shutdown
-usage_before=$(curl -sf "$URL/api/stats?days=3" | jq '[.days[].requests] | add')
+usage_before=$(api -sf "$URL/api/stats?days=3" | jq '[.days[].requests] | add')
 chat='{"model":"gemini-2.5-flash-slow","stream":true,"messages":[{"role":"user","content":"slow please"}]}'
 gem='{"contents":[{"role":"user","parts":[{"text":"slow please"}]}]}'
 curl -sN --max-time 30 -H "authorization: Bearer $proxy_key" -H 'content-type: application/json' \
@@ -183,7 +189,7 @@ term_ns=$(date +%s%N)
 kill -TERM "$levity_pid"
 sleep 0.2
 # Draining: in-flight requests finish, but nothing new gets in.
-if curl -s -o /dev/null --max-time 2 "$URL/api/status"; then
+if api -s -o /dev/null --max-time 2 "$URL/api/status"; then
   fail "graceful: levity still accepted a new connection 200 ms after SIGTERM"
 fi
 chat_rc=0 gem_rc=0
@@ -208,7 +214,7 @@ exit_ms=$(( ($(date +%s%N) - term_ns) / 1000000 ))
 [ -e "$data/levity.server.json" ] && fail "graceful: levity left levity.server.json behind after a clean exit"
 # Usage is saved on shutdown: both streams are in it after a restart.
 start_levity "after SIGTERM"
-usage_after=$(curl -sf "$URL/api/stats?days=3" | jq '[.days[].requests] | add')
+usage_after=$(api -sf "$URL/api/stats?days=3" | jq '[.days[].requests] | add')
 [ "$usage_after" -ge $((usage_before + 2)) ] ||
   fail "graceful: usage saved on shutdown holds $usage_after requests, want at least $((usage_before + 2))"
 verify "after SIGTERM"
@@ -216,7 +222,7 @@ echo "crash: graceful shutdown: both streams whole, new connections refused, exi
 
 # --- a dashboard left open must not hold a shutdown for the whole drain:
 # the /api/events stream ends when the server stops.
-curl -sN --max-time 30 "$URL/api/events" >/dev/null 2>&1 &
+api -sN --max-time 30 "$URL/api/events" >/dev/null 2>&1 &
 extra_pids=($!)
 sleep 0.3
 term_ns=$(date +%s%N)

@@ -1,6 +1,6 @@
 // What the pages share: server status, accounts, config, keys, the live
 // request log, and the event-stream connection that keeps them current.
-import { api, getApiToken, saveToken, setApiToken, onAuthRequired } from './api.js';
+import { adoptTokenFromHash, api, getApiToken, saveToken, setApiToken, onAuthRequired } from './api.js';
 import { connectEvents } from './events.js';
 import { mergeRequests } from './requests.js';
 
@@ -161,6 +161,13 @@ export function unlock(token) {
   loadAccounts();
   startEvents();
 }
+
+// A `#token=` address opened in a tab that already shows the dashboard
+// changes only the fragment: no reload, so take the token here.
+globalThis.addEventListener?.('hashchange', () => {
+  const token = adoptTokenFromHash();
+  if (token) unlock(token);
+});
 
 export function forgetToken() {
   saveToken('');
