@@ -162,6 +162,10 @@ pub struct KeyAccount {
     /// The provider's root URL, as its own SDK takes it.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// Keys with the same project share one quota: Gemini's limits apply per
+    /// Google Cloud project, Anthropic's per organization.
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -176,6 +180,9 @@ pub struct OpenaiAccount {
     /// Models this host serves, comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "a,b,...")]
     pub models: Vec<String>,
+    /// Keys with the same project share one quota (one organization's keys).
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
     #[command(flatten)]
     pub common: Common,
 }

@@ -44,6 +44,74 @@ pub struct Error {
     pub retry_after_ms: Option<u64>,
     /// The status the upstream answered, when the error came from one.
     pub upstream_status: Option<u16>,
+    /// Whose fault an upstream failure is (`provider::taxonomy`); decides
+    /// what happens to the account and whether another one is tried.
+    pub blame: Option<Blame>,
+}
+
+/// Whose fault an upstream failure is, read from the upstream's own status
+/// and error body by `provider::taxonomy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blame {
+    /// The request itself is wrong: the client hears it, no account suffers.
+    Client,
+    /// The account cannot serve until its owner acts (a revoked key, no
+    /// credit, an unsupported region, an API not enabled): it is marked and
+    /// skipped until its secret or settings change.
+    Account(Broken),
+    /// A quota ran out: the account (or its project) rests until the hint
+    /// or the quota's reset.
+    Quota(Span),
+    /// The upstream had trouble: another account may do better now.
+    Transient,
+    /// This account cannot serve this model (unknown to it, or a quota of
+    /// zero on its tier): accounts that can are tried.
+    Model,
+}
+
+/// What an account needs from its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Broken {
+    /// The key or token was refused (revoked, expired, wrong): replace it.
+    Credentials,
+    /// No credit or billing: top up or enable billing.
+    Billing,
+    /// The provider does not serve the place the call comes from.
+    Region,
+    /// The API is not enabled for the key's project, or the key may not call it.
+    Permission,
+    /// levity or the account lacks a step of its set-up (an OAuth client,
+    /// a Google Cloud project, a verification in the browser).
+    Setup,
+    /// The provider suspended or disabled the account or its organization.
+    Suspended,
+}
+
+impl Broken {
+    /// What the owner should do, for messages and the dashboard.
+    pub fn remedy(self) -> &'static str {
+        match self {
+            Broken::Credentials => "replace its key or sign in again",
+            Broken::Billing => "add credit or enable billing at the provider",
+            Broken::Region => "call from a supported region (an outbound proxy) or remove it",
+            Broken::Permission => "enable the API for its project or use a key that may call it",
+            Broken::Setup => "finish its set-up",
+            Broken::Suspended => "ask the provider why it was disabled, or remove it",
+        }
+    }
+}
+
+/// Which window a spent quota belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// Per minute (or unknown and short): the hint, else a short growing rest.
+    Minute,
+    /// Per day: back at the provider's daily reset, never sooner.
+    Day,
+    /// A longer quota whose reset the upstream states (Code Assist's
+    /// `quotaResetTimeStamp`): back then; without a statement, in a day.
+    Stated,
 }
 
 impl Error {
@@ -54,6 +122,7 @@ impl Error {
             param: None,
             retry_after_ms: None,
             upstream_status: None,
+            blame: None,
         }
     }
 
@@ -109,6 +178,9 @@ impl Error {
 
     /// Whether another account might succeed where this one failed.
     pub fn retryable(&self) -> bool {
+        if let Some(blame) = self.blame {
+            return blame != Blame::Client;
+        }
         matches!(
             self.kind,
             Kind::RateLimited | Kind::Upstream | Kind::Timeout | Kind::PermissionDenied

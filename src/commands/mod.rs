@@ -87,6 +87,7 @@ fn new_account(
     kind: ProviderKind,
     api_key: String,
     base_url: Option<String>,
+    project: Option<String>,
     common: Common,
 ) -> Result<NewAccount, String> {
     Ok(NewAccount {
@@ -97,7 +98,7 @@ fn new_account(
         models: Vec::new(),
         tier: tier(common.tier)?,
         proxy: common.proxy,
-        project: None,
+        project,
     })
 }
 
@@ -147,11 +148,13 @@ pub fn parse_import(text: &str) -> Result<Vec<Imported>, String> {
 
 /// Google accounts: a refresh token, a JSON list of them, or a browser sign-in.
 async fn add_google(b: &Backend, a: GoogleAccount) -> Result<(), String> {
-    let template = new_account(ProviderKind::GoogleOauth, String::new(), None, a.common)?;
-    let template = NewAccount {
-        project: a.project,
-        ..template
-    };
+    let template = new_account(
+        ProviderKind::GoogleOauth,
+        String::new(),
+        None,
+        a.project,
+        a.common,
+    )?;
     if let Some(path) = a.import {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -213,19 +216,37 @@ async fn account(b: &Backend, cmd: AccountCmd) -> Result<(), String> {
         AccountCmd::Add(AddAccount::Gemini(a)) => {
             add(
                 b,
-                new_account(ProviderKind::Gemini, a.api_key, a.base_url, a.common)?,
+                new_account(
+                    ProviderKind::Gemini,
+                    a.api_key,
+                    a.base_url,
+                    a.project,
+                    a.common,
+                )?,
             )
             .await?
         }
         AccountCmd::Add(AddAccount::Anthropic(a)) => {
             add(
                 b,
-                new_account(ProviderKind::Anthropic, a.api_key, a.base_url, a.common)?,
+                new_account(
+                    ProviderKind::Anthropic,
+                    a.api_key,
+                    a.base_url,
+                    a.project,
+                    a.common,
+                )?,
             )
             .await?
         }
         AccountCmd::Add(AddAccount::Openai(a)) => {
-            let new = new_account(ProviderKind::Openai, a.api_key, Some(a.base_url), a.common)?;
+            let new = new_account(
+                ProviderKind::Openai,
+                a.api_key,
+                Some(a.base_url),
+                a.project,
+                a.common,
+            )?;
             add(
                 b,
                 NewAccount {

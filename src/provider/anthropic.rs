@@ -6,7 +6,7 @@ use super::{Call, Decoder, Forward};
 use crate::canonical::Request;
 use crate::error::{Error, Kind};
 use crate::protocol::anthropic;
-use crate::store::Account;
+use crate::store::{Account, ProviderKind};
 
 const DEFAULT_VERSION: &str = "2023-06-01";
 
@@ -49,7 +49,7 @@ pub async fn send(
         body,
         &Forward::default(),
     );
-    let resp = super::send(builder, call.host(), call.timeout, anthropic::decode_error).await?;
+    let resp = super::send(builder, call.host(), call.timeout, ProviderKind::Anthropic).await?;
     Ok((
         resp,
         Box::new(anthropic::UpstreamDecoder::new(call.id.clone())),
@@ -63,7 +63,7 @@ pub async fn forward(
     headers: &Forward,
 ) -> Result<reqwest::Response, Error> {
     let builder = post(&call.client(), &call.acc, "/v1/messages", body, headers);
-    super::send(builder, call.host(), call.timeout, anthropic::decode_error).await
+    super::send(builder, call.host(), call.timeout, ProviderKind::Anthropic).await
 }
 
 /// Anthropic's own count for the client's request.
@@ -89,7 +89,7 @@ pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
         body,
         &Forward::default(),
     );
-    let resp = super::send(builder, call.host(), call.timeout, anthropic::decode_error).await?;
+    let resp = super::send(builder, call.host(), call.timeout, ProviderKind::Anthropic).await?;
     let body = super::read_whole(call, resp).await?;
     serde_json::from_slice::<serde_json::Value>(&body)
         .ok()

@@ -9,9 +9,10 @@
 
 use super::{Call, Decoder};
 use crate::canonical::Request;
-use crate::error::{Error, Kind};
+use crate::error::{Blame, Broken, Error, Kind};
 use crate::protocol::gemini::{self, code_assist};
 use crate::scheduler::now_ms;
+use crate::store::ProviderKind;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -58,10 +59,13 @@ fn auth_error(e: &reqwest::Error, host: &str) -> Error {
 async fn refresh(call: &Call) -> Result<(String, u64), Error> {
     let (acc, oauth) = (&call.acc, &call.oauth);
     let (Some(id), Some(secret)) = (&oauth.client_id, &oauth.client_secret) else {
-        return Err(Error::new(
-            Kind::Unavailable,
-            "Google OAuth accounts need an OAuth client: set oauth_client_id and oauth_client_secret (see README)",
-        ));
+        return Err(Error {
+            blame: Some(Blame::Account(Broken::Setup)),
+            ..Error::new(
+                Kind::PermissionDenied,
+                "Google OAuth accounts need an OAuth client: set oauth_client_id and oauth_client_secret (see README)",
+            )
+        });
     };
     let form = [
         ("grant_type", "refresh_token"),
@@ -84,13 +88,14 @@ async fn refresh(call: &Call) -> Result<(String, u64), Error> {
         let code = v["error"].as_str().unwrap_or("");
         let what = v["error_description"].as_str().unwrap_or(code);
         // A revoked or expired grant will not come back: the user must sign in again.
-        let kind = if code == "invalid_grant" || status == 401 {
-            Kind::PermissionDenied
+        let (kind, blame) = if code == "invalid_grant" || status == 401 {
+            (Kind::PermissionDenied, Blame::Account(Broken::Credentials))
         } else {
-            Kind::Upstream
+            (Kind::Upstream, Blame::Transient)
         };
         return Err(Error {
             upstream_status: Some(status),
+            blame: Some(blame),
             ..Error::new(
                 kind,
                 format!(
@@ -130,7 +135,7 @@ async fn post(
             builder,
             super::host_of(base),
             call.timeout,
-            gemini::decode_error,
+            ProviderKind::GoogleOauth,
         )
         .await
         {
@@ -178,10 +183,11 @@ async fn discover(call: &Call, access: &str) -> Result<String, Error> {
     let body = super::read_whole(call, resp).await?;
     match code_assist::decode_load(&body, configured)? {
         code_assist::Setup::Ready { project } => Ok(project),
-        code_assist::Setup::Blocked { reason } => Err(Error::new(
-            Kind::PermissionDenied,
-            format!("`{}`: {reason}", acc.name),
-        )),
+        // Ineligible tiers (UNSUPPORTED_LOCATION, VALIDATION_REQUIRED, ...).
+        code_assist::Setup::Blocked { reason } => Err(Error {
+            blame: Some(Blame::Account(Broken::Setup)),
+            ..Error::new(Kind::PermissionDenied, format!("`{}`: {reason}", acc.name))
+        }),
         code_assist::Setup::Onboard { tier } => {
             for _ in 0..10 {
                 let body = code_assist::onboard_request(&tier, configured);
@@ -189,15 +195,18 @@ async fn discover(call: &Call, access: &str) -> Result<String, Error> {
                 let (done, project) =
                     code_assist::decode_onboard(&super::read_whole(call, resp).await?)?;
                 if done {
-                    return project.or(configured.map(str::to_string)).ok_or_else(|| {
-                        Error::new(
-                            Kind::PermissionDenied,
-                            format!(
-                                "`{}` was onboarded without a project: set one with --project",
-                                acc.name
-                            ),
-                        )
-                    });
+                    return project
+                        .or(configured.map(str::to_string))
+                        .ok_or_else(|| Error {
+                            blame: Some(Blame::Account(Broken::Setup)),
+                            ..Error::new(
+                                Kind::PermissionDenied,
+                                format!(
+                                    "`{}` was onboarded without a project: set one with --project",
+                                    acc.name
+                                ),
+                            )
+                        });
                 }
                 tokio::time::sleep(ONBOARD_POLL).await;
             }

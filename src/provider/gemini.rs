@@ -27,7 +27,7 @@ pub async fn send(
         "generateContent"
     };
     let builder = post(call, method, gemini::encode_request(req, &call.model));
-    let resp = super::send(builder, call.host(), call.timeout, gemini::decode_error).await?;
+    let resp = super::send(builder, call.host(), call.timeout, call.acc.kind).await?;
     let decoder = gemini::StreamDecoder::new(call.id.clone(), &call.model);
     Ok((resp, Box::new(decoder)))
 }
@@ -39,7 +39,7 @@ pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
         "countTokens",
         gemini::encode_count_tokens(req, &call.model),
     );
-    let resp = super::send(builder, call.host(), call.timeout, gemini::decode_error).await?;
+    let resp = super::send(builder, call.host(), call.timeout, call.acc.kind).await?;
     let body = super::read_whole(call, resp).await?;
     gemini::decode_count_tokens(&body).ok_or_else(|| {
         Error::new(
@@ -52,5 +52,5 @@ pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
 /// Sends a Gemini client's body as it is (auth replaced) to `method`.
 pub async fn forward(call: &Call, body: Vec<u8>, method: &str) -> Result<reqwest::Response, Error> {
     let builder = post(call, method, body);
-    super::send(builder, call.host(), call.timeout, gemini::decode_error).await
+    super::send(builder, call.host(), call.timeout, call.acc.kind).await
 }

@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod gemini;
 pub mod hints;
 pub mod openai;
+pub mod taxonomy;
 
 use crate::canonical::{Event, Request, Response, Usage};
 use crate::config::OauthSettings;
@@ -397,12 +398,12 @@ pub fn transport_error(host: &str, e: &reqwest::Error) -> Error {
 }
 
 /// Sends a request and waits for the response head; a failed answer becomes
-/// an error through `decode_error` (status, body) with its retry hint.
+/// an error read by `kind`'s protocol and taxonomy, with its retry hint.
 pub async fn send(
     builder: reqwest::RequestBuilder,
     host: &str,
     timeout: Duration,
-    decode_error: fn(u16, &[u8]) -> Error,
+    kind: ProviderKind,
 ) -> Result<reqwest::Response, Error> {
     let resp = tokio::time::timeout(timeout, builder.send())
         .await
@@ -412,7 +413,7 @@ pub async fn send(
         return Ok(resp);
     }
     let (status, retry_after_ms, body) = read_failure(resp).await;
-    let mut err = decode_error(status, &body);
+    let mut err = taxonomy::upstream_error(kind, status, &body);
     err.retry_after_ms = retry_after_ms;
     Err(err)
 }

@@ -6,7 +6,7 @@ use super::{Call, Decoder};
 use crate::canonical::Request;
 use crate::error::Error;
 use crate::protocol::openai_chat;
-use crate::store::Account;
+use crate::store::{Account, ProviderKind};
 
 fn post(client: &reqwest::Client, acc: &Account, body: Vec<u8>) -> reqwest::RequestBuilder {
     client
@@ -24,13 +24,7 @@ pub async fn send(
 ) -> Result<(reqwest::Response, Decoder), Error> {
     let body = openai_chat::encode_request(req, &call.model, stream);
     let builder = post(&call.client(), &call.acc, body);
-    let resp = super::send(
-        builder,
-        call.host(),
-        call.timeout,
-        openai_chat::decode_error,
-    )
-    .await?;
+    let resp = super::send(builder, call.host(), call.timeout, ProviderKind::Openai).await?;
     Ok((
         resp,
         Box::new(openai_chat::UpstreamDecoder::new(call.id.clone())),
@@ -40,11 +34,5 @@ pub async fn send(
 /// Sends a Chat Completions body as the client wrote it (model renamed).
 pub async fn forward(call: &Call, body: Vec<u8>) -> Result<reqwest::Response, Error> {
     let builder = post(&call.client(), &call.acc, body);
-    super::send(
-        builder,
-        call.host(),
-        call.timeout,
-        openai_chat::decode_error,
-    )
-    .await
+    super::send(builder, call.host(), call.timeout, ProviderKind::Openai).await
 }

@@ -10,6 +10,8 @@
 //! Times are Unix milliseconds and every sum saturates: no hint or stored
 //! value can wrap a time around or rest an account past [`MAX_WAIT_MS`].
 
+use super::zone::Zone;
+use crate::error::Broken;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -91,14 +93,20 @@ pub struct Window {
 }
 
 impl Window {
-    fn roll(&mut self, now: u64, span: u64) {
-        if now >= self.start_ms.saturating_add(span) {
+    /// Starts a new window when `start` (the current window's start) moved.
+    fn roll(&mut self, start: u64) {
+        if self.start_ms != start {
             *self = Window {
-                start_ms: now - (now % span),
+                start_ms: start,
                 ..Window::default()
             };
         }
     }
+}
+
+/// The start of the minute holding `now`.
+pub fn minute_start(now: u64) -> u64 {
+    now - now % MINUTE
 }
 
 /// The upstream's own statement of what is left, and when it resets.
@@ -112,7 +120,13 @@ pub struct Remaining {
 pub struct AccountHealth {
     pub cooling: HashMap<String, Cooldown>,
     pub breaker: Breaker,
-    pub needs_reauth: Option<String>,
+    /// Why the account cannot serve until its owner acts (see `broken`).
+    #[serde(alias = "needs_reauth")]
+    pub needs_action: Option<String>,
+    /// What the owner must do; `None` with a reason is a refused credential
+    /// saved before the kinds were told apart.
+    #[serde(default)]
+    pub broken: Option<Broken>,
     #[serde(skip)]
     pub in_flight: u32,
     pub last_used_ms: u64,
@@ -150,7 +164,14 @@ impl AccountHealth {
     }
 
     pub fn usable(&self, model: &str, now: u64) -> bool {
-        self.needs_reauth.is_none() && self.ready_at(model, now) <= now
+        self.needs_action.is_none() && self.ready_at(model, now) <= now
+    }
+
+    /// When `model` is back, unless the account waits for its owner.
+    pub fn returns_at(&self, model: &str, now: u64) -> Option<u64> {
+        self.needs_action
+            .is_none()
+            .then(|| self.ready_at(model, now))
     }
 }
 
@@ -188,23 +209,49 @@ impl Health {
         self.with(account, |h| h.clone())
     }
 
-    /// Headroom in [0, 1] for `model`: what is left of the tightest limit,
-    /// weighted up when the quota resets soon and down after failures.
-    pub fn headroom(&self, account: &str, model: &str, limits: Limits, now: u64) -> f64 {
+    /// What the accounts of one budget (`budget.ids`: one account, or every
+    /// key of one Google Cloud project) used of `model` in the current minute
+    /// and day.
+    pub fn used(&self, budget: &Budget<'_>, model: &str, now: u64) -> Used {
+        let map = self.map.lock().expect("health lock");
+        let (minute, day) = (minute_start(now), budget.zone.day_start(now));
+        let mut used = Used::default();
+        for h in budget.ids.iter().filter_map(|id| map.get(*id)) {
+            if let Some(w) = h.minute.get(model).filter(|w| w.start_ms == minute) {
+                used.minute_requests += w.requests;
+                used.minute_tokens += w.tokens;
+            }
+            if let Some(w) = h.day.get(model).filter(|w| w.start_ms == day) {
+                used.day_requests += w.requests;
+                used.day_tokens += w.tokens;
+            }
+        }
+        used
+    }
+
+    /// Headroom in [0, 1] for `model` on `account`: what is left of the
+    /// tightest limit of its budget, weighted up when the quota resets soon
+    /// and down after failures.
+    pub fn headroom(
+        &self,
+        account: &str,
+        budget: &Budget<'_>,
+        model: &str,
+        limits: Limits,
+        now: u64,
+    ) -> f64 {
+        let used = self.used(budget, model, now);
+        let mut left: f64 = 1.0;
+        for (used, limit) in [
+            (used.minute_requests, limits.rpm),
+            (used.minute_tokens, limits.tpm),
+            (used.day_requests, limits.rpd),
+        ] {
+            if limit > 0 {
+                left = left.min(1.0 - (used as f64 / limit as f64).min(1.0));
+            }
+        }
         self.with(account, |h| {
-            let mut left: f64 = 1.0;
-            let mut frac = |used: u64, limit: u64| {
-                if limit > 0 {
-                    left = left.min(1.0 - (used as f64 / limit as f64).min(1.0));
-                }
-            };
-            if let Some(w) = h.minute.get(model).filter(|w| now < w.start_ms + MINUTE) {
-                frac(w.requests, limits.rpm);
-                frac(w.tokens, limits.tpm);
-            }
-            if let Some(w) = h.day.get(model).filter(|w| now < w.start_ms + DAY) {
-                frac(w.requests, limits.rpd);
-            }
             if let Some(r) = h.remaining.get(model).filter(|r| r.reset_ms > now) {
                 left = left.min(r.fraction.clamp(0.0, 1.0));
             }
@@ -224,7 +271,7 @@ impl Health {
         });
     }
 
-    pub fn success(&self, account: &str, model: &str, tokens: u64, now: u64) {
+    pub fn success(&self, account: &str, zone: Zone, model: &str, tokens: u64, now: u64) {
         self.change(account, |h| {
             h.in_flight = h.in_flight.saturating_sub(1);
             h.successes += 1;
@@ -237,28 +284,13 @@ impl Health {
                 h.breaker.failures = 0;
             }
             h.cooling.retain(|m, c| c.until_ms > now && m != model);
-            for (w, span) in [
-                (h.minute.entry(model.into()).or_default(), MINUTE),
-                (h.day.entry(model.into()).or_default(), DAY),
-            ] {
-                w.roll(now, span);
-                w.requests += 1;
-                w.tokens += tokens;
-            }
+            h.count(zone, model, 1, tokens, now);
         });
     }
 
     /// Adds tokens counted after the attempt (a stream's usage arrives at its end).
-    pub fn add_tokens(&self, account: &str, model: &str, tokens: u64, now: u64) {
-        self.change(account, |h| {
-            for (w, span) in [
-                (h.minute.entry(model.into()).or_default(), MINUTE),
-                (h.day.entry(model.into()).or_default(), DAY),
-            ] {
-                w.roll(now, span);
-                w.tokens += tokens;
-            }
-        });
+    pub fn add_tokens(&self, account: &str, zone: Zone, model: &str, tokens: u64, now: u64) {
+        self.change(account, |h| h.count(zone, model, 0, tokens, now));
     }
 
     /// Ends an attempt nobody waits for any more (the client went away). It
@@ -283,79 +315,132 @@ impl Health {
                 h.failures += 1;
                 h.recent_failures = (h.recent_failures + 1).min(16);
             }
-            match effect {
-                Effect::Cool {
-                    scope_model,
-                    hint_ms,
-                    base_ms,
-                    reason,
-                } => {
-                    let key = if scope_model {
-                        model.to_string()
-                    } else {
-                        ALL_MODELS.to_string()
-                    };
-                    let prev = h
-                        .cooling
-                        .get(&key)
-                        .filter(|c| c.until_ms.saturating_add(2 * base_ms.max(60_000)) > now);
-                    // A failure while the account already rests was in flight
-                    // when the rest began: the same trouble, not a new strike.
-                    let resting = prev.filter(|c| c.until_ms > now);
-                    let strikes = match (prev, resting) {
-                        (_, Some(c)) => c.strikes,
-                        (Some(c), None) => c.strikes + 1,
-                        (None, None) => 0,
-                    };
-                    // The upstream's own delay, up to a week; without one, growing steps.
-                    let hint_ms = hint_ms.map(capped);
-                    let wait =
-                        hint_ms.unwrap_or_else(|| base_ms.saturating_mul(1 << strikes.min(12)));
-                    let until = match (resting, hint_ms) {
-                        (Some(c), None) => c.until_ms,
-                        (Some(c), Some(_)) => now.saturating_add(wait).max(c.until_ms),
-                        (None, _) => now.saturating_add(wait),
-                    };
-                    h.cooling.insert(
-                        key,
-                        Cooldown {
-                            until_ms: until,
-                            reason,
-                            strikes: if hint_ms.is_some() { 0 } else { strikes },
-                        },
-                    );
-                    Some(until)
-                }
-                Effect::Fault => {
-                    h.breaker.failures += 1;
-                    h.breaker.record(true);
-                    if probed || h.breaker.tripped() {
-                        let period = if probed {
-                            h.breaker.period_ms.saturating_mul(2).min(BREAKER_MAX_MS)
-                        } else {
-                            BREAKER_OPEN_MS
-                        };
-                        let until = now.saturating_add(period);
-                        h.breaker = Breaker {
-                            open_until_ms: until,
-                            period_ms: period,
-                            probing: false,
-                            ..h.breaker.clone()
-                        };
-                        Some(until)
-                    } else {
-                        None
-                    }
-                }
-                Effect::Reauth(reason) => {
-                    h.needs_reauth = Some(reason);
-                    None
-                }
-                Effect::None => None,
-            }
+            h.apply(model, effect, probed, now)
         })
     }
 
+    /// Rests an account that shares a quota with one that just ran out of
+    /// it (another key of the same project): no attempt of its own ended.
+    pub fn share(&self, account: &str, model: &str, effect: Effect, now: u64) {
+        self.change(account, |h| h.apply(model, effect, false, now));
+    }
+}
+
+impl AccountHealth {
+    fn count(&mut self, zone: Zone, model: &str, requests: u64, tokens: u64, now: u64) {
+        for (w, start) in [
+            (
+                self.minute.entry(model.into()).or_default(),
+                minute_start(now),
+            ),
+            (
+                self.day.entry(model.into()).or_default(),
+                zone.day_start(now),
+            ),
+        ] {
+            w.roll(start);
+            w.requests += requests;
+            w.tokens += tokens;
+        }
+    }
+
+    /// What a failure does; `probed` says it ended a half-open probe.
+    fn apply(&mut self, model: &str, effect: Effect, probed: bool, now: u64) -> Option<u64> {
+        let h = self;
+        match effect {
+            Effect::Cool {
+                scope_model,
+                hint_ms,
+                base_ms,
+                reason,
+                not_before,
+            } => {
+                let key = if scope_model {
+                    model.to_string()
+                } else {
+                    ALL_MODELS.to_string()
+                };
+                let prev = h
+                    .cooling
+                    .get(&key)
+                    .filter(|c| c.until_ms.saturating_add(2 * base_ms.max(60_000)) > now);
+                // A failure while the account already rests was in flight
+                // when the rest began: the same trouble, not a new strike.
+                let resting = prev.filter(|c| c.until_ms > now);
+                let strikes = match (prev, resting) {
+                    (_, Some(c)) => c.strikes,
+                    (Some(c), None) => c.strikes + 1,
+                    (None, None) => 0,
+                };
+                // The upstream's own delay, up to a week; without one, growing steps.
+                let hint_ms = hint_ms.map(capped);
+                let wait = hint_ms.unwrap_or_else(|| base_ms.saturating_mul(1 << strikes.min(12)));
+                let until = match (resting, hint_ms) {
+                    (Some(c), None) => c.until_ms,
+                    (Some(c), Some(_)) => now.saturating_add(wait).max(c.until_ms),
+                    (None, _) => now.saturating_add(wait),
+                }
+                // A day's quota is back at the day's reset, whatever the
+                // hint says (Gemini's RetryInfo says seconds).
+                .max(not_before.map_or(0, |t| t.min(now.saturating_add(MAX_WAIT_MS))));
+                h.cooling.insert(
+                    key,
+                    Cooldown {
+                        until_ms: until,
+                        reason,
+                        strikes: if hint_ms.is_some() { 0 } else { strikes },
+                    },
+                );
+                Some(until)
+            }
+            Effect::Fault => {
+                h.breaker.failures += 1;
+                h.breaker.record(true);
+                if probed || h.breaker.tripped() {
+                    let period = if probed {
+                        h.breaker.period_ms.saturating_mul(2).min(BREAKER_MAX_MS)
+                    } else {
+                        BREAKER_OPEN_MS
+                    };
+                    let until = now.saturating_add(period);
+                    h.breaker = Breaker {
+                        open_until_ms: until,
+                        period_ms: period,
+                        probing: false,
+                        ..h.breaker.clone()
+                    };
+                    Some(until)
+                } else {
+                    None
+                }
+            }
+            Effect::Broken { what, reason } => {
+                h.needs_action = Some(reason);
+                h.broken = Some(what);
+                None
+            }
+            Effect::None => None,
+        }
+    }
+}
+
+/// The accounts whose usage counts against one quota, and the zone its day
+/// is counted in.
+pub struct Budget<'a> {
+    pub ids: Vec<&'a str>,
+    pub zone: Zone,
+}
+
+/// Requests and tokens one budget used of a model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Used {
+    pub minute_requests: u64,
+    pub minute_tokens: u64,
+    pub day_requests: u64,
+    pub day_tokens: u64,
+}
+
+impl Health {
     /// Records the upstream's own quota signal for `model`.
     pub fn remaining(&self, account: &str, model: &str, r: Remaining) {
         self.change(account, |h| {
@@ -363,9 +448,13 @@ impl Health {
         });
     }
 
-    /// Clears a re-auth mark after the account's credentials changed.
+    /// Clears the mark of an account that waited for its owner: its secret
+    /// or settings changed, or the owner asked to try it again.
     pub fn reauthorized(&self, account: &str) {
-        self.change(account, |h| h.needs_reauth = None);
+        self.change(account, |h| {
+            h.needs_action = None;
+            h.broken = None;
+        });
     }
 
     /// The persistent part of every account's health, if anything changed.
@@ -406,17 +495,19 @@ const PROBE_RECHECK_MS: u64 = 1_000;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Rest the account (or only this model) for the hinted time, or for a
-    /// growing multiple of `base_ms` when the upstream gave no hint.
+    /// growing multiple of `base_ms` when the upstream gave no hint; never
+    /// before `not_before` (a day quota's reset).
     Cool {
         scope_model: bool,
         hint_ms: Option<u64>,
         base_ms: u64,
         reason: String,
+        not_before: Option<u64>,
     },
     /// A server-side fault: counts toward the circuit breaker.
     Fault,
-    /// The credentials were refused.
-    Reauth(String),
+    /// The account cannot serve until its owner acts.
+    Broken { what: Broken, reason: String },
     /// Nothing the account did (a bad request).
     None,
 }
@@ -424,6 +515,13 @@ pub enum Effect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one() -> Budget<'static> {
+        Budget {
+            ids: vec!["a"],
+            zone: Zone::Utc,
+        }
+    }
 
     const L: Limits = Limits {
         rpm: 10,
@@ -440,6 +538,7 @@ mod tests {
             hint_ms: hint,
             base_ms: 5_000,
             reason: "429".into(),
+            not_before: None,
         };
         assert_eq!(h.failure("a", "m", cool(Some(7_000)), 1_000), Some(8_000));
         assert!(!h.read("a").usable("m", 7_999));
@@ -465,7 +564,7 @@ mod tests {
             if i % 6 == 0 {
                 assert_eq!(h.failure("a", "m", Effect::Fault, i), None, "at {i}");
             } else {
-                h.success("a", "m", 1, i);
+                h.success("a", Zone::Utc, "m", 1, i);
             }
         }
         for i in 60..63 {
@@ -503,7 +602,13 @@ mod tests {
         h.abandon("a");
         assert!(h.read("a").usable("m", t), "the next request probes");
         assert_eq!(h.read("a").in_flight, 0);
-        for effect in [Effect::None, Effect::Reauth("x".into())] {
+        for effect in [
+            Effect::None,
+            Effect::Broken {
+                what: Broken::Credentials,
+                reason: "x".into(),
+            },
+        ] {
             let h = Health::default();
             open(&h);
             h.start("a", t);
@@ -535,7 +640,7 @@ mod tests {
             "doubled"
         );
         h.start("a", 3 * BREAKER_OPEN_MS);
-        h.success("a", "m", 1, 3 * BREAKER_OPEN_MS);
+        h.success("a", Zone::Utc, "m", 1, 3 * BREAKER_OPEN_MS);
         assert!(h.read("a").usable("m", 3 * BREAKER_OPEN_MS));
     }
 
@@ -547,6 +652,7 @@ mod tests {
             hint_ms: Some(u64::MAX),
             base_ms: 5_000,
             reason: "429".into(),
+            not_before: None,
         };
         let now = 1_000;
         assert_eq!(
@@ -592,26 +698,26 @@ mod tests {
     #[test]
     fn headroom_falls_with_use_and_failures() {
         let h = Health::default();
-        let full = h.headroom("a", "m", L, 0);
+        let full = h.headroom("a", &one(), "m", L, 0);
         for _ in 0..5 {
             h.start("a", 0);
-            h.success("a", "m", 10, 0);
+            h.success("a", Zone::Utc, "m", 10, 0);
         }
-        let half = h.headroom("a", "m", L, 1);
+        let half = h.headroom("a", &one(), "m", L, 1);
         assert!((half - full * 0.5).abs() < 1e-9, "{full} {half}");
         h.start("a", 2);
         h.failure("a", "m", Effect::None, 2);
         assert_eq!(
-            h.headroom("a", "m", L, 2),
+            h.headroom("a", &one(), "m", L, 2),
             half,
             "a bad request is not the account's fault"
         );
         h.start("a", 2);
         h.failure("a", "m", Effect::Fault, 2);
-        let failed = h.headroom("a", "m", L, 3);
+        let failed = h.headroom("a", &one(), "m", L, 3);
         assert!(failed < half);
         assert!(
-            h.headroom("a", "m", L, MINUTE) > failed,
+            h.headroom("a", &one(), "m", L, MINUTE) > failed,
             "the minute window rolled"
         );
     }

@@ -9,8 +9,12 @@
 
 mod health;
 mod session;
+pub mod zone;
 
-pub use health::{AccountHealth, Effect, Health, Limits, MAX_WAIT_MS, Remaining, capped, now_ms};
+pub use health::{
+    AccountHealth, Budget, Effect, Health, Limits, MAX_WAIT_MS, Remaining, Used, capped, now_ms,
+};
+pub use zone::Zone;
 
 /// Window lengths, in milliseconds.
 pub mod health_spans {
@@ -19,7 +23,7 @@ pub mod health_spans {
 pub use session::session_key;
 
 use crate::config::{Mode, Settings};
-use crate::error::{Error, Kind};
+use crate::error::{Blame, Error, Kind, Span};
 use crate::store::{Account, ProviderKind};
 use session::Sessions;
 use std::sync::Arc;
@@ -195,7 +199,7 @@ impl Scheduler {
             .collect();
         let headroom = |a: &Account| {
             self.health
-                .headroom(&a.id, model, settings.limits(a.tier), now)
+                .headroom(&a.id, &budget(snap, a), model, settings.limits(a.tier), now)
         };
         let best = |accounts: &[&Arc<Account>]| -> Option<Arc<Account>> {
             // Highest headroom; the user's order breaks ties (stable max).
@@ -240,9 +244,7 @@ impl Scheduler {
                         .as_deref()
                         .and_then(|id| route.accounts.iter().find(|a| a.id == id));
                     if let Some(a) = resting {
-                        let ready = self.health.with(&a.id, |h| {
-                            h.needs_reauth.is_none().then(|| h.ready_at(model, now))
-                        });
+                        let ready = self.health.with(&a.id, |h| h.returns_at(model, now));
                         if let Some(ready) = ready
                             && ready > now
                             && ready - now <= settings.cache_first_wait_secs.saturating_mul(1000)
@@ -270,11 +272,7 @@ impl Scheduler {
             None => Next::Exhausted {
                 ready_at_ms: open
                     .iter()
-                    .filter_map(|a| {
-                        self.health.with(&a.id, |h| {
-                            h.needs_reauth.is_none().then(|| h.ready_at(model, now))
-                        })
-                    })
+                    .filter_map(|a| self.health.with(&a.id, |h| h.returns_at(model, now)))
                     .min(),
             },
         }
@@ -302,22 +300,39 @@ impl Scheduler {
         tokens: u64,
         now: u64,
     ) {
-        self.health.success(&account.id, model, tokens, now);
+        self.health
+            .success(&account.id, zone(account.kind), model, tokens, now);
         if snap.settings.mode != Mode::Performance {
             self.sessions.stick(session, &account.id, now);
         }
     }
 
     /// Tokens of an answer that finished after its attempt was counted.
-    pub fn tokens(&self, account: &str, model: &str, tokens: u64, now: u64) {
-        self.health.add_tokens(account, model, tokens, now);
+    pub fn tokens(&self, account: &str, kind: ProviderKind, model: &str, tokens: u64, now: u64) {
+        self.health
+            .add_tokens(account, zone(kind), model, tokens, now);
     }
 
-    /// An attempt failed: rest, trip or mark the account as the failure says.
-    /// Returns the effect, for the request log.
-    pub fn failed(&self, account: &Account, model: &str, err: &Error, now: u64) -> Effect {
-        let effect = classify(account.kind, err);
+    /// An attempt failed: rest, trip or mark the account as the failure says;
+    /// a spent quota rests every account that shares it. Returns the effect,
+    /// for the request log.
+    pub fn failed(
+        &self,
+        snap: &Snapshot,
+        account: &Account,
+        model: &str,
+        err: &Error,
+        now: u64,
+    ) -> Effect {
+        let effect = classify(account.kind, err, now);
         self.health.failure(&account.id, model, effect.clone(), now);
+        if matches!(err.blame, Some(Blame::Quota(_))) {
+            for id in budget(snap, account).ids {
+                if id != account.id {
+                    self.health.share(id, model, effect.clone(), now);
+                }
+            }
+        }
         effect
     }
 
@@ -330,8 +345,13 @@ impl Scheduler {
             .map(|a| {
                 (
                     a.clone(),
-                    self.health
-                        .headroom(&a.id, &route.model, snap.settings.limits(a.tier), now),
+                    self.health.headroom(
+                        &a.id,
+                        &budget(snap, a),
+                        &route.model,
+                        snap.settings.limits(a.tier),
+                        now,
+                    ),
                 )
             })
             .fold(
@@ -344,25 +364,176 @@ impl Scheduler {
     }
 }
 
-/// What an upstream failure means for the account (pingora's model: where it
-/// came from, and whether another account may be tried).
-pub fn classify(kind: ProviderKind, err: &Error) -> Effect {
+/// The day a provider's per-day quotas count in: Google's resets at
+/// midnight Pacific (see `zone`), the others state none.
+pub fn zone(kind: ProviderKind) -> Zone {
+    match kind {
+        ProviderKind::Gemini | ProviderKind::GoogleOauth => Zone::Pacific,
+        ProviderKind::Anthropic | ProviderKind::Openai => Zone::Utc,
+    }
+}
+
+/// The accounts that spend one quota with `account`: Gemini's limits apply
+/// per Google Cloud project, not per key (ai.google.dev/gemini-api/docs/
+/// rate-limits), Anthropic's per organization (docs.claude.com/en/api/
+/// rate-limits), so keys the user grouped under one `--project` share
+/// theirs. A Google sign-in's project is Code Assist's, whose quota is the
+/// user's own: it shares nothing.
+pub fn budget<'a>(snap: &'a Snapshot, account: &'a Account) -> Budget<'a> {
+    let zone = zone(account.kind);
+    let ids = match &account.project {
+        Some(project) if account.kind != ProviderKind::GoogleOauth => snap
+            .accounts
+            .iter()
+            .filter(|a| a.kind == account.kind && a.project.as_ref() == Some(project))
+            .map(|a| a.id.as_str())
+            .collect(),
+        _ => vec![account.id.as_str()],
+    };
+    // An account not (yet) in the snapshot still counts itself.
+    let ids = if ids.is_empty() {
+        vec![account.id.as_str()]
+    } else {
+        ids
+    };
+    Budget { ids, zone }
+}
+
+/// How long a model this account cannot serve is left alone before it is
+/// tried again (the account may gain it, as a tier changes).
+const MODEL_REST_MS: u64 = 3_600_000;
+
+/// One model's quota on one account, as the scheduler counts it: what its
+/// budget used in the current minute and day, against the tier's limits.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelQuota {
+    pub model: String,
+    pub used: Used,
+    pub rpm: u64,
+    pub tpm: u64,
+    pub rpd: u64,
+    /// When the minute and the day windows start again.
+    pub minute_reset_ms: u64,
+    pub day_reset_ms: u64,
+    /// What is left of the tightest limit (0 to 1), the figure new sessions
+    /// are sent by.
+    pub left: f64,
+    /// The accounts that share it (one, or the keys of one project).
+    pub shared_with: usize,
+}
+
+impl Scheduler {
+    /// Every model `account` (or its budget) used today, with its quota.
+    pub fn quota(&self, snap: &Snapshot, account: &Account, now: u64) -> Vec<ModelQuota> {
+        let budget = budget(snap, account);
+        let limits = snap.settings.limits(account.tier);
+        let day = budget.zone.day_start(now);
+        let mut models: Vec<String> = budget
+            .ids
+            .iter()
+            .flat_map(|id| {
+                self.health.with(id, |h| {
+                    h.day
+                        .iter()
+                        .filter(|(_, w)| w.start_ms == day)
+                        .map(|(m, _)| m.clone())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        models.sort();
+        models.dedup();
+        models
+            .into_iter()
+            .map(|model| {
+                let used = self.health.used(&budget, &model, now);
+                let mut left: f64 = 1.0;
+                for (u, l) in [
+                    (used.minute_requests, limits.rpm),
+                    (used.minute_tokens, limits.tpm),
+                    (used.day_requests, limits.rpd),
+                ] {
+                    if l > 0 {
+                        left = left.min(1.0 - (u as f64 / l as f64).min(1.0));
+                    }
+                }
+                ModelQuota {
+                    used,
+                    rpm: limits.rpm,
+                    tpm: limits.tpm,
+                    rpd: limits.rpd,
+                    minute_reset_ms: health::minute_start(now) + health_spans::MINUTE,
+                    day_reset_ms: budget.zone.next_day(now),
+                    left,
+                    shared_with: budget.ids.len(),
+                    model,
+                }
+            })
+            .collect()
+    }
+}
+
+/// What an upstream failure means for the account: the taxonomy's blame
+/// where the upstream answered, else what the failure looks like (a
+/// connection that failed, a deadline).
+pub fn classify(kind: ProviderKind, err: &Error, now: u64) -> Effect {
     let hint_ms = err.retry_after_ms;
+    // Google quotas are per model; other hosts rate-limit the key.
+    let google = matches!(kind, ProviderKind::Gemini | ProviderKind::GoogleOauth);
+    match err.blame {
+        Some(Blame::Client) => return Effect::None,
+        Some(Blame::Account(what)) => {
+            return Effect::Broken {
+                what,
+                reason: err.message.clone(),
+            };
+        }
+        Some(Blame::Model) => {
+            return Effect::Cool {
+                scope_model: true,
+                hint_ms: None,
+                base_ms: MODEL_REST_MS,
+                reason: format!("model not available to this account: {}", err.message),
+                not_before: None,
+            };
+        }
+        Some(Blame::Quota(span)) => {
+            let next_day = zone(kind).next_day(now);
+            let (not_before, what) = match span {
+                Span::Minute => (None, "rate limited"),
+                Span::Day => (Some(next_day), "daily quota spent"),
+                Span::Stated if hint_ms.is_none() => (Some(next_day), "quota spent"),
+                Span::Stated => (None, "quota spent"),
+            };
+            return Effect::Cool {
+                scope_model: google,
+                hint_ms,
+                base_ms: 5_000,
+                reason: format!("{what}: {}", err.message),
+                not_before,
+            };
+        }
+        Some(Blame::Transient) | None => {}
+    }
     match (err.kind, err.upstream_status) {
         (Kind::RateLimited, _) => Effect::Cool {
-            // Google quotas are per model; other hosts rate-limit the key.
-            scope_model: matches!(kind, ProviderKind::Gemini | ProviderKind::GoogleOauth),
+            scope_model: google,
             hint_ms,
             base_ms: 5_000,
             reason: format!("rate limited: {}", err.message),
+            not_before: None,
         },
         (_, Some(503 | 529)) => Effect::Cool {
             scope_model: false,
             hint_ms,
             base_ms: 1_000,
             reason: format!("overloaded: {}", err.message),
+            not_before: None,
         },
-        (Kind::PermissionDenied, _) => Effect::Reauth(err.message.clone()),
+        (Kind::PermissionDenied, _) => Effect::Broken {
+            what: crate::error::Broken::Credentials,
+            reason: err.message.clone(),
+        },
         (Kind::Upstream | Kind::Timeout, _) => Effect::Fault,
         (_, Some(500..=599)) => Effect::Fault,
         _ => Effect::None,
@@ -507,6 +678,7 @@ mod tests {
             hint_ms: Some(ms),
             base_ms: 1000,
             reason: "test".into(),
+            not_before: None,
         };
         s.health.start(id, now);
         s.health.failure(id, "gemini-2.5-flash", effect, now);

@@ -3,6 +3,7 @@
 
 use super::{AppState, auth};
 use crate::config::Settings;
+use crate::error::Broken;
 use crate::scheduler::now_ms;
 use crate::store::{AccountInfo, AccountPatch, NewAccount, StoreError};
 use poem::http::StatusCode;
@@ -142,9 +143,16 @@ fn list_accounts(Data(state): Data<&Arc<AppState>>) -> Response {
 /// model, why), needing re-authentication, or active; plus health counters.
 pub fn accounts_with_state(state: &AppState) -> Result<Vec<AccountInfo>, StoreError> {
     let now = now_ms();
+    let snap = state.snapshot.load();
     let mut infos = state.store.account_infos()?;
     for info in &mut infos {
         let h = state.scheduler.health.read(&info.id);
+        let quota = snap
+            .accounts
+            .iter()
+            .find(|a| a.id == info.id)
+            .map(|a| state.scheduler.quota(&snap, a, now))
+            .unwrap_or_default();
         let cooling: Vec<serde_json::Value> = h
             .cooling
             .iter()
@@ -153,8 +161,14 @@ pub fn accounts_with_state(state: &AppState) -> Result<Vec<AccountInfo>, StoreEr
             .collect();
         if !info.enabled {
             info.state = "disabled".into();
-        } else if let Some(reason) = &h.needs_reauth {
-            info.state = "needs-reauth".into();
+        } else if let Some(reason) = &h.needs_action {
+            // A refused credential asks for a new one; the rest for the
+            // owner's action at the provider.
+            info.state = match h.broken {
+                None | Some(Broken::Credentials) => "needs-reauth",
+                Some(_) => "needs-action",
+            }
+            .into();
             info.reason.clone_from(reason);
         } else if h.breaker.open_until_ms > now {
             info.state = "cooling".into();
@@ -171,6 +185,9 @@ pub fn accounts_with_state(state: &AppState) -> Result<Vec<AccountInfo>, StoreEr
             "successes": h.successes,
             "failures": h.failures,
             "remaining": h.remaining,
+            "broken": h.broken,
+            "remedy": h.needs_action.as_ref().map(|_| h.broken.unwrap_or(Broken::Credentials).remedy()),
+            "quota": quota,
         }));
     }
     Ok(infos)
@@ -183,7 +200,11 @@ fn update_account(
     body: Json<AccountPatch>,
 ) -> Response {
     change(state, StatusCode::OK, || {
-        state.store.update_account(&id, body.0)
+        let info = state.store.update_account(&id, body.0)?;
+        // Changed settings (a proxy for a region, a tier, a new address)
+        // are the owner's answer to a mark: try the account again.
+        state.scheduler.health.reauthorized(&info.id);
+        Ok(info)
     })
 }
 

@@ -122,7 +122,7 @@ impl<'a> Plan<'a> {
                         }
                         Err(e) => e,
                     };
-                    let effect = sched.failed(&account, model, &e, now_ms());
+                    let effect = sched.failed(&self.snap, &account, model, &e, now_ms());
                     warn!(req = %self.id, account = %account.name, status = e.status(), effect = ?effect, error = %e, "attempt failed");
                     if account.kind == ProviderKind::GoogleOauth && e.kind == Kind::RateLimited {
                         super::background::refresh_soon(self.state.clone(), account.clone());
@@ -148,11 +148,11 @@ impl<'a> Plan<'a> {
                     // Every account rests (or was tried): queue for the first
                     // one back if that is soon enough, else say when to retry.
                     let now = now_ms();
-                    let ready = self.route.accounts.iter().filter_map(|a| {
-                        sched.health.with(&a.id, |h| {
-                            h.needs_reauth.is_none().then(|| h.ready_at(model, now))
-                        })
-                    });
+                    let ready = self
+                        .route
+                        .accounts
+                        .iter()
+                        .filter_map(|a| sched.health.with(&a.id, |h| h.returns_at(model, now)));
                     let wait = ready.min().map(|t| t.saturating_sub(now));
                     match wait {
                         Some(w)
@@ -180,7 +180,7 @@ impl<'a> Plan<'a> {
                         }
                         _ => {
                             return Err(final_error(last.unwrap_or_else(|| {
-                                Error::new(Kind::Unavailable, format!("no account can serve `{model}`: every one needs re-authentication or is disabled"))
+                                Error::new(Kind::Unavailable, format!("no account can serve `{model}`: every one waits for its owner (see the dashboard's Accounts page) or is disabled"))
                             })));
                         }
                     }
@@ -208,14 +208,18 @@ fn exhausted(route: &Route, wait_ms: u64, last: Option<Error>) -> Error {
     }
 }
 
-/// The last failure as the client should see it: a refused credential is
-/// levity's problem, never a 401 that would log the client out.
+/// The last failure as the client should see it: an account's trouble is
+/// levity's problem, never a 401 or 400 that would blame the client.
 fn final_error(e: Error) -> Error {
     if e.kind == Kind::PermissionDenied {
+        let remedy = match e.blame {
+            Some(crate::error::Blame::Account(what)) => what.remedy(),
+            _ => "replace its key or sign in again",
+        };
         return Error {
             kind: Kind::Unavailable,
             message: format!(
-                "no account could serve the request; one needs re-authentication: {}",
+                "no account could serve the request; one needs its owner ({remedy}): {}",
                 e.message
             ),
             ..e

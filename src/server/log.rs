@@ -10,7 +10,7 @@ use crate::canonical::Usage;
 use crate::config::LogSettings;
 use crate::error::Error;
 use crate::scheduler::{Route, now_ms};
-use crate::store::{Account, hint};
+use crate::store::{Account, ProviderKind, hint};
 use poem::http::HeaderMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -95,6 +95,7 @@ pub struct RequestLog {
     client_key: Option<String>,
     account: String,
     account_id: String,
+    account_kind: ProviderKind,
     why: &'static str,
     attempts: u32,
     model: String,
@@ -118,6 +119,7 @@ impl RequestLog {
             client_key: s.client_key,
             account: String::new(),
             account_id: String::new(),
+            account_kind: ProviderKind::Gemini,
             why: "",
             attempts: 0,
             model: s.model.to_string(),
@@ -142,6 +144,7 @@ impl RequestLog {
         self.attempts += 1;
         self.account.clone_from(&account.name);
         self.account_id.clone_from(&account.id);
+        self.account_kind = account.kind;
         self.why = why;
     }
 
@@ -180,6 +183,7 @@ impl RequestLog {
         if !self.account_id.is_empty() && status < 400 {
             state.scheduler.tokens(
                 &self.account_id,
+                self.account_kind,
                 &self.upstream_model,
                 u.input_tokens + u.output_tokens,
                 now_ms(),
@@ -220,6 +224,7 @@ impl RequestLog {
             client_key: None,
             account: String::new(),
             account_id: String::new(),
+            account_kind: ProviderKind::Gemini,
             why: "",
             attempts: 0,
             model: String::new(),

@@ -190,6 +190,7 @@ impl Fake {
 
         let key = req
             .header("x-goog-api-key")
+            .or(req.header("x-api-key"))
             .or(req.header("authorization"))
             .unwrap_or("")
             .to_string();
@@ -209,7 +210,7 @@ impl Fake {
         }
         let mut fault = self.script.lock().unwrap().pop_front();
         if fault.is_none() {
-            fault = key_fault(&key);
+            fault = key_fault(&key).or_else(|| broken_key(&key, &req.path));
         }
         if let Some(Fault::After(wait, inner)) = fault {
             tokio::time::sleep(wait).await;
@@ -488,6 +489,95 @@ fn key_fault(key: &str) -> Option<Fault> {
     } else {
         None
     }
+}
+
+/// Accounts broken the ways real upstreams report it, chosen by a word in
+/// the key, answered with the bodies the providers send (the sources are
+/// cited in `src/provider/taxonomy.rs`, whose tests hold the same bodies).
+fn broken_key(key: &str, path: &str) -> Option<Fault> {
+    let anthropic = path.starts_with("/v1/messages");
+    let openai = path.ends_with("/chat/completions");
+    let (status, body): (u16, Value) = if key.contains("revoked") {
+        if anthropic {
+            (
+                401,
+                json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}, "request_id": "req_011CaJCR7Pm2Jh2LbWpBH5Y6"}),
+            )
+        } else if openai {
+            (
+                401,
+                json!({"error": {"message": "Incorrect API key provided: sk-VKMIs***wjh3. You can find your API key at https://platform.openai.com/account/api-keys.", "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}),
+            )
+        } else {
+            (
+                400,
+                json!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT", "details": [
+                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}},
+                {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US", "message": "API key not valid. Please pass a valid API key."}]}}),
+            )
+        }
+    } else if key.contains("nocredit") {
+        if anthropic {
+            (
+                400,
+                json!({"type": "error", "error": {"type": "invalid_request_error", "message": "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."}, "request_id": "req_011CbrFTcXhtiMzr3s6EocF7"}),
+            )
+        } else {
+            // OpenAI's empty balance is a 429 (NextChat#3664); DeepSeek's a 402.
+            (
+                429,
+                json!({"error": {"message": "You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.", "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}}),
+            )
+        }
+    } else if key.contains("nobalance") {
+        (
+            402,
+            json!({"error": {"message": "Insufficient Balance", "type": "unknown_error", "param": null, "code": "invalid_request_error"}}),
+        )
+    } else if key.contains("region") {
+        (
+            400,
+            json!({"error": {"code": 400, "message": "User location is not supported for the API use.", "status": "FAILED_PRECONDITION"}}),
+        )
+    } else if key.contains("noapi") {
+        (
+            403,
+            json!({"error": {"code": 403, "message": "Generative Language API has not been used in project 123 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/generativelanguage.googleapis.com/overview?project=123 then retry.", "status": "PERMISSION_DENIED", "details": [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED", "domain": "googleapis.com", "metadata": {"consumer": "projects/123", "service": "generativelanguage.googleapis.com"}}]}}),
+        )
+    } else if key.contains("perday") {
+        (
+            429,
+            json!({"error": {"code": 429, "message": "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.", "status": "RESOURCE_EXHAUSTED", "details": [
+            {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests", "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"}, "quotaValue": "250"}]},
+            {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "22s"}]}}),
+        )
+    } else if key.contains("nomodel") {
+        if anthropic {
+            (
+                404,
+                json!({"type": "error", "error": {"type": "not_found_error", "message": "model: claude-3-5-sonnet-20241022 "}}),
+            )
+        } else if openai {
+            (
+                404,
+                json!({"error": {"message": "The model `gpt-4o` does not exist or you do not have access to it.", "type": "invalid_request_error", "param": null, "code": "model_not_found"}}),
+            )
+        } else {
+            (
+                404,
+                json!({"error": {"code": 404, "message": "models/gemini-2.5-flash is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.", "status": "NOT_FOUND"}}),
+            )
+        }
+    } else {
+        return None;
+    };
+    Some(Fault::Status {
+        status,
+        body: body.to_string(),
+        retry_after: None,
+    })
 }
 
 /// What the fake model says, decided by the conversation's last turn.

@@ -2,6 +2,7 @@
 //! the proxy against fake upstreams, the command line, and real client SDKs.
 
 mod anthropic;
+mod broken;
 mod cli;
 mod common;
 mod dashboard_api;

@@ -259,7 +259,7 @@ async fn a_401_marks_reauth_and_the_client_still_gets_an_answer() {
     let (lev, _fake) = pool(&["AIza-fail401-one"]).await;
     let (status, _, body) = lev.chat(conversation("hi")).await;
     assert_eq!(status, 503, "{body}");
-    assert!(body.contains("re-authentication"), "{body}");
+    assert!(body.contains("replace its key or sign in again"), "{body}");
     let resp = lev.http.post(format!("{}/v1/messages", lev.url)).json(&json!({"model": "gemini-2.5-flash", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})).send().await.unwrap();
     assert_ne!(resp.status(), 401);
 }

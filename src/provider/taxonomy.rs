@@ -1,0 +1,806 @@
+//! Whose fault an upstream failure is, read from the upstream's own status
+//! and error body: one table per provider, each row a documented error (or
+//! one users pasted in a bug report), with its source.
+//!
+//! Status alone misleads: Gemini reports a revoked key as 400
+//! `INVALID_ARGUMENT`, Anthropic an empty balance as 400
+//! `invalid_request_error`, OpenAI an empty balance as 429, Zhipu both as
+//! 429. So rows match the body first (type, code, `ErrorInfo.reason`,
+//! `QuotaFailure` quota ids, message text) and fall back on the status.
+
+use crate::error::{Blame, Broken, Error, Kind, Span};
+use crate::store::ProviderKind;
+use serde_json::Value;
+
+/// What an error body says, in any of the providers' shapes: Google's
+/// `{"error": {"code", "message", "status", "details"}}` (sometimes in a
+/// one-element array), Anthropic's `{"type": "error", "error": {"type",
+/// "message"}}`, OpenAI's `{"error": {"message", "type", "param", "code"}}`,
+/// Ollama's `{"error": "..."}` and OAuth's `{"error", "error_description"}`.
+#[derive(Debug, Default)]
+struct Said {
+    status: u16,
+    /// Google's `error.status`, Anthropic's and OpenAI's `error.type`.
+    kind: String,
+    /// OpenAI's `error.code` (Zhipu's business code), OAuth's `error`.
+    code: String,
+    /// Every `google.rpc.ErrorInfo.reason`.
+    reasons: Vec<String>,
+    /// Every `google.rpc.QuotaFailure` violation's `quotaId`.
+    quota_ids: Vec<String>,
+    /// The message, lowercased for matching.
+    message: String,
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+impl Said {
+    fn read(status: u16, body: &[u8]) -> Said {
+        let mut said = Said {
+            status,
+            ..Said::default()
+        };
+        let Ok(mut v) = serde_json::from_slice::<Value>(body) else {
+            return said;
+        };
+        // streamGenerateContent without alt=sse answers errors in an array.
+        if let Value::Array(items) = &mut v {
+            v = items.first().cloned().unwrap_or_default();
+        }
+        let err = &v["error"];
+        if let Value::String(s) = err {
+            said.code = s.clone();
+            said.message = text(&v["error_description"]);
+            if said.message.is_empty() {
+                said.message = s.clone();
+            }
+        } else {
+            said.message = text(&err["message"]);
+            said.kind = text(if err["status"].is_string() {
+                &err["status"]
+            } else {
+                &err["type"]
+            });
+            if !err["code"].is_u64() || err["status"].is_null() {
+                said.code = text(&err["code"]);
+            }
+            for d in err["details"].as_array().into_iter().flatten() {
+                if let Some(r) = d["reason"].as_str() {
+                    said.reasons.push(r.to_string());
+                }
+                for q in d["violations"].as_array().into_iter().flatten() {
+                    if let Some(id) = q["quotaId"].as_str() {
+                        said.quota_ids.push(id.to_string());
+                    }
+                }
+            }
+        }
+        said.message.make_ascii_lowercase();
+        said
+    }
+}
+
+/// One documented error. Every field given must match; the first row that
+/// matches decides.
+struct Row {
+    status: Option<u16>,
+    kind: Option<&'static str>,
+    code: Option<&'static str>,
+    reason: Option<&'static str>,
+    /// A substring of a violated quota's id.
+    quota: Option<&'static str>,
+    /// A lowercase substring of the message.
+    says: Option<&'static str>,
+    blame: Blame,
+}
+
+const ANY: Row = Row {
+    status: None,
+    kind: None,
+    code: None,
+    reason: None,
+    quota: None,
+    says: None,
+    blame: Blame::Transient,
+};
+
+impl Row {
+    fn matches(&self, s: &Said) -> bool {
+        self.status.is_none_or(|x| x == s.status)
+            && self.kind.is_none_or(|x| x.eq_ignore_ascii_case(&s.kind))
+            && self.code.is_none_or(|x| x.eq_ignore_ascii_case(&s.code))
+            && self.reason.is_none_or(|x| s.reasons.iter().any(|r| r == x))
+            && self
+                .quota
+                .is_none_or(|x| s.quota_ids.iter().any(|q| q.contains(x)))
+            && self.says.is_none_or(|x| s.message.contains(x))
+    }
+}
+
+use Blame::{Account, Client, Model, Quota, Transient};
+use Broken::{Billing, Credentials, Permission, Region, Setup, Suspended};
+
+/// The Gemini API (generativelanguage.googleapis.com). Errors:
+/// ai.google.dev/gemini-api/docs/troubleshooting; quotas, per project and
+/// per day reset at midnight Pacific: ai.google.dev/gemini-api/docs/rate-limits.
+const GEMINI: &[Row] = &[
+    // 400 INVALID_ARGUMENT + ErrorInfo API_KEY_INVALID, for wrong, deleted
+    // and expired keys alike ("API key not valid", "API Key not found",
+    // "API key expired"): continuedev/continue#8516, #11336,
+    // google-gemini/gemini-cli#25198.
+    Row {
+        reason: Some("API_KEY_INVALID"),
+        blame: Account(Credentials),
+        ..ANY
+    },
+    // 400 FAILED_PRECONDITION "User location is not supported for the API
+    // use." (gemini-cli#24641); "... without a billing account linked"
+    // (u14app/neo-chat#7); the free tier unavailable in the country until
+    // billing is enabled (troubleshooting page).
+    Row {
+        kind: Some("FAILED_PRECONDITION"),
+        says: Some("billing"),
+        blame: Account(Billing),
+        ..ANY
+    },
+    Row {
+        kind: Some("FAILED_PRECONDITION"),
+        blame: Account(Region),
+        ..ANY
+    },
+    // 401 UNAUTHENTICATED (a key sent as a bearer token, an expired OAuth
+    // token): gemini-cli#29275.
+    Row {
+        status: Some(401),
+        blame: Account(Credentials),
+        ..ANY
+    },
+    // 403 PERMISSION_DENIED "Your API key was reported as leaked. Please use
+    // another API key." (continuedev/continue#10513).
+    Row {
+        status: Some(403),
+        says: Some("reported as leaked"),
+        blame: Account(Credentials),
+        ..ANY
+    },
+    // 403 + CONSUMER_SUSPENDED "Consumer 'api_key:...' has been suspended."
+    // (google/generative-ai-docs#356).
+    Row {
+        reason: Some("CONSUMER_SUSPENDED"),
+        blame: Account(Suspended),
+        ..ANY
+    },
+    // 403 + SERVICE_DISABLED "Generative Language API has not been used in
+    // project N before or it is disabled" (generative-ai-docs#74), and
+    // API_KEY_SERVICE_BLOCKED, a key restricted to other APIs
+    // (continuedev/continue#12781).
+    Row {
+        status: Some(403),
+        blame: Account(Permission),
+        ..ANY
+    },
+    // 404 NOT_FOUND "models/X is not found for API version v1beta, or is not
+    // supported for generateContent" (google/adk-python#200).
+    Row {
+        status: Some(404),
+        blame: Model,
+        ..ANY
+    },
+    // 429 "Quota exceeded for metric: ..., limit: 0": the project's tier has
+    // no quota for this model at all; gemini-cli treats it as terminal
+    // (packages/core/src/utils/googleQuotaErrors.ts).
+    Row {
+        status: Some(429),
+        says: Some("limit: 0"),
+        blame: Model,
+        ..ANY
+    },
+    // 429 RESOURCE_EXHAUSTED + QuotaFailure quotaId
+    // GenerateRequestsPerDayPerProjectPerModel-FreeTier (with a RetryInfo of
+    // seconds that does not bring the day back): googleapis/python-genai#2044,
+    // discuss.ai.google.dev/t/109581. Any day violation makes it a day quota.
+    Row {
+        status: Some(429),
+        quota: Some("PerDay"),
+        blame: Quota(Span::Day),
+        ..ANY
+    },
+    // ...PerMinute... quota ids, the older RATE_LIMIT_EXCEEDED ErrorInfo, or
+    // no detail at all: a minute's wait or the RetryInfo.
+    Row {
+        status: Some(429),
+        blame: Quota(Span::Minute),
+        ..ANY
+    },
+    // 500 INTERNAL, 503 UNAVAILABLE "The model is overloaded. Please try
+    // again later." (gemini-cli#15745), 504 DEADLINE_EXCEEDED.
+];
+
+/// Code Assist (cloudcode-pa.googleapis.com, Google sign-in accounts),
+/// before the Gemini rows it shares: gemini-cli's
+/// packages/core/src/utils/googleQuotaErrors.ts and its tests.
+const CODE_ASSIST: &[Row] = &[
+    // 429 + QUOTA_EXHAUSTED "You have exhausted your capacity on this model.
+    // Your quota will reset after 161h39m41s." with quotaResetTimeStamp
+    // (gemini-cli#29425, liuw1535/antigravity2api-nodejs#44): resets when it
+    // says, not at midnight.
+    Row {
+        reason: Some("QUOTA_EXHAUSTED"),
+        blame: Quota(Span::Stated),
+        ..ANY
+    },
+    // 429 / 503 + MODEL_CAPACITY_EXHAUSTED "No capacity available for model
+    // X on the server": Google's capacity, not the account's quota.
+    Row {
+        reason: Some("MODEL_CAPACITY_EXHAUSTED"),
+        blame: Transient,
+        ..ANY
+    },
+    Row {
+        reason: Some("INSUFFICIENT_G1_CREDITS_BALANCE"),
+        blame: Account(Billing),
+        ..ANY
+    },
+    // 403 + VALIDATION_REQUIRED "Validation required to continue." (the
+    // user must verify the account in a browser); 403 + CONSUMER_INVALID
+    // "Permission denied on resource project default." (gemini-cli#9991).
+    Row {
+        reason: Some("VALIDATION_REQUIRED"),
+        blame: Account(Setup),
+        ..ANY
+    },
+    Row {
+        reason: Some("CONSUMER_INVALID"),
+        blame: Account(Setup),
+        ..ANY
+    },
+    // 403 "The caller does not have permission" (gemini-cli#25607): the
+    // account is not provisioned for Code Assist.
+    Row {
+        status: Some(403),
+        blame: Account(Permission),
+        ..ANY
+    },
+    // OAuth token endpoint: 400 {"error": "invalid_grant", "error_description":
+    // "Token has been expired or revoked."} (dolfim/django-gmailapi-backend#9).
+    Row {
+        code: Some("invalid_grant"),
+        blame: Account(Credentials),
+        ..ANY
+    },
+];
+
+/// Anthropic Messages: docs.claude.com/en/api/errors (400
+/// invalid_request_error, 401 authentication_error, 403 permission_error,
+/// 404 not_found_error, 413 request_too_large, 429 rate_limit_error, 500
+/// api_error, 529 overloaded_error).
+const ANTHROPIC: &[Row] = &[
+    // 400 "Your credit balance is too low to access the Anthropic API. Please
+    // go to Plans & Billing to upgrade or purchase credits."
+    // (anthropics/claude-code#66314, claude-quickstarts#229).
+    Row {
+        says: Some("credit balance is too low"),
+        blame: Account(Billing),
+        ..ANY
+    },
+    // 400 "This organization has been disabled." (claude-code#19028).
+    Row {
+        says: Some("organization has been disabled"),
+        blame: Account(Suspended),
+        ..ANY
+    },
+    // 401 "invalid x-api-key" (opencode-websearch#15).
+    Row {
+        status: Some(401),
+        blame: Account(Credentials),
+        ..ANY
+    },
+    // 402 billing_error: listed by third parties only; a payment problem
+    // whatever its type.
+    Row {
+        status: Some(402),
+        blame: Account(Billing),
+        ..ANY
+    },
+    // 403 permission_error "Permission denied" (claude-code#51610).
+    Row {
+        status: Some(403),
+        blame: Account(Permission),
+        ..ANY
+    },
+    // 404 not_found_error "model: claude-3-5-sonnet-20241022"
+    // (mattermost-plugin-agents#257).
+    Row {
+        status: Some(404),
+        blame: Model,
+        ..ANY
+    },
+    // 429 rate_limit_error "This request would exceed the rate limit for your
+    // organization ... of 30,000 input tokens per minute" with retry-after
+    // (continuedev/continue#9623): per-minute token buckets.
+    Row {
+        status: Some(429),
+        blame: Quota(Span::Minute),
+        ..ANY
+    },
+];
+
+/// OpenAI (developers.openai.com/docs/guides/error-codes) and the hosts that
+/// copy its API: DeepSeek (api-docs.deepseek.com/quick_start/error_codes),
+/// Zhipu GLM (docs.bigmodel.cn/cn/api/api-code), OpenRouter
+/// (openrouter.ai/docs/api/reference/errors-and-debugging), Ollama.
+const OPENAI: &[Row] = &[
+    // 429 insufficient_quota "You exceeded your current quota, please check
+    // your plan and billing details." (ChatGPTNextWeb/NextChat#3664): no
+    // credit, not a rate limit.
+    Row {
+        code: Some("insufficient_quota"),
+        blame: Account(Billing),
+        ..ANY
+    },
+    Row {
+        kind: Some("insufficient_quota"),
+        blame: Account(Billing),
+        ..ANY
+    },
+    // 403 unsupported_country_region_territory "Country, region, or territory
+    // not supported" (home-assistant/core#120072).
+    Row {
+        code: Some("unsupported_country_region_territory"),
+        blame: Account(Region),
+        ..ANY
+    },
+    // 404 model_not_found "The model `gpt-4o` does not exist or you do not
+    // have access to it." (also sent with 400); Ollama's 404 "model 'x' not
+    // found, try pulling it first" (ollama/ollama#3876).
+    Row {
+        code: Some("model_not_found"),
+        blame: Model,
+        ..ANY
+    },
+    // 400 context_length_exceeded: the request, on any account.
+    Row {
+        code: Some("context_length_exceeded"),
+        blame: Client,
+        ..ANY
+    },
+    // Zhipu answers 429 for all of these, told apart by the business code:
+    // 1113 "余额不足或无可用资源包,请充值。" / "Insufficient balance or no
+    // resource package" (zai-org/GLM-5#148), 1309 plan expired; 1110-1112,
+    // 1121 account inactive or locked; 1304 the day's call limit.
+    Row {
+        code: Some("1113"),
+        blame: Account(Billing),
+        ..ANY
+    },
+    Row {
+        code: Some("1309"),
+        blame: Account(Billing),
+        ..ANY
+    },
+    Row {
+        code: Some("1112"),
+        blame: Account(Suspended),
+        ..ANY
+    },
+    Row {
+        code: Some("1121"),
+        blame: Account(Suspended),
+        ..ANY
+    },
+    Row {
+        code: Some("1304"),
+        blame: Quota(Span::Day),
+        ..ANY
+    },
+    // OpenRouter: 403 when moderation flags the input: the request's fault.
+    Row {
+        status: Some(403),
+        says: Some("flagged"),
+        blame: Client,
+        ..ANY
+    },
+    // 401 "Incorrect API key provided" (invalid_api_key); DeepSeek
+    // "Authentication Fails, Your api key ... is invalid" (droidrun#28).
+    Row {
+        status: Some(401),
+        blame: Account(Credentials),
+        ..ANY
+    },
+    // DeepSeek 402 "Insufficient Balance" (Aider-AI/aider#4851); OpenRouter
+    // 402 insufficient credits.
+    Row {
+        status: Some(402),
+        blame: Account(Billing),
+        ..ANY
+    },
+    Row {
+        status: Some(403),
+        blame: Account(Permission),
+        ..ANY
+    },
+    Row {
+        status: Some(404),
+        blame: Model,
+        ..ANY
+    },
+    // 429 rate_limit_exceeded "Rate limit reached for o4-mini ... Please try
+    // again in 1.574s." (openai/codex#88); DeepSeek "Rate Limit Reached";
+    // Zhipu 1302 / 1303 concurrency and frequency.
+    Row {
+        status: Some(429),
+        blame: Quota(Span::Minute),
+        ..ANY
+    },
+];
+
+/// What any provider means by a status the tables do not name.
+fn by_status(status: u16) -> Blame {
+    match status {
+        401 => Account(Credentials),
+        402 => Account(Billing),
+        403 => Account(Permission),
+        404 => Model,
+        429 => Quota(Span::Minute),
+        408 | 409 | 425 | 500..=599 => Transient,
+        400..=499 => Client,
+        _ => Transient,
+    }
+}
+
+/// Whose fault an upstream's failed answer is.
+pub fn blame(kind: ProviderKind, status: u16, body: &[u8]) -> Blame {
+    let said = Said::read(status, body);
+    let tables: &[&[Row]] = match kind {
+        ProviderKind::Gemini => &[GEMINI],
+        ProviderKind::GoogleOauth => &[CODE_ASSIST, GEMINI],
+        ProviderKind::Anthropic => &[ANTHROPIC],
+        ProviderKind::Openai => &[OPENAI],
+    };
+    tables
+        .iter()
+        .flat_map(|t| t.iter())
+        .find(|row| row.matches(&said))
+        .map_or_else(|| by_status(status), |row| row.blame)
+}
+
+/// An upstream's failed answer as an error: the protocol's message, the
+/// blame, and the kind of error a client would see if no account succeeds.
+pub fn upstream_error(kind: ProviderKind, status: u16, body: &[u8]) -> Error {
+    use crate::protocol::{anthropic, gemini, openai_chat};
+    let mut err = match kind {
+        ProviderKind::Gemini | ProviderKind::GoogleOauth => gemini::decode_error(status, body),
+        ProviderKind::Anthropic => anthropic::decode_error(status, body),
+        ProviderKind::Openai => openai_chat::decode_error(status, body),
+    };
+    let blame = blame(kind, status, body);
+    err.kind = match blame {
+        Client => err.kind,
+        Account(_) => Kind::PermissionDenied,
+        Quota(_) => Kind::RateLimited,
+        Model => Kind::NotFound,
+        Transient if matches!(err.kind, Kind::Unavailable | Kind::Timeout) => err.kind,
+        Transient => Kind::Upstream,
+    };
+    err.blame = Some(blame);
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Real bodies, as the sources cited in the tables show them.
+    #[test]
+    fn gemini_errors() {
+        use ProviderKind::Gemini as G;
+        let cases: &[(u16, &str, Blame)] = &[
+            (
+                400,
+                r#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}},{"@type":"type.googleapis.com/google.rpc.LocalizedMessage","locale":"en-US","message":"API key not valid. Please pass a valid API key."}]}}"#,
+                Account(Credentials),
+            ),
+            (
+                400,
+                r#"{"error":{"code":400,"message":"API key expired. Please renew the API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}}]}}"#,
+                Account(Credentials),
+            ),
+            (
+                400,
+                r#"{"error":{"code":400,"message":"User location is not supported for the API use.","status":"FAILED_PRECONDITION"}}"#,
+                Account(Region),
+            ),
+            (
+                400,
+                r#"{"error":{"code":400,"message":"User location is not supported for the API use without a billing account linked.","status":"FAILED_PRECONDITION"}}"#,
+                Account(Billing),
+            ),
+            (
+                400,
+                r#"{"error":{"code":400,"message":"Invalid JSON payload received. Unknown name \"foo\": Cannot find field.","status":"INVALID_ARGUMENT"}}"#,
+                Client,
+            ),
+            (
+                403,
+                r#"{"error":{"code":403,"message":"Your API key was reported as leaked. Please use another API key.","status":"PERMISSION_DENIED"}}"#,
+                Account(Credentials),
+            ),
+            (
+                403,
+                r#"{"error":{"code":403,"message":"Generative Language API has not been used in project 123 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/generativelanguage.googleapis.com/overview?project=123 then retry.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED","domain":"googleapis.com","metadata":{"consumer":"projects/123","service":"generativelanguage.googleapis.com"}}]}}"#,
+                Account(Permission),
+            ),
+            (
+                403,
+                r#"{"error":{"code":403,"message":"Permission denied: Consumer 'api_key:AIza...' has been suspended.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"CONSUMER_SUSPENDED","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com","consumer":"projects/578829824020"}}]}}"#,
+                Account(Suspended),
+            ),
+            (
+                404,
+                r#"{"error":{"code":404,"message":"models/gemini-2.0-pro is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.","status":"NOT_FOUND"}}"#,
+                Model,
+            ),
+            (
+                429,
+                r#"{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier","quotaDimensions":{"location":"global","model":"gemini-2.5-flash"},"quotaValue":"250"}]},{"@type":"type.googleapis.com/google.rpc.Help","links":[{"description":"Learn more about Gemini API quotas","url":"https://ai.google.dev/gemini-api/docs/rate-limits"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"22s"}]}}"#,
+                Quota(Span::Day),
+            ),
+            (
+                429,
+                r#"{"error":{"code":429,"message":"You exceeded your current quota.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel-FreeTier"},{"quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]}]}}"#,
+                Quota(Span::Day),
+            ),
+            (
+                429,
+                r#"{"error":{"code":429,"message":"You exceeded your current quota.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateContentInputTokensPerModelPerMinute-FreeTier","quotaValue":"250000"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"26s"}]}}"#,
+                Quota(Span::Minute),
+            ),
+            (
+                429,
+                r#"{"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details.\n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 0, model: gemini-2.5-pro","status":"RESOURCE_EXHAUSTED"}}"#,
+                Model,
+            ),
+            (
+                500,
+                r#"{"error":{"code":500,"message":"An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting","status":"INTERNAL"}}"#,
+                Transient,
+            ),
+            (
+                503,
+                r#"{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}"#,
+                Transient,
+            ),
+            (
+                503,
+                r#"[{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}]"#,
+                Transient,
+            ),
+            (502, "<html><body>Bad gateway</body></html>", Transient),
+        ];
+        for (status, body, want) in cases {
+            assert_eq!(blame(G, *status, body.as_bytes()), *want, "{status} {body}");
+        }
+    }
+
+    #[test]
+    fn code_assist_errors() {
+        use ProviderKind::GoogleOauth as C;
+        let cases: &[(u16, &str, Blame)] = &[
+            (
+                429,
+                r#"{"error":{"code":429,"message":"You have exhausted your capacity on this model. Your quota will reset after 161h39m41s.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"QUOTA_EXHAUSTED","domain":"cloudcode-pa.googleapis.com","metadata":{"uiMessage":"true","model":"claude-sonnet-4-5","quotaResetDelay":"161h39m41.300432511s","quotaResetTimeStamp":"2025-12-18T20:18:34Z"}},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"581981.300432511s"}]}}"#,
+                Quota(Span::Stated),
+            ),
+            (
+                429,
+                r#"{"error":{"code":429,"message":"You have exhausted your capacity on this model. Your quota will reset after 0s.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMIT_EXCEEDED","domain":"cloudcode-pa.googleapis.com","metadata":{"uiMessage":"true","model":"gemini-2.5-pro","quotaResetDelay":"539.477544ms","quotaResetTimeStamp":"2025-10-20T19:14:08Z"}},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"0.539477544s"}]}}"#,
+                Quota(Span::Minute),
+            ),
+            (
+                503,
+                r#"{"error":{"code":503,"message":"No capacity available for model gemini-3.1-pro-preview on the server","status":"UNAVAILABLE","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"MODEL_CAPACITY_EXHAUSTED","domain":"cloudcode-pa.googleapis.com","metadata":{"model":"gemini-3.1-pro-preview"}}]}}"#,
+                Transient,
+            ),
+            (
+                403,
+                r#"{"error":{"code":403,"message":"The caller does not have permission","errors":[{"message":"The caller does not have permission","domain":"global","reason":"forbidden"}],"status":"PERMISSION_DENIED"}}"#,
+                Account(Permission),
+            ),
+            (
+                403,
+                r#"{"error":{"code":403,"message":"Permission denied on resource project default.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"CONSUMER_INVALID","domain":"googleapis.com","metadata":{"containerInfo":"default","consumer":"projects/default","service":"cloudaicompanion.googleapis.com"}}]}}"#,
+                Account(Setup),
+            ),
+            (
+                401,
+                r#"{"error":{"code":401,"message":"Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.","status":"UNAUTHENTICATED"}}"#,
+                Account(Credentials),
+            ),
+            (
+                400,
+                r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,
+                Account(Credentials),
+            ),
+        ];
+        for (status, body, want) in cases {
+            assert_eq!(blame(C, *status, body.as_bytes()), *want, "{status} {body}");
+        }
+    }
+
+    #[test]
+    fn anthropic_errors() {
+        use ProviderKind::Anthropic as A;
+        let cases: &[(u16, &str, Blame)] = &[
+            (
+                400,
+                r#"{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."},"request_id":"req_011CbrFTcXhtiMzr3s6EocF7"}"#,
+                Account(Billing),
+            ),
+            (
+                400,
+                r#"{"type":"error","error":{"type":"invalid_request_error","message":"This organization has been disabled."},"request_id":"req_011CXF1SZ3S3oXChsdxhoUwV"}"#,
+                Account(Suspended),
+            ),
+            (
+                400,
+                r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"},"request_id":"req_011CVQe1dLrGNMJyE1ghG1av"}"#,
+                Client,
+            ),
+            (
+                401,
+                r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"},"request_id":"req_011CaJCR7Pm2Jh2LbWpBH5Y6"}"#,
+                Account(Credentials),
+            ),
+            (
+                403,
+                r#"{"type":"error","error":{"type":"permission_error","message":"Permission denied"},"request_id":"req_011CaH53rCYtDAVnwhLQvkuc"}"#,
+                Account(Permission),
+            ),
+            (
+                404,
+                r#"{"type":"error","error":{"type":"not_found_error","message":"model: claude-3-5-sonnet-20241022 "}}"#,
+                Model,
+            ),
+            (
+                413,
+                r#"{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}"#,
+                Client,
+            ),
+            (
+                429,
+                r#"{"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed the rate limit for your organization (0dccdde6-f924-4f1b-bb3b-92ef846e0a5b) of 20,000 input tokens per minute."}}"#,
+                Quota(Span::Minute),
+            ),
+            (
+                500,
+                r#"{"type":"error","error":{"type":"api_error","message":"Internal server error"}}"#,
+                Transient,
+            ),
+            (
+                529,
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_011CZAau32QzxDkriovTaFCB"}"#,
+                Transient,
+            ),
+        ];
+        for (status, body, want) in cases {
+            assert_eq!(blame(A, *status, body.as_bytes()), *want, "{status} {body}");
+        }
+    }
+
+    #[test]
+    fn openai_and_compatible_errors() {
+        use ProviderKind::Openai as O;
+        let cases: &[(u16, &str, Blame)] = &[
+            (
+                401,
+                r#"{"error":{"message":"Incorrect API key provided: sk-VKMIs***wjh3. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#,
+                Account(Credentials),
+            ),
+            (
+                403,
+                r#"{"error":{"code":"unsupported_country_region_territory","message":"Country, region, or territory not supported","param":null,"type":"request_forbidden"}}"#,
+                Account(Region),
+            ),
+            (
+                404,
+                r#"{"error":{"message":"The model `gpt-4o` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#,
+                Model,
+            ),
+            (
+                400,
+                r#"{"error":{"message":"The requested model 'gpt-4-1106-preview' does not exist.","type":"invalid_request_error","param":"model","code":"model_not_found"}}"#,
+                Model,
+            ),
+            (
+                400,
+                r#"{"error":{"message":"This model's maximum context length is 4096 tokens. However, you requested 4118 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
+                Client,
+            ),
+            (
+                429,
+                r#"{"error":{"message":"You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#,
+                Account(Billing),
+            ),
+            (
+                429,
+                r#"{"error":{"message":"Rate limit reached for o4-mini in organization org-*** on tokens per min (TPM): Limit 200000, Used 162960, Requested 42288. Please try again in 1.574s.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#,
+                Quota(Span::Minute),
+            ),
+            (
+                500,
+                r#"{"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}"#,
+                Transient,
+            ),
+            // DeepSeek.
+            (
+                401,
+                r#"{"error":{"message":"Authentication Fails, Your api key: ****18b\" is invalid","type":"authentication_error","param":null,"code":"invalid_request_error"}}"#,
+                Account(Credentials),
+            ),
+            (
+                402,
+                r#"{"error":{"message":"Insufficient Balance","type":"unknown_error","param":null,"code":"invalid_request_error"}}"#,
+                Account(Billing),
+            ),
+            (
+                422,
+                r#"{"error":{"message":"Invalid Parameters","type":"invalid_request_error","param":null,"code":"invalid_request_error"}}"#,
+                Client,
+            ),
+            (
+                503,
+                r#"{"error":{"message":"Server Overloaded","type":"unknown_error","param":null,"code":null}}"#,
+                Transient,
+            ),
+            // Zhipu GLM.
+            (
+                429,
+                r#"{"error":{"code":"1113","message":"余额不足或无可用资源包,请充值。"}}"#,
+                Account(Billing),
+            ),
+            (
+                429,
+                r#"{"error":{"code":"1302","message":"Rate limit reached for requests"}}"#,
+                Quota(Span::Minute),
+            ),
+            // Ollama, native and OpenAI-compatible.
+            (
+                404,
+                r#"{"error":"model 'llama3' not found, try pulling it first"}"#,
+                Model,
+            ),
+            (
+                404,
+                r#"{"error":{"message":"model \"ollama\" not found, try pulling it first","type":"api_error","param":null,"code":null}}"#,
+                Model,
+            ),
+        ];
+        for (status, body, want) in cases {
+            assert_eq!(blame(O, *status, body.as_bytes()), *want, "{status} {body}");
+        }
+    }
+
+    #[test]
+    fn errors_keep_their_message_and_get_a_kind_that_fails_over() {
+        let e = upstream_error(
+            ProviderKind::Gemini,
+            400,
+            br#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}]}}"#,
+        );
+        assert_eq!(e.kind, Kind::PermissionDenied);
+        assert!(e.retryable());
+        assert!(e.message.contains("API key not valid"), "{}", e.message);
+        let e = upstream_error(
+            ProviderKind::Gemini,
+            400,
+            br#"{"error":{"code":400,"message":"bad field","status":"INVALID_ARGUMENT"}}"#,
+        );
+        assert_eq!((e.kind, e.retryable()), (Kind::InvalidRequest, false));
+    }
+}
