@@ -242,6 +242,18 @@ pub struct Usage {
     pub cached_input_tokens: u64,
 }
 
+impl Usage {
+    /// Takes in a later report of the same answer's usage: upstreams send
+    /// running totals (Gemini in every element, Anthropic its input at the
+    /// start and output at the end), so each field keeps its largest value.
+    pub fn merge(&mut self, later: Usage) {
+        self.input_tokens = self.input_tokens.max(later.input_tokens);
+        self.output_tokens = self.output_tokens.max(later.output_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.max(later.reasoning_tokens);
+        self.cached_input_tokens = self.cached_input_tokens.max(later.cached_input_tokens);
+    }
+}
+
 /// One step of a streamed answer. A stream is `Start`, any number of deltas,
 /// then `Finish` (and `Usage` whenever the upstream reports it).
 #[derive(Debug, Clone, PartialEq)]

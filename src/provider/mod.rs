@@ -313,16 +313,19 @@ pub fn usage_of(kind: ProviderKind, body: &[u8]) -> Result<Option<Usage>, Error>
     if std::str::from_utf8(body).is_err() {
         return Err(not_json("an answer", body));
     }
-    let read = match kind {
-        ProviderKind::Openai => crate::protocol::openai_chat::usage_of(body).ok(),
-        ProviderKind::Anthropic => crate::protocol::anthropic::usage_of(body).ok(),
-        ProviderKind::Gemini | ProviderKind::GoogleOauth => {
-            serde_json::from_slice::<serde::de::IgnoredAny>(body)
-                .ok()
-                .map(|_| None)
-        }
-    };
-    read.ok_or_else(|| not_json("an answer", body))
+    read_usage(kind, body).ok_or_else(|| not_json("an answer", body))
+}
+
+/// The usage a whole answer or one stream event of `kind`'s protocol
+/// reports; `None` when the bytes are not a JSON object (checked UTF-8
+/// first by the caller).
+pub fn read_usage(kind: ProviderKind, body: &[u8]) -> Option<Option<Usage>> {
+    use crate::protocol::{anthropic, gemini, openai_chat};
+    match kind {
+        ProviderKind::Openai => openai_chat::usage_of(body).ok(),
+        ProviderKind::Anthropic => anthropic::usage_of(body).ok(),
+        ProviderKind::Gemini | ProviderKind::GoogleOauth => gemini::usage_of(body).ok(),
+    }
 }
 
 /// Whether `data` is one JSON value in UTF-8 (serde's skipping parse alone

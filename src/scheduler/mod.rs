@@ -314,8 +314,8 @@ impl Scheduler {
     }
 
     /// An attempt failed: rest, trip or mark the account as the failure says;
-    /// a spent quota rests every account that shares it. Returns the effect,
-    /// for the request log.
+    /// a spent quota rests every account that shares it. Returns the effect
+    /// and until when the account rests, for the request log.
     pub fn failed(
         &self,
         snap: &Snapshot,
@@ -323,9 +323,9 @@ impl Scheduler {
         model: &str,
         err: &Error,
         now: u64,
-    ) -> Effect {
+    ) -> (Effect, Option<u64>) {
         let effect = classify(account.kind, err, now);
-        self.health.failure(&account.id, model, effect.clone(), now);
+        let until = self.health.failure(&account.id, model, effect.clone(), now);
         if matches!(err.blame, Some(Blame::Quota(_))) {
             for id in budget(snap, account).ids {
                 if id != account.id {
@@ -333,7 +333,7 @@ impl Scheduler {
                 }
             }
         }
-        effect
+        (effect, until)
     }
 
     /// The account new sessions would get for `model` now, with its score.

@@ -503,17 +503,77 @@ fn route_of(Data(state): Data<&Arc<AppState>>, Query(q): Query<RouteQuery>) -> R
     }
 }
 
-#[derive(Deserialize)]
-struct Limit {
+/// A page of the request log, and what to keep of it.
+#[derive(Deserialize, Default)]
+struct Page {
     limit: Option<usize>,
+    /// Entries older than this key (`time_ms` to 13 digits, `-`, id).
+    before: Option<String>,
+    /// `ok` (< 400), `error` (≥ 400) or one status.
+    status: Option<String>,
+    client_key: Option<String>,
+    /// The requested or the upstream model.
+    model: Option<String>,
+    account: Option<String>,
+    since: Option<u64>,
+    until: Option<u64>,
 }
 
+impl Page {
+    fn keeps(&self, e: &crate::server::monitor::Entry) -> bool {
+        let status = match self.status.as_deref() {
+            None | Some("") => true,
+            Some("ok") => e.status < 400,
+            Some("error") => e.status >= 400,
+            Some(n) => n.parse::<u16>().is_ok_and(|n| n == e.status),
+        };
+        let same = |want: &Option<String>, got: &str| {
+            want.as_deref().is_none_or(|w| w.is_empty() || w == got)
+        };
+        status
+            && same(&self.client_key, e.client_key.as_deref().unwrap_or(""))
+            && (same(&self.model, &e.model) || same(&self.model, &e.upstream_model))
+            && same(&self.account, &e.account)
+    }
+}
+
+/// The request log, newest first, from the whole retention: paged with
+/// `before`, filtered by status, client key, model, account and time.
 #[handler]
-fn requests(Data(state): Data<&Arc<AppState>>, Query(q): Query<Limit>) -> Response {
-    ok(
-        StatusCode::OK,
-        &state.monitor.recent(q.limit.unwrap_or(200).min(2_000)),
-    )
+async fn requests(Data(state): Data<&Arc<AppState>>, Query(q): Query<Page>) -> Response {
+    // Requests that just ended may still be waiting for the log writer.
+    super::background::save(state).await;
+    let state = state.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        let limit = q.limit.unwrap_or(200).clamp(1, 2_000);
+        let from = q.since.map(|t| format!("{t:013}")).unwrap_or_default();
+        let mut to = q.until.map_or_else(
+            || "~".to_string(),
+            |t| format!("{:013}", t.saturating_add(1)),
+        );
+        if let Some(before) = q
+            .before
+            .as_deref()
+            .filter(|b| !b.is_empty() && *b < to.as_str())
+        {
+            to = before.to_string();
+        }
+        state.store.requests_page(&from, &to, limit, |raw| {
+            serde_json::from_slice(raw).is_ok_and(|e| q.keeps(&e))
+        })
+    })
+    .await;
+    match page {
+        Ok(Ok(rows)) => {
+            let entries: Vec<crate::server::monitor::Entry> = rows
+                .iter()
+                .filter_map(|r| serde_json::from_slice(r).ok())
+                .collect();
+            ok(StatusCode::OK, &entries)
+        }
+        Ok(Err(e)) => store_error(e),
+        Err(_) => error(500, "store", "reading the request log failed".into()),
+    }
 }
 
 /// One logged request, with its bodies when body logging kept them.

@@ -110,6 +110,7 @@ impl<'a> Plan<'a> {
                     started.settle();
                     let e = match result {
                         Ok(v) => {
+                            log.attempt_ok();
                             sched.succeeded(
                                 &self.snap,
                                 &account,
@@ -122,7 +123,8 @@ impl<'a> Plan<'a> {
                         }
                         Err(e) => e,
                     };
-                    let effect = sched.failed(&self.snap, &account, model, &e, now_ms());
+                    let (effect, until) = sched.failed(&self.snap, &account, model, &e, now_ms());
+                    log.attempt_failed(&e, &effect, until);
                     warn!(req = %self.id, account = %account.name, status = e.status(), effect = ?effect, error = %e, "attempt failed");
                     if account.kind == ProviderKind::GoogleOauth && e.kind == Kind::RateLimited {
                         super::background::refresh_soon(self.state.clone(), account.clone());

@@ -5,11 +5,11 @@
 //! Monitor and the request log. Never a secret.
 
 use super::AppState;
-use super::monitor::Entry;
+use super::monitor::{Attempt, Entry};
 use crate::canonical::Usage;
 use crate::config::LogSettings;
-use crate::error::Error;
-use crate::scheduler::{Route, now_ms};
+use crate::error::{Blame, Error};
+use crate::scheduler::{Effect, Route, now_ms};
 use crate::store::{Account, ProviderKind, hint};
 use poem::http::HeaderMap;
 use std::sync::Arc;
@@ -105,6 +105,42 @@ pub struct RequestLog {
     error: Option<String>,
     capture: Option<Box<Capture>>,
     ended: bool,
+    /// What a stream reported so far, logged if the client goes away.
+    pub streamed: Option<Usage>,
+    attempt_log: Vec<Attempt>,
+    attempt_started: Instant,
+}
+
+/// Whose fault a failed attempt was, for the request log.
+fn class_of(err: &Error) -> &'static str {
+    match err.blame {
+        Some(Blame::Client) => "client",
+        Some(Blame::Account(_)) => "account",
+        Some(Blame::Quota(_)) => "quota",
+        Some(Blame::Model) => "model",
+        Some(Blame::Transient) | None => "transient",
+    }
+}
+
+/// What a failure did to the account, for the request log.
+fn effect_of(effect: &Effect, until: Option<u64>, now: u64) -> String {
+    match (effect, until) {
+        (Effect::Broken { what, .. }, _) => {
+            format!(
+                "marked: {}",
+                serde_json::to_value(what)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or("")
+            )
+        }
+        (Effect::Fault, Some(_)) => "breaker opened".into(),
+        (Effect::Cool { .. }, Some(t)) => {
+            format!("rests {} s", t.saturating_sub(now).div_ceil(1000))
+        }
+        (Effect::Fault, None) => "counted toward the breaker".into(),
+        _ => "none".into(),
+    }
 }
 
 impl RequestLog {
@@ -129,7 +165,36 @@ impl RequestLog {
             error: None,
             capture: s.capture,
             ended: false,
+            streamed: None,
+            attempt_log: Vec::new(),
+            attempt_started: Instant::now(),
         }
+    }
+
+    /// A request refused before any account was tried (a bad client key, an
+    /// unknown model, a body that does not decode): logged all the same.
+    pub fn refused(
+        state: &Arc<AppState>,
+        protocol: &'static str,
+        model: &str,
+        client_key: Option<String>,
+        err: &Error,
+    ) {
+        let id = crate::protocol::hex(&crate::store::random_bytes::<12>());
+        info!(req = %id, protocol, model, status = err.status(), error = %err, "request refused");
+        state.monitor.record(
+            Entry {
+                id,
+                time_ms: now_ms(),
+                protocol: protocol.to_string(),
+                model: model.to_string(),
+                status: err.status(),
+                client_key,
+                error: Some(err.message.clone()),
+                ..Entry::default()
+            },
+            None,
+        );
     }
 
     /// Bytes on their way to the client, for the logged response body.
@@ -146,6 +211,33 @@ impl RequestLog {
         self.account_id.clone_from(&account.id);
         self.account_kind = account.kind;
         self.why = why;
+        self.attempt_started = Instant::now();
+    }
+
+    /// The current attempt failed: `effect` is what it did to the account,
+    /// resting it until `until` if it rests.
+    pub fn attempt_failed(&mut self, err: &Error, effect: &Effect, until: Option<u64>) {
+        let now = now_ms();
+        self.attempt_log.push(Attempt {
+            account: self.account.clone(),
+            status: err.status(),
+            class: class_of(err).into(),
+            effect: effect_of(effect, until, now),
+            until_ms: until,
+            ms: self.attempt_started.elapsed().as_millis() as u64,
+        });
+    }
+
+    /// The current attempt succeeded (its answer may still be streaming).
+    pub fn attempt_ok(&mut self) {
+        self.attempt_log.push(Attempt {
+            account: self.account.clone(),
+            status: 200,
+            class: "ok".into(),
+            effect: "none".into(),
+            until_ms: None,
+            ms: self.attempt_started.elapsed().as_millis() as u64,
+        });
     }
 
     /// The first bytes went to the client (time to first token).
@@ -180,7 +272,9 @@ impl RequestLog {
             "request end"
         );
         let Some(state) = &self.state else { return };
-        if !self.account_id.is_empty() && status < 400 {
+        // Tokens an upstream reported were spent, whatever became of the
+        // request (a stream that broke, a client that went away).
+        if !self.account_id.is_empty() && u.input_tokens + u.output_tokens > 0 {
             state.scheduler.tokens(
                 &self.account_id,
                 self.account_kind,
@@ -208,6 +302,9 @@ impl RequestLog {
                 stream: self.stream,
                 client_key: self.client_key.clone(),
                 error: self.error.clone(),
+                cached_tokens: u.cached_input_tokens,
+                reasoning_tokens: u.reasoning_tokens,
+                attempt_log: std::mem::take(&mut self.attempt_log),
             },
             self.capture.take(),
         );
@@ -234,6 +331,9 @@ impl RequestLog {
             error: None,
             capture: None,
             ended: true,
+            streamed: None,
+            attempt_log: Vec::new(),
+            attempt_started: self.started,
         };
         std::mem::replace(self, shell)
     }
@@ -248,10 +348,20 @@ impl Drop for RequestLog {
     /// or reset its HTTP/2 stream) is still logged, as cancelled.
     fn drop(&mut self) {
         if !self.ended {
+            if self.attempt_log.len() < self.attempts as usize {
+                self.attempt_log.push(Attempt {
+                    account: self.account.clone(),
+                    status: CANCELLED,
+                    class: "cancelled".into(),
+                    effect: "none".into(),
+                    until_ms: None,
+                    ms: self.attempt_started.elapsed().as_millis() as u64,
+                });
+            }
             self.error.get_or_insert_with(|| {
                 "cancelled: the client went away before the answer was complete".into()
             });
-            self.end(CANCELLED, None);
+            self.end(CANCELLED, self.streamed);
         }
     }
 }

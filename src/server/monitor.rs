@@ -20,7 +20,7 @@ const KEEP_DAYS: usize = 400;
 /// oldest are dropped rather than memory growing without bound.
 const PENDING: usize = 100_000;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Entry {
     pub id: String,
     pub time_ms: u64,
@@ -39,6 +39,29 @@ pub struct Entry {
     pub stream: bool,
     pub client_key: Option<String>,
     pub error: Option<String>,
+    #[serde(default)]
+    pub cached_tokens: u64,
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    /// Every attempt, in order; empty for a request refused before any.
+    #[serde(default)]
+    pub attempt_log: Vec<Attempt>,
+}
+
+/// One attempt of a request on one account.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Attempt {
+    pub account: String,
+    pub status: u16,
+    /// `ok`, or whose fault the failure was: `client`, `account`, `quota`,
+    /// `transient`, `model`; `cancelled` when the client went away.
+    pub class: String,
+    /// What it did to the account: `none`, `rests`, `breaker`, `marked: <what>`.
+    pub effect: String,
+    /// Until when the account rests, when it does.
+    #[serde(default)]
+    pub until_ms: Option<u64>,
+    pub ms: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -141,7 +164,10 @@ impl Monitor {
             let mut st = self.state.lock().expect("monitor lock");
             let day = st.days.entry(day_of(e.time_ms)).or_default();
             day.totals.add(&e);
-            day.by_account.entry(e.account.clone()).or_default().add(&e);
+            // A request refused before any attempt spent no account's quota.
+            if !e.account.is_empty() {
+                day.by_account.entry(e.account.clone()).or_default().add(&e);
+            }
             day.by_model
                 .entry(e.upstream_model.clone())
                 .or_default()
@@ -313,7 +339,7 @@ mod tests {
             background: false,
             stream: false,
             client_key: Some("k".into()),
-            error: None,
+            ..Entry::default()
         }
     }
 

@@ -157,13 +157,18 @@ async fn serve(
     stream: bool,
     method: Option<String>,
 ) -> Response {
+    // Refusals are logged too: the Monitor shows what was turned away.
+    let refuse = |model: &str, client_key: Option<String>, e: Error| {
+        RequestLog::refused(state, wire.name(), model, client_key, &e);
+        wire.error(&e)
+    };
     let client_key = match auth::check_client(state, req) {
         Ok(k) => k,
-        Err(msg) => return wire.error(&Error::new(Kind::Authentication, msg)),
+        Err(msg) => return refuse(path_model, None, Error::new(Kind::Authentication, msg)),
     };
     let mut creq = match wire.decode(&body, state.as_ref(), path_model, stream) {
         Ok(r) => r,
-        Err(e) => return wire.error(&e),
+        Err(e) => return refuse(path_model, client_key, e),
     };
     // `model-online`: the model, grounded on a web search.
     if let Some(base) = creq.model.strip_suffix("-online") {
@@ -184,7 +189,7 @@ async fn serve(
     };
     let route = match route {
         Ok(r) => r,
-        Err(e) => return wire.error(&e),
+        Err(e) => return refuse(&creq.model, client_key, e),
     };
     let id = hex(&random_bytes::<12>());
     if matches!(route.kind, ProviderKind::Gemini | ProviderKind::GoogleOauth)
@@ -216,6 +221,7 @@ async fn serve(
         fetch_urls: matches!(route.kind, ProviderKind::Gemini | ProviderKind::GoogleOauth),
     };
     if let Err(e) = provider::fetch::inline_images(&mut creq, &policy).await {
+        log.fail(&e, None);
         return wire.error(&e);
     }
     let native = wire.native() == Some(route.kind)
@@ -331,6 +337,21 @@ async fn passthrough(
     if wire == Wire::Anthropic {
         anthropic::sanitize_native(&mut value);
     }
+    // OpenAI-compatible hosts report a stream's usage only when asked
+    // (`stream_options.include_usage`): levity asks, to count the tokens,
+    // and keeps the extra chunk from a client that did not.
+    let strip_usage = wire == Wire::OpenAiChat && stream && {
+        let options = value
+            .entry("stream_options")
+            .or_insert_with(|| serde_json::json!({}));
+        match options.as_object_mut() {
+            Some(o) if o.get("include_usage") != Some(&serde_json::Value::Bool(true)) => {
+                o.insert("include_usage".into(), true.into());
+                true
+            }
+            _ => false,
+        }
+    };
     let body = serde_json::to_vec(&value).expect("serializable");
     let timeout = plan.timeout;
     if stream {
@@ -346,6 +367,9 @@ async fn passthrough(
                         Ok(Some(Ok(first))) => {
                             // Unreadable from the start: another account may do better.
                             let mut inspector = Inspector::new(wire);
+                            if strip_usage {
+                                inspector = inspector.without_usage_chunk();
+                            }
                             let head = inspector.feed(first)?;
                             Ok((inspector, head, bytes))
                         }

@@ -5,8 +5,10 @@
 
 use super::log::RequestLog;
 use super::wire::{Encoder, Wire};
+use crate::canonical::Usage;
 use crate::error::{Error, Kind};
-use crate::provider::{EventStream, is_json, not_json};
+use crate::provider::{EventStream, is_json, not_json, read_usage};
+use crate::store::ProviderKind;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use poem::{Body, Response};
@@ -79,6 +81,7 @@ pub fn sse_response(
         if !out.is_empty() {
             st.log.first_byte();
             st.log.response(&out);
+            st.log.streamed = Some(st.encoder.usage());
         }
         // Ended after the last bytes are logged: ending hands the capture on.
         if st.done {
@@ -111,12 +114,39 @@ const MAX_HELD: usize = 64 << 20;
 /// and the closing `]` is held until the upstream ends.
 pub struct Inspector {
     wire: Wire,
+    /// The protocol the upstream speaks (the client's own).
+    kind: ProviderKind,
     /// SSE: the line so far. Array: what the client has not been given yet.
     held: Vec<u8>,
     /// Array: whole elements read with the bytes that failed, sent before the error.
     owed: Bytes,
     finished: bool,
     array: Option<ArrayScan>,
+    /// The usage the stream reported so far (running totals, merged).
+    pub usage: Usage,
+    /// OpenAI streams whose usage chunk levity asked for, not the client:
+    /// whole lines not yet given to the client, and whether the blank line
+    /// ending a kept-back chunk is still to come.
+    strip: Option<(Vec<u8>, bool)>,
+}
+
+/// Whether an event or element may report usage: read only those.
+fn mentions_usage(data: &[u8]) -> bool {
+    data.windows(6).any(|w| w == b"\"usage")
+}
+
+/// Reads the usage of a payload the upstream reports it in; also its check
+/// that the payload is JSON.
+fn add_usage(kind: ProviderKind, data: &[u8], usage: &mut Usage, what: &str) -> Result<(), Error> {
+    let read = std::str::from_utf8(data)
+        .ok()
+        .and_then(|_| read_usage(kind, data));
+    match read {
+        Some(Some(u)) => usage.merge(u),
+        Some(None) => {}
+        None => return Err(not_json(what, data)),
+    }
+    Ok(())
 }
 
 /// Where a scan of Gemini's JSON-array stream stands.
@@ -144,7 +174,13 @@ fn says_finished(data: &[u8]) -> bool {
 impl ArrayScan {
     /// Scans `buf[from..]`; returns how much of `buf` may go to the client,
     /// and what was wrong with the rest.
-    fn scan(&mut self, buf: &[u8], from: usize, finished: &mut bool) -> (usize, Option<Error>) {
+    fn scan(
+        &mut self,
+        buf: &[u8],
+        from: usize,
+        finished: &mut bool,
+        usage: &mut Usage,
+    ) -> (usize, Option<Error>) {
         let mut release = 0;
         for (i, &b) in buf.iter().enumerate().skip(from) {
             if self.depth > 0 {
@@ -165,8 +201,15 @@ impl ArrayScan {
                         self.depth -= 1;
                         if self.depth == 0 {
                             let element = &buf[self.start..=i];
-                            if !is_json(element) {
-                                return (release, Some(not_json("an array element", element)));
+                            let checked = if mentions_usage(element) {
+                                add_usage(ProviderKind::Gemini, element, usage, "an array element")
+                            } else if is_json(element) {
+                                Ok(())
+                            } else {
+                                Err(not_json("an array element", element))
+                            };
+                            if let Err(e) = checked {
+                                return (release, Some(e));
                             }
                             *finished |= says_finished(element);
                             (self.after_element, self.sent, release) = (true, true, i + 1);
@@ -204,18 +247,31 @@ impl Inspector {
     pub fn new(wire: Wire) -> Inspector {
         Inspector {
             wire,
+            kind: wire.native().unwrap_or(ProviderKind::Openai),
             held: Vec::new(),
             owed: Bytes::new(),
             finished: false,
             array: (wire == Wire::Gemini { sse: false }).then(ArrayScan::default),
+            usage: Usage::default(),
+            strip: None,
         }
+    }
+
+    /// Keeps OpenAI's usage-only chunk (`"choices": []`) from the client:
+    /// levity asked for it to count tokens, the client did not.
+    pub fn without_usage_chunk(mut self) -> Inspector {
+        self.strip = Some((Vec::new(), false));
+        self
     }
 
     /// Checks the next upstream bytes; returns those the client may have now.
     pub fn feed(&mut self, chunk: Bytes) -> Result<Bytes, Error> {
         let Some(scan) = self.array.as_mut() else {
             self.feed_sse(&chunk)?;
-            return Ok(chunk);
+            return Ok(match &mut self.strip {
+                None => chunk,
+                Some((lines, skipping)) => strip_usage_chunks(lines, skipping, &chunk),
+            });
         };
         // The usual case, whole elements per chunk, passes on uncopied.
         let copied = !self.held.is_empty();
@@ -224,7 +280,7 @@ impl Inspector {
             self.held.extend_from_slice(&chunk);
         }
         let buf = if copied { &self.held[..] } else { &chunk[..] };
-        let (release, failure) = scan.scan(buf, from, &mut self.finished);
+        let (release, failure) = scan.scan(buf, from, &mut self.finished, &mut self.usage);
         scan.start -= release.min(scan.start);
         let passed = if copied {
             Bytes::from(self.held.drain(..release).collect::<Vec<u8>>())
@@ -280,7 +336,9 @@ impl Inspector {
             self.finished = true;
             return Ok(());
         }
-        if !is_json(data) {
+        if mentions_usage(data) {
+            add_usage(self.kind, data, &mut self.usage, "an event")?;
+        } else if !is_json(data) {
             return Err(not_json("an event", data));
         }
         self.finished |= says_finished(data);
@@ -300,9 +358,10 @@ impl Inspector {
                 "the upstream closed the stream before finishing its answer",
             ));
         }
-        Ok(match self.array {
-            None => Bytes::new(),
-            Some(_) => Bytes::from(std::mem::take(&mut self.held)),
+        Ok(match (&self.array, &mut self.strip) {
+            (Some(_), _) => Bytes::from(std::mem::take(&mut self.held)),
+            (None, Some((lines, _))) => Bytes::from(std::mem::take(lines)),
+            (None, None) => Bytes::new(),
         })
     }
 
@@ -321,6 +380,31 @@ impl Inspector {
         out.extend_from_slice(&self.wire.stream_error(err));
         out
     }
+}
+
+/// Whole SSE lines of `chunk` (after what `lines` held), but the usage-only
+/// chunk and the blank line that ends it; an unfinished line waits.
+fn strip_usage_chunks(lines: &mut Vec<u8>, skipping: &mut bool, chunk: &[u8]) -> Bytes {
+    lines.extend_from_slice(chunk);
+    let Some(last) = lines.iter().rposition(|&b| b == b'\n') else {
+        return Bytes::new();
+    };
+    let mut out = Vec::with_capacity(last + 1);
+    for line in lines[..=last].split_inclusive(|&b| b == b'\n') {
+        let text = line.trim_ascii_end();
+        let usage_only = text.strip_prefix(b"data:").is_some_and(|d| {
+            mentions_usage(d) && crate::protocol::openai_chat::usage_only_chunk(d.trim_ascii())
+        });
+        if usage_only {
+            *skipping = true;
+        } else if *skipping && text.is_empty() {
+            *skipping = false;
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    lines.drain(..=last);
+    Bytes::from(out)
 }
 
 struct PipeState {
@@ -390,8 +474,9 @@ pub fn pipe_response(
             Ok(passed) => {
                 st.log.first_byte();
                 st.log.response(&passed);
+                st.log.streamed = Some(st.inspector.usage);
                 if st.done {
-                    st.log.end(200, None);
+                    st.log.end(200, Some(st.inspector.usage));
                 }
                 passed
             }
@@ -400,7 +485,7 @@ pub fn pipe_response(
                 warn!(req = %st.log.id, error = %failure, "stream failed after it started");
                 let event = Bytes::from(st.inspector.error(&failure));
                 st.log.response(&event);
-                st.log.fail(&failure, None);
+                st.log.fail(&failure, Some(st.inspector.usage));
                 event
             }
         };

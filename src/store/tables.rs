@@ -432,6 +432,34 @@ impl Store {
         })
     }
 
+    /// Logged requests (entry JSON) with keys in `from..to` that `keep`
+    /// takes, newest first, at most `limit`: a page of the request log.
+    pub fn requests_page(
+        &self,
+        from: &str,
+        to: &str,
+        limit: usize,
+        keep: impl Fn(&[u8]) -> bool,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.db.read(|tx| {
+            let table = tx.open_table(REQUESTS)?;
+            let mut out = Vec::new();
+            if from >= to {
+                return Ok(out);
+            }
+            for item in table.range(from..to)?.rev() {
+                let (_, v) = item?;
+                if keep(v.value()) {
+                    out.push(v.value().to_vec());
+                    if out.len() == limit {
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// A logged request by id: (key, entry JSON). Newest first, so a recent
     /// one is found quickly.
     pub fn find_request(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {

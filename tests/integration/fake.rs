@@ -856,7 +856,8 @@ fn openai_body(req: &Value, reply: &Reply) -> Value {
     json!({
         "id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": req["model"],
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14},
+        "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14,
+            "prompt_tokens_details": {"cached_tokens": 2}, "completion_tokens_details": {"reasoning_tokens": 0}},
     })
 }
 
@@ -893,8 +894,15 @@ fn openai_events(req: &Value, reply: &Reply) -> Vec<String> {
             out.push(chunk(json!({}), json!("tool_calls")));
         }
     }
-    out.push(json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": req["model"], "choices": [],
-        "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}}).to_string());
+    // Only when asked: "an additional chunk will be streamed before the
+    // data: [DONE] message ... the choices field will always be an empty
+    // array" (platform.openai.com/docs/api-reference/chat/create,
+    // stream_options.include_usage).
+    if req["stream_options"]["include_usage"] == json!(true) {
+        out.push(json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": req["model"], "choices": [],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14,
+                "prompt_tokens_details": {"cached_tokens": 2}, "completion_tokens_details": {"reasoning_tokens": 0}}}).to_string());
+    }
     out
 }
 

@@ -1,6 +1,7 @@
 //! levity's integration tests, compiled into one binary: translation tables,
 //! the proxy against fake upstreams, the command line, and real client SDKs.
 
+mod accounting;
 mod anthropic;
 mod broken;
 mod cli;

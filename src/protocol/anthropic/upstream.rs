@@ -529,12 +529,14 @@ pub fn decode_error(status: u16, body: &[u8]) -> Error {
     )
 }
 
-/// Token usage of a whole answer, for the request log.
-/// The usage of a whole answer, read without its content; an error when
-/// the body is not a JSON object.
+/// The usage of a whole answer or of one stream event (`message_start`
+/// holds it in `message.usage`, `message_delta` in `usage`), read without
+/// its content; an error when the body is not a JSON object. Input counts
+/// cache reads and writes, as Anthropic bills them (docs.claude.com/en/docs/
+/// build-with-claude/prompt-caching).
 pub fn usage_of(body: &[u8]) -> serde_json::Result<Option<Usage>> {
     let m: UsageOnly = serde_json::from_slice(body)?;
-    Ok(m.usage.map(|u| Usage {
+    Ok(m.usage.or(m.message.and_then(|m| m.usage)).map(|u| Usage {
         input_tokens: u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens,
         output_tokens: u.output_tokens,
         cached_input_tokens: u.cache_read_input_tokens,
@@ -544,5 +546,11 @@ pub fn usage_of(body: &[u8]) -> serde_json::Result<Option<Usage>> {
 
 #[derive(Deserialize)]
 struct UsageOnly {
+    usage: Option<UsageIn>,
+    message: Option<MessageUsage>,
+}
+
+#[derive(Deserialize)]
+struct MessageUsage {
     usage: Option<UsageIn>,
 }

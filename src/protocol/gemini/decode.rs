@@ -65,12 +65,7 @@ impl StreamDecoder {
             }
         }
         if let Some(u) = chunk.usage_metadata {
-            out.push(Event::Usage(Usage {
-                input_tokens: u.prompt_token_count,
-                output_tokens: u.candidates_token_count + u.thoughts_token_count,
-                reasoning_tokens: u.thoughts_token_count,
-                cached_input_tokens: u.cached_content_token_count,
-            }));
+            out.push(Event::Usage(u.into()));
         }
         let reason = candidate.and_then(|c| c.finish_reason);
         let blocked = chunk.prompt_feedback.and_then(|f| f.block_reason).is_some();
@@ -202,6 +197,18 @@ pub fn decode_response(body: &[u8], fallback_id: String, model: &str) -> Result<
     let mut events = Vec::new();
     decoder.chunk(body, &mut events)?;
     Ok(Response::from_events(events))
+}
+
+/// The usage of a whole answer or of one stream element, read without its
+/// content; an error when the body is not a JSON object.
+pub fn usage_of(body: &[u8]) -> serde_json::Result<Option<Usage>> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct UsageOnly {
+        usage_metadata: Option<super::types::UsageMetadata>,
+    }
+    let answer: UsageOnly = serde_json::from_slice(body)?;
+    Ok(answer.usage_metadata.map(Usage::from))
 }
 
 /// Reads a Gemini error body (`{"error": {"message", "status"}}`) into an error

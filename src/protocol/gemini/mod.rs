@@ -8,7 +8,7 @@ mod encode;
 mod schema;
 mod types;
 
-pub use decode::{StreamDecoder, decode_error, decode_response};
+pub use decode::{StreamDecoder, decode_error, decode_response, usage_of};
 pub use encode::{
     decode_count_tokens, encode_count_contents, encode_count_tokens, encode_request, output_limit,
     search_dropped,

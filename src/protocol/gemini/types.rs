@@ -239,6 +239,19 @@ pub struct UsageMetadata {
     pub cached_content_token_count: u64,
 }
 
+impl From<UsageMetadata> for crate::canonical::Usage {
+    /// Gemini counts thinking apart (`thoughtsTokenCount`); canonical output
+    /// includes it, as OpenAI's completion tokens do.
+    fn from(u: UsageMetadata) -> Self {
+        crate::canonical::Usage {
+            input_tokens: u.prompt_token_count,
+            output_tokens: u.candidates_token_count + u.thoughts_token_count,
+            reasoning_tokens: u.thoughts_token_count,
+            cached_input_tokens: u.cached_content_token_count,
+        }
+    }
+}
+
 #[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct PromptFeedback {

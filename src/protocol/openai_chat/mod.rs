@@ -8,4 +8,4 @@ mod upstream;
 
 pub use decode::decode_request;
 pub use encode::{ChunkEncoder, encode_error, encode_response, stream_error};
-pub use upstream::{UpstreamDecoder, decode_error, encode_request, usage_of};
+pub use upstream::{UpstreamDecoder, decode_error, encode_request, usage_of, usage_only_chunk};

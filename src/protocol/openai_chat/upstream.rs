@@ -212,6 +212,46 @@ pub(super) struct UsageIn {
     pub prompt_tokens: u64,
     #[serde(default)]
     pub completion_tokens: u64,
+    #[serde(default)]
+    pub prompt_tokens_details: Option<PromptDetailsIn>,
+    #[serde(default)]
+    pub completion_tokens_details: Option<CompletionDetailsIn>,
+    /// DeepSeek's cache hits (api-docs.deepseek.com/guides/kv_cache).
+    #[serde(default)]
+    pub prompt_cache_hit_tokens: u64,
+}
+
+/// `prompt_tokens_details.cached_tokens`: input served from OpenAI's
+/// prompt cache (platform.openai.com/docs/guides/prompt-caching); DeepSeek
+/// says `prompt_cache_hit_tokens` at the top level instead.
+#[derive(Deserialize, Default, Clone, Copy)]
+pub(super) struct PromptDetailsIn {
+    #[serde(default)]
+    pub cached_tokens: u64,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+pub(super) struct CompletionDetailsIn {
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+}
+
+impl From<UsageIn> for Usage {
+    fn from(u: UsageIn) -> Usage {
+        Usage {
+            input_tokens: u.prompt_tokens,
+            output_tokens: u.completion_tokens,
+            reasoning_tokens: u
+                .completion_tokens_details
+                .unwrap_or_default()
+                .reasoning_tokens,
+            cached_input_tokens: u
+                .prompt_tokens_details
+                .unwrap_or_default()
+                .cached_tokens
+                .max(u.prompt_cache_hit_tokens),
+        }
+    }
 }
 
 /// A tool call being assembled from stream fragments.
@@ -316,11 +356,7 @@ impl UpstreamDecoder {
             }
         }
         if let Some(u) = a.usage {
-            out.push(Event::Usage(Usage {
-                input_tokens: u.prompt_tokens,
-                output_tokens: u.completion_tokens,
-                ..Usage::default()
-            }));
+            out.push(Event::Usage(u.into()));
         }
     }
 
@@ -380,16 +416,24 @@ pub fn decode_error(status: u16, body: &[u8]) -> Error {
     from_upstream(status, format!("upstream error {status}: {message}"))
 }
 
-/// Token usage of a whole answer, for the request log.
-/// The usage of a whole answer, read without its content; an error when
-/// the body is not a JSON object.
+/// The usage of a whole answer or of one stream chunk (the last, when the
+/// request asked for `stream_options.include_usage`), read without its
+/// content; an error when the body is not a JSON object.
 pub fn usage_of(body: &[u8]) -> serde_json::Result<Option<Usage>> {
     let answer: UsageOnly = serde_json::from_slice(body)?;
-    Ok(answer.usage.map(|u| Usage {
-        input_tokens: u.prompt_tokens,
-        output_tokens: u.completion_tokens,
-        ..Usage::default()
-    }))
+    Ok(answer.usage.map(Usage::from))
+}
+
+/// Whether a stream chunk carries only the usage (`"choices": []`), the
+/// chunk `include_usage` adds at the end.
+pub fn usage_only_chunk(data: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Choices {
+        #[serde(default)]
+        choices: Vec<serde::de::IgnoredAny>,
+        usage: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Choices>(data).is_ok_and(|c| c.choices.is_empty() && c.usage.is_some())
 }
 
 #[derive(Deserialize)]

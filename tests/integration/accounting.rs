@@ -1,0 +1,318 @@
+//! Every request accounted for: the upstream's token counts logged on every
+//! path (native and translated, streamed and whole), fed into the usage
+//! windows quota-aware routing reads; refused requests and every attempt in
+//! the request log, which pages through the whole retention after a restart.
+
+use crate::common::{Levity, sse_events};
+use crate::fake::Fake;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// The newest logged request.
+async fn newest(lev: &Levity) -> Value {
+    let (status, list) = lev.admin(Method::GET, "/requests?limit=1", None).await;
+    assert_eq!(status, 200, "{list}");
+    list[0].clone()
+}
+
+async fn post(lev: &Levity, path: &str, body: Value) -> (u16, String) {
+    let resp = lev
+        .http
+        .post(format!("{}{path}", lev.url))
+        .header("anthropic-version", "2023-06-01")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn every_path_logs_the_upstream_s_token_counts() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_gemini("gem", "AIza-counted-00000", &fake.url())
+        .await;
+    lev.add_anthropic("ant", "sk-ant-counted-000", &fake.url())
+        .await;
+    lev.add_openai(
+        "ds",
+        "sk-counted-0000000",
+        &format!("{}/v1", fake.url()),
+        &["deepseek-chat"],
+    )
+    .await;
+    let chat = |model: &str, stream: bool| json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "count me"}]});
+    let messages = |stream: bool| {
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 50, "stream": stream,
+            "messages": [{"role": "user", "content": "count me"}]})
+    };
+    let contents = json!({"contents": [{"role": "user", "parts": [{"text": "count me"}]}]});
+    // (what, path, body, input, output, cached): the fake's own figures.
+    let cases: Vec<(&str, &str, Value, u64, u64, u64)> = vec![
+        (
+            "Chat → OpenAI-compatible, whole",
+            "/v1/chat/completions",
+            chat("deepseek-chat", false),
+            11,
+            3,
+            2,
+        ),
+        (
+            "Chat → OpenAI-compatible, streamed",
+            "/v1/chat/completions",
+            chat("deepseek-chat", true),
+            11,
+            3,
+            2,
+        ),
+        (
+            "Messages → Anthropic, whole",
+            "/v1/messages",
+            messages(false),
+            15,
+            6,
+            3,
+        ),
+        (
+            "Messages → Anthropic, streamed",
+            "/v1/messages",
+            messages(true),
+            12,
+            6,
+            0,
+        ),
+        (
+            "Gemini → Gemini, whole",
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+            contents.clone(),
+            0,
+            0,
+            0,
+        ),
+        (
+            "Gemini → Gemini, streamed",
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            contents.clone(),
+            0,
+            0,
+            0,
+        ),
+        (
+            "Gemini → Gemini, JSON array",
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+            contents,
+            0,
+            0,
+            0,
+        ),
+        (
+            "Chat → Gemini, whole",
+            "/v1/chat/completions",
+            chat("gemini-2.5-flash", false),
+            0,
+            0,
+            0,
+        ),
+        (
+            "Chat → Gemini, streamed",
+            "/v1/chat/completions",
+            chat("gemini-2.5-flash", true),
+            0,
+            0,
+            0,
+        ),
+        (
+            "Messages → OpenAI-compatible, streamed",
+            "/v1/messages",
+            json!({"model": "deepseek-chat", "max_tokens": 50, "stream": true,
+            "messages": [{"role": "user", "content": "count me"}]}),
+            11,
+            3,
+            2,
+        ),
+    ];
+    for (what, path, body, input, output, cached) in cases {
+        let (status, text) = post(&lev, path, body).await;
+        assert_eq!(status, 200, "{what}: {text}");
+        let e = newest(&lev).await;
+        assert_eq!(e["status"], 200, "{what}: {e}");
+        if input > 0 {
+            assert_eq!(
+                (&e["input_tokens"], &e["output_tokens"], &e["cached_tokens"]),
+                (&json!(input), &json!(output), &json!(cached)),
+                "{what}: {e}"
+            );
+        } else {
+            // Gemini's counts depend on the request's length: the upstream's
+            // own usageMetadata, never zero.
+            let sent = fake.last();
+            let reported = sent.body.to_string().len() as u64 / 4;
+            assert_eq!(e["input_tokens"], reported, "{what}: {e}");
+            assert!(e["output_tokens"].as_u64().unwrap() > 0, "{what}: {e}");
+        }
+        assert_eq!(e["attempt_log"][0]["class"], "ok", "{what}: {e}");
+    }
+    // Those counts fed the windows that routing and the quota bars read.
+    for name in ["gem", "ant", "ds"] {
+        let a = lev.account(name).await;
+        let quota = &a["health"]["quota"][0];
+        assert!(
+            quota["used"]["day_tokens"].as_u64().unwrap() > 0,
+            "{name}: {a}"
+        );
+        assert!(
+            quota["used"]["day_requests"].as_u64().unwrap() > 0,
+            "{name}: {a}"
+        );
+    }
+}
+
+/// levity asks OpenAI-compatible hosts for a stream's usage, and keeps the
+/// extra chunk from a client that did not ask for it.
+#[tokio::test]
+async fn the_usage_chunk_reaches_only_clients_that_asked() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_openai(
+        "ds",
+        "sk-counted-0000000",
+        &format!("{}/v1", fake.url()),
+        &["deepseek-chat"],
+    )
+    .await;
+    for asked in [false, true] {
+        let mut body = json!({"model": "deepseek-chat", "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]});
+        if asked {
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        let (status, text) = post(&lev, "/v1/chat/completions", body).await;
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(
+            fake.last().body["stream_options"]["include_usage"],
+            true,
+            "levity asks"
+        );
+        // Passed through as the host wrote it, CRLF line ends included.
+        let events = sse_events(&text.replace("\r\n", "\n"));
+        let usage_chunks = events.iter().filter(|e| e["usage"].is_object()).count();
+        assert_eq!(usage_chunks, usize::from(asked), "asked: {asked}\n{text}");
+        assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+        assert!(
+            events
+                .iter()
+                .all(|e| e["choices"].as_array().is_some_and(|c| !c.is_empty()) || asked),
+            "no empty choices for a client that did not ask:\n{text}"
+        );
+        assert_eq!(newest(&lev).await["input_tokens"], 11);
+    }
+}
+
+#[tokio::test]
+async fn refusals_and_every_attempt_are_logged_and_survive_a_restart() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_gemini("bad1", "AIza-fail500-aaaa", &fake.url())
+        .await;
+    lev.add_gemini("bad2", "AIza-fail429-bbbb", &fake.url())
+        .await;
+    lev.add_gemini("good", "AIza-good-0000000", &fake.url())
+        .await;
+
+    let (status, _, body) = lev
+        .chat(json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "three tries"}]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let e = newest(&lev).await;
+    let tries: Vec<(&str, &str)> = e["attempt_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["account"].as_str().unwrap(), a["class"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        tries,
+        [("bad1", "transient"), ("bad2", "quota"), ("good", "ok")],
+        "{e}"
+    );
+    assert_eq!(e["attempt_log"][1]["effect"], "rests 7 s", "{e}");
+    assert_eq!(e["attempts"], 3);
+
+    // Refused before any account: an unknown model, a body that is not a
+    // request, then (with client keys) a wrong key.
+    let (status, _, _) = lev
+        .chat(json!({"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}))
+        .await;
+    assert_eq!(status, 404);
+    let e = newest(&lev).await;
+    assert_eq!(
+        (&e["status"], &e["account"], &e["model"]),
+        (&json!(404), &json!(""), &json!("no-such-model")),
+        "{e}"
+    );
+    let (status, _) = post(&lev, "/v1/chat/completions", json!({"messages": 5})).await;
+    assert_eq!(status, 400);
+    assert_eq!(newest(&lev).await["status"], 400);
+    let key = lev.create_key().await;
+    let resp = lev
+        .http
+        .post(format!("{}/v1/chat/completions", lev.url))
+        .bearer_auth("sk-lev-wrong-key-0000")
+        .json(&json!({"model": "gemini-2.5-flash", "messages": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(newest(&lev).await["status"], 401);
+
+    // More than a page, then a restart: the whole retention pages back.
+    for i in 0..260 {
+        let resp = lev
+            .http
+            .post(format!("{}/v1/chat/completions", lev.url))
+            .bearer_auth(&key)
+            .json(&json!({"model": format!("missing-{i}"), "messages": [{"role": "user", "content": "x"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404);
+    }
+    let dir = lev.stop().await;
+    let lev = Levity::start_in(dir).await;
+    let mut seen = Vec::new();
+    let mut before = String::new();
+    loop {
+        let (status, page) = lev
+            .admin(
+                Method::GET,
+                &format!("/requests?limit=100&status=404&before={before}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let page = page.as_array().unwrap().clone();
+        let Some(last) = page.last() else { break };
+        before = format!(
+            "{:013}-{}",
+            last["time_ms"].as_u64().unwrap(),
+            last["id"].as_str().unwrap()
+        );
+        seen.extend(page);
+    }
+    assert_eq!(
+        seen.len(),
+        261,
+        "every 404 since the start, after a restart"
+    );
+    assert!(seen.iter().all(|e| e["status"] == 404));
+    // Filters: by model, by account, by time.
+    let (_, one) = lev
+        .admin(Method::GET, "/requests?model=missing-7", None)
+        .await;
+    assert_eq!(one.as_array().unwrap().len(), 1, "{one}");
+    let (_, good) = lev.admin(Method::GET, "/requests?account=good", None).await;
+    assert_eq!(good.as_array().unwrap().len(), 1, "{good}");
+    let (_, none) = lev.admin(Method::GET, "/requests?until=1000", None).await;
+    assert_eq!(none, json!([]));
+}
