@@ -4,7 +4,7 @@
 
 use crate::scheduler::Limits;
 use crate::scheduler::health_spans::{DAY, MINUTE};
-use crate::store::Tier;
+use crate::store::{ProviderKind, Tier};
 use std::collections::BTreeMap;
 
 /// Every setting a user can change, with its default and what it does.
@@ -181,9 +181,12 @@ impl Mode {
 }
 
 /// Default limits per tier: Gemini's free tier, the paid Google plans, and
-/// pay-as-you-go keys, whose limits are per minute only.
-fn default_limits(tier: Tier) -> Limits {
+/// pay-as-you-go keys, whose limits are per minute only. A Google sign-in
+/// on the free tier has Code Assist's quota: "60 requests/min and 1,000
+/// requests/day" (github.com/google-gemini/gemini-cli, README).
+fn default_limits(kind: ProviderKind, tier: Tier) -> Limits {
     let (rpm, rpd, tpm, reset_ms) = match tier {
+        Tier::Free if kind == ProviderKind::GoogleOauth => (60, 1_000, 0, DAY),
         Tier::Free => (10, 250, 250_000, DAY),
         Tier::Pro => (120, 1_500, 2_000_000, DAY),
         Tier::Ultra => (240, 4_000, 4_000_000, DAY),
@@ -296,12 +299,11 @@ impl Settings {
             upstream_proxy: text(map, "upstream_proxy"),
             limits: [Tier::Free, Tier::Pro, Tier::Ultra, Tier::Paid]
                 .into_iter()
-                .map(|t| {
-                    let default = default_limits(t);
-                    let set = map
-                        .get(&format!("tier_limits.{}", t.as_str()))
-                        .and_then(|v| parse_limits(v, default.reset_ms));
-                    (t, set.unwrap_or(default))
+                .filter_map(|t| {
+                    let reset_ms = default_limits(ProviderKind::Gemini, t).reset_ms;
+                    map.get(&format!("tier_limits.{}", t.as_str()))
+                        .and_then(|v| parse_limits(v, reset_ms))
+                        .map(|set| (t, set))
                 })
                 .collect(),
             oauth: std::sync::Arc::new(OauthSettings {
@@ -455,11 +457,11 @@ impl Settings {
     }
 
     /// The limits an account of `tier` is held against.
-    pub fn limits(&self, tier: Tier) -> Limits {
+    pub fn limits(&self, kind: ProviderKind, tier: Tier) -> Limits {
         self.limits
             .iter()
             .find(|(t, _)| *t == tier)
-            .map_or_else(|| default_limits(tier), |(_, l)| *l)
+            .map_or_else(|| default_limits(kind, tier), |(_, l)| *l)
     }
 
     /// The upstream model a requested name maps to, if a rule matches.

@@ -47,6 +47,10 @@ pub struct Error {
     /// Whose fault an upstream failure is (`provider::taxonomy`); decides
     /// what happens to the account and whether another one is tried.
     pub blame: Option<Blame>,
+    /// The limit a spent quota had, where the upstream says it (Gemini's
+    /// `QuotaFailure` `quotaValue`): requests per minute or per day, as the
+    /// `Blame::Quota` span says.
+    pub quota_limit: Option<u64>,
 }
 
 /// Whose fault an upstream failure is, read from the upstream's own status
@@ -123,6 +127,7 @@ impl Error {
             retry_after_ms: None,
             upstream_status: None,
             blame: None,
+            quota_limit: None,
         }
     }
 

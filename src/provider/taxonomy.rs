@@ -26,8 +26,10 @@ struct Said {
     code: String,
     /// Every `google.rpc.ErrorInfo.reason`.
     reasons: Vec<String>,
-    /// Every `google.rpc.QuotaFailure` violation's `quotaId`.
+    /// Every `google.rpc.QuotaFailure` violation's `quotaId` and
+    /// `quotaValue` (the limit, as a decimal string).
     quota_ids: Vec<String>,
+    quota_values: Vec<Option<u64>>,
     /// The message, lowercased for matching.
     message: String,
 }
@@ -77,6 +79,8 @@ impl Said {
                 for q in d["violations"].as_array().into_iter().flatten() {
                     if let Some(id) = q["quotaId"].as_str() {
                         said.quota_ids.push(id.to_string());
+                        said.quota_values
+                            .push(q["quotaValue"].as_str().and_then(|v| v.parse().ok()));
                     }
                 }
             }
@@ -456,7 +460,10 @@ fn by_status(status: u16) -> Blame {
 
 /// Whose fault an upstream's failed answer is.
 pub fn blame(kind: ProviderKind, status: u16, body: &[u8]) -> Blame {
-    let said = Said::read(status, body);
+    judge(kind, &Said::read(status, body))
+}
+
+fn judge(kind: ProviderKind, said: &Said) -> Blame {
     let tables: &[&[Row]] = match kind {
         ProviderKind::Gemini => &[GEMINI],
         ProviderKind::GoogleOauth => &[CODE_ASSIST, GEMINI],
@@ -466,8 +473,24 @@ pub fn blame(kind: ProviderKind, status: u16, body: &[u8]) -> Blame {
     tables
         .iter()
         .flat_map(|t| t.iter())
-        .find(|row| row.matches(&said))
-        .map_or_else(|| by_status(status), |row| row.blame)
+        .find(|row| row.matches(said))
+        .map_or_else(|| by_status(said.status), |row| row.blame)
+}
+
+/// The request limit of the spent quota a `Quota(span)` blame names, from
+/// the request-count violations (`GenerateRequestsPer{Minute,Day}...`):
+/// what this project's tier really allows for the model.
+fn quota_limit(said: &Said, span: Span) -> Option<u64> {
+    let window = match span {
+        Span::Minute => "PerMinute",
+        Span::Day => "PerDay",
+        Span::Stated => return None,
+    };
+    said.quota_ids
+        .iter()
+        .zip(&said.quota_values)
+        .find(|(id, _)| id.contains("Requests") && id.contains(window))
+        .and_then(|(_, v)| *v)
 }
 
 /// An upstream's failed answer as an error: the protocol's message, the
@@ -479,7 +502,11 @@ pub fn upstream_error(kind: ProviderKind, status: u16, body: &[u8]) -> Error {
         ProviderKind::Anthropic => anthropic::decode_error(status, body),
         ProviderKind::Openai => openai_chat::decode_error(status, body),
     };
-    let blame = blame(kind, status, body);
+    let said = Said::read(status, body);
+    let blame = judge(kind, &said);
+    if let Quota(span) = blame {
+        err.quota_limit = quota_limit(&said, span);
+    }
     err.kind = match blame {
         Client => err.kind,
         Account(_) => Kind::PermissionDenied,
@@ -802,5 +829,15 @@ mod tests {
             br#"{"error":{"code":400,"message":"bad field","status":"INVALID_ARGUMENT"}}"#,
         );
         assert_eq!((e.kind, e.retryable()), (Kind::InvalidRequest, false));
+        // The day's limit, as the project's tier has it.
+        let e = upstream_error(
+            ProviderKind::Gemini,
+            429,
+            br#"{"error":{"code":429,"message":"You exceeded your current quota.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier","quotaDimensions":{"location":"global","model":"gemini-2.5-flash"},"quotaValue":"250"}]}]}}"#,
+        );
+        assert_eq!(
+            (e.blame, e.quota_limit),
+            (Some(Quota(Span::Day)), Some(250))
+        );
     }
 }

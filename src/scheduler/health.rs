@@ -133,6 +133,10 @@ pub struct AccountHealth {
     pub minute: HashMap<String, Window>,
     pub day: HashMap<String, Window>,
     pub remaining: HashMap<String, Remaining>,
+    /// Limits the upstream stated for a model when one ran out (Gemini's
+    /// `quotaValue`): they win over the tier's defaults.
+    #[serde(default)]
+    pub learned: HashMap<String, Learned>,
     pub successes: u64,
     pub failures: u64,
     /// Failures lately, decayed on success; lowers the headroom score.
@@ -173,6 +177,13 @@ impl AccountHealth {
             .is_none()
             .then(|| self.ready_at(model, now))
     }
+}
+
+/// Request limits an upstream stated for one model; 0: not stated.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Learned {
+    pub rpm: u64,
+    pub rpd: u64,
 }
 
 /// Per-tier limits a local counter is held against; 0 means no limit.
@@ -441,6 +452,18 @@ pub struct Used {
 }
 
 impl Health {
+    /// Records a limit the upstream stated for `model`.
+    pub fn learn(&self, account: &str, model: &str, per_day: bool, limit: u64) {
+        self.change(account, |h| {
+            let l = h.learned.entry(model.to_string()).or_default();
+            if per_day {
+                l.rpd = limit;
+            } else {
+                l.rpm = limit;
+            }
+        });
+    }
+
     /// Records the upstream's own quota signal for `model`.
     pub fn remaining(&self, account: &str, model: &str, r: Remaining) {
         self.change(account, |h| {

@@ -198,8 +198,13 @@ impl Scheduler {
             .filter(|a| self.health.with(&a.id, |h| h.usable(model, now)))
             .collect();
         let headroom = |a: &Account| {
-            self.health
-                .headroom(&a.id, &budget(snap, a), model, settings.limits(a.tier), now)
+            self.health.headroom(
+                &a.id,
+                &budget(snap, a),
+                model,
+                self.limits(snap, a, model),
+                now,
+            )
         };
         let best = |accounts: &[&Arc<Account>]| -> Option<Arc<Account>> {
             // Highest headroom; the user's order breaks ties (stable max).
@@ -326,14 +331,35 @@ impl Scheduler {
     ) -> (Effect, Option<u64>) {
         let effect = classify(account.kind, err, now);
         let until = self.health.failure(&account.id, model, effect.clone(), now);
-        if matches!(err.blame, Some(Blame::Quota(_))) {
+        if let Some(Blame::Quota(span)) = err.blame {
             for id in budget(snap, account).ids {
+                if let Some(limit) = err.quota_limit {
+                    self.health.learn(id, model, span == Span::Day, limit);
+                }
                 if id != account.id {
                     self.health.share(id, model, effect.clone(), now);
                 }
             }
         }
         (effect, until)
+    }
+
+    /// The limits `account` is held against for `model`: its tier's (kind
+    /// aware, `tier_limits.*` when set), but what the upstream stated.
+    pub fn limits(&self, snap: &Snapshot, account: &Account, model: &str) -> Limits {
+        let mut limits = snap.settings.limits(account.kind, account.tier);
+        if let Some(l) = self
+            .health
+            .with(&account.id, |h| h.learned.get(model).copied())
+        {
+            if l.rpm > 0 {
+                limits.rpm = l.rpm;
+            }
+            if l.rpd > 0 {
+                limits.rpd = l.rpd;
+            }
+        }
+        limits
     }
 
     /// The account new sessions would get for `model` now, with its score.
@@ -349,7 +375,7 @@ impl Scheduler {
                         &a.id,
                         &budget(snap, a),
                         &route.model,
-                        snap.settings.limits(a.tier),
+                        self.limits(snap, a, &route.model),
                         now,
                     ),
                 )
@@ -423,10 +449,10 @@ pub struct ModelQuota {
 }
 
 impl Scheduler {
-    /// Every model `account` (or its budget) used today, with its quota.
+    /// Every model `account` (or its budget) used today or learnt a limit
+    /// for, with its quota.
     pub fn quota(&self, snap: &Snapshot, account: &Account, now: u64) -> Vec<ModelQuota> {
         let budget = budget(snap, account);
-        let limits = snap.settings.limits(account.tier);
         let day = budget.zone.day_start(now);
         let mut models: Vec<String> = budget
             .ids
@@ -437,6 +463,7 @@ impl Scheduler {
                         .iter()
                         .filter(|(_, w)| w.start_ms == day)
                         .map(|(m, _)| m.clone())
+                        .chain(h.learned.keys().cloned())
                         .collect::<Vec<_>>()
                 })
             })
@@ -446,6 +473,7 @@ impl Scheduler {
         models
             .into_iter()
             .map(|model| {
+                let limits = self.limits(snap, account, &model);
                 let used = self.health.used(&budget, &model, now);
                 let mut left: f64 = 1.0;
                 for (u, l) in [

@@ -231,6 +231,16 @@ async fn a_spent_day_quota_rests_its_project_until_midnight_pacific() {
             "{name}: {until} vs {midnight}"
         );
         assert!(a["reason"].as_str().unwrap().contains("daily quota"), "{a}");
+        // The project's real limit, from the 429's quotaValue, is what the
+        // quota bar and the scheduler hold the project to now.
+        let quota = &a["health"]["quota"][0];
+        assert_eq!(
+            (&quota["model"], &quota["rpd"]),
+            (&json!("gemini-2.5-flash"), &json!(250)),
+            "{a}"
+        );
+        assert_eq!(quota["shared_with"], 2, "{a}");
+        assert_eq!(quota["day_reset_ms"], json!(midnight), "{a}");
     }
 }
 

@@ -61,6 +61,8 @@ fn accounts_keys_and_settings_offline() {
             "AIzaSyOFFLINE-0000-1111",
             "--name",
             "work",
+            "--project",
+            "team-project",
         ],
     );
     ok(
@@ -117,6 +119,10 @@ fn accounts_keys_and_settings_offline() {
     );
     assert_eq!(list[2]["base_url"], "https://api.anthropic.com");
     assert_eq!(list[0]["key_hint"], "AIz...1111");
+    assert_eq!(
+        list[0]["project"], "team-project",
+        "keys of one project share its quota"
+    );
     let table = ok(d, &["account", "list"]);
     assert!(
         table.contains("work") && table.contains("AIz...1111") && !table.contains("OFFLINE"),
