@@ -8,7 +8,10 @@
 //                            [--token ADMIN_TOKEN] [--dist dist]
 //   npm run dev:mock     (vite dev server with this mock mounted, seeded, with traffic)
 //
-// --seed     start with demo accounts, keys, rules and 30 days of history
+// --seed     start with demo accounts, keys, rules and 30 days of history (and the fixtures)
+// --fixtures start with the e2e fixtures only: accounts waiting for their owner,
+//            one resting, quota shared by a project's keys, 230 logged requests
+//            among them a refused one, a cancelled one and one tried three times
 // --traffic  invent a request every few seconds (live monitor demo)
 // --token    require X-Levity-Admin-Token on /api (the exposed-server case)
 // --dist     also serve the built dashboard from this folder (default: ../dist if it exists)
@@ -19,132 +22,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
+import { DEFAULTS, KINDS, TIERS, DEFAULT_BASE, REMEDY, glob, validateSetting } from './mock-settings.mjs';
+import { DAY, startOfDay, quotaDayEnd, quota as quotaOf } from './mock-quota.mjs';
+import { queryRequests as queryLog, stats as statsOf } from './mock-log.mjs';
+import { seedDemo, seedFixtures } from './mock-fixtures.mjs';
 
-const DEFAULTS = {
-  request_timeout_secs: '600',
-  connect_timeout_secs: '10',
-  answer_max_mb: '64',
-  max_attempts: '5',
-  request_deadline_secs: '600',
-  scheduling: 'balance',
-  cache_first_wait_secs: '30',
-  queue_timeout_secs: '30',
-  preferred_account: '',
-  upstream_proxy: '',
-  oauth_client_id: '',
-  oauth_client_secret: '',
-  oauth_auth_url: 'https://accounts.google.com/o/oauth2/v2/auth',
-  oauth_token_url: 'https://oauth2.googleapis.com/token',
-  code_assist_endpoints: 'https://daily-cloudcode-pa.sandbox.googleapis.com,https://cloudcode-pa.googleapis.com',
-  background_downgrade: 'on',
-  background_model: 'gemini-2.5-flash-lite',
-  background_markers:
-    'write a 5-10 word title|analyze if this message indicates a new conversation topic|summarize this coding conversation|<policy_spec>|generate a concise title|=quota',
-  image_fetch_allow: '',
-  image_allow_files: 'off',
-  log_bodies: 'off',
-  log_retention_days: '7',
-  log_body_max_kb: '256',
-  log_bodies_max_mb: '256',
-  public_host: '',
-};
-
-const KINDS = ['gemini', 'anthropic', 'openai', 'google-oauth'];
-const TIERS = ['free', 'pro', 'ultra', 'paid'];
-const DEFAULT_BASE = {
-  gemini: 'https://generativelanguage.googleapis.com',
-  anthropic: 'https://api.anthropic.com',
-  'google-oauth': 'https://cloudcode-pa.googleapis.com',
-};
-
-/** The same checks as levity's Settings::validate. */
-export function validateSetting(key, value) {
-  const whole = (lo, hi, msg = `\`${key}\` takes a whole number from ${lo} to ${hi}`) => {
-    if (value === '') return null;
-    if (!/^\d+$/.test(value)) return msg;
-    const n = Number(value);
-    return n >= lo && n <= hi ? null : msg;
-  };
-  switch (key) {
-    case 'request_timeout_secs':
-    case 'request_deadline_secs':
-      return whole(1, 86400);
-    case 'connect_timeout_secs':
-      return whole(1, 600);
-    case 'answer_max_mb':
-      return whole(1, 4096);
-    case 'max_attempts':
-      return whole(1, 100);
-    case 'log_retention_days':
-      return whole(1, 3650);
-    case 'log_body_max_kb':
-      return whole(1, 102400);
-    case 'log_bodies_max_mb':
-      return whole(1, 1048576);
-    case 'cache_first_wait_secs':
-    case 'queue_timeout_secs':
-      return whole(0, 3600, `\`${key}\` takes a whole number of seconds from 0 to 3600`);
-    case 'scheduling':
-      return ['', 'cache-first', 'balance', 'performance'].includes(value) ? null : '`scheduling` is cache-first, balance or performance';
-    case 'upstream_proxy':
-      return value === '' || /^(https?|socks5h?):\/\//.test(value)
-        ? null
-        : '`upstream_proxy` must start with http://, https://, socks5:// or socks5h://';
-    case 'background_downgrade':
-    case 'image_allow_files':
-    case 'log_bodies':
-      return ['', 'on', 'off'].includes(value) ? null : `\`${key}\` is on or off`;
-    default:
-      if (key in DEFAULTS) return null;
-      if (key.startsWith('model_map.') && key.length > 'model_map.'.length) return null;
-      if (key.startsWith('tier_limits.')) {
-        const tier = key.slice('tier_limits.'.length);
-        if (!TIERS.includes(tier)) return `unknown tier \`${tier}\`; use free, pro, ultra or paid`;
-        return value === '' || /^\d+\/\d+\/\d+$/.test(value) ? null : `\`${key}\` takes requests-per-minute/requests-per-day/tokens-per-minute, e.g. 10/250/250000`;
-      }
-      return `unknown setting \`${key}\``;
-  }
-}
-
-function glob(pattern, text) {
-  const parts = pattern.split('*');
-  if (parts.length === 1) return pattern === text;
-  if (!text.startsWith(parts[0])) return false;
-  let rest = text.slice(parts[0].length);
-  for (const p of parts.slice(1, -1)) {
-    const i = rest.indexOf(p);
-    if (i < 0) return false;
-    rest = rest.slice(i + p.length);
-  }
-  const last = parts.at(-1);
-  return rest.length >= last.length && rest.endsWith(last);
-}
+// The rules and the log live in their own modules; these stay importable from here.
+export { validateSetting, REMEDY } from './mock-settings.mjs';
+export { pageKey } from './mock-log.mjs';
 
 const rid = (prefix) => `${prefix}${crypto.randomBytes(6).toString('hex')}`;
 const hint = (secret) => (secret.length > 8 ? `${secret.slice(0, 3)}...${secret.slice(-4)}` : '****');
 const sha = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
-function percentile(sorted, p) {
-  if (!sorted.length) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
-
-function localDay(ms) {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
-
-function startOfDay(ms) {
-  const d = new Date(ms);
-  d.setHours(0, 0, 0, 0);
-  return d.getTime();
-}
-
 /** The mock's state and its HTTP handler. */
-export function createMock({ seed = false, traffic = false, token = '', dist = '', log = () => {} } = {}) {
+export function createMock({ seed = false, fixtures = false, traffic = false, token = '', dist = '', log = () => {} } = {}) {
   const started = Date.now();
   let listen = '127.0.0.1:8045';
   const accounts = []; // records with secret and health
@@ -164,9 +56,9 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
     let reason = '';
     const cooling = h.cooling.filter((c) => c.until_ms > now);
     if (!a.enabled) state = 'disabled';
-    else if (a.needs_reauth) {
-      state = 'needs-reauth';
-      reason = a.needs_reauth;
+    else if (a.mark) {
+      state = a.mark.broken === 'credentials' ? 'needs-reauth' : 'needs-action';
+      reason = a.mark.reason;
     } else if (h.breaker_open_until_ms > now) {
       state = 'cooling';
       reason = `circuit open after ${h.failures} failures`;
@@ -188,8 +80,19 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
       tier: a.tier,
       proxy: a.proxy,
       project: a.project,
-      health: { ...h, cooling },
+      health: {
+        ...h,
+        cooling,
+        broken: a.mark ? a.mark.broken : null,
+        remedy: a.mark ? REMEDY[a.mark.broken] : null,
+        quota: quotaOf(a, { accounts, settings }, now),
+      },
     };
+  }
+
+  /** Whether `a` may be sent `model` now: not marked, breaker shut, not resting for it or for all models. */
+  function ready(a, model, now) {
+    return !a.mark && a.health.breaker_open_until_ms <= now && !a.health.cooling.some((c) => c.until_ms > now && (c.model === model || c.model === '*'));
   }
 
   const infos = () => accounts.map(info);
@@ -225,7 +128,8 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
       tier: body.tier || (body.kind === 'openai' || body.kind === 'anthropic' ? 'paid' : 'free'),
       proxy: body.proxy || null,
       project: body.project || null,
-      needs_reauth: '',
+      mark: null, // {broken, reason}: waits for its owner
+      usage: [], // {model, time_ms, tokens}: what health.quota counts
       health: { cooling: [], breaker_open_until_ms: 0, in_flight: 0, last_used_ms: 0, successes: 0, failures: 0, remaining: {} },
     };
     accounts.push(a);
@@ -267,11 +171,11 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
     const route = resolve(model);
     const now = Date.now();
     const pref = settings.preferred_account;
-    const ready = route.list.filter((a) => !a.needs_reauth && a.health.breaker_open_until_ms <= now && !a.health.cooling.some((c) => c.until_ms > now && c.model === route.upstream_model));
-    if (!ready.length) throw [503, 'none_ready', `no account can serve \`${route.upstream_model}\` right now`];
+    const usable = route.list.filter((a) => ready(a, route.upstream_model, now));
+    if (!usable.length) throw [503, 'none_ready', `no account can serve \`${route.upstream_model}\` right now`];
     const score = (a) => a.health.remaining[route.upstream_model]?.fraction ?? 1;
-    const pinned = pref && ready.find((a) => a.id === pref || a.name === pref);
-    const pick = pinned || [...ready].sort((x, y) => score(y) - score(x))[0];
+    const pinned = pref && usable.find((a) => a.id === pref || a.name === pref);
+    const pick = pinned || [...usable].sort((x, y) => score(y) - score(x))[0];
     return { model: route.upstream_model, account: { id: pick.id, name: pick.name }, score: Number(score(pick).toFixed(3)) };
   }
 
@@ -300,6 +204,8 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
       latency_ms: 0,
       ttft_ms: null,
       input_tokens: 0,
+      cached_tokens: 0,
+      reasoning_tokens: 0,
       output_tokens: 0,
       attempts: 0,
       why: '',
@@ -307,6 +213,7 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
       stream,
       client_key: clientKey,
       error: null,
+      attempt_log: [],
     };
     let route;
     try {
@@ -320,7 +227,7 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
     }
     entry.upstream_model = route.upstream_model;
     const now = Date.now();
-    const usable = route.list.filter((a) => !a.needs_reauth && a.health.breaker_open_until_ms <= now);
+    const usable = route.list.filter((a) => ready(a, route.upstream_model, now));
     const mode = config().scheduling;
     const pref = settings.preferred_account && usable.find((a) => a.id === settings.preferred_account || a.name === settings.preferred_account);
     let acc;
@@ -334,7 +241,6 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
       acc = usable[0];
       entry.why = mode === 'cache-first' ? 'session account' : 'first in order';
     }
-    entry.attempts = 1;
     if (!acc) {
       entry.status = 503;
       entry.error = 'every account is cooling down';
@@ -342,17 +248,23 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
       record(entry);
       return [503, { error: { message: entry.error, type: 'api_error', code: 'none_ready' } }];
     }
+    entry.attempts = 1;
     entry.account = acc.name;
     const words = text.split(/\W+/).filter(Boolean).length;
     entry.input_tokens = 8 + words * 2;
     entry.output_tokens = 12;
     entry.latency_ms = 40 + Math.floor(Math.random() * 200);
     entry.ttft_ms = stream ? Math.floor(entry.latency_ms / 3) : null;
+    entry.attempt_log = [{ account: acc.name, status: 200, class: 'ok', effect: 'none', ms: entry.latency_ms }];
     acc.health.successes++;
     acc.health.last_used_ms = Date.now();
-    const rem = acc.health.remaining[route.upstream_model] || { fraction: 1, reset_ms: startOfDay(Date.now()) + DAY };
-    rem.fraction = Math.max(0, Number((rem.fraction - 0.01).toFixed(3)));
-    acc.health.remaining[route.upstream_model] = rem;
+    acc.usage.push({ model: route.upstream_model, time_ms: Date.now(), tokens: entry.input_tokens + entry.output_tokens });
+    // Only Google sign-in accounts hear from the upstream what is left.
+    if (acc.kind === 'google-oauth') {
+      const rem = acc.health.remaining[route.upstream_model] || { fraction: 1, reset_ms: quotaDayEnd(acc.kind, Date.now()) };
+      rem.fraction = Math.max(0, Number((rem.fraction - 0.01).toFixed(3)));
+      acc.health.remaining[route.upstream_model] = rem;
+    }
     record(entry);
     return [
       200,
@@ -367,115 +279,11 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
     ];
   }
 
-  function stats(days) {
-    const now = Date.now();
-    const today0 = startOfDay(now);
-    const from = today0 - (days - 1) * DAY;
-    const inRange = requests.filter((r) => r.time_ms >= from);
-    const ok = (r) => r.status < 400;
-    const agg = (list) => ({
-      requests: list.length,
-      errors: list.filter((r) => !ok(r)).length,
-      input_tokens: list.reduce((s, r) => s + r.input_tokens, 0),
-      output_tokens: list.reduce((s, r) => s + r.output_tokens, 0),
-    });
-    const lat = (list) => {
-      const s = list.map((r) => r.latency_ms).sort((a, b) => a - b);
-      return { p50_ms: percentile(s, 50), p95_ms: percentile(s, 95) };
-    };
-    const todayList = requests.filter((r) => r.time_ms >= today0);
-    const t = agg(todayList);
-    const byDay = [];
-    for (let d = from; d <= today0; d += DAY) {
-      const list = inRange.filter((r) => r.time_ms >= d && r.time_ms < d + DAY);
-      byDay.push({ day: localDay(d), ...agg(list) });
-    }
-    const hours = [];
-    for (let h = today0; h <= now; h += HOUR) {
-      const list = todayList.filter((r) => r.time_ms >= h && r.time_ms < h + HOUR);
-      hours.push({ hour_ms: h, requests: list.length, ...lat(list) });
-    }
-    const group = (field) => {
-      const m = new Map();
-      for (const r of inRange) {
-        const k = r[field] || '';
-        if (!m.has(k)) m.set(k, []);
-        m.get(k).push(r);
-      }
-      return [...m.entries()].map(([name, list]) => ({ name, ...agg(list) })).sort((a, b) => b.requests - a.requests);
-    };
-    return {
-      today: { ...t, success_rate: t.requests ? (t.requests - t.errors) / t.requests : 1, ...lat(todayList) },
-      days: byDay,
-      hours,
-      by_account: group('account'),
-      by_model: group('model'),
-      by_key: group('client_key'),
-    };
-  }
+  const stats = (days) => statsOf(requests, days);
+  const queryRequests = (q) => queryLog(requests, q);
 
-  // ---- seed data ---------------------------------------------------------------
-  if (seed) {
-    const now = Date.now();
-    const mk = (body, extra = {}) => Object.assign(addAccount(body), extra);
-    const a1 = mk({ kind: 'google-oauth', api_key: '1//0gSEEDtoken-alice', name: 'alice@gmail.com', tier: 'pro' });
-    const a2 = mk({ kind: 'gemini', api_key: 'AIzaSyDEMO-key-0000001', name: 'gemini-main', tier: 'free' });
-    const a3 = mk({ kind: 'gemini', api_key: 'AIzaSyDEMO-key-0000002', name: 'gemini-spare', tier: 'free' });
-    const a4 = mk({ kind: 'anthropic', api_key: 'sk-ant-DEMO-000000000003', name: 'claude-team' });
-    const a5 = mk({ kind: 'openai', api_key: 'sk-DEMO-000000000000004', name: 'deepseek', base_url: 'https://api.deepseek.com/v1', models: ['deepseek-chat', 'deepseek-reasoner'] });
-    const a6 = mk({ kind: 'google-oauth', api_key: '1//0gSEEDtoken-bob', name: 'bob@gmail.com', tier: 'free' });
-    a1.health.remaining = { 'gemini-2.5-pro': { fraction: 0.62, reset_ms: now + 5 * HOUR }, 'gemini-2.5-flash': { fraction: 0.88, reset_ms: now + 5 * HOUR } };
-    a2.health.remaining = { 'gemini-2.5-flash': { fraction: 0.14, reset_ms: now + 3 * HOUR + 720_000 }, 'gemini-2.5-pro': { fraction: 0.4, reset_ms: now + 3 * HOUR } };
-    a3.health.remaining = { 'gemini-2.5-flash': { fraction: 0.97, reset_ms: now + 9 * HOUR } };
-    a3.health.cooling = [{ model: 'gemini-2.5-pro', until_ms: now + 95_000, reason: '429 rate limited (per-minute quota)' }];
-    a6.needs_reauth = 'refresh token revoked (invalid_grant)';
-    a4.enabled = false;
-    a1.health.successes = 412;
-    a1.health.failures = 3;
-    a2.health.successes = 1290;
-    a2.health.failures = 17;
-    a1.health.last_used_ms = now - 40_000;
-    a2.health.last_used_ms = now - 5_000;
-    a5.health.last_used_ms = now - 3 * HOUR;
-    keys.push({ id: 'key_seed1', name: 'laptop', hint: 'lv-...9f3a', created: Math.floor((now - 9 * DAY) / 1000), sha: sha('lv-seed-laptop') });
-    settings['model_map.gpt-4o*'] = 'gemini-2.5-flash';
-    settings['model_map.claude-*'] = 'gemini-2.5-pro';
-    settings['model_map.o3'] = 'deepseek-reasoner';
-    // History: 30 days of made-up traffic.
-    const names = ['alice@gmail.com', 'gemini-main', 'gemini-spare', 'deepseek'];
-    const models = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gpt-4o-mini', 'deepseek-chat', 'claude-sonnet-4-5'];
-    let seedN = 0;
-    for (let d = 29; d >= 0; d--) {
-      const day0 = startOfDay(now) - d * DAY;
-      const count = 20 + Math.floor(Math.random() * 60) + (d % 7 === 0 ? 40 : 0);
-      for (let i = 0; i < count; i++) {
-        const time = day0 + Math.floor(Math.random() * DAY);
-        if (time > now) continue;
-        const model = models[Math.floor(Math.random() * models.length)];
-        const err = Math.random() < 0.05;
-        requests.push({
-          id: `req_seed${seedN++}`,
-          time_ms: time,
-          protocol: ['openai', 'anthropic', 'gemini', 'responses'][Math.floor(Math.random() * 4)],
-          model,
-          upstream_model: model.startsWith('gpt') ? 'gemini-2.5-flash' : model.startsWith('claude') ? 'gemini-2.5-pro' : model,
-          account: names[Math.floor(Math.random() * names.length)],
-          status: err ? [429, 500, 503][Math.floor(Math.random() * 3)] : 200,
-          latency_ms: 200 + Math.floor(Math.random() ** 2 * 9000),
-          ttft_ms: Math.random() < 0.6 ? 150 + Math.floor(Math.random() * 900) : null,
-          input_tokens: 200 + Math.floor(Math.random() * 6000),
-          output_tokens: 50 + Math.floor(Math.random() * 1500),
-          attempts: err ? 3 : Math.random() < 0.1 ? 2 : 1,
-          why: ['session account', 'most headroom', 'first in order', 'preferred'][Math.floor(Math.random() * 4)],
-          background: Math.random() < 0.08,
-          stream: Math.random() < 0.6,
-          client_key: Math.random() < 0.7 ? 'laptop' : null,
-          error: err ? 'upstream answered 429: quota exceeded' : null,
-        });
-      }
-    }
-    requests.sort((a, b) => a.time_ms - b.time_ms);
-  }
+  if (seed) seedDemo({ addAccount, keys, settings, requests });
+  if (seed || fixtures) seedFixtures({ addAccount, requests });
 
   let trafficTimer = null;
   if (traffic) {
@@ -485,6 +293,32 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
       serveChat({ model, stream: Math.random() < 0.5, messages: [{ role: 'user', content: 'generated traffic' }] }, Math.random() < 0.5 ? 'laptop' : null, ['openai', 'anthropic', 'gemini'][Math.floor(Math.random() * 3)]);
     }, 4000);
     trafficTimer.unref?.();
+  }
+
+  /** A request levity refused before choosing an account (bad key, bad body): logged all the same. */
+  function refused(status, error, { model = '', clientKey = null } = {}) {
+    record({
+      id: rid('req_'),
+      time_ms: Date.now(),
+      protocol: 'openai',
+      model,
+      upstream_model: model,
+      account: '',
+      status,
+      latency_ms: 1,
+      ttft_ms: null,
+      input_tokens: 0,
+      cached_tokens: 0,
+      reasoning_tokens: 0,
+      output_tokens: 0,
+      attempts: 0,
+      why: '',
+      background: false,
+      stream: false,
+      client_key: clientKey,
+      error,
+      attempt_log: [],
+    });
   }
 
   // ---- HTTP ----------------------------------------------------------------------
@@ -599,6 +433,8 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
         if (b.tier !== undefined) a.tier = b.tier;
         if (b.proxy !== undefined) a.proxy = b.proxy || null;
         if (Array.isArray(b.models)) a.models = b.models;
+        // Any change, an empty one too, is the owner's answer to a mark: try the account again.
+        a.mark = null;
         accountsChanged();
         return send(res, 200, info(a));
       }
@@ -611,7 +447,7 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
         const s = String(body?.secret || '').trim();
         if (!s) throw [400, 'invalid', 'the secret is empty'];
         a.secret = s;
-        a.needs_reauth = '';
+        a.mark = null;
         accountsChanged();
         return send(res, 200, info(a));
       }
@@ -662,8 +498,7 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
       return send(res, 200, route);
     }
     if (p === '/requests' && method === 'GET') {
-      const limit = Math.max(1, Math.min(5000, Number(url.searchParams.get('limit')) || 100));
-      return send(res, 200, requests.slice(-limit).reverse());
+      return send(res, 200, queryRequests(url.searchParams));
     }
     const one = /^\/requests\/([^/]+)$/.exec(p);
     if (one && method === 'GET') {
@@ -688,10 +523,20 @@ export function createMock({ seed = false, traffic = false, token = '', dist = '
       const auth = String(req.headers.authorization || req.headers['x-api-key'] || '');
       const presented = auth.replace(/^bearer\s+/i, '').trim();
       const k = presented && keys.find((x) => x.sha === sha(presented));
-      if (!k) return fail(res, 401, 'invalid_api_key', presented ? 'invalid client key: create one with `levity key create`' : 'missing client key: send `Authorization: Bearer <key>`', 'authentication_error');
+      if (!k) {
+        const message = presented ? 'invalid client key: create one with `levity key create`' : 'missing client key: send `Authorization: Bearer <key>`';
+        refused(401, message);
+        return fail(res, 401, 'invalid_api_key', message, 'authentication_error');
+      }
       clientKey = k.name;
     }
-    const body = await readJson(req);
+    let body;
+    try {
+      body = await readJson(req);
+    } catch (e) {
+      if (Array.isArray(e)) refused(400, e[2], { clientKey });
+      throw e;
+    }
     const [status, out] = serveChat(body, clientKey);
     return send(res, status, out);
   }
@@ -773,6 +618,7 @@ if (isMain) {
     port: Number(opt('port', process.env.PORT || 8046)),
     host: opt('host', '127.0.0.1'),
     seed: args.includes('--seed'),
+    fixtures: args.includes('--fixtures'),
     traffic: args.includes('--traffic'),
     token: opt('token', ''),
     dist: path.resolve(opt('dist', path.join(here, '..', 'dist'))),

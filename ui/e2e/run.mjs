@@ -117,7 +117,8 @@ async function main() {
     const dist = path.join(here, '..', 'dist');
     if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error('MOCK=1 serves ui/dist: run `npm run build` first');
     const { startMockServer } = await import('./mock-server.mjs');
-    const mock = await startMockServer({ port: 0, dist, token: ADMIN_TOKEN });
+    // The fixtures: accounts waiting for their owner, one resting, a log of 230 requests.
+    const mock = await startMockServer({ port: 0, dist, token: ADMIN_TOKEN, fixtures: true });
     cleanups.push(mock.close);
     base = mock.url;
     log(`mock levity at ${base}`);
@@ -227,6 +228,7 @@ async function main() {
     const acc = (await adminApi('GET', '/api/accounts')).find((a) => a.name === 'e2e-gemini');
     assert(acc, 'GET /api/accounts has no e2e-gemini');
     assert(acc.kind === 'gemini', `kind is ${acc.kind}`);
+    assert(!acc.project, `an empty project field sent project ${acc.project}`);
     assert(acc.base_url.replace(/\/+$/, '') === fakeUrl.replace(/\/+$/, ''), `base_url is ${acc.base_url}, wanted ${fakeUrl}`);
     // Only Google sign-in accounts report quota: no button to refresh it here.
     const refresh = page.locator('table.accounts tr[data-name="e2e-gemini"]').getByRole('button', { name: /Refresh quota/ });
@@ -416,6 +418,185 @@ async function main() {
       await popup.close();
       await page.locator(`table.accounts tr[data-name="${name}"]`).waitFor({ timeout: T });
       await page.locator(`table.accounts tr[data-name="${name}"]`).getByRole('button', { name: `Refresh quota of ${name}` }).waitFor({ timeout: T });
+    });
+  }
+
+  await step('Accounts: the account that served a request shows a quota bar (counted by levity, any kind)', async () => {
+    const served = (await adminApi('GET', '/api/requests?limit=50')).find((e) => e.client_key === keyName && e.status === 200 && e.account);
+    assert(served, `GET /api/requests has no answered request from ${keyName}`);
+    await gotoNav('Accounts');
+    const cell = page.locator(`table.accounts tr[data-name="${served.account}"] td.quota`);
+    await cell.getByRole('meter').first().waitFor({ timeout: T });
+    const text = await cell.innerText();
+    assert(/requests (today|this minute)|tokens/.test(text), `the quota cell of ${served.account} has no figures:\n${text}`);
+    assert(/resets in \d/.test(text), `the quota cell of ${served.account} says no reset time:\n${text}`);
+  });
+
+  if (process.env.MOCK === '1') {
+    const stateCell = (name) => page.locator(`table.accounts tr[data-name="${name}"] td.state`);
+    const clock = /\b\d{1,2}:\d{2}\b/;
+
+    await step('Accounts (mock only): a broken account shows its reason and what to do; a resting one "back in …"', async () => {
+      await gotoNav('Accounts');
+      const billing = stateCell('mock-billing');
+      await billing.getByText('Needs action', { exact: true }).waitFor({ timeout: T });
+      const text = await billing.innerText();
+      for (const want of ['waits for you', 'add credit or enable billing at the provider', 'requires billing to be enabled']) {
+        assert(text.includes(want), `mock-billing does not say "${want}":\n${text}`);
+      }
+      await billing.getByRole('button', { name: 'Try mock-billing again' }).waitFor({ timeout: T });
+      const revoked = await stateCell('mock-revoked').innerText();
+      assert(/Needs re-auth/.test(revoked) && revoked.includes('replace its key or sign in again'), `mock-revoked:\n${revoked}`);
+      await stateCell('mock-revoked').getByRole('button', { name: 'Try mock-revoked again' }).waitFor({ timeout: T });
+
+      const resting = stateCell('mock-resting');
+      const rest = await resting.innerText();
+      assert(/all models: back in 2 h \d+ min/.test(rest), `mock-resting does not say when it is back:\n${rest}`);
+      assert(rest.includes('RESOURCE_EXHAUSTED'), `mock-resting does not give its reason:\n${rest}`);
+      assert(!clock.test(rest), `mock-resting shows a bare clock:\n${rest}`);
+      const title = await resting.locator('.rest').first().getAttribute('title');
+      assert(/\d{4}/.test(title || '') && clock.test(title || ''), `the exact time is not in the tooltip: ${title}`);
+      assert((await resting.getByRole('button', { name: /again/ }).count()) === 0, 'a resting account offers "Try again"');
+
+      const quota = await page.locator('table.accounts tr[data-name="mock-resting"] td.quota').innerText();
+      assert(/40 \/ 250 requests today/.test(quota), `mock-resting's quota: ${quota}`);
+      assert(quota.includes('shared by 2 keys of one project'), `mock-resting's quota does not say it is shared: ${quota}`);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'accounts-broken-light.png'), fullPage: true });
+    });
+
+    await step('Overview (mock only): accounts needing attention with their reason; the recommendation is never one of them', async () => {
+      await gotoNav('Overview');
+      const list = page.locator('ul.attention');
+      await list.locator('li[data-name="mock-billing"]').waitFor({ timeout: T });
+      const billing = await list.locator('li[data-name="mock-billing"]').innerText();
+      assert(billing.includes('add credit or enable billing at the provider') && billing.includes('requires billing'), `Overview, mock-billing:\n${billing}`);
+      const resting = await list.locator('li[data-name="mock-resting"]').innerText();
+      assert(/back in 2 h \d+ min/.test(resting) && !clock.test(resting), `Overview, mock-resting:\n${resting}`);
+      const best = page.locator('section[aria-labelledby="best-h"] .best .big');
+      await best.waitFor({ timeout: T });
+      const name = await best.innerText();
+      assert(/^e2e-/.test(name), `the recommended account is ${name}`);
+    });
+
+    await step('Accounts and Overview (mock only): the same in Chinese', async () => {
+      await gotoNav('Settings');
+      await page.selectOption('#lang', 'zh');
+      await page.getByRole('navigation').getByRole('link', { name: '账号' }).click();
+      await page.getByRole('heading', { level: 1, name: '账号' }).waitFor({ timeout: T });
+      const billing = stateCell('mock-billing');
+      await billing.getByText('需要处理', { exact: true }).waitFor({ timeout: T });
+      const text = await billing.innerText();
+      for (const want of ['等你处理', '在服务商处充值或开通结算', 'requires billing to be enabled']) {
+        assert(text.includes(want), `zh: mock-billing does not say "${want}":\n${text}`);
+      }
+      await billing.getByRole('button', { name: '重试 mock-billing' }).waitFor({ timeout: T });
+      const rest = await stateCell('mock-resting').innerText();
+      assert(/2 小时 \d+ 分钟后恢复/.test(rest) && !clock.test(rest), `zh: mock-resting:\n${rest}`);
+      const quota = await page.locator('table.accounts tr[data-name="mock-resting"] td.quota').innerText();
+      assert(quota.includes('同一项目的 2 个密钥共用'), `zh: mock-resting's quota: ${quota}`);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'accounts-broken-zh-light.png'), fullPage: true });
+      await page.getByRole('navigation').getByRole('link', { name: '设置' }).click();
+      await page.selectOption('#lang', 'en');
+      await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor({ timeout: T });
+    });
+
+    await step('Accounts (mock only): "Try again" sends PATCH {} and the account serves again', async () => {
+      await gotoNav('Accounts');
+      const [req] = await Promise.all([
+        page.waitForRequest((r) => r.method() === 'PATCH' && /\/api\/accounts\/[^/]+$/.test(new URL(r.url()).pathname), { timeout: T }),
+        stateCell('mock-billing').getByRole('button', { name: 'Try mock-billing again' }).click(),
+      ]);
+      assert(req.postData() === '{}', `the PATCH body is ${req.postData()}`);
+      await stateCell('mock-billing').getByText('Active', { exact: true }).waitFor({ timeout: T });
+      const acc = (await adminApi('GET', '/api/accounts')).find((a) => a.name === 'mock-billing');
+      assert(acc.state === 'active' && acc.health.broken === null, `after "Try again": ${acc.state} / ${acc.health.broken}`);
+    });
+
+    await step('Monitor (mock only): filter by status on the server; a refused request arrives live; attempts', async () => {
+      await gotoNav('Monitor');
+      await page.locator('table.log tr[data-id="req_fx_retried"]').waitFor({ timeout: T });
+      await Promise.all([
+        page.waitForRequest((r) => new URL(r.url()).pathname === '/api/requests' && new URL(r.url()).searchParams.get('status') === 'error', { timeout: T }),
+        page.selectOption('#f-status', 'error'),
+      ]);
+      const statuses = async () => page.$$eval('table.log tbody tr[data-id] td:nth-child(5) .badge', (bs) => bs.map((b) => Number(b.textContent)));
+      await waitFor(async () => {
+        const s = await statuses();
+        return s.length >= 3 && s.every((n) => n >= 400);
+      }, 'the log does not show only errors');
+      for (const id of ['req_fx_refused', 'req_fx_retried', 'req_fx_cancelled']) await page.locator(`table.log tr[data-id="${id}"]`).waitFor({ timeout: T });
+      const refusedRow = await page.locator('table.log tr[data-id="req_fx_refused"]').innerText();
+      assert(/refused/.test(refusedRow), `the refused request does not say so:\n${refusedRow}`);
+      const many = page.locator('table.log tr[data-id="req_fx_retried"] td.attempts .many');
+      assert((await many.innerText()).trim() === '3', 'the three attempts are not highlighted');
+      assert((await page.locator('table.log tr[data-id="req_fx_cancelled"] td.attempts .many').count()) === 0, 'one attempt is highlighted');
+
+      // A request refused for its key is logged, and the filter lets it in live.
+      const res = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer not-a-key', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'refused' }] }),
+      });
+      assert(res.status === 401, `a bad client key got ${res.status}`);
+      await waitFor(async () => (await statuses()).filter((n) => n === 401).length >= 2, 'the refused request did not appear live');
+
+      await page.locator('table.log tr[data-id="req_fx_retried"] button').first().click();
+      const dialog = page.getByRole('dialog', { name: 'Request details' });
+      await dialog.waitFor({ timeout: T });
+      const items = dialog.locator('table.attempts-list tbody tr');
+      await waitFor(async () => (await items.count()) === 3, 'the dialog does not list three attempts');
+      const second = await items.nth(1).innerText();
+      for (const want of ['mock-billing', '403', 'account problem', 'marked: billing', '220 ms']) {
+        assert(second.includes(want), `the second attempt does not show "${want}":\n${second}`);
+      }
+      assert((await items.nth(0).innerText()).includes('quota spent'), 'the first attempt is not a spent quota');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'monitor-attempts-light.png') });
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden', timeout: T });
+      await page.locator('table.log tr[data-id="req_fx_refused"] button').first().click();
+      await dialog.getByText('No upstream was tried: levity refused the request itself.').waitFor({ timeout: T });
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden', timeout: T });
+    });
+
+    await step('Monitor (mock only): "Load older" pages back with the key of the oldest entry', async () => {
+      await page.selectOption('#f-status', 'all');
+      const rows = () => page.locator('table.log tbody tr[data-id]').count();
+      await waitFor(async () => (await rows()) >= 200, 'the first page does not have 200 entries');
+      assert((await page.locator('table.log tr[data-id="req_fx_000"]').count()) === 0, 'the oldest entry is on the first page');
+      const button = page.getByRole('button', { name: 'Load older' });
+      const [req] = await Promise.all([page.waitForRequest((r) => new URL(r.url()).searchParams.has('before'), { timeout: T }), button.click()]);
+      const before = new URL(req.url()).searchParams.get('before');
+      assert(/^\d{13}-req_/.test(before), `the paging key is ${before}`);
+      await page.locator('table.log tr[data-id="req_fx_000"]').waitFor({ timeout: T });
+      await page.getByText('No older requests match.').waitFor({ timeout: T });
+      assert((await rows()) > 230, `after "Load older" the log has ${await rows()} entries`);
+    });
+
+    await step('Accounts (mock only): a Gemini key added with a project (shared quota) shows "project: …"', async () => {
+      await gotoNav('Accounts');
+      const form = page.locator('form').filter({ has: page.locator('#acc-key') });
+      await page.getByRole('radio', { name: 'Gemini API key' }).check();
+      const help = await page.locator('#acc-group-hint').innerText();
+      assert(help.includes('Google Cloud project share its quota'), `the project field's help line says: ${help}`);
+      await page.fill('#acc-name', 'e2e-grouped');
+      await page.fill('#acc-key', 'AIzaE2E-0000000003');
+      await page.fill('#acc-url', fakeUrl);
+      await page.fill('#acc-group', ' e2e-team ');
+      const [req] = await Promise.all([
+        page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/accounts', { timeout: T }),
+        form.getByRole('button', { name: 'Add account' }).click(),
+      ]);
+      const sent = JSON.parse(req.postData() || '{}');
+      assert(sent.kind === 'gemini' && sent.project === 'e2e-team', `POST /api/accounts sent ${req.postData()}`);
+      const row = page.locator('table.accounts tr[data-name="e2e-grouped"]');
+      await row.getByText('project: e2e-team', { exact: true }).waitFor({ timeout: T });
+      await waitFor(async () => (await page.locator('#acc-group').inputValue()) === '', 'the project field did not clear after adding');
+      const acc = (await adminApi('GET', '/api/accounts')).find((a) => a.name === 'e2e-grouped');
+      assert(acc?.project === 'e2e-team', `GET /api/accounts gives project ${acc?.project}`);
+      // Leave the accounts the later steps and screenshots expect.
+      await adminApi('DELETE', `/api/accounts/${encodeURIComponent(acc.id)}`);
+      await row.waitFor({ state: 'detached', timeout: T });
     });
   }
 

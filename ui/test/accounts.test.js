@@ -38,6 +38,13 @@ describe('newAccountBody', () => {
       tier: 'paid',
     });
   });
+  it("sends a key's project (the keys sharing one quota) only when given", () => {
+    for (const kind of ['gemini', 'anthropic']) {
+      expect(newAccountBody({ kind, api_key: 'k', project: ' team-a ' }).body).toEqual({ kind, api_key: 'k', project: 'team-a' });
+      expect(newAccountBody({ kind, api_key: 'k', project: '  ' }).body).toEqual({ kind, api_key: 'k' });
+    }
+    expect(newAccountBody({ kind: 'openai', api_key: 'k', base_url: 'https://h/v1', project: 'p' }).body.project).toBe('p');
+  });
   it('names missing pieces', () => {
     expect(newAccountBody({ kind: 'gemini', api_key: '' })).toEqual({ error: 'accounts.err.key' });
     expect(newAccountBody({ kind: 'nope', api_key: 'x' })).toEqual({ error: 'accounts.err.kind' });

@@ -9,6 +9,8 @@ import {
   connectHost,
   isLoopback,
   stateTone,
+  formatDuration,
+  formatIn,
   movedUrl,
 } from '../src/lib/format.js';
 
@@ -105,6 +107,7 @@ describe('other formatting', () => {
     expect(stateTone('active')).toBe('ok');
     expect(stateTone('cooling')).toBe('warn');
     expect(stateTone('needs-reauth')).toBe('bad');
+    expect(stateTone('needs-action')).toBe('bad');
     expect(stateTone('disabled')).toBe('muted');
   });
 });
@@ -126,5 +129,38 @@ describe('movedUrl', () => {
   it('ignores what is not host:port', () => {
     expect(movedUrl('', loc)).toBe(null);
     expect(movedUrl('nonsense', loc)).toBe(null);
+  });
+});
+
+describe('relative durations ("back in …"), never a clock', () => {
+  const S = 1000;
+  const M = 60 * S;
+  const H = 60 * M;
+  const cases = [
+    [2 * H + 5 * M + 30 * S, '2 h 5 min', '2 小时 5 分钟'],
+    [2 * H, '2 h', '2 小时'],
+    [26 * H + 59 * M, '1 d 2 h', '1 天 2 小时'],
+    [90 * S, '1 min 30 s', '1 分钟 30 秒'],
+    [12 * M + 10 * S, '12 min', '12 分钟'],
+    [45 * S, '45 s', '45 秒'],
+    [200, '1 s', '1 秒'],
+    [0, '0 s', '0 秒'],
+  ];
+  for (const [ms, en, zh] of cases) {
+    it(`${ms} ms → "${en}" / "${zh}"`, () => {
+      expect(formatDuration(ms, 'en')).toBe(en);
+      expect(formatDuration(ms, 'zh')).toBe(zh);
+    });
+  }
+  it('unknown or negative spans show a dash; other languages fall back to English', () => {
+    expect(formatDuration(-1)).toBe('—');
+    expect(formatDuration(undefined)).toBe('—');
+    expect(formatDuration(3 * M, 'fr')).toBe('3 min');
+  });
+  it('formatIn counts to a moment and is null once it passed', () => {
+    expect(formatIn(10_000 + 2 * H + 5 * M, 10_000, 'en')).toBe('2 h 5 min');
+    expect(formatIn(10_000 + 2 * H + 5 * M, 10_000, 'zh')).toBe('2 小时 5 分钟');
+    expect(formatIn(10_000, 10_000)).toBeNull();
+    expect(formatIn(null, 10_000)).toBeNull();
   });
 });

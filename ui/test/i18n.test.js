@@ -3,7 +3,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { messages, translate, detectLang, placeholders, LANGS } from '../src/lib/i18n.js';
 import { ROUTES } from '../src/lib/routes.js';
-import { STATES } from '../src/lib/quota.js';
+import { STATES, BROKEN } from '../src/lib/quota.js';
+import { RANGES, ATTEMPT_CLASSES } from '../src/lib/requests.js';
 import { KINDS, TIERS } from '../src/lib/accounts.js';
 import { MODES, FIELDS, LOG_FIELDS } from '../src/lib/config.js';
 import { snippets } from '../src/lib/snippets.js';
@@ -22,7 +23,8 @@ function files(dir) {
 function usedKeys() {
   const keys = new Set();
   for (const f of files(SRC)) {
-    if (f.endsWith('i18n.js')) continue;
+    // The message tables themselves (i18n.js and i18n/<lang>.js) define keys rather than use them.
+    if (f.endsWith('i18n.js') || /[\\/]i18n[\\/]/.test(f)) continue;
     const text = readFileSync(f, 'utf8');
     for (const m of text.matchAll(/\bt\(\s*'([^']+)'/g)) keys.add(m[1]);
     // Any other quoted string in a message namespace (ternaries, keys returned by logic modules).
@@ -48,8 +50,11 @@ function dynamicKeys() {
     ...THEMES_FOR_TEST.map((th) => `settings.theme.${th}`),
     ...[
       'id', 'time_ms', 'protocol', 'model', 'upstream_model', 'account', 'status', 'latency_ms', 'ttft_ms',
-      'input_tokens', 'output_tokens', 'attempts', 'why', 'background', 'stream', 'client_key', 'error',
+      'input_tokens', 'cached_tokens', 'reasoning_tokens', 'output_tokens', 'attempts', 'why', 'background', 'stream', 'client_key', 'error',
     ].map((f) => `monitor.f.${f}`),
+    ...BROKEN.flatMap((b) => [`accounts.broken.${b}`, `accounts.remedy.${b}`]),
+    ...RANGES.map((r) => `monitor.range.${r}`),
+    ...ATTEMPT_CLASSES.map((c) => `monitor.class.${c}`),
     ...['request', 'response'].map((p) => `monitor.${p}Body`),
   ];
 }
@@ -92,6 +97,8 @@ describe('i18n', () => {
     expect(translate('zh', 'overview.errors', { n: 3 })).toBe('3 个错误');
     expect(translate('en', 'accounts.order.moved', { name: 'x', pos: 1 })).toBe('x moved to position 1 of {n}.');
     expect(translate('fr', 'nav.usage')).toBe('Usage');
+    expect(translate('en', 'accounts.backIn', { time: '2 h 5 min' })).toBe('back in 2 h 5 min');
+    expect(translate('zh', 'accounts.backIn', { time: '2 小时 5 分钟' })).toBe('2 小时 5 分钟后恢复');
     expect(translate('zh', 'no.such.key')).toBe('no.such.key');
   });
 

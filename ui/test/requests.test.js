@@ -1,5 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { mergeRequests, filterRequests, sortRequests, distinct, isOk, formatBody } from '../src/lib/requests.js';
+import {
+  mergeRequests, filterRequests, sortRequests, distinct, isOk, formatBody,
+  pageKey, oldestKey, serverFilter, requestsQuery, statusMatches, matchesFilter, localInputMs,
+} from '../src/lib/requests.js';
 
 const e = (id, over = {}) => ({
   id,
@@ -110,5 +113,62 @@ describe('formatBody', () => {
     expect(formatBody('')).toBe('');
     expect(formatBody(null)).toBe('');
     expect(formatBody('  [1,2] ')).toBe('[\n  1,\n  2\n]');
+  });
+});
+
+describe('paging key', () => {
+  it('is the zero-padded time and the id, so keys sort as entries do', () => {
+    expect(pageKey({ id: 'req_1', time_ms: 1_700_000_000_123 })).toBe('1700000000123-req_1');
+    expect(pageKey({ id: 'x', time_ms: 42 })).toBe('0000000000042-x');
+    expect(pageKey({ id: 'b', time_ms: 5 }) > pageKey({ id: 'a', time_ms: 5 })).toBe(true);
+    expect(pageKey({ id: 'a', time_ms: 10 }) > pageKey({ id: 'z', time_ms: 9 })).toBe(true);
+  });
+  it('oldestKey picks the smallest key; empty for none', () => {
+    expect(oldestKey([{ id: 'b', time_ms: 30 }, { id: 'a', time_ms: 10 }, { id: 'c', time_ms: 10 }])).toBe('0000000000010-a');
+    expect(oldestKey([])).toBe('');
+  });
+});
+
+describe('filters → query', () => {
+  const now = 1_700_000_000_000;
+  const cases = [
+    ['nothing chosen', { status: 'all', model: '', range: 'all' }, {}, 'limit=200'],
+    ['errors of a model', { status: 'error', model: ' gemini-2.5-pro ' }, {}, 'limit=200&status=error&model=gemini-2.5-pro'],
+    ['an exact code, a key, an account', { status: '429', client_key: 'laptop', account: 'a b' }, {}, 'limit=200&status=429&client_key=laptop&account=a+b'],
+    ['the last hour', { range: '1h' }, {}, `limit=200&since=${now - 3_600_000}`],
+    ['a page further back', { status: 'ok' }, { limit: 50, before: '1700000000000-req_9' }, 'limit=50&before=1700000000000-req_9&status=ok'],
+  ];
+  for (const [name, form, paging, want] of cases) {
+    it(name, () => {
+      expect(requestsQuery(serverFilter(form, now), paging)).toBe(want);
+    });
+  }
+  it('a custom range reads the from/to inputs as local time', () => {
+    const f = serverFilter({ range: 'custom', from: '2024-05-01T10:00', to: '' }, now);
+    expect(f).toEqual({ since: new Date('2024-05-01T10:00').getTime() });
+    expect(localInputMs('nonsense')).toBeNull();
+    expect(localInputMs('')).toBeNull();
+  });
+});
+
+describe('live entries against the server filter', () => {
+  it('statusMatches: ok below 400, error from 400, else the exact code', () => {
+    expect([200, 399, 400, 499, 0].map((s) => statusMatches(s, 'ok'))).toEqual([true, true, false, false, false]);
+    expect([200, 400, 499, 503].map((s) => statusMatches(s, 'error'))).toEqual([false, true, true, true]);
+    expect([429, 430].map((s) => statusMatches(s, '429'))).toEqual([true, false]);
+    expect(statusMatches(500, 'all')).toBe(true);
+  });
+  it('matchesFilter checks model (requested or upstream), account, key and time', () => {
+    const r = e('r1', { model: 'gpt-4o', upstream_model: 'gemini-2.5-flash', client_key: 'laptop', time_ms: 5000 });
+    expect(matchesFilter(r, {})).toBe(true);
+    expect(matchesFilter(r, { model: 'gemini-2.5-flash' })).toBe(true);
+    expect(matchesFilter(r, { model: 'gpt-4o' })).toBe(true);
+    expect(matchesFilter(r, { model: 'other' })).toBe(false);
+    expect(matchesFilter(r, { account: 'a', client_key: 'laptop' })).toBe(true);
+    expect(matchesFilter(r, { account: 'b' })).toBe(false);
+    expect(matchesFilter(r, { since: 5000, until: 5000 })).toBe(true);
+    expect(matchesFilter(r, { since: 5001 })).toBe(false);
+    expect(matchesFilter(r, { until: 4999 })).toBe(false);
+    expect(matchesFilter(r, { status: 'error' })).toBe(false);
   });
 });

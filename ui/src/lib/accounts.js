@@ -39,6 +39,10 @@ export function parseTokens(text) {
 /**
  * The POST /api/accounts body for the add form, or {error: i18nKey}.
  * form: {kind, name, api_key, base_url, models, tier, proxy, project}
+ *
+ * `project` means two things: for a Google sign-in its Code Assist project,
+ * for a key the name of the group whose keys share one quota (a Google Cloud
+ * project, an Anthropic organization). Sent only when given.
  */
 export function newAccountBody(form) {
   const kind = form.kind;
@@ -61,7 +65,7 @@ export function newAccountBody(form) {
   const proxy = String(form.proxy ?? '').trim();
   if (proxy) body.proxy = proxy;
   const project = String(form.project ?? '').trim();
-  if (kind === 'google-oauth' && project) body.project = project;
+  if (project) body.project = project;
   return { body };
 }
 

@@ -45,6 +45,41 @@ export function formatCountdown(untilMs, nowMs) {
   return `${m}:${sec}`;
 }
 
+const DURATION_UNITS = {
+  en: { d: ' d', h: ' h', min: ' min', s: ' s' },
+  zh: { d: ' 天', h: ' 小时', min: ' 分钟', s: ' 秒' },
+};
+
+/**
+ * A span of time in words, its two largest units, rounded down: "2 h 5 min",
+ * "1 d 3 h", "4 min 30 s", "45 s" (zh "2 小时 5 分钟"). Seconds show only under
+ * ten minutes, where they matter. "—" when unknown or negative.
+ */
+export function formatDuration(ms, lang = 'en') {
+  if (!num(ms) || ms < 0) return '—';
+  const u = DURATION_UNITS[lang] || DURATION_UNITS.en;
+  const s = Math.ceil(ms / 1000);
+  const parts = [
+    [Math.floor(s / 86400), u.d],
+    [Math.floor((s % 86400) / 3600), u.h],
+    [Math.floor((s % 3600) / 60), u.min],
+    [s < 600 ? s % 60 : 0, u.s],
+  ];
+  const first = parts.findIndex(([n]) => n > 0);
+  if (first < 0) return `0${u.s}`;
+  return parts
+    .slice(first, first + 2)
+    .filter(([n]) => n > 0)
+    .map(([n, unit]) => `${n}${unit}`)
+    .join(' ');
+}
+
+/** Time left until `untilMs` in words (formatDuration); null once it has passed or is unknown. */
+export function formatIn(untilMs, nowMs, lang = 'en') {
+  if (!num(untilMs) || !num(nowMs) || untilMs <= nowMs) return null;
+  return formatDuration(untilMs - nowMs, lang);
+}
+
 /** Token counts: 950, 12.3k, 4.5M, 1.2B. */
 export function formatTokens(n) {
   if (!num(n)) return '—';
@@ -138,7 +173,7 @@ export function stateTone(state) {
   const s = String(state || '').toLowerCase();
   if (s === 'active' || s === 'ok' || s === 'ready') return 'ok';
   if (s === 'disabled') return 'muted';
-  if (/(error|invalid|revoked|unauthori[sz]ed|forbidden|failed|dead|reauth)/.test(s)) return 'bad';
+  if (/(error|invalid|revoked|unauthori[sz]ed|forbidden|failed|dead|reauth|action)/.test(s)) return 'bad';
   return 'warn';
 }
 

@@ -1,6 +1,103 @@
-// The request log: merging live entries, filtering and sorting.
+// The request log: server queries and paging, merging live entries,
+// filtering and sorting.
 
 export const LOG_CAP = 1000;
+
+/** Entries asked for per page (the server's default; it allows up to 2000). */
+export const PAGE_SIZE = 200;
+
+/** Status choices of the filter besides a typed code: every, below 400, 400 and up. */
+export const STATUS_CLASSES = ['all', 'ok', 'error'];
+/** Codes offered in the status filter (499: the client went away). */
+export const STATUS_CODES = ['400', '401', '403', '404', '429', '499', '500', '502', '503', '504'];
+
+/** How an attempt ended (attempt_log[].class). */
+export const ATTEMPT_CLASSES = ['ok', 'client', 'account', 'quota', 'transient', 'model', 'cancelled'];
+
+/** Time ranges of the filter; "custom" takes the from/to inputs. */
+export const RANGES = ['all', '1h', '24h', '7d', 'custom'];
+const RANGE_MS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000 };
+
+/** The paging key of an entry: entries strictly older than it come after it (`before`). */
+export function pageKey(e) {
+  return `${String(Math.max(0, Math.floor(e?.time_ms ?? 0))).padStart(13, '0')}-${e?.id ?? ''}`;
+}
+
+/** The paging key of the oldest entry in a list, or '' for an empty one. */
+export function oldestKey(list) {
+  let min = '';
+  for (const e of list || []) {
+    const k = pageKey(e);
+    if (!min || k < min) min = k;
+  }
+  return min;
+}
+
+/** A value typed in a datetime-local input as Unix ms, or null. */
+export function localInputMs(value) {
+  if (!value) return null;
+  const ms = new Date(value).getTime();
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/**
+ * The server-side filter of the Monitor's form: {status, client_key, model,
+ * account, since, until}, empty parts dropped. Relative ranges count back
+ * from `nowMs`; a custom one reads the from/to inputs.
+ */
+export function serverFilter(form = {}, nowMs = Date.now()) {
+  const f = {};
+  const status = String(form.status ?? '').trim();
+  if (status && status !== 'all') f.status = status;
+  for (const k of ['client_key', 'model', 'account']) {
+    const v = String(form[k] ?? '').trim();
+    if (v) f[k] = v;
+  }
+  if (RANGE_MS[form.range]) f.since = nowMs - RANGE_MS[form.range];
+  if (form.range === 'custom') {
+    const since = localInputMs(form.from);
+    const until = localInputMs(form.to);
+    if (since !== null) f.since = since;
+    if (until !== null) f.until = until;
+  }
+  return f;
+}
+
+/** The query string of GET /api/requests for a filter, a page size and a paging key. */
+export function requestsQuery(filter = {}, { limit = PAGE_SIZE, before = '' } = {}) {
+  const p = new URLSearchParams();
+  p.set('limit', String(limit));
+  if (before) p.set('before', before);
+  for (const k of ['status', 'client_key', 'model', 'account']) {
+    const v = filter[k];
+    if (v !== undefined && v !== null && v !== '' && !(k === 'status' && v === 'all')) p.set(k, String(v));
+  }
+  for (const k of ['since', 'until']) {
+    if (typeof filter[k] === 'number' && Number.isFinite(filter[k])) p.set(k, String(Math.floor(filter[k])));
+  }
+  return p.toString();
+}
+
+/** Whether a status matches the status filter: "ok" (<400), "error" (>=400) or an exact code. */
+export function statusMatches(status, want) {
+  if (!want || want === 'all') return true;
+  const s = Number(status) || 0;
+  if (want === 'ok') return s > 0 && s < 400;
+  if (want === 'error') return s >= 400;
+  return String(s) === String(want).trim();
+}
+
+/** The server's filter applied to one entry (for live entries arriving over the event stream). */
+export function matchesFilter(e, f = {}) {
+  if (!e) return false;
+  if (!statusMatches(e.status, f.status)) return false;
+  if (f.client_key && e.client_key !== f.client_key) return false;
+  if (f.model && e.model !== f.model && e.upstream_model !== f.model) return false;
+  if (f.account && e.account !== f.account) return false;
+  if (typeof f.since === 'number' && (e.time_ms ?? 0) < f.since) return false;
+  if (typeof f.until === 'number' && (e.time_ms ?? 0) > f.until) return false;
+  return true;
+}
 
 /** Whether a request ended well. */
 export function isOk(e) {
