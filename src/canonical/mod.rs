@@ -25,6 +25,9 @@ pub struct Request {
     pub session: Option<String>,
     /// Ask for images in the answer, in this aspect ratio (`1:1`, `16:9`, ...).
     pub image_output: Option<String>,
+    /// The client asks for the conversation so far to be compacted into one
+    /// summary it hands back next turn (Codex's remote compaction).
+    pub compaction: bool,
 }
 
 /// Sampling and length controls shared by every protocol.

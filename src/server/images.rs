@@ -100,6 +100,7 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
             parts,
         }],
         image_output: Some(ratio),
+        compaction: false,
         ..CRequest::default()
     };
     let plan = match Plan::resolve(

@@ -5,6 +5,7 @@ pub(crate) mod admin;
 mod attempts;
 mod auth;
 mod background;
+mod compact;
 mod cors;
 mod images;
 mod listen;
@@ -12,6 +13,7 @@ mod log;
 mod monitor;
 mod proxy;
 mod redact;
+mod responses_ws;
 mod stream;
 mod ui;
 mod wire;
@@ -169,7 +171,7 @@ fn build_snapshot(store: &Store) -> Result<Snapshot, StoreError> {
 }
 
 /// Requests carry images and long histories, but not without bound.
-const MAX_BODY: u64 = 100 * 1024 * 1024;
+pub(super) const MAX_BODY: u64 = 100 * 1024 * 1024;
 /// A body that sends nothing for this long was abandoned (or is a slowloris).
 const BODY_STALL: Duration = Duration::from_secs(15);
 /// However steadily it trickles, a body ends within this.
@@ -322,8 +324,15 @@ fn routes(state: &Arc<AppState>) -> impl poem::Endpoint + use<> {
     Route::new()
         .at("/v1/chat/completions", post(proxy::chat_completions))
         .at("/chat/completions", post(proxy::chat_completions))
-        .at("/v1/responses", post(proxy::responses))
-        .at("/responses", post(proxy::responses))
+        .at(
+            "/v1/responses",
+            post(proxy::responses).get(responses_ws::responses_ws),
+        )
+        .at(
+            "/responses",
+            post(proxy::responses).get(responses_ws::responses_ws),
+        )
+        .at("/v1/responses/compact", post(compact::responses_compact))
         .at("/v1/messages", post(proxy::messages))
         .at("/messages", post(proxy::messages))
         .at("/v1/messages/count_tokens", post(proxy::count_tokens))

@@ -146,6 +146,11 @@ async fn handle(wire: Wire, req: &Request, body: Bytes, state: &Arc<AppState>) -
     serve(wire, req, body, state, "", false, None).await
 }
 
+/// A Responses request from the WebSocket, served as if it were POSTed.
+pub(super) async fn serve_responses(req: &Request, body: Bytes, state: &Arc<AppState>) -> Response {
+    handle(Wire::OpenAiResponses, req, body, state).await
+}
+
 /// Serves one request: `path_model` and `stream` come from the path for
 /// Gemini clients; `method` is the Gemini method a native upstream gets.
 async fn serve(
@@ -198,8 +203,16 @@ async fn serve(
         warn!(req = %id, model = %route.model, "web search dropped: this Gemini model cannot search beside function tools");
     }
     let session = session_key(session_header(req), &creq);
+    let over_ws = req
+        .extensions()
+        .get::<super::responses_ws::OverWebSocket>()
+        .is_some();
     let start = Start {
-        protocol: wire.name(),
+        protocol: if over_ws {
+            "openai-responses-ws"
+        } else {
+            wire.name()
+        },
         model: &creq.model,
         stream: creq.stream,
         background,
@@ -233,6 +246,15 @@ async fn serve(
         gemini_method: method.or_else(|| Some("generateContent".into())),
     };
     let plan = Plan::new(state, snap.clone(), route, session, id);
+    if creq.compaction {
+        return match super::compact::compact(&plan, creq, &mut log).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                log.fail(&e, None);
+                wire.error(&e)
+            }
+        };
+    }
     let result = if native {
         passthrough(&plan, wire, &body, forward, creq.stream, &mut log).await
     } else {

@@ -84,6 +84,14 @@
 #                         RUST_LOG=codex_api=debug
 #   CODEX_KEEP_HOME       set to 1 to keep the temp CODEX_HOME (session transcript in
 #                         sessions/YYYY/MM/DD/rollout-*.jsonl) and print its path on stderr
+#   CODEX_HOME_DIR        use (and keep) this folder as HOME, CODEX_HOME in its codex/, so
+#                         later runs can `resume --last` the same session
+#   CODEX_PROVIDER        levity (default: the custom provider above, HTTP SSE) or builtin:
+#                         Codex's own OpenAI provider pointed at levity with
+#                         `openai_base_url = "BASE_URL/v1"`, the set-up users copy. It opens
+#                         a WebSocket to /v1/responses and compacts remotely; the key goes in
+#                         CODEX_API_KEY.
+#   CODEX_CONFIG          extra top-level config.toml lines (e.g. model_context_window = 4000)
 #
 # Flags that matter (Codex CLI 0.171.0):
 #   `exec` is the non-interactive mode: approval "never", no trust prompt, no login needed
@@ -137,7 +145,12 @@ case "$retries$idle_ms" in
   *[!0-9]*) echo "codex.sh: CODEX_MAX_RETRIES and CODEX_STREAM_IDLE_TIMEOUT_MS must be integers" >&2; exit 2 ;;
 esac
 
-tmp_home=$(mktemp -d "${TMPDIR:-/tmp}/levity-codex-home.XXXXXX")
+if [ -n "${CODEX_HOME_DIR:-}" ]; then
+  tmp_home=$CODEX_HOME_DIR
+  mkdir -p "$tmp_home"
+else
+  tmp_home=$(mktemp -d "${TMPDIR:-/tmp}/levity-codex-home.XXXXXX")
+fi
 workdir=${CODEX_WORKDIR:-}
 own_workdir=
 if [ -z "$workdir" ]; then
@@ -145,7 +158,9 @@ if [ -z "$workdir" ]; then
   own_workdir=1
 fi
 cleanup() {
-  if [ "${CODEX_KEEP_HOME:-}" = 1 ]; then
+  if [ -n "${CODEX_HOME_DIR:-}" ]; then
+    rm -f "$tmp_home/.stdout"
+  elif [ "${CODEX_KEEP_HOME:-}" = 1 ]; then
     echo "codex.sh: kept CODEX_HOME=$tmp_home/codex" >&2
   else
     rm -rf "$tmp_home"
@@ -158,9 +173,15 @@ trap cleanup EXIT
 toml_str() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
 
 mkdir -p "$tmp_home/codex"
+case "${CODEX_PROVIDER:-levity}" in
+  levity) provider_line='model_provider = "levity"' ;;
+  builtin) provider_line="openai_base_url = $(toml_str "$base_url/v1")" ;;
+  *) echo "codex.sh: CODEX_PROVIDER must be levity or builtin" >&2; exit 2 ;;
+esac
 cat >"$tmp_home/codex/config.toml" <<EOF
 model = $(toml_str "$model")
-model_provider = "levity"
+$provider_line
+${CODEX_CONFIG:-}
 approval_policy = "never"
 sandbox_mode = "$sandbox"
 check_for_update_on_startup = false
@@ -193,6 +214,7 @@ out=$tmp_home/.stdout
   TERM=dumb \
   NO_COLOR=1 \
   LEVITY_API_KEY="$api_key" \
+  CODEX_API_KEY="$api_key" \
   ${CODEX_EXTRA_ENV:-} \
   timeout --kill-after=5 "${CODEX_TIMEOUT:-120}" "$bin" exec --skip-git-repo-check --color never \
   "$@" -- "$prompt" \

@@ -316,3 +316,52 @@ async fn refusals_and_every_attempt_are_logged_and_survive_a_restart() {
     let (_, none) = lev.admin(Method::GET, "/requests?until=1000", None).await;
     assert_eq!(none, json!([]));
 }
+
+/// A client that leaves mid-stream: the request is logged as cancelled with
+/// what the upstream had reported by then, and the account settles.
+#[tokio::test]
+async fn a_stream_cancelled_midway_is_logged_with_what_it_used() {
+    use crate::fake::Fault;
+    use futures_util::StreamExt;
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_anthropic("ant", "sk-ant-counted-000", &fake.url())
+        .await;
+    // The fake sends message_start (12 input tokens), then waits.
+    fake.push(Fault::Gate);
+    let resp = lev
+        .http
+        .post(format!("{}/v1/messages", lev.url))
+        .header("anthropic-version", "2023-06-01")
+        .json(
+            &json!({"model": "claude-sonnet-4-5", "max_tokens": 50, "stream": true,
+            "messages": [{"role": "user", "content": "leave early"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut body = resp.bytes_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("message_start"));
+    drop(body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let e = loop {
+        let e = newest(&lev).await;
+        if e["status"] == 499 || std::time::Instant::now() > deadline {
+            break e;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    fake.release();
+    assert_eq!(e["status"], 499, "{e}");
+    assert_eq!(e["input_tokens"], 12, "{e}");
+    let a = lev.account("ant").await;
+    assert_eq!(a["health"]["in_flight"], 0, "{a}");
+    assert!(
+        a["health"]["quota"][0]["used"]["day_tokens"]
+            .as_u64()
+            .unwrap()
+            >= 12,
+        "{a}"
+    );
+}

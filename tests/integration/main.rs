@@ -16,6 +16,7 @@ mod pool;
 mod proxy;
 mod real_clients;
 mod responses;
+mod responses_ws;
 mod search;
 mod security;
 mod translation;

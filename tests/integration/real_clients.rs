@@ -184,3 +184,70 @@ async fn codex_cli() {
         .unwrap();
     assert!(result.to_string().contains("levity-tool-ok"));
 }
+
+/// Codex the way its docs tell users to point it elsewhere: the built-in
+/// OpenAI provider with `openai_base_url`. It talks Responses over a
+/// WebSocket and, when its context fills, asks for a remote compaction and
+/// continues from the compaction item. Forced here by a small context
+/// window; the conversation goes on for turns after it, each resumed.
+#[tokio::test(flavor = "multi_thread")]
+async fn codex_builtin_provider_over_websocket_through_compaction() {
+    let Ok(harness) = std::env::var("LEVITY_CODEX") else {
+        eprintln!("skipped: LEVITY_CODEX is not set (make test sets it to tests/clients/codex.sh)");
+        return;
+    };
+    let (lev, fake, key) = start().await;
+    lev.set("model_map.gpt-5*", "gemini-2.5-flash").await;
+    let home = tempfile::tempdir().unwrap();
+    let codex = |resume: bool, prompt: &str| {
+        let mut cmd = Command::new(&harness);
+        cmd.args([&lev.url, &key, prompt])
+            .env("CODEX_PROVIDER", "builtin")
+            .env("CODEX_HOME_DIR", home.path())
+            // Every conversation this size is past 90 % of the window.
+            .env(
+                "CODEX_CONFIG",
+                "model_context_window = 20000\nmodel_auto_compact_token_limit = 2000",
+            );
+        if resume {
+            cmd.args(["resume", "--last"]);
+        }
+        cmd
+    };
+    for (turn, resume) in [
+        ("one", false),
+        ("two", true),
+        ("three", true),
+        ("four", true),
+    ] {
+        let out = run(codex(resume, &format!("reply turn {turn}")), "codex exec").await;
+        assert_eq!(out.trim(), format!("turn {turn}"));
+    }
+    let (_, log) = lev
+        .admin(reqwest::Method::GET, "/requests?limit=100", None)
+        .await;
+    let protocols: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["protocol"].as_str().unwrap())
+        .collect();
+    assert!(
+        protocols.iter().all(|p| *p == "openai-responses-ws"),
+        "every turn over the WebSocket: {protocols:?}"
+    );
+    let bodies: Vec<String> = fake.requests().iter().map(|r| r.body.to_string()).collect();
+    let asked = bodies
+        .iter()
+        .position(|b| b.contains("Write a summary of this conversation"))
+        .expect("levity asked the upstream for a compaction summary");
+    let resumed = bodies
+        .iter()
+        .skip(asked + 1)
+        .filter(|b| b.contains("was compacted; this summary replaces it"))
+        .count();
+    assert!(
+        resumed >= 2,
+        "two turns after the compaction carried its summary ({resumed})"
+    );
+}

@@ -185,6 +185,15 @@ fn schema_cleaning_table() {
             json!({"type": ["string", "number"]}),
             json!({"anyOf": [{"type": "STRING"}, {"type": "NUMBER"}]}),
         ),
+        // A nullable enum keeps its values: Gemini's Schema has enum and nullable.
+        (
+            json!({"type": ["string", "null"], "enum": ["c", "f", null], "description": "unit"}),
+            json!({"type": "STRING", "enum": ["c", "f"], "format": "enum", "nullable": true, "description": "unit"}),
+        ),
+        (
+            json!({"enum": ["c", "f", null]}),
+            json!({"type": "STRING", "enum": ["c", "f"], "format": "enum", "nullable": true}),
+        ),
         // oneOf → anyOf; a null member → nullable; a single survivor is inlined.
         (
             json!({"oneOf": [{"type": "string"}, {"type": "integer"}], "description": "id"}),

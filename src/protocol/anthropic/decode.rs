@@ -113,6 +113,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
             .and_then(|u| serde_json::from_str::<Value>(&u).ok())
             .and_then(|v| v["session_id"].as_str().map(str::to_string)),
         image_output: None,
+        compaction: false,
     })
 }
 

@@ -237,6 +237,7 @@ pub fn decode_request(body: &[u8], model: &str, stream: bool) -> Result<Request,
         stream_usage: true,
         session: None,
         image_output: None,
+        compaction: false,
     })
 }
 

@@ -196,8 +196,12 @@ fn clean(node: &Value, defs: &Map<String, Value>, stack: &mut Vec<String>) -> Va
 
     if let Some(Value::Array(values)) = src.get("enum") {
         let is_string = out.get("type").and_then(Value::as_str) == Some("STRING");
-        if is_string && values.iter().all(Value::is_string) {
-            out.insert("enum".into(), Value::Array(values.clone()));
+        // A nullable enum (`"enum": ["c", "f", null]`) keeps its strings and
+        // says `nullable`: Gemini's Schema has both.
+        let strings: Vec<Value> = values.iter().filter(|v| !v.is_null()).cloned().collect();
+        if is_string && all_strings(&Value::Array(strings.clone())) {
+            nullable |= strings.len() < values.len();
+            out.insert("enum".into(), Value::Array(strings));
             out.insert("format".into(), json!("enum"));
         } else {
             let listed: Vec<String> = values.iter().map(Value::to_string).collect();
@@ -322,9 +326,11 @@ fn clean(node: &Value, defs: &Map<String, Value>, stack: &mut Vec<String>) -> Va
     Value::Object(out)
 }
 
+/// An enum of strings (a `null` among them only makes it nullable).
 fn all_strings(v: &Value) -> bool {
-    v.as_array()
-        .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_string))
+    v.as_array().is_some_and(|a| {
+        a.iter().any(Value::is_string) && a.iter().all(|x| x.is_string() || x.is_null())
+    })
 }
 
 fn compact(v: &Value) -> String {

@@ -181,6 +181,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
         stream_usage: req.stream_options.is_some_and(|o| o.include_usage),
         session: req.prompt_cache_key,
         image_output: None,
+        compaction: false,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Responses request → canonical request.
 
+use super::encode::CompactionState;
 use super::types::*;
 use super::{NAMESPACE_SEP, Vault};
 use crate::canonical::{
@@ -75,6 +76,17 @@ fn flat_name(item: &Value) -> String {
     }
 }
 
+/// What stands in the conversation for the turns a compaction replaced.
+const SUMMARY_PREFIX: &str =
+    "The earlier part of this conversation was compacted; this summary replaces it:\n\n";
+
+/// The summary inside a compaction item levity sealed; anything else is ignored.
+fn opened_summary(vault: &dyn Vault, sealed: &str) -> Option<String> {
+    let plain = vault.open(sealed)?;
+    let state: CompactionState = serde_json::from_slice(&plain).ok()?;
+    Some(state.compaction)
+}
+
 /// Parses and validates a Responses body.
 pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> {
     let req: ResponsesRequest = serde_json::from_slice(body).map_err(|e| Error::from_json(&e))?;
@@ -91,6 +103,11 @@ pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> 
     };
     // A call's signature rides on the reasoning item just before it.
     let mut call_signature: Option<Signature> = None;
+    // Codex asks for a compaction with a trigger item at the end of the
+    // input (its `compact_remote_v2`).
+    let compaction = items
+        .last()
+        .is_some_and(|i| i["type"] == "compaction_trigger");
     for (i, item) in items.iter().enumerate() {
         let kind = item["type"].as_str().unwrap_or("message");
         match kind {
@@ -167,6 +184,21 @@ pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> 
                         };
                         push(&mut messages, Role::Assistant, vec![part]);
                     }
+                }
+            }
+            // A compaction levity handed out earlier, first in the compacted
+            // history Codex sends (`compaction_summary` and
+            // `context_compaction` are its other names for it).
+            "compaction" | "compaction_summary" | "context_compaction" => {
+                if let Some(summary) = item["encrypted_content"]
+                    .as_str()
+                    .and_then(|s| opened_summary(vault, s))
+                {
+                    push(
+                        &mut messages,
+                        Role::User,
+                        vec![Part::Text(format!("{SUMMARY_PREFIX}{summary}"))],
+                    );
                 }
             }
             // Built-in tool traffic (web search calls, ...) has no canonical form.
@@ -255,6 +287,7 @@ pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> 
         stream_usage: true,
         session: req.prompt_cache_key,
         image_output: None,
+        compaction,
     })
 }
 

@@ -20,6 +20,24 @@ pub fn sealed(vault: &dyn Vault, sig: &Signature, call: bool) -> String {
     vault.seal(&serde_json::to_vec(&state).expect("serializable"))
 }
 
+/// What a compaction item levity hands out carries, sealed: its summary of
+/// the turns the item replaces.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct CompactionState {
+    pub compaction: String,
+}
+
+/// The one `compaction` item a compaction answers with (Codex requires
+/// exactly one: "remote compaction v2 expected exactly one compaction output
+/// item").
+pub fn compaction_item(id: &str, vault: &dyn Vault, summary: &str) -> Value {
+    let state = CompactionState {
+        compaction: summary.to_string(),
+    };
+    let sealed = vault.seal(&serde_json::to_vec(&state).expect("serializable"));
+    json!({"type": "compaction", "id": id, "encrypted_content": sealed})
+}
+
 pub fn reasoning_item(id: &str, summary: &str, encrypted: Option<String>) -> Value {
     let summary = if summary.is_empty() {
         json!([])
@@ -100,6 +118,53 @@ pub fn response_id(id: &str) -> String {
     } else {
         format!("resp_{id}")
     }
+}
+
+/// A compaction's answer: the `response` object holding the one compaction
+/// item, or the stream of events a streamed request gets (created, the
+/// item added and done, completed with the summary's usage).
+pub fn compaction_answer(
+    id: &str,
+    model: &str,
+    created: u64,
+    item: Value,
+    usage: &Usage,
+    stream: bool,
+) -> Vec<u8> {
+    let id = response_id(id);
+    let done = response_json(
+        &id,
+        model,
+        created,
+        "completed",
+        vec![item.clone()],
+        Some(usage),
+        None,
+    );
+    if !stream {
+        return done.to_string().into_bytes();
+    }
+    let started = response_json(&id, model, created, "in_progress", Vec::new(), None, None);
+    let events = [
+        ("response.created", json!({"response": started})),
+        ("response.in_progress", json!({"response": started})),
+        (
+            "response.output_item.added",
+            json!({"output_index": 0, "item": item}),
+        ),
+        (
+            "response.output_item.done",
+            json!({"output_index": 0, "item": item}),
+        ),
+        ("response.completed", json!({"response": done})),
+    ];
+    let mut out = Vec::new();
+    for (seq, (kind, mut data)) in events.into_iter().enumerate() {
+        data["type"] = json!(kind);
+        data["sequence_number"] = json!(seq);
+        out.extend_from_slice(format!("event: {kind}\ndata: {data}\n\n").as_bytes());
+    }
+    out
 }
 
 /// Serializes a finished answer as a `response` object.
