@@ -642,9 +642,11 @@ fn reply_for(body: &Value, openai: bool) -> Reply {
         .filter(|p| p.get("inlineData").is_some() || p.get("fileData").is_some())
         .count();
     // Clients wrap the prompt in context parts (Claude Code's reminders): a
-    // command is any part that starts with one.
+    // command is any part that starts with one; the newest one counts (a
+    // compacted history keeps the user's earlier messages in the same turn).
     if let Some(reply) = parts
         .iter()
+        .rev()
         .filter_map(|p| p["text"].as_str())
         .find_map(command)
     {

@@ -198,12 +198,14 @@ async fn codex_builtin_provider_over_websocket_through_compaction() {
     };
     let (lev, fake, key) = start().await;
     lev.set("model_map.gpt-5*", "gemini-2.5-flash").await;
-    let home = tempfile::tempdir().unwrap();
+    let (home, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let codex = |resume: bool, prompt: &str| {
         let mut cmd = Command::new(&harness);
         cmd.args([&lev.url, &key, prompt])
             .env("CODEX_PROVIDER", "builtin")
             .env("CODEX_HOME_DIR", home.path())
+            // `resume --last` picks the newest session of this folder.
+            .env("CODEX_WORKDIR", work.path())
             // Every conversation this size is past 90 % of the window.
             .env(
                 "CODEX_CONFIG",
