@@ -51,6 +51,18 @@ pub struct Error {
     /// `QuotaFailure` `quotaValue`): requests per minute or per day, as the
     /// `Blame::Quota` span says.
     pub quota_limit: Option<u64>,
+    /// The request is longer than the model's context window, as the
+    /// upstream said it; each client protocol says it the way its clients
+    /// react to (Claude Code and Codex compact).
+    pub overflow: Option<Overflow>,
+}
+
+/// A prompt past the model's context window: its tokens and the window,
+/// where the upstream gave them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflow {
+    pub tokens: Option<u64>,
+    pub max: Option<u64>,
 }
 
 /// Whose fault an upstream failure is, read from the upstream's own status
@@ -128,6 +140,7 @@ impl Error {
             upstream_status: None,
             blame: None,
             quota_limit: None,
+            overflow: None,
         }
     }
 

@@ -8,7 +8,7 @@
 //! 429. So rows match the body first (type, code, `ErrorInfo.reason`,
 //! `QuotaFailure` quota ids, message text) and fall back on the status.
 
-use crate::error::{Blame, Broken, Error, Kind, Span};
+use crate::error::{Blame, Broken, Error, Kind, Overflow, Span};
 use crate::store::ProviderKind;
 use serde_json::Value;
 
@@ -493,6 +493,47 @@ fn quota_limit(said: &Said, span: Span) -> Option<u64> {
         .and_then(|(_, v)| *v)
 }
 
+/// The whole numbers in a message, in order.
+fn numbers(message: &str) -> Vec<u64> {
+    message
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect()
+}
+
+/// A prompt longer than the model's window, in each provider's words:
+/// Gemini "The input token count (1196265) exceeds the maximum number of
+/// tokens allowed (1048575)." (400 INVALID_ARGUMENT; sometimes without the
+/// count), OpenAI "This model's maximum context length is 4096 tokens.
+/// However, you requested 4118 tokens" (`context_length_exceeded`),
+/// Anthropic "prompt is too long: 208310 tokens > 200000 maximum"
+/// (anthropics/claude-code#12186).
+fn overflow(said: &Said) -> Option<Overflow> {
+    let m = &said.message;
+    let n = numbers(m);
+    if m.contains("input token count") && m.contains("exceeds the maximum") {
+        let (tokens, max) = match n[..] {
+            [t, x, ..] => (Some(t), Some(x)),
+            [x] => (None, Some(x)),
+            [] => (None, None),
+        };
+        return Some(Overflow { tokens, max });
+    }
+    if m.contains("maximum context length") || said.code == "context_length_exceeded" {
+        return Some(Overflow {
+            max: n.first().copied(),
+            tokens: n.get(1).copied(),
+        });
+    }
+    if m.contains("prompt is too long") {
+        return Some(Overflow {
+            tokens: n.first().copied(),
+            max: n.get(1).copied(),
+        });
+    }
+    None
+}
+
 /// An upstream's failed answer as an error: the protocol's message, the
 /// blame, and the kind of error a client would see if no account succeeds.
 pub fn upstream_error(kind: ProviderKind, status: u16, body: &[u8]) -> Error {
@@ -507,6 +548,7 @@ pub fn upstream_error(kind: ProviderKind, status: u16, body: &[u8]) -> Error {
     if let Quota(span) = blame {
         err.quota_limit = quota_limit(&said, span);
     }
+    err.overflow = overflow(&said);
     err.kind = match blame {
         Client => err.kind,
         Account(_) => Kind::PermissionDenied,
@@ -839,5 +881,53 @@ mod tests {
             (e.blame, e.quota_limit),
             (Some(Quota(Span::Day)), Some(250))
         );
+    }
+
+    #[test]
+    fn prompts_past_the_window_are_told_apart() {
+        let cases: &[(ProviderKind, &str, Option<u64>, Option<u64>)] = &[
+            (
+                ProviderKind::Gemini,
+                r#"{"error":{"code":400,"message":"The input token count (1196265) exceeds the maximum number of tokens allowed (1048575).","status":"INVALID_ARGUMENT"}}"#,
+                Some(1_196_265),
+                Some(1_048_575),
+            ),
+            (
+                ProviderKind::Gemini,
+                r#"[{"error":{"code":400,"message":"The input token count exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}]"#,
+                None,
+                Some(1_048_576),
+            ),
+            (
+                ProviderKind::Openai,
+                r#"{"error":{"message":"This model's maximum context length is 4096 tokens. However, you requested 4118 tokens (3000 in the messages, 1118 in the completion).","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
+                Some(4118),
+                Some(4096),
+            ),
+            (
+                ProviderKind::Anthropic,
+                r#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}}"#,
+                Some(208_310),
+                Some(200_000),
+            ),
+        ];
+        for (kind, body, tokens, max) in cases {
+            let e = upstream_error(*kind, 400, body.as_bytes());
+            assert_eq!(
+                e.overflow,
+                Some(Overflow {
+                    tokens: *tokens,
+                    max: *max
+                }),
+                "{body}"
+            );
+            assert_eq!((e.blame, e.status()), (Some(Client), 400), "{body}");
+        }
+        let e = upstream_error(
+            ProviderKind::Gemini,
+            400,
+            br#"{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}"#,
+        );
+        assert_eq!(e.overflow, None);
     }
 }

@@ -346,6 +346,7 @@ fn routes(state: &Arc<AppState>) -> impl poem::Endpoint + use<> {
         .nest("/api", admin::routes())
         .at("/", get(ui::serve_index).head(ui::ok))
         .at("/api/hello", head(ui::ok))
+        .at("/api/event_logging/batch", post(proxy::event_logging))
         .at("/oauth2callback", get(admin::oauth_callback))
         .at("/*path", get(ui::serve_asset))
         .around(limit_body)

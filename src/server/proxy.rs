@@ -246,6 +246,7 @@ async fn serve(
         gemini_method: method.or_else(|| Some("generateContent".into())),
     };
     let plan = Plan::new(state, snap.clone(), route, session, id);
+    let streamed = creq.stream;
     if creq.compaction {
         return match super::compact::compact(&plan, creq, &mut log).await {
             Ok(resp) => resp,
@@ -267,6 +268,21 @@ async fn serve(
             json_response(body)
         }
         Ok(Reply::Streaming(resp)) => resp,
+        // A prompt past the window, told to a streaming Responses client the
+        // way it acts on: a failed response, so Codex compacts and retries.
+        Err(e) if e.overflow.is_some() && wire == Wire::OpenAiResponses && streamed => {
+            log.fail(&e, None);
+            let body = crate::protocol::openai_responses::failed_stream(
+                &plan.id,
+                &plan.route.model,
+                unix_now(),
+                &e,
+            );
+            Response::builder()
+                .content_type("text/event-stream")
+                .header("cache-control", "no-cache")
+                .body(body)
+        }
         Err(e) => {
             log.fail(&e, None);
             wire.error(&e)
@@ -513,6 +529,16 @@ async fn count(
             wire.error(&e)
         }
     }
+}
+
+/// Claude Code posts its telemetry to the base URL it is given (`POST
+/// /api/event_logging/batch`, seen in users' logs:
+/// router-for-me/CLIProxyAPI#510, fuergaosi233/claude-code-proxy#65).
+/// levity keeps none of it and calls no upstream; it answers, so the client
+/// neither retries nor fills levity's log with 404s.
+#[handler]
+pub async fn event_logging() -> Response {
+    json_response(b"{}".to_vec())
 }
 
 #[handler]

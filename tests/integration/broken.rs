@@ -316,3 +316,67 @@ async fn a_lone_broken_account_is_levity_s_trouble_not_the_client_s() {
     assert_eq!(status, 503);
     assert_eq!(calls_with(&fake, "AIza-revoked"), 1);
 }
+
+/// A prompt past the upstream model's window reaches each client in the
+/// words it compacts on, whatever the upstream: Anthropic's "prompt is too
+/// long" (Claude Code), a failed response with `context_length_exceeded`
+/// (Codex), OpenAI's code (Chat). No account is blamed for it.
+#[tokio::test]
+async fn a_prompt_past_the_window_is_said_so_each_client_compacts() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    Kind::Gemini
+        .add(&lev, &fake, "g", "AIza-toolong-00000", None)
+        .await;
+    let post = |path: &'static str, body: Value| {
+        let (http, url) = (lev.http.clone(), lev.url.clone());
+        async move {
+            let resp = http
+                .post(format!("{url}{path}"))
+                .header("anthropic-version", "2023-06-01")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    let (status, body) = post(
+        "/v1/messages",
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 50, "messages": [{"role": "user", "content": "long"}]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["type"], "invalid_request_error");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("prompt is too long: 1196265 tokens > 1048575 maximum"),
+        "{v}"
+    );
+    let (status, body) = post(
+        "/v1/chat/completions",
+        json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "long"}]}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("\"context_length_exceeded\""), "{body}");
+    let (status, body) = post(
+        "/v1/responses",
+        json!({"model": "gemini-2.5-flash", "stream": true, "input": "long"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("event: response.failed") && body.contains("\"context_length_exceeded\""),
+        "{body}"
+    );
+    assert_eq!(lev.account("g").await["state"], "active");
+    // Claude Code's telemetry is answered without an upstream call.
+    let before = fake.requests().len();
+    let (status, _) = post("/api/event_logging/batch", json!({"events": []})).await;
+    assert_eq!(status, 200);
+    assert_eq!(fake.requests().len(), before);
+}

@@ -553,6 +553,23 @@ fn broken_key(key: &str, path: &str) -> Option<Fault> {
             {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
             {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "22s"}]}}),
         )
+    } else if key.contains("toolong") {
+        if anthropic {
+            (
+                400,
+                json!({"type": "error", "error": {"type": "invalid_request_error", "message": "prompt is too long: 208310 tokens > 200000 maximum"}, "request_id": "req_011CVQe1dLrGNMJyE1ghG1av"}),
+            )
+        } else if openai {
+            (
+                400,
+                json!({"error": {"message": "This model's maximum context length is 4096 tokens. However, you requested 4118 tokens (3000 in the messages, 1118 in the completion).", "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}),
+            )
+        } else {
+            (
+                400,
+                json!({"error": {"code": 400, "message": "The input token count (1196265) exceeds the maximum number of tokens allowed (1048575).", "status": "INVALID_ARGUMENT"}}),
+            )
+        }
     } else if key.contains("nomodel") {
         if anthropic {
             (

@@ -137,7 +137,24 @@ pub fn encode_error(err: &Error) -> Vec<u8> {
     };
     serde_json::to_vec(&serde_json::json!({
         "type": "error",
-        "error": {"type": kind, "message": err.message},
+        "error": {"type": kind, "message": message(err)},
     }))
     .expect("serializable")
+}
+
+/// The message a client reads. A prompt past the window is said in
+/// Anthropic's own words, "prompt is too long: N tokens > M maximum", which
+/// Claude Code reacts to by compacting, whichever upstream said it.
+fn message(err: &Error) -> String {
+    match err.overflow {
+        Some(o) => {
+            let max = o.max.unwrap_or(0);
+            let tokens = o.tokens.unwrap_or(max + 1);
+            format!(
+                "prompt is too long: {tokens} tokens > {max} maximum ({})",
+                err.message
+            )
+        }
+        None => err.message.clone(),
+    }
 }

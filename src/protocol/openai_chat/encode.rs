@@ -243,6 +243,13 @@ pub fn encode_error(err: &Error) -> Vec<u8> {
         Kind::Timeout => ("api_error", "upstream_timeout"),
         Kind::Internal => ("api_error", "internal_error"),
     };
+    // A prompt past the window gets OpenAI's own code, which Codex and the
+    // SDKs' users act on.
+    let code = if err.overflow.is_some() {
+        "context_length_exceeded"
+    } else {
+        code
+    };
     serde_json::to_vec(&serde_json::json!({
         "error": {
             "message": err.message,

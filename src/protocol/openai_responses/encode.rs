@@ -167,6 +167,30 @@ pub fn compaction_answer(
     out
 }
 
+/// A streamed request that failed before its answer began, as the stream
+/// Responses clients read errors from: created, then `response.failed`
+/// with the error's code (Codex compacts on `context_length_exceeded`).
+pub fn failed_stream(id: &str, model: &str, created: u64, err: &Error) -> Vec<u8> {
+    let id = response_id(id);
+    let started = response_json(&id, model, created, "in_progress", Vec::new(), None, None);
+    let mut failed = response_json(&id, model, created, "failed", Vec::new(), None, None);
+    failed["error"] = json!({"code": super::stream::error_code(err), "message": err.message});
+    let mut out = Vec::new();
+    for (seq, (kind, data)) in [
+        ("response.created", json!({"response": started})),
+        ("response.failed", json!({"response": failed})),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut data = data;
+        data["type"] = json!(kind);
+        data["sequence_number"] = json!(seq);
+        out.extend_from_slice(format!("event: {kind}\ndata: {data}\n\n").as_bytes());
+    }
+    out
+}
+
 /// Serializes a finished answer as a `response` object.
 pub fn encode_response(resp: &Response, created: u64, vault: &dyn Vault) -> Vec<u8> {
     let mut output: Vec<Value> = Vec::new();

@@ -13,7 +13,9 @@ mod stream;
 mod types;
 
 pub use decode::decode_request;
-pub use encode::{compaction_answer, compaction_item, encode_error, encode_response};
+pub use encode::{
+    compaction_answer, compaction_item, encode_error, encode_response, failed_stream,
+};
 pub use stream::EventEncoder;
 
 /// Seals and opens the reasoning state levity hands to stateless clients.

@@ -17,6 +17,16 @@ enum Open {
     Reasoning { id: String, text: String },
 }
 
+/// The code of a failed response: Codex compacts on
+/// `context_length_exceeded` (codex-rs/codex-api/src/sse/responses.rs).
+pub fn error_code(err: &Error) -> &'static str {
+    if err.overflow.is_some() {
+        "context_length_exceeded"
+    } else {
+        "server_error"
+    }
+}
+
 pub struct EventEncoder {
     vault: Arc<dyn Vault + Send + Sync>,
     id: String,
@@ -288,7 +298,7 @@ impl EventEncoder {
     pub fn error(&mut self, err: &Error, out: &mut Vec<u8>) {
         self.start(out);
         let mut r = self.skeleton("failed", None);
-        r["error"] = json!({"code": "server_error", "message": err.message});
+        r["error"] = json!({"code": error_code(err), "message": err.message});
         self.emit(out, "response.failed", json!({"response": r}));
     }
 
