@@ -23,5 +23,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let s = Settings::from_map(&map);
     let _ = s.map_model("gpt-4o");
-    let _ = s.limits(levity::store::Tier::Free);
+    let _ = s.limits(
+        levity::store::ProviderKind::Gemini,
+        levity::store::Tier::Free,
+    );
 });

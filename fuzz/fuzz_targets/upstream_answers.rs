@@ -32,4 +32,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = gemini::decode_error(500, body);
     let _ = anthropic::decode_error(529, body);
     let _ = openai_chat::decode_error(429, body);
+    // Hostile error bodies through the taxonomy, for every kind and status.
+    for kind in [
+        levity::store::ProviderKind::Gemini,
+        levity::store::ProviderKind::GoogleOauth,
+        levity::store::ProviderKind::Anthropic,
+        levity::store::ProviderKind::Openai,
+    ] {
+        for status in [400, 403, 429, 503] {
+            let _ = levity::provider::taxonomy::upstream_error(kind, status, body);
+        }
+    }
 });
