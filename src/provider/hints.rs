@@ -92,13 +92,7 @@ pub fn rfc3339_ms(s: &str) -> Option<u64> {
     if !(0.0..61.0).contains(&sec) {
         return None;
     }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = crate::scheduler::zone::days_from_civil(y, mo, day);
     let secs = days * 86_400 + h * 3_600 + mi * 60 - offset_min * 60;
     u64::try_from(secs)
         .ok()

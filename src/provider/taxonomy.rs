@@ -565,7 +565,18 @@ pub fn upstream_error(kind: ProviderKind, status: u16, body: &[u8]) -> Error {
 mod tests {
     use super::*;
 
-    /// Real bodies, as the sources cited in the tables show them.
+    /// Each (status, body, blame): real bodies, as the sources cited in the
+    /// tables show them.
+    fn check(kind: ProviderKind, cases: &[(u16, &str, Blame)]) {
+        for (status, body, want) in cases {
+            assert_eq!(
+                blame(kind, *status, body.as_bytes()),
+                *want,
+                "{status} {body}"
+            );
+        }
+    }
+
     #[test]
     fn gemini_errors() {
         use ProviderKind::Gemini as G;
@@ -652,9 +663,7 @@ mod tests {
             ),
             (502, "<html><body>Bad gateway</body></html>", Transient),
         ];
-        for (status, body, want) in cases {
-            assert_eq!(blame(G, *status, body.as_bytes()), *want, "{status} {body}");
-        }
+        check(G, cases);
     }
 
     #[test]
@@ -697,9 +706,7 @@ mod tests {
                 Account(Credentials),
             ),
         ];
-        for (status, body, want) in cases {
-            assert_eq!(blame(C, *status, body.as_bytes()), *want, "{status} {body}");
-        }
+        check(C, cases);
     }
 
     #[test]
@@ -757,9 +764,7 @@ mod tests {
                 Transient,
             ),
         ];
-        for (status, body, want) in cases {
-            assert_eq!(blame(A, *status, body.as_bytes()), *want, "{status} {body}");
-        }
+        check(A, cases);
     }
 
     #[test]
@@ -850,9 +855,7 @@ mod tests {
                 Model,
             ),
         ];
-        for (status, body, want) in cases {
-            assert_eq!(blame(O, *status, body.as_bytes()), *want, "{status} {body}");
-        }
+        check(O, cases);
     }
 
     #[test]

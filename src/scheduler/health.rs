@@ -251,17 +251,7 @@ impl Health {
         limits: Limits,
         now: u64,
     ) -> f64 {
-        let used = self.used(budget, model, now);
-        let mut left: f64 = 1.0;
-        for (used, limit) in [
-            (used.minute_requests, limits.rpm),
-            (used.minute_tokens, limits.tpm),
-            (used.day_requests, limits.rpd),
-        ] {
-            if limit > 0 {
-                left = left.min(1.0 - (used as f64 / limit as f64).min(1.0));
-            }
-        }
+        let mut left = self.used(budget, model, now).left(limits);
         self.with(account, |h| {
             if let Some(r) = h.remaining.get(model).filter(|r| r.reset_ms > now) {
                 left = left.min(r.fraction.clamp(0.0, 1.0));
@@ -449,6 +439,21 @@ pub struct Used {
     pub minute_tokens: u64,
     pub day_requests: u64,
     pub day_tokens: u64,
+}
+
+impl Used {
+    /// What is left (0 to 1) of the tightest of `limits` (0: no limit).
+    pub fn left(&self, limits: Limits) -> f64 {
+        [
+            (self.minute_requests, limits.rpm),
+            (self.minute_tokens, limits.tpm),
+            (self.day_requests, limits.rpd),
+        ]
+        .into_iter()
+        .filter(|(_, limit)| *limit > 0)
+        .map(|(used, limit)| 1.0 - (used as f64 / limit as f64).min(1.0))
+        .fold(1.0, f64::min)
+    }
 }
 
 impl Health {

@@ -475,16 +475,7 @@ impl Scheduler {
             .map(|model| {
                 let limits = self.limits(snap, account, &model);
                 let used = self.health.used(&budget, &model, now);
-                let mut left: f64 = 1.0;
-                for (u, l) in [
-                    (used.minute_requests, limits.rpm),
-                    (used.minute_tokens, limits.tpm),
-                    (used.day_requests, limits.rpd),
-                ] {
-                    if l > 0 {
-                        left = left.min(1.0 - (u as f64 / l as f64).min(1.0));
-                    }
-                }
+                let left = used.left(limits);
                 ModelQuota {
                     used,
                     rpm: limits.rpm,

@@ -54,8 +54,9 @@ impl Zone {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm),
+/// for every calendar levity reads or writes.
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -63,15 +64,17 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
 }
 
-/// The civil year of a day count (the inverse's year part).
-fn year_of(days: i64) -> i64 {
+/// The civil date (year, month, day) of a day count since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    yoe + era * 400 + i64::from(mp >= 10)
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// The `n`th Sunday (1-based) of month `m` of year `y`, as a day count.
@@ -84,7 +87,7 @@ fn sunday(y: i64, m: i64, n: i64) -> i64 {
 
 /// Whether Pacific daylight time is in force at `utc_ms`.
 fn pacific_summer(utc_ms: i64) -> bool {
-    let y = year_of(utc_ms.div_euclid(DAY as i64));
+    let (y, _, _) = civil_from_days(utc_ms.div_euclid(DAY as i64));
     // 02:00 PST is 10:00 UTC; 02:00 PDT is 09:00 UTC.
     let begins = sunday(y, 3, 2) * DAY as i64 + 10 * HOUR;
     let ends = sunday(y, 11, 1) * DAY as i64 + 9 * HOUR;

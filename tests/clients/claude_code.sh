@@ -43,6 +43,8 @@
 #   CLAUDE_EXTRA_ENV      extra "NAME=value" words passed to claude (word-split)
 #   CLAUDE_KEEP_HOME      set to 1 to keep the temp HOME (session transcript in
 #                         $HOME/.claude/projects/*/*.jsonl) and print its path on stderr
+#   CLAUDE_HOME_DIR       use (and keep) this folder as HOME, so a later run in the same
+#                         CLAUDE_WORKDIR can go on with --continue or --resume SESSION_ID
 #
 # Flags that matter (Claude Code 2.1.332):
 #   -p PROMPT is print mode: no onboarding, trust dialog or API-key prompt; nothing else is needed.
@@ -81,7 +83,12 @@ case "${CLAUDE_AUTH:-x-api-key}" in
   *) echo "claude_code.sh: CLAUDE_AUTH must be x-api-key or bearer" >&2; exit 2 ;;
 esac
 
-tmp_home=$(mktemp -d "${TMPDIR:-/tmp}/levity-claude-home.XXXXXX")
+if [ -n "${CLAUDE_HOME_DIR:-}" ]; then
+  tmp_home=$CLAUDE_HOME_DIR
+  mkdir -p "$tmp_home"
+else
+  tmp_home=$(mktemp -d "${TMPDIR:-/tmp}/levity-claude-home.XXXXXX")
+fi
 workdir=${CLAUDE_WORKDIR:-}
 own_workdir=
 if [ -z "$workdir" ]; then
@@ -89,7 +96,9 @@ if [ -z "$workdir" ]; then
   own_workdir=1
 fi
 cleanup() {
-  if [ "${CLAUDE_KEEP_HOME:-}" = 1 ]; then
+  if [ -n "${CLAUDE_HOME_DIR:-}" ]; then
+    rm -f "$tmp_home/.stdout"
+  elif [ "${CLAUDE_KEEP_HOME:-}" = 1 ]; then
     echo "claude_code.sh: kept HOME=$tmp_home" >&2
   else
     rm -rf "$tmp_home"

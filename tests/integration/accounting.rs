@@ -15,18 +15,6 @@ async fn newest(lev: &Levity) -> Value {
     list[0].clone()
 }
 
-async fn post(lev: &Levity, path: &str, body: Value) -> (u16, String) {
-    let resp = lev
-        .http
-        .post(format!("{}{path}", lev.url))
-        .header("anthropic-version", "2023-06-01")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (resp.status().as_u16(), resp.text().await.unwrap())
-}
-
 #[tokio::test]
 async fn every_path_logs_the_upstream_s_token_counts() {
     let fake = Fake::start().await;
@@ -133,7 +121,7 @@ async fn every_path_logs_the_upstream_s_token_counts() {
         ),
     ];
     for (what, path, body, input, output, cached) in cases {
-        let (status, text) = post(&lev, path, body).await;
+        let (status, text) = lev.post(path, &body).await;
         assert_eq!(status, 200, "{what}: {text}");
         let e = newest(&lev).await;
         assert_eq!(e["status"], 200, "{what}: {e}");
@@ -187,7 +175,7 @@ async fn the_usage_chunk_reaches_only_clients_that_asked() {
         if asked {
             body["stream_options"] = json!({"include_usage": true});
         }
-        let (status, text) = post(&lev, "/v1/chat/completions", body).await;
+        let (status, text) = lev.post("/v1/chat/completions", &body).await;
         assert_eq!(status, 200, "{text}");
         assert_eq!(
             fake.last().body["stream_options"]["include_usage"],
@@ -251,7 +239,9 @@ async fn refusals_and_every_attempt_are_logged_and_survive_a_restart() {
         (&json!(404), &json!(""), &json!("no-such-model")),
         "{e}"
     );
-    let (status, _) = post(&lev, "/v1/chat/completions", json!({"messages": 5})).await;
+    let (status, _) = lev
+        .post("/v1/chat/completions", &json!({"messages": 5}))
+        .await;
     assert_eq!(status, 400);
     assert_eq!(newest(&lev).await["status"], 400);
     let key = lev.create_key().await;

@@ -69,15 +69,7 @@ impl Kind {
                 json!({"model": self.model(), "messages": [{"role": "user", "content": text}]}),
             ),
         };
-        let resp = lev
-            .http
-            .post(format!("{}{path}", lev.url))
-            .header("anthropic-version", "2023-06-01")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.text().await.unwrap())
+        lev.post(&path, &body).await
     }
 }
 
@@ -328,22 +320,7 @@ async fn a_prompt_past_the_window_is_said_so_each_client_compacts() {
     Kind::Gemini
         .add(&lev, &fake, "g", "AIza-toolong-00000", None)
         .await;
-    let post = |path: &'static str, body: Value| {
-        let (http, url) = (lev.http.clone(), lev.url.clone());
-        async move {
-            let resp = http
-                .post(format!("{url}{path}"))
-                .header("anthropic-version", "2023-06-01")
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (resp.status().as_u16(), resp.text().await.unwrap())
-        }
-    };
-    let (status, body) = post(
-        "/v1/messages",
-        json!({"model": "claude-sonnet-4-5", "max_tokens": 50, "messages": [{"role": "user", "content": "long"}]}),
+    let (status, body) = lev.post("/v1/messages", &json!({"model": "claude-sonnet-4-5", "max_tokens": 50, "messages": [{"role": "user", "content": "long"}]}),
     )
     .await;
     assert_eq!(status, 400, "{body}");
@@ -356,18 +333,17 @@ async fn a_prompt_past_the_window_is_said_so_each_client_compacts() {
             .starts_with("prompt is too long: 1196265 tokens > 1048575 maximum"),
         "{v}"
     );
-    let (status, body) = post(
-        "/v1/chat/completions",
-        json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "long"}]}),
+    let (status, body) = lev.post("/v1/chat/completions", &json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "long"}]}),
     )
     .await;
     assert_eq!(status, 400);
     assert!(body.contains("\"context_length_exceeded\""), "{body}");
-    let (status, body) = post(
-        "/v1/responses",
-        json!({"model": "gemini-2.5-flash", "stream": true, "input": "long"}),
-    )
-    .await;
+    let (status, body) = lev
+        .post(
+            "/v1/responses",
+            &json!({"model": "gemini-2.5-flash", "stream": true, "input": "long"}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(
         body.contains("event: response.failed") && body.contains("\"context_length_exceeded\""),
@@ -376,7 +352,9 @@ async fn a_prompt_past_the_window_is_said_so_each_client_compacts() {
     assert_eq!(lev.account("g").await["state"], "active");
     // Claude Code's telemetry is answered without an upstream call.
     let before = fake.requests().len();
-    let (status, _) = post("/api/event_logging/batch", json!({"events": []})).await;
+    let (status, _) = lev
+        .post("/api/event_logging/batch", &json!({"events": []}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(fake.requests().len(), before);
 }

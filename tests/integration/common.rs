@@ -126,6 +126,20 @@ impl Levity {
         resp.json().await.unwrap()
     }
 
+    /// POSTs a JSON body to a proxy path, as a client of any protocol
+    /// (Anthropic's version header included); status and raw body.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, String) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("anthropic-version", "2023-06-01")
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
     /// POSTs a chat request; returns status, headers and the raw body.
     pub async fn chat(&self, body: Value) -> (u16, reqwest::header::HeaderMap, String) {
         let resp = self

@@ -604,6 +604,12 @@ enum Reply {
     Call { name: String, args: Value },
 }
 
+/// The newest command in a block of text: a line that starts with one
+/// (clients put their context around the prompt, in the same block or not).
+fn command_in(text: &str) -> Option<Reply> {
+    text.lines().rev().find_map(|l| command(l.trim_end()))
+}
+
 fn command(text: &str) -> Option<Reply> {
     if let Some(rest) = text.strip_prefix("call ") {
         let (name, args) = rest.split_once(' ').unwrap_or((rest, "{}"));
@@ -665,7 +671,7 @@ fn reply_for(body: &Value, openai: bool) -> Reply {
         .iter()
         .rev()
         .filter_map(|p| p["text"].as_str())
-        .find_map(command)
+        .find_map(command_in)
     {
         return reply;
     }
@@ -797,14 +803,26 @@ fn gemini_body(reply: &Reply, req: &Value) -> Value {
         "candidates": [candidate],
         "usageMetadata": usage(req, len),
         "modelVersion": "gemini-fake-001",
-        "responseId": "fakeresp1",
+        "responseId": response_id(),
     })
+}
+
+/// A new id for each answer, as Gemini's `responseId` and Anthropic's
+/// message id are (every chunk of one stream carries the same): Claude Code
+/// groups a conversation's messages by id when it resumes one.
+fn response_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    format!(
+        "fakeresp{}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }
 
 fn gemini_events(reply: &Reply, req: &Value) -> Vec<String> {
     let mut events = Vec::new();
+    let id = response_id();
     let chunk = |parts: Vec<Value>, finish: Option<&str>, usage: Option<Value>| {
-        let mut c = json!({"candidates": [{"content": {"role": "model", "parts": parts}, "index": 0}], "modelVersion": "gemini-fake-001", "responseId": "fakestream1"});
+        let mut c = json!({"candidates": [{"content": {"role": "model", "parts": parts}, "index": 0}], "modelVersion": "gemini-fake-001", "responseId": id});
         if let Some(f) = finish {
             if let Some(g) = grounding(req) {
                 c["candidates"][0]["groundingMetadata"] = g;
@@ -927,16 +945,21 @@ fn openai_events(req: &Value, reply: &Reply) -> Vec<String> {
 
 /// The fake Claude: the same commands, read from Anthropic content blocks.
 fn anthropic_reply(body: &Value) -> Reply {
-    let last = body["messages"]
-        .as_array()
-        .and_then(|m| m.last())
-        .cloned()
-        .unwrap_or_default();
-    let blocks = match &last["content"] {
-        Value::String(s) => vec![json!({"type": "text", "text": s})],
-        Value::Array(b) => b.clone(),
-        _ => Vec::new(),
-    };
+    // The last turn: the messages after the last assistant one (Claude Code
+    // sends its environment as a `system` message after the prompt).
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let start = messages
+        .iter()
+        .rposition(|m| m["role"] == "assistant")
+        .map_or(0, |i| i + 1);
+    let blocks: Vec<Value> = messages[start.min(messages.len())..]
+        .iter()
+        .flat_map(|m| match &m["content"] {
+            Value::String(s) => vec![json!({"type": "text", "text": s})],
+            Value::Array(b) => b.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
     if let Some(result) = blocks.iter().find(|b| b["type"] == "tool_result") {
         let content = match &result["content"] {
             Value::String(s) => s.clone(),
@@ -951,8 +974,9 @@ fn anthropic_reply(body: &Value) -> Reply {
     }
     if let Some(reply) = blocks
         .iter()
+        .rev()
         .filter_map(|b| b["text"].as_str())
-        .find_map(command)
+        .find_map(command_in)
     {
         return reply;
     }
@@ -1015,14 +1039,14 @@ fn anthropic_body(req: &Value, reply: &Reply) -> Value {
     } else {
         "end_turn"
     };
-    json!({"id": "msg_fake", "type": "message", "role": "assistant", "model": req["model"],
+    json!({"id": format!("msg_{}", response_id()), "type": "message", "role": "assistant", "model": req["model"],
         "content": anthropic_blocks(req, reply), "stop_reason": stop, "stop_sequence": null,
         "usage": {"input_tokens": 12, "output_tokens": 6, "cache_read_input_tokens": 3}})
 }
 
 fn anthropic_events(req: &Value, reply: &Reply) -> Vec<String> {
     let mut out = vec![
-        json!({"type": "message_start", "message": {"id": "msg_fake", "type": "message", "role": "assistant",
+        json!({"type": "message_start", "message": {"id": format!("msg_{}", response_id()), "type": "message", "role": "assistant",
         "model": req["model"], "content": [], "stop_reason": null, "usage": {"input_tokens": 12, "output_tokens": 1}}}),
     ];
     for (i, block) in anthropic_blocks(req, reply).into_iter().enumerate() {

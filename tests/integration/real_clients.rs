@@ -253,3 +253,68 @@ async fn codex_builtin_provider_over_websocket_through_compaction() {
         "two turns after the compaction carried its summary ({resumed})"
     );
 }
+
+/// Claude Code through a long session, as people use it: `claude -p`, then
+/// `--continue` with a tool loop in between and a last turn after it, on a
+/// Gemini upstream (translated) and on an Anthropic one (passed through).
+/// Each later request carries the whole conversation.
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_code_continues_a_session_on_gemini_and_anthropic() {
+    let Ok(harness) = std::env::var("LEVITY_CLAUDE") else {
+        eprintln!(
+            "skipped: LEVITY_CLAUDE is not set (make test sets it to tests/clients/claude_code.sh)"
+        );
+        return;
+    };
+    for upstream in ["gemini", "anthropic"] {
+        let (lev, fake, key) = if upstream == "gemini" {
+            start().await
+        } else {
+            let fake = Fake::start().await;
+            let lev = Levity::start().await;
+            lev.add_anthropic("claude", "sk-ant-REAL-CLIENT-0001", &fake.url())
+                .await;
+            let key = lev.create_key().await;
+            (lev, fake, key)
+        };
+        let (home, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let claude = |prompt: &str, extra: &[&str]| {
+            let mut cmd = Command::new(&harness);
+            cmd.args([&lev.url, &key, prompt])
+                .args(extra)
+                .env("CLAUDE_HOME_DIR", home.path())
+                .env("CLAUDE_WORKDIR", work.path());
+            cmd
+        };
+        let out = run(claude("reply turn one", &[]), "claude -p").await;
+        assert_eq!(out.trim(), "turn one", "{upstream}");
+        let tool =
+            r#"call Bash {"command": "echo levity-session-tool", "description": "Print a marker"}"#;
+        let out = run(
+            claude(tool, &["--continue", "--allowedTools", "Bash(echo:*)"]),
+            "claude -p --continue with a tool",
+        )
+        .await;
+        assert!(out.contains("levity-session-tool"), "{upstream}: {out}");
+        let out = run(
+            claude("reply turn three", &["--continue"]),
+            "claude -p --continue",
+        )
+        .await;
+        assert_eq!(out.trim(), "turn three", "{upstream}");
+        // The last request held the whole session: both earlier turns and
+        // the tool's result.
+        let last = fake.last().body.to_string();
+        for earlier in [
+            "reply turn one",
+            "turn one",
+            "levity-session-tool",
+            "reply turn three",
+        ] {
+            assert!(
+                last.contains(earlier),
+                "{upstream}: {earlier} missing from the last request"
+            );
+        }
+    }
+}

@@ -586,3 +586,124 @@ fn gemini_stream_becomes_chat_completion_chunks() {
         assert_eq!(f["model"], "gemini-2.5-flash");
     }
 }
+
+/// What a model reads in a schema: property names, string enum values and
+/// descriptions, anywhere in it (`$defs` included, since `$ref`s are inlined).
+fn readable(
+    schema: &Value,
+    names: &mut Vec<String>,
+    values: &mut Vec<String>,
+    texts: &mut Vec<String>,
+) {
+    match schema {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("properties", Value::Object(props)) => names.extend(props.keys().cloned()),
+                    ("enum", Value::Array(vs)) => {
+                        values.extend(vs.iter().filter_map(|x| x.as_str().map(str::to_string)))
+                    }
+                    ("const", Value::String(c)) => values.push(c.clone()),
+                    ("description", Value::String(d)) => texts.push(d.clone()),
+                    _ => {}
+                }
+                readable(v, names, values, texts);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| readable(v, names, values, texts)),
+        _ => {}
+    }
+}
+
+/// The tool schemas popular MCP servers publish (filesystem, GitHub,
+/// Playwright; `tests/fixtures/mcp/`), cleaned to Gemini's Schema: every
+/// property, every string enum value and every description survives, the
+/// result uses only what Gemini's Schema has, and it cleans the same twice.
+#[test]
+fn published_mcp_schemas_lose_nothing_the_model_needs() {
+    const GEMINI_KEYS: &[&str] = &[
+        "type",
+        "format",
+        "title",
+        "description",
+        "nullable",
+        "enum",
+        "items",
+        "maxItems",
+        "minItems",
+        "properties",
+        "required",
+        "minProperties",
+        "maxProperties",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "example",
+        "anyOf",
+        "propertyOrdering",
+        "default",
+        "minimum",
+        "maximum",
+    ];
+    fn keys_ok(v: &Value, path: &str) {
+        if let Value::Object(map) = v {
+            for (k, x) in map {
+                if path.ends_with("/properties") {
+                    keys_ok(x, &format!("{path}/{k}"));
+                    continue;
+                }
+                assert!(
+                    GEMINI_KEYS.contains(&k.as_str()),
+                    "{path}: `{k}` is not in Gemini's Schema"
+                );
+                keys_ok(x, &format!("{path}/{k}"));
+            }
+        } else if let Value::Array(items) = v {
+            items.iter().for_each(|x| keys_ok(x, path));
+        }
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mcp");
+    let mut tools = 0;
+    for server in ["filesystem", "github", "playwright"] {
+        let list: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{server}.json")).unwrap())
+                .unwrap();
+        for tool in list {
+            let name = tool["name"].as_str().unwrap();
+            let schema = &tool["inputSchema"];
+            let cleaned = gemini::clean_schema(schema);
+            keys_ok(&cleaned, &format!("{server}/{name}"));
+            assert_eq!(
+                gemini::clean_schema(&cleaned),
+                cleaned,
+                "{server}/{name} cleans the same twice"
+            );
+            let (mut names, mut values, mut texts) = (Vec::new(), Vec::new(), Vec::new());
+            readable(schema, &mut names, &mut values, &mut texts);
+            let text = cleaned.to_string();
+            let (mut got_names, mut got_values, mut got_texts) =
+                (Vec::new(), Vec::new(), Vec::new());
+            readable(&cleaned, &mut got_names, &mut got_values, &mut got_texts);
+            for n in &names {
+                assert!(
+                    got_names.contains(n),
+                    "{server}/{name}: property `{n}` lost: {text}"
+                );
+            }
+            for v in &values {
+                assert!(
+                    got_values.contains(v) || text.contains(v.as_str()),
+                    "{server}/{name}: value `{v}` lost: {text}"
+                );
+            }
+            for t in &texts {
+                assert!(
+                    got_texts.iter().any(|g| g.contains(t.as_str())),
+                    "{server}/{name}: description lost: {t}"
+                );
+            }
+            tools += 1;
+        }
+    }
+    assert_eq!(tools, 14 + 26 + 25, "every published tool was checked");
+}
