@@ -196,20 +196,35 @@ async fn codex_builtin_provider_over_websocket_through_compaction() {
         eprintln!("skipped: LEVITY_CODEX is not set (make test sets it to tests/clients/codex.sh)");
         return;
     };
-    let (lev, fake, key) = start().await;
-    lev.set("model_map.gpt-5*", "gemini-2.5-flash").await;
+    for upstream in ["gemini", "anthropic"] {
+        let (lev, fake, key) = start().await;
+        if upstream == "gemini" {
+            lev.set("model_map.gpt-5*", "gemini-2.5-flash").await;
+        } else {
+            lev.add_anthropic("claude", "sk-ant-REAL-CLIENT-0002", &fake.url())
+                .await;
+            lev.set("model_map.gpt-5*", "claude-sonnet-4-5").await;
+        }
+        codex_session(&harness, &lev, &fake, &key, upstream).await;
+    }
+}
+
+/// Four turns of `codex exec` (then `resume --last`) with the built-in
+/// provider, compacting before each resumed turn.
+async fn codex_session(harness: &str, lev: &Levity, fake: &Fake, key: &str, upstream: &str) {
     let (home, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let codex = |resume: bool, prompt: &str| {
-        let mut cmd = Command::new(&harness);
-        cmd.args([&lev.url, &key, prompt])
+        let mut cmd = Command::new(harness);
+        cmd.args([&lev.url, key, prompt])
             .env("CODEX_PROVIDER", "builtin")
             .env("CODEX_HOME_DIR", home.path())
             // `resume --last` picks the newest session of this folder.
             .env("CODEX_WORKDIR", work.path())
-            // Every conversation this size is past 90 % of the window.
+            // Past the limit from the first answer on (the fakes report
+            // small usage), so every resumed turn compacts first.
             .env(
                 "CODEX_CONFIG",
-                "model_context_window = 20000\nmodel_auto_compact_token_limit = 2000",
+                "model_context_window = 20000\nmodel_auto_compact_token_limit = 10",
             );
         if resume {
             cmd.args(["resume", "--last"]);
@@ -223,7 +238,7 @@ async fn codex_builtin_provider_over_websocket_through_compaction() {
         ("four", true),
     ] {
         let out = run(codex(resume, &format!("reply turn {turn}")), "codex exec").await;
-        assert_eq!(out.trim(), format!("turn {turn}"));
+        assert_eq!(out.trim(), format!("turn {turn}"), "{upstream}");
     }
     let (_, log) = lev
         .admin(reqwest::Method::GET, "/requests?limit=100", None)
@@ -236,7 +251,7 @@ async fn codex_builtin_provider_over_websocket_through_compaction() {
         .collect();
     assert!(
         protocols.iter().all(|p| *p == "openai-responses-ws"),
-        "every turn over the WebSocket: {protocols:?}"
+        "{upstream}: every turn over the WebSocket: {protocols:?}"
     );
     let bodies: Vec<String> = fake.requests().iter().map(|r| r.body.to_string()).collect();
     let asked = bodies
@@ -250,7 +265,7 @@ async fn codex_builtin_provider_over_websocket_through_compaction() {
         .count();
     assert!(
         resumed >= 2,
-        "two turns after the compaction carried its summary ({resumed})"
+        "{upstream}: two turns after the compaction carried its summary ({resumed})"
     );
 }
 
