@@ -685,13 +685,27 @@ fn reply_for(body: &Value, openai: bool) -> Reply {
     Reply::Text(out)
 }
 
+/// A conversation holding this word reports a context nearly full (190,000
+/// input tokens), so that clients compact as they would in a long session.
+pub const BIG_CONTEXT: &str = "BIGCONTEXT";
+const BIG_INPUT: u64 = 995_000;
+
+fn input_tokens(body: &Value, normal: u64) -> u64 {
+    if body.to_string().contains(BIG_CONTEXT) {
+        BIG_INPUT
+    } else {
+        normal
+    }
+}
+
 fn usage(body: &Value, reply_len: usize) -> Value {
     let thinking = body["generationConfig"]["thinkingConfig"].is_object();
+    let input = input_tokens(body, (body.to_string().len() / 4) as u64);
     json!({
-        "promptTokenCount": body.to_string().len() / 4,
+        "promptTokenCount": input,
         "candidatesTokenCount": reply_len / 4 + 1,
         "thoughtsTokenCount": if thinking { 5 } else { 0 },
-        "totalTokenCount": body.to_string().len() / 4 + reply_len / 4 + 1,
+        "totalTokenCount": input + (reply_len / 4 + 1) as u64,
     })
 }
 
@@ -1041,13 +1055,13 @@ fn anthropic_body(req: &Value, reply: &Reply) -> Value {
     };
     json!({"id": format!("msg_{}", response_id()), "type": "message", "role": "assistant", "model": req["model"],
         "content": anthropic_blocks(req, reply), "stop_reason": stop, "stop_sequence": null,
-        "usage": {"input_tokens": 12, "output_tokens": 6, "cache_read_input_tokens": 3}})
+        "usage": {"input_tokens": input_tokens(req, 12), "output_tokens": 6, "cache_read_input_tokens": 3}})
 }
 
 fn anthropic_events(req: &Value, reply: &Reply) -> Vec<String> {
     let mut out = vec![
         json!({"type": "message_start", "message": {"id": format!("msg_{}", response_id()), "type": "message", "role": "assistant",
-        "model": req["model"], "content": [], "stop_reason": null, "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+        "model": req["model"], "content": [], "stop_reason": null, "usage": {"input_tokens": input_tokens(req, 12), "output_tokens": 1}}}),
     ];
     for (i, block) in anthropic_blocks(req, reply).into_iter().enumerate() {
         match block["type"].as_str().unwrap() {

@@ -333,3 +333,53 @@ async fn claude_code_continues_a_session_on_gemini_and_anthropic() {
         }
     }
 }
+
+/// Claude Code compacts a session whose context is nearly full, as the
+/// upstream reports it (the fake says 190,000 input tokens once the
+/// conversation holds `BIGCONTEXT`), through levity, and goes on after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_code_compacts_a_full_session_and_goes_on() {
+    let Ok(harness) = std::env::var("LEVITY_CLAUDE") else {
+        eprintln!(
+            "skipped: LEVITY_CLAUDE is not set (make test sets it to tests/clients/claude_code.sh)"
+        );
+        return;
+    };
+    let (lev, fake, key) = start().await;
+    let (home, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let claude = |prompt: &str, extra: &[&str]| {
+        let mut cmd = Command::new(&harness);
+        cmd.args([&lev.url, &key, prompt])
+            .args(extra)
+            .env("CLAUDE_HOME_DIR", home.path())
+            .env("CLAUDE_WORKDIR", work.path());
+        cmd
+    };
+    let first = format!("reply {} noted", crate::fake::BIG_CONTEXT);
+    let out = run(claude(&first, &[]), "claude -p").await;
+    assert_eq!(out.trim(), format!("{} noted", crate::fake::BIG_CONTEXT));
+    let before = fake.requests().len();
+    let out = run(
+        claude("reply after compaction", &["--continue"]),
+        "claude -p --continue",
+    )
+    .await;
+    assert_eq!(out.trim(), "after compaction");
+    // Claude Code's own compaction went through levity first (its request
+    // asks for a <summary>), then the turn, on the compacted history.
+    let later = &fake.requests()[before..];
+    assert_eq!(later.len(), 2, "a compaction, then the turn");
+    let contents = |i: usize| later[i].body["contents"].as_array().unwrap().clone();
+    assert!(
+        contents(0)
+            .last()
+            .unwrap()
+            .to_string()
+            .contains("<summary>"),
+        "the first request after the full context is Claude Code's compaction"
+    );
+    assert!(
+        contents(1).len() < contents(0).len(),
+        "the turn went on from the summary"
+    );
+}
