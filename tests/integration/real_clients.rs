@@ -270,7 +270,7 @@ async fn codex_session(harness: &str, lev: &Levity, fake: &Fake, key: &str, upst
 }
 
 /// Claude Code through a long session, as people use it: `claude -p`, then
-/// `--continue` with a tool loop in between and a last turn after it, on a
+/// `--continue` with a tool loop, then `--resume SESSION` for a last turn, on a
 /// Gemini upstream (translated) and on an Anthropic one (passed through).
 /// Each later request carries the whole conversation.
 #[tokio::test(flavor = "multi_thread")]
@@ -301,8 +301,15 @@ async fn claude_code_continues_a_session_on_gemini_and_anthropic() {
                 .env("CLAUDE_WORKDIR", work.path());
             cmd
         };
-        let out = run(claude("reply turn one", &[]), "claude -p").await;
-        assert_eq!(out.trim(), "turn one", "{upstream}");
+        // The first turn as JSON, for the session id `--resume` takes.
+        let out = run(
+            claude("reply turn one", &["--output-format", "json"]),
+            "claude -p",
+        )
+        .await;
+        let first: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(first["result"], "turn one", "{upstream}: {first}");
+        let session = first["session_id"].as_str().unwrap().to_string();
         let tool =
             r#"call Bash {"command": "echo levity-session-tool", "description": "Print a marker"}"#;
         let out = run(
@@ -312,8 +319,8 @@ async fn claude_code_continues_a_session_on_gemini_and_anthropic() {
         .await;
         assert!(out.contains("levity-session-tool"), "{upstream}: {out}");
         let out = run(
-            claude("reply turn three", &["--continue"]),
-            "claude -p --continue",
+            claude("reply turn three", &["--resume", &session]),
+            "claude -p --resume",
         )
         .await;
         assert_eq!(out.trim(), "turn three", "{upstream}");
