@@ -493,7 +493,7 @@ fn key_fault(key: &str) -> Option<Fault> {
 
 /// Accounts broken the ways real upstreams report it, chosen by a word in
 /// the key, answered with the bodies the providers send (the sources are
-/// cited in `src/provider/taxonomy.rs`, whose tests hold the same bodies).
+/// cited in `src/provider/taxonomy/`, whose tests hold the same bodies).
 fn broken_key(key: &str, path: &str) -> Option<Fault> {
     let anthropic = path.starts_with("/v1/messages");
     let openai = path.ends_with("/chat/completions");

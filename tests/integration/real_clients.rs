@@ -2,12 +2,21 @@
 //! run the suites in `tests/sdk/`, and the real Claude Code CLI runs through
 //! `tests/clients/claude_code.sh`, with levity and a fake Gemini upstream
 //! served from here. `make test` installs the clients and sets
-//! `LEVITY_PYTHON` and `LEVITY_CLAUDE`; run by hand without them, these
-//! tests say so and pass.
+//! `LEVITY_PYTHON`, `LEVITY_CLAUDE` and `LEVITY_CODEX`; without them these
+//! tests fail and say how to run them (a missing client is never a pass).
 
 use crate::common::Levity;
 use crate::fake::Fake;
 use std::process::Command;
+
+/// The real client an environment variable names; `make test` installs
+/// them all and sets each. Without one the test fails: a client that is
+/// missing must not look like a client that works.
+fn client(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run `make test`, which installs the real clients and sets it")
+    })
+}
 
 /// levity with one Gemini account, a client key, and Claude's mid-size name
 /// mapped to a Gemini 3 model, which refuses function calls without signatures.
@@ -42,10 +51,7 @@ async fn run(mut cmd: Command, what: &str) -> String {
 }
 
 async fn python_suite(file: &str) {
-    let Ok(python) = std::env::var("LEVITY_PYTHON") else {
-        eprintln!("skipped: LEVITY_PYTHON is not set (make test sets it to the SDK virtualenv)");
-        return;
-    };
+    let python = client("LEVITY_PYTHON");
     let (lev, fake, key) = start().await;
     let suite = format!("{}/tests/sdk/{file}", env!("CARGO_MANIFEST_DIR"));
     let mut cmd = Command::new(python);
@@ -76,12 +82,7 @@ async fn anthropic_python_sdk() {
 /// prompt, then a tool loop with thinking on a model that demands signatures.
 #[tokio::test(flavor = "multi_thread")]
 async fn claude_code_cli() {
-    let Ok(harness) = std::env::var("LEVITY_CLAUDE") else {
-        eprintln!(
-            "skipped: LEVITY_CLAUDE is not set (make test sets it to tests/clients/claude_code.sh)"
-        );
-        return;
-    };
+    let harness = client("LEVITY_CLAUDE");
     let (lev, fake, key) = start().await;
     let claude = |prompt: &str, extra: &[&str]| {
         let mut cmd = Command::new(&harness);
@@ -134,10 +135,7 @@ async fn claude_code_cli() {
 /// come back through `encrypted_content`.
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_cli() {
-    let Ok(harness) = std::env::var("LEVITY_CODEX") else {
-        eprintln!("skipped: LEVITY_CODEX is not set (make test sets it to tests/clients/codex.sh)");
-        return;
-    };
+    let harness = client("LEVITY_CODEX");
     let (lev, fake, key) = start().await;
     lev.set("model_map.gpt-5*", "gemini-3-pro-preview").await;
     let codex = |prompt: &str| {
@@ -192,10 +190,7 @@ async fn codex_cli() {
 /// window; the conversation goes on for turns after it, each resumed.
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_builtin_provider_over_websocket_through_compaction() {
-    let Ok(harness) = std::env::var("LEVITY_CODEX") else {
-        eprintln!("skipped: LEVITY_CODEX is not set (make test sets it to tests/clients/codex.sh)");
-        return;
-    };
+    let harness = client("LEVITY_CODEX");
     for upstream in ["gemini", "anthropic"] {
         let (lev, fake, key) = start().await;
         if upstream == "gemini" {
@@ -275,12 +270,7 @@ async fn codex_session(harness: &str, lev: &Levity, fake: &Fake, key: &str, upst
 /// Each later request carries the whole conversation.
 #[tokio::test(flavor = "multi_thread")]
 async fn claude_code_continues_a_session_on_gemini_and_anthropic() {
-    let Ok(harness) = std::env::var("LEVITY_CLAUDE") else {
-        eprintln!(
-            "skipped: LEVITY_CLAUDE is not set (make test sets it to tests/clients/claude_code.sh)"
-        );
-        return;
-    };
+    let harness = client("LEVITY_CLAUDE");
     for upstream in ["gemini", "anthropic"] {
         let (lev, fake, key) = if upstream == "gemini" {
             start().await
@@ -346,12 +336,7 @@ async fn claude_code_continues_a_session_on_gemini_and_anthropic() {
 /// conversation holds `BIGCONTEXT`), through levity, and goes on after it.
 #[tokio::test(flavor = "multi_thread")]
 async fn claude_code_compacts_a_full_session_and_goes_on() {
-    let Ok(harness) = std::env::var("LEVITY_CLAUDE") else {
-        eprintln!(
-            "skipped: LEVITY_CLAUDE is not set (make test sets it to tests/clients/claude_code.sh)"
-        );
-        return;
-    };
+    let harness = client("LEVITY_CLAUDE");
     let (lev, fake, key) = start().await;
     let (home, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let claude = |prompt: &str, extra: &[&str]| {
