@@ -222,6 +222,15 @@ async fn answer(
     body.insert("input".into(), Value::Array(input.clone()));
     body.insert("stream".into(), Value::Bool(true));
     let body = Value::Object(body).to_string();
+    // The history a connection keeps grows with every continuation: the
+    // whole request is held to the cap a POSTed body has, so a client
+    // cannot grow it without bound.
+    if body.len() as u64 > super::MAX_BODY {
+        return Err(Error::new(
+            Kind::TooLarge,
+            "the conversation on this connection is larger than levity takes; start a new one",
+        ));
+    }
     let mut req = Request::builder()
         .method(Method::POST)
         .uri_str("/v1/responses")

@@ -18,6 +18,38 @@ fn client(var: &str) -> String {
     })
 }
 
+/// A Claude Code session that outlives one run: a kept home and working
+/// folder, so a later run can `--continue` or `--resume` it.
+struct Kept {
+    home: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+impl Kept {
+    fn new() -> Kept {
+        Kept {
+            home: tempfile::tempdir().unwrap(),
+            work: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn claude(
+        &self,
+        harness: &str,
+        lev: &Levity,
+        key: &str,
+        prompt: &str,
+        extra: &[&str],
+    ) -> Command {
+        let mut cmd = Command::new(harness);
+        cmd.args([lev.url.as_str(), key, prompt])
+            .args(extra)
+            .env("CLAUDE_HOME_DIR", self.home.path())
+            .env("CLAUDE_WORKDIR", self.work.path());
+        cmd
+    }
+}
+
 /// levity with one Gemini account, a client key, and Claude's mid-size name
 /// mapped to a Gemini 3 model, which refuses function calls without signatures.
 async fn start() -> (Levity, Fake, String) {
@@ -282,15 +314,9 @@ async fn claude_code_continues_a_session_on_gemini_and_anthropic() {
             let key = lev.create_key().await;
             (lev, fake, key)
         };
-        let (home, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let claude = |prompt: &str, extra: &[&str]| {
-            let mut cmd = Command::new(&harness);
-            cmd.args([&lev.url, &key, prompt])
-                .args(extra)
-                .env("CLAUDE_HOME_DIR", home.path())
-                .env("CLAUDE_WORKDIR", work.path());
-            cmd
-        };
+        let kept = Kept::new();
+        let claude =
+            |prompt: &str, extra: &[&str]| kept.claude(&harness, &lev, &key, prompt, extra);
         // The first turn as JSON, for the session id `--resume` takes.
         let out = run(
             claude("reply turn one", &["--output-format", "json"]),
@@ -338,15 +364,8 @@ async fn claude_code_continues_a_session_on_gemini_and_anthropic() {
 async fn claude_code_compacts_a_full_session_and_goes_on() {
     let harness = client("LEVITY_CLAUDE");
     let (lev, fake, key) = start().await;
-    let (home, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let claude = |prompt: &str, extra: &[&str]| {
-        let mut cmd = Command::new(&harness);
-        cmd.args([&lev.url, &key, prompt])
-            .args(extra)
-            .env("CLAUDE_HOME_DIR", home.path())
-            .env("CLAUDE_WORKDIR", work.path());
-        cmd
-    };
+    let kept = Kept::new();
+    let claude = |prompt: &str, extra: &[&str]| kept.claude(&harness, &lev, &key, prompt, extra);
     let first = format!("reply {} noted", crate::fake::BIG_CONTEXT);
     let out = run(claude(&first, &[]), "claude -p").await;
     assert_eq!(out.trim(), format!("{} noted", crate::fake::BIG_CONTEXT));
