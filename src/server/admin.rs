@@ -36,6 +36,7 @@ pub fn routes() -> impl Endpoint {
         .at("/keys", get(list_keys).post(create_key))
         .at("/keys/:id", poem::delete(revoke_key))
         .at("/config", get(get_config).put(set_config))
+        .at("/config/schema", get(config_schema))
         .at("/listen", poem::put(set_listen))
         .around(|ep, req: Request| async move {
             let state = req
@@ -330,6 +331,12 @@ fn get_config(Data(state): Data<&Arc<AppState>>) -> Response {
     }
 }
 
+/// Every setting's row of `config::table`, for the dashboard's forms.
+#[handler]
+fn config_schema() -> Response {
+    ok(StatusCode::OK, &crate::config::table::SETTINGS)
+}
+
 /// Stored settings with every unset key at its default, so users see all of
 /// them; secrets as hints (`crate::store::shown_setting`).
 pub fn effective(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -340,10 +347,10 @@ pub fn effective(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
             (k, shown)
         })
         .collect();
-    for (key, default, _) in crate::config::KEYS {
-        if !key.contains('<') {
-            map.entry(key.to_string())
-                .or_insert_with(|| default.to_string());
+    for row in crate::config::table::SETTINGS {
+        if row.prefix().is_none() {
+            map.entry(row.key.to_string())
+                .or_insert_with(|| row.default.to_string());
         }
     }
     map

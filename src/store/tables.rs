@@ -630,12 +630,10 @@ pub(super) fn unseal_setting_with(
     Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
 }
 
-/// Settings sealed like API keys: they hold credentials.
-const SEALED_SETTINGS: &[&str] = &["oauth_client_secret", "upstream_proxy"];
 pub(super) const SEALED_PREFIX: &str = "sealed:";
 
 pub(super) fn is_sealed_setting(key: &str) -> bool {
-    SEALED_SETTINGS.contains(&key)
+    crate::config::table::find(key).is_some_and(|row| row.sealed())
 }
 
 /// What users see of a setting: secrets as hints, proxies without their password.

@@ -455,3 +455,48 @@ async fn concurrent_adds_never_share_a_name() {
     let (_, accounts) = lev.admin(Method::GET, "/accounts", None).await;
     assert_eq!(accounts.as_array().unwrap().len(), 1);
 }
+
+/// The dashboard's forms come from the server's one settings table: its
+/// schema is checked in (the dev mock reads the same file), and a fresh
+/// server shows every setting at the default the schema names.
+#[tokio::test]
+async fn config_schema_is_the_settings_table() {
+    let lev = Levity::start().await;
+    let (status, schema) = lev.admin(Method::GET, "/config/schema", None).await;
+    assert_eq!(status, 200);
+    crate::golden::check("ui/e2e/config-schema.json", &schema);
+    let (_, config) = lev.admin(Method::GET, "/config", None).await;
+    let rows = schema.as_array().unwrap();
+    for row in rows {
+        let key = row["key"].as_str().unwrap();
+        assert!(
+            row["label"]["zh"].is_string() && row["help"]["en"].is_string(),
+            "{key}"
+        );
+        if !key.contains('<') {
+            assert_eq!(config[key], row["default"], "{key}");
+        }
+    }
+    assert_eq!(
+        config.as_object().unwrap().len(),
+        rows.iter()
+            .filter(|r| !r["key"].as_str().unwrap().contains('<'))
+            .count()
+    );
+    // A value outside a row's range is refused with the range.
+    let (status, v) = lev
+        .admin(
+            Method::PUT,
+            "/config",
+            Some(json!({"key": "queue_timeout_secs", "value": "3601"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("from 0 to 3600"),
+        "{v}"
+    );
+}

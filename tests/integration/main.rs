@@ -9,6 +9,7 @@ mod common;
 mod dashboard_api;
 mod fake;
 mod faults;
+mod golden;
 mod hostile;
 mod images;
 mod matrix;

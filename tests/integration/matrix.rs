@@ -3,8 +3,8 @@
 //! Anthropic, OpenAI-compatible; Code Assist shares the Gemini encoding and
 //! has its own tests), streamed and not, for plain text, a tool-call round
 //! trip and thinking. Each cell checks what the client got and what the
-//! upstream received. `LEVITY_WRITE_CORPUS=1` also writes every cell to
-//! `tests/corpus/` (see its README).
+//! upstream received, and compares both with its golden file in
+//! `tests/corpus/` (`UPDATE_CORPUS=1` rewrites them; see its README).
 
 use crate::common::Levity;
 use crate::fake::Fake;
@@ -339,17 +339,12 @@ fn tool_result_seen(upstream: Upstream, body: &Value) -> bool {
     }
 }
 
+/// Compares the cell with its golden file in `tests/corpus/`.
 fn record(cell: &str, entries: Value) {
-    if std::env::var_os("LEVITY_WRITE_CORPUS").is_none() {
-        return;
-    }
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(
-        format!("{dir}/{cell}.json"),
-        serde_json::to_string_pretty(&entries).unwrap(),
-    )
-    .unwrap();
+    crate::golden::check(
+        &format!("tests/corpus/{cell}.json"),
+        &crate::golden::stable(&entries),
+    );
 }
 
 async fn cell(client: Client, upstream: Upstream, stream: bool) {

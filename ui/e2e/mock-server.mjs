@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { DEFAULTS, KINDS, TIERS, DEFAULT_BASE, REMEDY, glob, validateSetting } from './mock-settings.mjs';
+import { DEFAULTS, SCHEMA, KINDS, TIERS, DEFAULT_BASE, REMEDY, glob, validateSetting } from './mock-settings.mjs';
 import { DAY, startOfDay, quotaDayEnd, quota as quotaOf } from './mock-quota.mjs';
 import { queryRequests as queryLog, stats as statsOf } from './mock-log.mjs';
 import { seedDemo, seedFixtures } from './mock-fixtures.mjs';
@@ -483,6 +483,7 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
       const { sha: _s, ...pub } = k;
       return send(res, 200, pub);
     }
+    if (p === '/config/schema' && method === 'GET') return send(res, 200, SCHEMA);
     if (p === '/config' && method === 'GET') return send(res, 200, Object.fromEntries(Object.entries(config()).sort()));
     if (p === '/config' && method === 'PUT') {
       const key = String(body?.key ?? '');

@@ -1,35 +1,14 @@
-// The rules of levity's settings that the mock copies: the defaults, the
-// account kinds and tiers, Settings::validate, what a marked account's owner
-// should do, and the `*` patterns of model_map rules.
+// The rules of levity's settings that the mock copies: the account kinds and
+// tiers, what a marked account's owner should do, and the `*` patterns of
+// model_map rules. Settings themselves come from config-schema.json, the
+// server's settings table as GET /api/config/schema serves it (a Rust test
+// keeps the file equal to it).
 
-export const DEFAULTS = {
-  request_timeout_secs: '600',
-  connect_timeout_secs: '10',
-  answer_max_mb: '64',
-  max_attempts: '5',
-  request_deadline_secs: '600',
-  scheduling: 'balance',
-  cache_first_wait_secs: '30',
-  queue_timeout_secs: '30',
-  preferred_account: '',
-  upstream_proxy: '',
-  oauth_client_id: '',
-  oauth_client_secret: '',
-  oauth_auth_url: 'https://accounts.google.com/o/oauth2/v2/auth',
-  oauth_token_url: 'https://oauth2.googleapis.com/token',
-  code_assist_endpoints: 'https://daily-cloudcode-pa.sandbox.googleapis.com,https://cloudcode-pa.googleapis.com',
-  background_downgrade: 'on',
-  background_model: 'gemini-2.5-flash-lite',
-  background_markers:
-    'write a 5-10 word title|analyze if this message indicates a new conversation topic|summarize this coding conversation|<policy_spec>|generate a concise title|=quota',
-  image_fetch_allow: '',
-  image_allow_files: 'off',
-  log_bodies: 'off',
-  log_retention_days: '7',
-  log_body_max_kb: '256',
-  log_bodies_max_mb: '256',
-  public_host: '',
-};
+import { readFileSync } from 'node:fs';
+
+export const SCHEMA = JSON.parse(readFileSync(new URL('./config-schema.json', import.meta.url), 'utf8'));
+
+export const DEFAULTS = Object.fromEntries(SCHEMA.filter((r) => !r.key.includes('<')).map((r) => [r.key, r.default]));
 
 export const KINDS = ['gemini', 'anthropic', 'openai', 'google-oauth'];
 export const TIERS = ['free', 'pro', 'ultra', 'paid'];
@@ -39,52 +18,30 @@ export const DEFAULT_BASE = {
   'google-oauth': 'https://cloudcode-pa.googleapis.com',
 };
 
-/** The same checks as levity's Settings::validate. */
+/** The schema's checks, as levity's config::table::check makes them. */
 export function validateSetting(key, value) {
-  const whole = (lo, hi, msg = `\`${key}\` takes a whole number from ${lo} to ${hi}`) => {
-    if (value === '') return null;
-    if (!/^\d+$/.test(value)) return msg;
-    const n = Number(value);
-    return n >= lo && n <= hi ? null : msg;
-  };
-  switch (key) {
-    case 'request_timeout_secs':
-    case 'request_deadline_secs':
-      return whole(1, 86400);
-    case 'connect_timeout_secs':
-      return whole(1, 600);
-    case 'answer_max_mb':
-      return whole(1, 4096);
-    case 'max_attempts':
-      return whole(1, 100);
-    case 'log_retention_days':
-      return whole(1, 3650);
-    case 'log_body_max_kb':
-      return whole(1, 102400);
-    case 'log_bodies_max_mb':
-      return whole(1, 1048576);
-    case 'cache_first_wait_secs':
-    case 'queue_timeout_secs':
-      return whole(0, 3600, `\`${key}\` takes a whole number of seconds from 0 to 3600`);
-    case 'scheduling':
-      return ['', 'cache-first', 'balance', 'performance'].includes(value) ? null : '`scheduling` is cache-first, balance or performance';
-    case 'upstream_proxy':
-      return value === '' || /^(https?|socks5h?):\/\//.test(value)
-        ? null
-        : '`upstream_proxy` must start with http://, https://, socks5:// or socks5h://';
-    case 'background_downgrade':
-    case 'image_allow_files':
-    case 'log_bodies':
-      return ['', 'on', 'off'].includes(value) ? null : `\`${key}\` is on or off`;
+  const row = SCHEMA.find((r) => (r.key.includes('.<') ? key.startsWith(r.key.slice(0, r.key.indexOf('<'))) && !key.endsWith('.') : r.key === key));
+  if (!row) return `unknown setting \`${key}\``;
+  if (value === '') return null;
+  switch (row.type) {
+    case 'whole': {
+      const unit = row.unit === '' ? '' : row.unit === 's' ? ' of seconds' : ` (${row.unit})`;
+      const n = /^\d+$/.test(value) ? Number(value) : NaN;
+      return n >= row.min && n <= row.max ? null : `\`${key}\` takes a whole number${unit} from ${row.min} to ${row.max}`;
+    }
+    case 'switch':
+      return ['on', 'off'].includes(value) ? null : `\`${key}\` is on or off`;
+    case 'choice':
+      return row.choices.some((c) => c.value === value) ? null : `\`${key}\` is one of: ${row.choices.map((c) => c.value).join(', ')}`;
+    case 'proxy':
+      return /^(https?|socks5h?):\/\//.test(value) ? null : `\`${key}\` must start with http://, https://, socks5:// or socks5h://`;
+    case 'limits': {
+      const tier = key.slice('tier_limits.'.length);
+      if (!TIERS.includes(tier)) return `unknown tier \`${tier}\`; use free, pro, ultra or paid`;
+      return /^\d+\/\d+\/\d+$/.test(value) ? null : `\`${key}\` takes requests-per-minute/requests-per-day/tokens-per-minute, e.g. 10/250/250000`;
+    }
     default:
-      if (key in DEFAULTS) return null;
-      if (key.startsWith('model_map.') && key.length > 'model_map.'.length) return null;
-      if (key.startsWith('tier_limits.')) {
-        const tier = key.slice('tier_limits.'.length);
-        if (!TIERS.includes(tier)) return `unknown tier \`${tier}\`; use free, pro, ultra or paid`;
-        return value === '' || /^\d+\/\d+\/\d+$/.test(value) ? null : `\`${key}\` takes requests-per-minute/requests-per-day/tokens-per-minute, e.g. 10/250/250000`;
-      }
-      return `unknown setting \`${key}\``;
+      return null;
   }
 }
 

@@ -6,7 +6,6 @@ import { ROUTES } from '../src/lib/routes.js';
 import { STATES, BROKEN } from '../src/lib/quota.js';
 import { RANGES, ATTEMPT_CLASSES } from '../src/lib/requests.js';
 import { KINDS, TIERS } from '../src/lib/accounts.js';
-import { MODES, FIELDS, LOG_FIELDS } from '../src/lib/config.js';
 import { snippets } from '../src/lib/snippets.js';
 import { THEMES_FOR_TEST } from './helpers.js';
 
@@ -28,7 +27,7 @@ function usedKeys() {
     const text = readFileSync(f, 'utf8');
     for (const m of text.matchAll(/\bt\(\s*'([^']+)'/g)) keys.add(m[1]);
     // Any other quoted string in a message namespace (ternaries, keys returned by logic modules).
-    for (const m of text.matchAll(/'((?:app|nav|notFound|pill|live|common|copy|token|state|kind|tier|overview|accounts|proxy|cfg|connect|monitor|usage|settings)\.[\w.-]+)'/g)) {
+    for (const m of text.matchAll(/'((?:app|nav|notFound|pill|live|common|copy|token|state|kind|tier|overview|accounts|proxy|connect|monitor|usage|settings)\.[\w.-]+)'/g)) {
       keys.add(m[1]);
     }
   }
@@ -44,8 +43,6 @@ function dynamicKeys() {
     ...STATES.map((s) => `state.${s}`),
     ...KINDS.map((k) => `kind.${k}`),
     ...TIERS.map((k) => `tier.${k}`),
-    ...MODES.map((m) => `proxy.mode.${m}`),
-    ...[...FIELDS.map((f) => f.key), ...LOG_FIELDS.map((f) => f.key), 'background_model', 'background_markers'].flatMap((k) => [`cfg.${k}`, `cfg.${k}.help`]),
     ...snippets('h:1').flatMap((s) => [`connect.${s.id}.title`, `connect.${s.id}.note`]),
     ...THEMES_FOR_TEST.map((th) => `settings.theme.${th}`),
     ...[

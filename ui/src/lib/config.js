@@ -1,24 +1,26 @@
-// Settings shown on the Proxy page.
+// Settings as the server describes them (GET /api/config/schema, from
+// levity's one settings table): which page shows which, and their text.
 
-export const MODES = ['cache-first', 'balance', 'performance'];
+/** The rows a page shows as plain fields (`shown`: proxy or log). */
+export function fieldsOn(schema, page) {
+  return (schema ?? []).filter((row) => row.shown === page);
+}
 
-/** Numeric and text settings edited as plain fields, in display order. */
-export const FIELDS = [
-  { key: 'upstream_proxy', type: 'text', placeholder: 'socks5://127.0.0.1:1080' },
-  { key: 'request_timeout_secs', type: 'number', min: 1, max: 86400 },
-  { key: 'request_deadline_secs', type: 'number', min: 1, max: 86400 },
-  { key: 'max_attempts', type: 'number', min: 1, max: 100 },
-  { key: 'answer_max_mb', type: 'number', min: 1, max: 4096 },
-  { key: 'queue_timeout_secs', type: 'number', min: 0, max: 3600 },
-  { key: 'cache_first_wait_secs', type: 'number', min: 0, max: 3600 },
-];
+/** The row of `key`, if the schema has loaded. */
+export function rowOf(schema, key) {
+  return (schema ?? []).find((row) => row.key === key);
+}
 
-/** The request log's limits, on the Settings page. */
-export const LOG_FIELDS = [
-  { key: 'log_retention_days', type: 'number', min: 1, max: 3650 },
-  { key: 'log_body_max_kb', type: 'number', min: 1, max: 102400 },
-  { key: 'log_bodies_max_mb', type: 'number', min: 1, max: 1048576 },
-];
+/** A row's label or help in `lang`, English where a language lacks it. */
+export function textOf(row, field, lang) {
+  const text = row?.[field];
+  return text?.[lang] || text?.en || '';
+}
+
+/** The words a choice setting takes (the scheduling modes, ...). */
+export function choicesOf(schema, key) {
+  return rowOf(schema, key)?.choices ?? [];
+}
 
 /** "a|b| c" → ["a", "b", "c"]: background markers, one phrase per line in the editor. */
 export function splitMarkers(value) {

@@ -17,6 +17,8 @@ export const app = $state({
   accountsLoaded: false,
   accountsError: null,
   config: null,
+  /** Every setting's row (key, type, default, range, label and help per language), from /api/config/schema. */
+  schema: null,
   keys: null,
   /** Keys created in this page session, with their plaintext (memory only). */
   sessionKeys: [],
@@ -59,7 +61,9 @@ export async function loadAccounts() {
 }
 
 export async function loadConfig() {
-  app.config = await api.get('/api/config');
+  const [config, schema] = await Promise.all([api.get('/api/config'), app.schema ?? api.get('/api/config/schema')]);
+  app.schema = Array.isArray(schema) ? schema : [];
+  app.config = config;
   return app.config;
 }
 
