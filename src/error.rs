@@ -15,6 +15,8 @@ pub enum Kind {
     PermissionDenied,
     /// Unknown model or route (404).
     NotFound,
+    /// The change clashes with the state things are in (a port taken) (409).
+    Conflict,
     /// The request body is larger than levity takes (413).
     TooLarge,
     /// The client stopped sending its request body (408).
@@ -86,7 +88,9 @@ pub enum Blame {
 }
 
 /// What an account needs from its owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Broken {
     /// The key or token was refused (revoked, expired, wrong): replace it.
@@ -176,6 +180,7 @@ impl Error {
             Kind::Authentication => 401,
             Kind::PermissionDenied => 403,
             Kind::NotFound => 404,
+            Kind::Conflict => 409,
             Kind::TooLarge => 413,
             Kind::SlowClient => 408,
             Kind::NotJson => 415,

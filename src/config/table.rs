@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 /// What a setting's value is, and so what it accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Type {
     /// A whole number in `min..=max`.
@@ -37,7 +37,7 @@ pub enum Type {
 }
 
 /// One word a `Choice` takes, and what it means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Choice {
     pub value: &'static str,
     pub help: Text,
@@ -45,7 +45,7 @@ pub struct Choice {
 
 /// Where the dashboard shows a setting as a plain field; `Own` settings have
 /// a control of their own (a mode picker, the mapping editor, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Shown {
     Proxy,
@@ -54,13 +54,13 @@ pub enum Shown {
 }
 
 /// Text in every language the dashboard speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Text {
     pub en: &'static str,
     pub zh: &'static str,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct Setting {
     /// The key; a family's ends in `.<pattern>` or `.<tier>`.
     pub key: &'static str,

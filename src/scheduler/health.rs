@@ -110,7 +110,7 @@ pub fn minute_start(now: u64) -> u64 {
 }
 
 /// The upstream's own statement of what is left, and when it resets.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Remaining {
     pub fraction: f64,
     pub reset_ms: u64,
@@ -433,7 +433,7 @@ pub struct Budget<'a> {
 }
 
 /// Requests and tokens one budget used of a model.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Used {
     pub minute_requests: u64,
     pub minute_tokens: u64,

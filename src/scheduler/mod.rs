@@ -431,7 +431,7 @@ const MODEL_REST_MS: u64 = 3_600_000;
 
 /// One model's quota on one account, as the scheduler counts it: what its
 /// budget used in the current minute and day, against the tier's limits.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ModelQuota {
     pub model: String,
     pub used: Used,

@@ -20,7 +20,7 @@ const KEEP_DAYS: usize = 400;
 /// oldest are dropped rather than memory growing without bound.
 const PENDING: usize = 100_000;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Entry {
     pub id: String,
     pub time_ms: u64,
@@ -49,7 +49,7 @@ pub struct Entry {
 }
 
 /// One attempt of a request on one account.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Attempt {
     pub account: String,
     pub status: u16,
@@ -64,7 +64,7 @@ pub struct Attempt {
     pub ms: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Totals {
     pub requests: u64,
     pub errors: u64,
@@ -79,6 +79,50 @@ impl Totals {
         self.input_tokens += e.input_tokens;
         self.output_tokens += e.output_tokens;
     }
+}
+
+/// Usage over some days, as the Usage page shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Stats {
+    pub today: Today,
+    pub days: Vec<Dated>,
+    /// Latency per hour, for the hours kept.
+    pub hours: Vec<Hour>,
+    pub by_account: Vec<Named>,
+    pub by_model: Vec<Named>,
+    pub by_key: Vec<Named>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Today {
+    #[serde(flatten)]
+    pub totals: Totals,
+    pub success_rate: f64,
+    pub p50_ms: u64,
+    pub p95_ms: u64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Dated {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Named {
+    pub name: String,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Hour {
+    pub hour_ms: u64,
+    pub requests: u64,
+    pub p50_ms: u64,
+    pub p95_ms: u64,
 }
 
 /// One day's usage, whole and broken down.
@@ -203,7 +247,7 @@ impl Monitor {
     }
 
     /// Usage over the last `days` days (UTC), as the Usage page shows it.
-    pub fn stats(&self, days: usize, now_ms: u64) -> serde_json::Value {
+    pub fn stats(&self, days: usize, now_ms: u64) -> Stats {
         let st = self.state.lock().expect("monitor lock");
         let wanted: Vec<String> = (0..days.max(1) as u64)
             .rev()
@@ -226,8 +270,8 @@ impl Monitor {
                 }
             }
             all.into_iter()
-                .map(|(name, t)| serde_json::json!({"name": name, "requests": t.requests, "errors": t.errors, "input_tokens": t.input_tokens, "output_tokens": t.output_tokens}))
-                .collect::<Vec<_>>()
+                .map(|(name, totals)| Named { name, totals })
+                .collect()
         };
         let today_key = day_of(now_ms);
         let today = st.days.get(&today_key).cloned().unwrap_or_default().totals;
@@ -238,31 +282,44 @@ impl Monitor {
             .flat_map(|(_, v)| v.iter().copied())
             .collect();
         lat.sort_unstable();
-        let hours: Vec<serde_json::Value> = st
+        let hours = st
             .hours
             .iter()
             .map(|(h, v)| {
                 let mut v = v.clone();
                 v.sort_unstable();
-                serde_json::json!({"hour_ms": h, "requests": v.len(), "p50_ms": percentile(&v, 0.5), "p95_ms": percentile(&v, 0.95)})
+                Hour {
+                    hour_ms: *h,
+                    requests: v.len() as u64,
+                    p50_ms: percentile(&v, 0.5),
+                    p95_ms: percentile(&v, 0.95),
+                }
             })
             .collect();
-        let success = if today.requests == 0 {
+        let success_rate = if today.requests == 0 {
             1.0
         } else {
             1.0 - today.errors as f64 / today.requests as f64
         };
-        serde_json::json!({
-            "today": {"requests": today.requests, "errors": today.errors, "success_rate": success,
-                "input_tokens": today.input_tokens, "output_tokens": today.output_tokens,
-                "p50_ms": percentile(&lat, 0.5), "p95_ms": percentile(&lat, 0.95)},
-            "days": picked.iter().map(|(d, day)| serde_json::json!({"day": d, "requests": day.totals.requests, "errors": day.totals.errors,
-                "input_tokens": day.totals.input_tokens, "output_tokens": day.totals.output_tokens})).collect::<Vec<_>>(),
-            "hours": hours,
-            "by_account": merge(|d| &d.by_account),
-            "by_model": merge(|d| &d.by_model),
-            "by_key": merge(|d| &d.by_key),
-        })
+        Stats {
+            today: Today {
+                totals: today,
+                success_rate,
+                p50_ms: percentile(&lat, 0.5),
+                p95_ms: percentile(&lat, 0.95),
+            },
+            days: picked
+                .iter()
+                .map(|(d, day)| Dated {
+                    day: (*d).clone(),
+                    totals: day.totals.clone(),
+                })
+                .collect(),
+            hours,
+            by_account: merge(|d| &d.by_account),
+            by_model: merge(|d| &d.by_model),
+            by_key: merge(|d| &d.by_key),
+        }
     }
 
     /// The daily usage to save, if it changed.
@@ -347,7 +404,7 @@ mod tests {
         for (i, status) in [200, 200, 200, 502].into_iter().enumerate() {
             m.record(entry(now + i as u64, status, 100 * (i as u64 + 1)), None);
         }
-        let s = m.stats(7, now + 10);
+        let s = serde_json::to_value(m.stats(7, now + 10)).unwrap();
         assert_eq!(s["today"]["requests"], 4);
         assert_eq!(s["today"]["errors"], 1);
         assert_eq!(s["today"]["success_rate"], 0.75);

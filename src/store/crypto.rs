@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 const CHECK_PLAINTEXT: &[u8] = b"levity key check v1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SealMode {
     Machine,

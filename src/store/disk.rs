@@ -18,7 +18,7 @@ pub(super) const CACHE_BYTES: usize = 16 << 20;
 const REOPEN_EVERY: Duration = Duration::from_secs(2);
 
 /// Why the data file is not taking writes, and since when.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct DiskTrouble {
     pub error: String,
     /// Unix milliseconds of the first failure in a row.

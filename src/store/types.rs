@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     Gemini,
@@ -45,7 +45,9 @@ impl ProviderKind {
 
 /// What an account's plan allows; sets its default limits and how often its
 /// quota resets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     #[default]
@@ -144,7 +146,7 @@ pub struct Account {
 }
 
 /// What users see of an account: never the secret.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct AccountInfo {
     pub id: String,
     pub name: String,
@@ -166,11 +168,12 @@ pub struct AccountInfo {
     pub project: Option<String>,
     /// Run-time health, filled in by the server.
     #[serde(default)]
+    #[schema(value_type = Option<crate::server::admin::Health>)]
     pub health: Option<serde_json::Value>,
 }
 
 /// A request to add an account, from the CLI or the admin API.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewAccount {
     pub kind: ProviderKind,
     /// The API key, or the refresh token of a `google-oauth` account.
@@ -188,7 +191,7 @@ pub struct NewAccount {
 }
 
 /// A change to an account's settings; absent fields stay as they are.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccountPatch {
     pub enabled: Option<bool>,
     pub tier: Option<Tier>,
@@ -201,7 +204,7 @@ pub struct AccountPatch {
 }
 
 /// A client key as stored: only its SHA-256.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct KeyInfo {
     pub id: String,
     pub name: String,
@@ -210,7 +213,7 @@ pub struct KeyInfo {
 }
 
 /// A freshly created client key: the only time its plaintext exists.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedKey {
     #[serde(flatten)]
     pub info: KeyInfo,

@@ -174,6 +174,31 @@ async fn mapping_tester_origin_check_and_openapi() {
         .await
         .unwrap();
     assert_eq!(replay.status(), 400, "a state works once");
+
+    // What comes back in the address is shown as text, never run.
+    let (_, v) = lev
+        .admin(Method::POST, "/oauth/start", Some(json!({})))
+        .await;
+    let state = v["url"].as_str().unwrap().split("state=").nth(1).unwrap();
+    let page = lev
+        .http
+        .get(format!(
+            "{}/oauth2callback?state={state}&error=%3Cscript%3Ealert(1)%3C/script%3E",
+            lev.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 400);
+    assert_eq!(
+        page.headers()["content-security-policy"],
+        "default-src 'none'"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod golden;
 mod hostile;
 mod images;
 mod matrix;
+mod openapi;
 mod pool;
 mod proxy;
 mod real_clients;

@@ -377,6 +377,9 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
         accounts: infos(),
         client_keys: keys.length,
         uptime_secs: Math.floor((Date.now() - started) / 1000),
+        storage: 'installed',
+        data_file_new: false,
+        disk: null,
       });
     }
     if (p === '/events' && method === 'GET') {

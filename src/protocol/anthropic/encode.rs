@@ -126,7 +126,9 @@ pub fn encode_response(resp: &Response) -> Vec<u8> {
 /// The Anthropic error envelope: `{"type": "error", "error": {"type", "message"}}`.
 pub fn encode_error(err: &Error) -> Vec<u8> {
     let kind = match err.kind {
-        Kind::InvalidRequest | Kind::SlowClient | Kind::NotJson => "invalid_request_error",
+        Kind::InvalidRequest | Kind::SlowClient | Kind::NotJson | Kind::Conflict => {
+            "invalid_request_error"
+        }
         Kind::Authentication => "authentication_error",
         Kind::PermissionDenied => "permission_error",
         Kind::NotFound => "not_found_error",

@@ -448,6 +448,7 @@ impl StreamEncoder {
 pub fn encode_error(err: &Error) -> Vec<u8> {
     let status = match err.kind {
         Kind::InvalidRequest | Kind::TooLarge | Kind::NotJson => "INVALID_ARGUMENT",
+        Kind::Conflict => "FAILED_PRECONDITION",
         Kind::SlowClient => "CANCELLED",
         Kind::Authentication => "UNAUTHENTICATED",
         Kind::PermissionDenied => "PERMISSION_DENIED",

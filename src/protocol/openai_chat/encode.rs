@@ -237,6 +237,7 @@ pub fn encode_error(err: &Error) -> Vec<u8> {
         Kind::TooLarge => ("invalid_request_error", "request_too_large"),
         Kind::SlowClient => ("invalid_request_error", "request_timeout"),
         Kind::NotJson => ("invalid_request_error", "unsupported_media_type"),
+        Kind::Conflict => ("invalid_request_error", "conflict"),
         Kind::RateLimited => ("rate_limit_error", "rate_limit_exceeded"),
         Kind::Upstream => ("api_error", "upstream_error"),
         Kind::Unavailable => ("api_error", "no_account_available"),
