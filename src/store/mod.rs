@@ -7,12 +7,14 @@ mod disk;
 mod files;
 mod open;
 mod overlay;
+mod requests;
 mod tables;
 mod types;
 
 pub use crypto::{SealMode, random_bytes};
 pub use disk::DiskTrouble;
-pub use tables::{LogBatch, Store, shown_setting};
+pub use requests::LogBatch;
+pub use tables::{Store, shown_setting};
 pub use types::*;
 
 use std::path::PathBuf;

@@ -9,6 +9,7 @@ use super::crypto::{KeySource, SealInfo, SealMode, Sealer};
 use super::disk::{Db, builder};
 use super::files::{self, Paths};
 use super::overlay::Overlay;
+use super::requests::BODY_AAD;
 use super::tables::*;
 use super::types::AccountRecord;
 use redb::{
