@@ -158,7 +158,7 @@ fn accounts_keys_and_settings_offline() {
         .map(|a| (a["name"].as_str().unwrap(), a["kind"].as_str().unwrap()))
         .collect();
     assert!(kinds.contains(&("codex", "openai-responses")), "{kinds:?}");
-    assert!(kinds.contains(&("openai", "openai")), "{kinds:?}");
+    assert!(kinds.contains(&("openai-1", "openai")), "{kinds:?}");
     let err = fails(
         d,
         &[
