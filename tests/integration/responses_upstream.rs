@@ -257,3 +257,27 @@ async fn a_failure_inside_a_stream_is_a_failed_attempt() {
     let first = &log[0]["attempt_log"][0];
     assert_eq!(first["class"], "transient", "{first}");
 }
+
+/// Reasoning OpenAI refuses anyway (`invalid_encrypted_content`: a key moved
+/// to another organization, a forged tag) is a signature refusal: the turn
+/// is tried once more without reasoning history.
+#[tokio::test]
+async fn refused_encrypted_content_is_retried_without_reasoning() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_responses("r", KEY_A, &format!("{}/v1", fake.url()), &[MODEL])
+        .await;
+    let account = lev.account("r").await["id"].as_str().unwrap().to_string();
+    let body = json!({"model": MODEL, "max_tokens": 1024, "messages": [
+        {"role": "user", "content": "reply one"},
+        {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": "hm", "signature": format!("lvt1:openai:{account}:gAAAAAstale==")},
+            {"type": "text", "text": "one"}]},
+        {"role": "user", "content": "reply two"}]});
+    let (status, text) = lev.post("/v1/messages", &body).await;
+    assert_eq!(status, 200, "{text}");
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 2, "refused, then retried");
+    assert_eq!(encrypted_in(&sent[0].body), ["gAAAAAstale=="]);
+    assert!(encrypted_in(&sent[1].body).is_empty(), "{}", sent[1].body);
+}
