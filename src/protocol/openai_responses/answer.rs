@@ -128,7 +128,10 @@ impl From<UsageIn> for Usage {
 enum EventIn {
     #[serde(rename = "response.created")]
     Created { response: ResponseIn },
-    #[serde(rename = "response.output_text.delta")]
+    #[serde(
+        rename = "response.output_text.delta",
+        alias = "response.refusal.delta"
+    )]
     TextDelta { delta: String },
     #[serde(rename = "response.reasoning_summary_text.delta")]
     SummaryDelta {
@@ -477,6 +480,14 @@ mod tests {
             .data(event.to_string().as_bytes(), &mut Vec::new())
             .unwrap_err();
         assert_eq!(err.upstream_status, Some(500));
+    }
+
+    #[test]
+    fn refusals_stream_as_text() {
+        let mut out = Vec::new();
+        let ev = json!({"type": "response.refusal.delta", "item_id": "m", "output_index": 0, "content_index": 0, "delta": "no"});
+        decoder().data(ev.to_string().as_bytes(), &mut out).unwrap();
+        assert_eq!(out, [Event::TextDelta("no".into())]);
     }
 
     #[test]

@@ -145,8 +145,16 @@ pub fn encode_request(req: &Request, model: &str, stream: bool, account: &str) -
         .tools
         .iter()
         .map(|t| match t.kind {
-            ToolKind::Function => json!({"type": "function", "name": t.name,
-                "description": t.description, "parameters": t.parameters, "strict": false}),
+            // Responses makes function tools strict unless told otherwise,
+            // which most clients' schemas (optional properties) would fail.
+            ToolKind::Function => {
+                let mut f = json!({"type": "function", "name": t.name,
+                    "parameters": t.parameters, "strict": false});
+                if let Some(d) = &t.description {
+                    f["description"] = json!(d);
+                }
+                f
+            }
             ToolKind::WebSearch => json!({"type": "web_search"}),
         })
         .collect();
@@ -161,14 +169,18 @@ pub fn encode_request(req: &Request, model: &str, stream: bool, account: &str) -
         ResponseFormat::JsonSchema { name, schema } => json!({"format": {"type": "json_schema",
             "name": name.as_deref().unwrap_or("response"), "schema": schema}}),
     });
+    // A summary is asked for, so clients that show reasoning have some.
     let reasoning = req.reasoning.map(|r| {
-        let effort = r.level().map(|e| match e {
-            Effort::Minimal => "minimal",
-            Effort::Low => "low",
-            Effort::Medium => "medium",
-            Effort::High => "high",
-        });
-        json!({"effort": effort, "summary": "auto"})
+        let mut reasoning = json!({"summary": "auto"});
+        if let Some(e) = r.level() {
+            reasoning["effort"] = json!(match e {
+                Effort::Minimal => "minimal",
+                Effort::Low => "low",
+                Effort::Medium => "medium",
+                Effort::High => "high",
+            });
+        }
+        reasoning
     });
     let body = Body {
         model,
