@@ -386,7 +386,7 @@ impl Inspector {
         }
         Ok(match (&self.array, &mut self.lines) {
             (Some(_), _) => Bytes::from(std::mem::take(&mut self.held)),
-            (None, Some(lines)) => Bytes::from(std::mem::take(&mut lines.held)),
+            (None, Some(lines)) => lines.rest(),
             (None, None) => Bytes::new(),
         })
     }
@@ -444,6 +444,16 @@ impl Lines {
         }
         self.held.drain(..=last);
         Bytes::from(out)
+    }
+
+    /// A last line the upstream did not end, rewritten as the others.
+    fn rest(&mut self) -> Bytes {
+        let line = std::mem::take(&mut self.held);
+        let rewritten = match (&self.rewrite, line.strip_prefix(b"data:")) {
+            (Some(rewrite), Some(d)) => rewrite(d).map(|d| [&b"data:"[..], &d].concat()),
+            _ => None,
+        };
+        Bytes::from(rewritten.unwrap_or(line))
     }
 }
 
@@ -582,6 +592,26 @@ mod tests {
             // Cut before the end: unfinished.
             assert!(fed(Wire::Anthropic, &anthropic[..50], piece).1.is_err());
             assert!(fed(Wire::OpenAiChat, b"data: {oops}\n\n", piece).1.is_err());
+        }
+    }
+
+    /// Responses streams passed through natively: lines are rewritten whole,
+    /// however the chunks cut them, and only where the rewrite applies.
+    #[test]
+    fn rewritten_streams_change_only_what_the_rewrite_changes() {
+        let input = b"event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"usage\":null}}\n\nevent: response.output_item.done\r\ndata: {\"type\":\"response.output_item.done\",\"item\":{\"type\":\"reasoning\",\"encrypted_content\":\"gAAA\"}}\r\n\r\nevent: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":2}}}\n\n";
+        let want = String::from_utf8_lossy(input).replace("\"gAAA", "\"lvt1:openai:acc_1:gAAA");
+        for piece in [1, 5, 1000] {
+            let mut i = Inspector::new(Wire::OpenAiResponses).rewriting(std::sync::Arc::new(
+                |d: &[u8]| crate::protocol::openai_responses::provenance::tag_answer("acc_1", d),
+            ));
+            let mut client = Vec::new();
+            for chunk in input.chunks(piece) {
+                client.extend_from_slice(&i.feed(Bytes::copy_from_slice(chunk)).unwrap());
+            }
+            client.extend_from_slice(&i.end().unwrap());
+            assert_eq!(String::from_utf8(client).unwrap(), want, "{piece}");
+            assert_eq!((i.usage.input_tokens, i.usage.output_tokens), (3, 2));
         }
     }
 
