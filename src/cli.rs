@@ -1,6 +1,6 @@
 //! The command line, as clap definitions only; `commands/` carries them out.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -183,8 +183,18 @@ pub struct OpenaiAccount {
     /// Keys with the same project share one quota (one organization's keys).
     #[arg(long, value_name = "P")]
     pub project: Option<String>,
+    /// The API the host speaks: chat (Chat Completions, every compatible
+    /// host) or responses (OpenAI's Responses API: GPT-5 and codex models).
+    #[arg(long, value_enum, default_value_t = OpenaiWire::Chat)]
+    pub wire: OpenaiWire,
     #[command(flatten)]
     pub common: Common,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenaiWire {
+    Chat,
+    Responses,
 }
 
 #[derive(Subcommand, Debug)]

@@ -196,7 +196,10 @@ impl Error {
     pub fn is_signature_refusal(&self) -> bool {
         let m = self.message.to_ascii_lowercase();
         self.kind == Kind::InvalidRequest
-            && (m.contains("signature") || m.contains("expected `thinking`"))
+            && (m.contains("signature")
+                || m.contains("expected `thinking`")
+                // OpenAI's `invalid_encrypted_content` (openai/codex#8145).
+                || m.contains("encrypted content"))
     }
 
     /// Whether another account might succeed where this one failed.

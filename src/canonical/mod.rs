@@ -93,6 +93,9 @@ pub enum Origin {
     Anthropic,
     /// A Gemini thought signature, valid for the model that produced it.
     Gemini { model: String },
+    /// OpenAI's `encrypted_content`, bound to the organization of the
+    /// levity account (by id) that received it.
+    OpenAi { account: String },
 }
 
 impl Signature {
@@ -203,6 +206,18 @@ pub enum Effort {
 pub struct Reasoning {
     pub effort: Option<Effort>,
     pub budget_tokens: Option<u32>,
+}
+
+impl Reasoning {
+    /// The effort asked for; a token budget (Anthropic, Gemini clients)
+    /// becomes the nearest effort, for upstreams that only take efforts.
+    pub fn level(&self) -> Option<Effort> {
+        self.effort.or(self.budget_tokens.map(|b| match b {
+            0..2_048 => Effort::Low,
+            2_048..16_384 => Effort::Medium,
+            _ => Effort::High,
+        }))
+    }
 }
 
 /// A finished, non-streamed answer.

@@ -240,13 +240,11 @@ async fn account(b: &Backend, cmd: AccountCmd) -> Result<(), String> {
             .await?
         }
         AccountCmd::Add(AddAccount::Openai(a)) => {
-            let new = new_account(
-                ProviderKind::Openai,
-                a.api_key,
-                Some(a.base_url),
-                a.project,
-                a.common,
-            )?;
+            let kind = match a.wire {
+                crate::cli::OpenaiWire::Chat => ProviderKind::Openai,
+                crate::cli::OpenaiWire::Responses => ProviderKind::OpenaiResponses,
+            };
+            let new = new_account(kind, a.api_key, Some(a.base_url), a.project, a.common)?;
             add(
                 b,
                 NewAccount {

@@ -11,6 +11,7 @@ pub mod fetch;
 pub mod gemini;
 pub mod hints;
 pub mod openai;
+pub mod openai_responses;
 pub mod taxonomy;
 
 use crate::canonical::{Event, Request, Response, Usage};
@@ -186,6 +187,7 @@ pub async fn generate(call: Call, req: &Request) -> Result<Response, Error> {
     let (resp, decoder) = match call.acc.kind {
         ProviderKind::Gemini => gemini::send(&call, req, false).await?,
         ProviderKind::Openai => openai::send(&call, req, false).await?,
+        ProviderKind::OpenaiResponses => openai_responses::send(&call, req, false).await?,
         ProviderKind::Anthropic => anthropic::send(&call, req, false).await?,
         ProviderKind::GoogleOauth => code_assist::send(&call, req, false).await?,
     };
@@ -206,6 +208,7 @@ pub async fn stream(call: Call, req: &Request) -> Result<EventStream, Error> {
     let (resp, decoder) = match call.acc.kind {
         ProviderKind::Gemini => gemini::send(&call, req, true).await?,
         ProviderKind::Openai => openai::send(&call, req, true).await?,
+        ProviderKind::OpenaiResponses => openai_responses::send(&call, req, true).await?,
         ProviderKind::Anthropic => anthropic::send(&call, req, true).await?,
         ProviderKind::GoogleOauth => code_assist::send(&call, req, true).await?,
     };
@@ -267,6 +270,9 @@ pub async fn count_tokens(call: Call, req: &Request) -> Result<u64, Error> {
         ProviderKind::Openai => Ok(estimate_tokens(
             &crate::protocol::openai_chat::encode_request(req, &call.model, false),
         )),
+        ProviderKind::OpenaiResponses => Ok(estimate_tokens(
+            &crate::protocol::openai_responses::encode_request(req, &call.model, false, ""),
+        )),
     }
 }
 
@@ -285,6 +291,7 @@ pub async fn forward(
 ) -> Result<reqwest::Response, Error> {
     let resp = match call.acc.kind {
         ProviderKind::Openai => openai::forward(call, body).await?,
+        ProviderKind::OpenaiResponses => openai_responses::forward(call, body).await?,
         ProviderKind::Anthropic => anthropic::forward(call, body, headers).await?,
         ProviderKind::Gemini => {
             let method = headers
@@ -304,6 +311,16 @@ pub async fn forward(
     Ok(resp)
 }
 
+/// A change a native answer's bytes need on their way to the client (a
+/// whole body, or one stream event's data); `None` leaves them as they are.
+pub type Rewrite = Arc<dyn Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync>;
+
+/// What `acc`'s native answers need rewritten, if anything: Responses
+/// reasoning is tagged with the account that made it.
+pub fn native_rewrite(acc: &Account) -> Option<Rewrite> {
+    (acc.kind == ProviderKind::OpenaiResponses).then(|| openai_responses::tagger(acc))
+}
+
 /// Reads a native non-streamed answer once, as it passes through: it must
 /// be JSON in UTF-8 (else the attempt fails and another account may try),
 /// and its usage, where the kind reports one, goes to the request log.
@@ -320,9 +337,10 @@ pub fn usage_of(kind: ProviderKind, body: &[u8]) -> Result<Option<Usage>, Error>
 /// reports; `None` when the bytes are not a JSON object (checked UTF-8
 /// first by the caller).
 pub fn read_usage(kind: ProviderKind, body: &[u8]) -> Option<Option<Usage>> {
-    use crate::protocol::{anthropic, gemini, openai_chat};
+    use crate::protocol::{anthropic, gemini, openai_chat, openai_responses};
     match kind {
         ProviderKind::Openai => openai_chat::usage_of(body).ok(),
+        ProviderKind::OpenaiResponses => openai_responses::usage_of(body).ok(),
         ProviderKind::Anthropic => anthropic::usage_of(body).ok(),
         ProviderKind::Gemini | ProviderKind::GoogleOauth => gemini::usage_of(body).ok(),
     }

@@ -8,9 +8,18 @@ use crate::error::Error;
 use crate::protocol::openai_chat;
 use crate::store::{Account, ProviderKind};
 
-fn post(client: &reqwest::Client, acc: &Account, body: Vec<u8>) -> reqwest::RequestBuilder {
+const PATH: &str = "/chat/completions";
+
+/// `POST {base}{path}` with the account's bearer key; `path` is levity's
+/// own (never a model name), so nothing a client sends steers the URL.
+pub(super) fn post(
+    client: &reqwest::Client,
+    acc: &Account,
+    path: &str,
+    body: Vec<u8>,
+) -> reqwest::RequestBuilder {
     client
-        .post(format!("{}/chat/completions", acc.base_url))
+        .post(format!("{}{path}", acc.base_url))
         .bearer_auth(acc.secret.expose())
         .header("content-type", "application/json")
         .body(body)
@@ -23,7 +32,7 @@ pub async fn send(
     stream: bool,
 ) -> Result<(reqwest::Response, Decoder), Error> {
     let body = openai_chat::encode_request(req, &call.model, stream);
-    let builder = post(&call.client(), &call.acc, body);
+    let builder = post(&call.client(), &call.acc, PATH, body);
     let resp = super::send(builder, call.host(), call.timeout, ProviderKind::Openai).await?;
     Ok((
         resp,
@@ -33,6 +42,6 @@ pub async fn send(
 
 /// Sends a Chat Completions body as the client wrote it (model renamed).
 pub async fn forward(call: &Call, body: Vec<u8>) -> Result<reqwest::Response, Error> {
-    let builder = post(&call.client(), &call.acc, body);
+    let builder = post(&call.client(), &call.acc, PATH, body);
     super::send(builder, call.host(), call.timeout, ProviderKind::Openai).await
 }

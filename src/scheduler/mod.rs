@@ -121,11 +121,18 @@ impl Scheduler {
         }
 
         let listed: Vec<Arc<Account>> = enabled()
-            .filter(|a| a.kind == ProviderKind::Openai && a.models.iter().any(|m| m == &model))
+            .filter(|a| a.kind.lists_models() && a.models.iter().any(|m| m == &model))
             .cloned()
             .collect();
         let (kind, accounts) = if !listed.is_empty() {
-            (ProviderKind::Openai, listed)
+            // Mixed wires are translated (as Chat, for the kind's sake).
+            let kind = listed[0].kind;
+            let kind = if listed.iter().all(|a| a.kind == kind) {
+                kind
+            } else {
+                ProviderKind::Openai
+            };
+            (kind, listed)
         } else if model.starts_with("gemini-") {
             let gemini: Vec<_> = enabled()
                 .filter(|a| matches!(a.kind, ProviderKind::Gemini | ProviderKind::GoogleOauth))
@@ -395,7 +402,7 @@ impl Scheduler {
 pub fn zone(kind: ProviderKind) -> Zone {
     match kind {
         ProviderKind::Gemini | ProviderKind::GoogleOauth => Zone::Pacific,
-        ProviderKind::Anthropic | ProviderKind::Openai => Zone::Utc,
+        ProviderKind::Anthropic | ProviderKind::Openai | ProviderKind::OpenaiResponses => Zone::Utc,
     }
 }
 
@@ -572,7 +579,9 @@ pub fn model_ids(snap: &Snapshot) -> Vec<String> {
             ProviderKind::Gemini | ProviderKind::GoogleOauth => {
                 GEMINI_MODELS.iter().for_each(|m| push(m))
             }
-            ProviderKind::Openai => a.models.iter().for_each(|m| push(m)),
+            ProviderKind::Openai | ProviderKind::OpenaiResponses => {
+                a.models.iter().for_each(|m| push(m))
+            }
             ProviderKind::Anthropic => {}
         }
     }

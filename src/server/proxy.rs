@@ -408,6 +408,9 @@ async fn passthrough(
                             if strip_usage {
                                 inspector = inspector.without_usage_chunk();
                             }
+                            if let Some(rewrite) = provider::native_rewrite(&call.acc) {
+                                inspector = inspector.rewriting(rewrite);
+                            }
                             let head = inspector.feed(first)?;
                             Ok((inspector, head, bytes))
                         }
@@ -443,6 +446,9 @@ async fn passthrough(
                 let bytes = provider::read_whole(&call, resp).await?;
                 // Passed through unparsed, but never unreadable.
                 let usage = provider::usage_of(call.acc.kind, &bytes)?;
+                let bytes = provider::native_rewrite(&call.acc)
+                    .and_then(|rewrite| rewrite(&bytes))
+                    .unwrap_or(bytes);
                 Ok((bytes, usage))
             }
         })

@@ -7,7 +7,7 @@ use super::log::RequestLog;
 use super::wire::{Encoder, Wire};
 use crate::canonical::Usage;
 use crate::error::{Error, Kind};
-use crate::provider::{EventStream, is_json, not_json, read_usage};
+use crate::provider::{EventStream, Rewrite, is_json, not_json, read_usage};
 use crate::store::ProviderKind;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -108,7 +108,8 @@ const MAX_HELD: usize = 64 << 20;
 /// client. SSE (every protocol's events, Gemini's with `alt=sse`) goes on as
 /// it arrives: every `data:` payload must be JSON, and the stream must say it
 /// finished (Gemini's `finishReason`, Anthropic's `message_stop`, OpenAI's
-/// `[DONE]`) before it ends. Gemini's JSON-array stream goes on one whole
+/// `[DONE]`, Responses' `response.completed` and other last events) before
+/// it ends. Gemini's JSON-array stream goes on one whole
 /// element at a time, so that whatever happens the client can close a valid
 /// array: each element must be JSON, the last must carry a `finishReason`,
 /// and the closing `]` is held until the upstream ends.
@@ -124,10 +125,20 @@ pub struct Inspector {
     array: Option<ArrayScan>,
     /// The usage the stream reported so far (running totals, merged).
     pub usage: Usage,
-    /// OpenAI streams whose usage chunk levity asked for, not the client:
-    /// whole lines not yet given to the client, and whether the blank line
-    /// ending a kept-back chunk is still to come.
-    strip: Option<(Vec<u8>, bool)>,
+    /// Streams passed on line by line, not chunk by chunk: those whose
+    /// usage chunk levity asked for, or whose events it rewrites.
+    lines: Option<Lines>,
+}
+
+/// Whole SSE lines not yet given to the client, and what becomes of them.
+#[derive(Default)]
+struct Lines {
+    held: Vec<u8>,
+    /// OpenAI's usage-only chunk, which levity asked for and the client did not.
+    strip_usage: bool,
+    /// The blank line ending a kept-back chunk is still to come.
+    skipping: bool,
+    rewrite: Option<Rewrite>,
 }
 
 /// Whether an event or element may report usage: read only those.
@@ -168,7 +179,15 @@ struct ArrayScan {
 
 fn says_finished(data: &[u8]) -> bool {
     let has = |needle: &[u8]| data.windows(needle.len()).any(|w| w == needle);
-    has(b"\"finishReason\"") || has(b"\"message_stop\"")
+    [
+        &b"\"finishReason\""[..],
+        b"\"message_stop\"",
+        b"\"response.completed\"",
+        b"\"response.incomplete\"",
+        b"\"response.failed\"",
+    ]
+    .into_iter()
+    .any(has)
 }
 
 impl ArrayScan {
@@ -253,14 +272,21 @@ impl Inspector {
             finished: false,
             array: (wire == Wire::Gemini { sse: false }).then(ArrayScan::default),
             usage: Usage::default(),
-            strip: None,
+            lines: None,
         }
     }
 
     /// Keeps OpenAI's usage-only chunk (`"choices": []`) from the client:
     /// levity asked for it to count tokens, the client did not.
     pub fn without_usage_chunk(mut self) -> Inspector {
-        self.strip = Some((Vec::new(), false));
+        self.lines.get_or_insert_default().strip_usage = true;
+        self
+    }
+
+    /// Rewrites each event's data on its way to the client (after it was
+    /// checked as the upstream sent it).
+    pub fn rewriting(mut self, rewrite: Rewrite) -> Inspector {
+        self.lines.get_or_insert_default().rewrite = Some(rewrite);
         self
     }
 
@@ -268,9 +294,9 @@ impl Inspector {
     pub fn feed(&mut self, chunk: Bytes) -> Result<Bytes, Error> {
         let Some(scan) = self.array.as_mut() else {
             self.feed_sse(&chunk)?;
-            return Ok(match &mut self.strip {
+            return Ok(match &mut self.lines {
                 None => chunk,
-                Some((lines, skipping)) => strip_usage_chunks(lines, skipping, &chunk),
+                Some(lines) => lines.pass(&chunk),
             });
         };
         // The usual case, whole elements per chunk, passes on uncopied.
@@ -358,9 +384,9 @@ impl Inspector {
                 "the upstream closed the stream before finishing its answer",
             ));
         }
-        Ok(match (&self.array, &mut self.strip) {
+        Ok(match (&self.array, &mut self.lines) {
             (Some(_), _) => Bytes::from(std::mem::take(&mut self.held)),
-            (None, Some((lines, _))) => Bytes::from(std::mem::take(lines)),
+            (None, Some(lines)) => lines.rest(),
             (None, None) => Bytes::new(),
         })
     }
@@ -382,29 +408,53 @@ impl Inspector {
     }
 }
 
-/// Whole SSE lines of `chunk` (after what `lines` held), but the usage-only
-/// chunk and the blank line that ends it; an unfinished line waits.
-fn strip_usage_chunks(lines: &mut Vec<u8>, skipping: &mut bool, chunk: &[u8]) -> Bytes {
-    lines.extend_from_slice(chunk);
-    let Some(last) = lines.iter().rposition(|&b| b == b'\n') else {
-        return Bytes::new();
-    };
-    let mut out = Vec::with_capacity(last + 1);
-    for line in lines[..=last].split_inclusive(|&b| b == b'\n') {
-        let text = line.trim_ascii_end();
-        let usage_only = text.strip_prefix(b"data:").is_some_and(|d| {
-            mentions_usage(d) && crate::protocol::openai_chat::usage_only_chunk(d.trim_ascii())
-        });
-        if usage_only {
-            *skipping = true;
-        } else if *skipping && text.is_empty() {
-            *skipping = false;
-        } else {
-            out.extend_from_slice(line);
+impl Lines {
+    /// Whole SSE lines of `chunk` (after what was held), without the
+    /// usage-only chunk and the blank line that ends it when asked, each
+    /// `data:` rewritten when asked; an unfinished line waits.
+    fn pass(&mut self, chunk: &[u8]) -> Bytes {
+        self.held.extend_from_slice(chunk);
+        let Some(last) = self.held.iter().rposition(|&b| b == b'\n') else {
+            return Bytes::new();
+        };
+        let mut out = Vec::with_capacity(last + 1);
+        for line in self.held[..=last].split_inclusive(|&b| b == b'\n') {
+            let text = line.trim_ascii_end();
+            let data = text.strip_prefix(b"data:");
+            let usage_only = self.strip_usage
+                && data.is_some_and(|d| {
+                    mentions_usage(d)
+                        && crate::protocol::openai_chat::usage_only_chunk(d.trim_ascii())
+                });
+            let rewritten = match (&self.rewrite, data) {
+                (Some(rewrite), Some(d)) => rewrite(d),
+                _ => None,
+            };
+            if usage_only {
+                self.skipping = true;
+            } else if self.skipping && text.is_empty() {
+                self.skipping = false;
+            } else if let Some(d) = rewritten {
+                out.extend_from_slice(b"data:");
+                out.extend_from_slice(&d);
+                out.extend_from_slice(&line[text.len()..]);
+            } else {
+                out.extend_from_slice(line);
+            }
         }
+        self.held.drain(..=last);
+        Bytes::from(out)
     }
-    lines.drain(..=last);
-    Bytes::from(out)
+
+    /// A last line the upstream did not end, rewritten as the others.
+    fn rest(&mut self) -> Bytes {
+        let line = std::mem::take(&mut self.held);
+        let rewritten = match (&self.rewrite, line.strip_prefix(b"data:")) {
+            (Some(rewrite), Some(d)) => rewrite(d).map(|d| [&b"data:"[..], &d].concat()),
+            _ => None,
+        };
+        Bytes::from(rewritten.unwrap_or(line))
+    }
 }
 
 struct PipeState {
@@ -542,6 +592,26 @@ mod tests {
             // Cut before the end: unfinished.
             assert!(fed(Wire::Anthropic, &anthropic[..50], piece).1.is_err());
             assert!(fed(Wire::OpenAiChat, b"data: {oops}\n\n", piece).1.is_err());
+        }
+    }
+
+    /// Responses streams passed through natively: lines are rewritten whole,
+    /// however the chunks cut them, and only where the rewrite applies.
+    #[test]
+    fn rewritten_streams_change_only_what_the_rewrite_changes() {
+        let input = b"event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"usage\":null}}\n\nevent: response.output_item.done\r\ndata: {\"type\":\"response.output_item.done\",\"item\":{\"type\":\"reasoning\",\"encrypted_content\":\"gAAA\"}}\r\n\r\nevent: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":2}}}\n\n";
+        let want = String::from_utf8_lossy(input).replace("\"gAAA", "\"lvt1:openai:acc_1:gAAA");
+        for piece in [1, 5, 1000] {
+            let mut i = Inspector::new(Wire::OpenAiResponses).rewriting(std::sync::Arc::new(
+                |d: &[u8]| crate::protocol::openai_responses::provenance::tag_answer("acc_1", d),
+            ));
+            let mut client = Vec::new();
+            for chunk in input.chunks(piece) {
+                client.extend_from_slice(&i.feed(Bytes::copy_from_slice(chunk)).unwrap());
+            }
+            client.extend_from_slice(&i.end().unwrap());
+            assert_eq!(String::from_utf8(client).unwrap(), want, "{piece}");
+            assert_eq!((i.usage.input_tokens, i.usage.output_tokens), (3, 2));
         }
     }
 

@@ -50,12 +50,11 @@ impl Wire {
     }
 
     /// The upstream kind that speaks this protocol natively: requests to it
-    /// pass through instead of being translated. Responses is always
-    /// translated: most OpenAI-compatible hosts only speak Chat Completions.
+    /// pass through instead of being translated.
     pub fn native(self) -> Option<ProviderKind> {
         match self {
             Wire::OpenAiChat => Some(ProviderKind::Openai),
-            Wire::OpenAiResponses => None,
+            Wire::OpenAiResponses => Some(ProviderKind::OpenaiResponses),
             Wire::Anthropic => Some(ProviderKind::Anthropic),
             Wire::Gemini { .. } => Some(ProviderKind::Gemini),
         }
@@ -118,8 +117,8 @@ impl Wire {
     pub fn stream_error(self, err: &Error) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
-            // Responses is never passed through; Chat's shape stands in.
-            Wire::OpenAiChat | Wire::OpenAiResponses => openai_chat::stream_error(err, &mut out),
+            Wire::OpenAiChat => openai_chat::stream_error(err, &mut out),
+            Wire::OpenAiResponses => openai_responses::stream_error(err, &mut out),
             Wire::Anthropic => anthropic::stream_error(err, &mut out),
             Wire::Gemini { sse: true } => {
                 crate::protocol::sse::write_data(&mut out, &gemini::client::encode_error(err))

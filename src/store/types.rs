@@ -12,6 +12,9 @@ pub enum ProviderKind {
     /// A Google account signed in with OAuth, served by the Code Assist API.
     #[serde(rename = "google-oauth")]
     GoogleOauth,
+    /// OpenAI's Responses API (`openai --wire responses`): GPT-5 and codex models.
+    #[serde(rename = "openai-responses")]
+    OpenaiResponses,
 }
 
 impl ProviderKind {
@@ -21,6 +24,7 @@ impl ProviderKind {
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Openai => "openai",
             ProviderKind::GoogleOauth => "google-oauth",
+            ProviderKind::OpenaiResponses => "openai-responses",
         }
     }
 
@@ -28,8 +32,16 @@ impl ProviderKind {
     pub fn default_tier(self) -> Tier {
         match self {
             ProviderKind::Gemini | ProviderKind::GoogleOauth => Tier::Free,
-            ProviderKind::Anthropic | ProviderKind::Openai => Tier::Paid,
+            ProviderKind::Anthropic | ProviderKind::Openai | ProviderKind::OpenaiResponses => {
+                Tier::Paid
+            }
         }
+    }
+
+    /// Whether accounts of this kind serve the models listed on them
+    /// (`--models`), rather than a provider's own names.
+    pub fn lists_models(self) -> bool {
+        matches!(self, ProviderKind::Openai | ProviderKind::OpenaiResponses)
     }
 
     /// The provider's public endpoint, as its own SDK takes it.
@@ -37,7 +49,7 @@ impl ProviderKind {
         match self {
             ProviderKind::Gemini => "https://generativelanguage.googleapis.com",
             ProviderKind::Anthropic => "https://api.anthropic.com",
-            ProviderKind::Openai => "https://api.openai.com/v1",
+            ProviderKind::Openai | ProviderKind::OpenaiResponses => "https://api.openai.com/v1",
             ProviderKind::GoogleOauth => "https://cloudcode-pa.googleapis.com",
         }
     }

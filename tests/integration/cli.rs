@@ -131,6 +131,51 @@ fn accounts_keys_and_settings_offline() {
     ok(d, &["account", "remove", "work"]);
     assert!(fails(d, &["account", "remove", "work"]).contains("no such account"));
 
+    // OpenAI's Responses API is `--wire responses`; `chat` stays the default.
+    ok(
+        d,
+        &[
+            "account",
+            "add",
+            "openai",
+            "--wire",
+            "responses",
+            "--api-key",
+            "sk-proj-secret-5555",
+            "--base-url",
+            "https://api.openai.com/v1",
+            "--models",
+            "gpt-5-codex",
+            "--name",
+            "codex",
+        ],
+    );
+    let list: Value = serde_json::from_str(&ok(d, &["account", "list", "--json"])).unwrap();
+    let kinds: Vec<(&str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["name"].as_str().unwrap(), a["kind"].as_str().unwrap()))
+        .collect();
+    assert!(kinds.contains(&("codex", "openai-responses")), "{kinds:?}");
+    assert!(kinds.contains(&("openai-1", "openai")), "{kinds:?}");
+    let err = fails(
+        d,
+        &[
+            "account",
+            "add",
+            "openai",
+            "--wire",
+            "grpc",
+            "--api-key",
+            "k",
+            "--base-url",
+            "https://h/v1",
+        ],
+    );
+    assert!(err.contains("responses"), "{err}");
+    ok(d, &["account", "remove", "codex"]);
+
     let key = ok(d, &["key", "create", "--name", "laptop"])
         .trim()
         .to_string();

@@ -104,6 +104,15 @@ impl Levity {
         assert_eq!(status, 201, "{v}");
     }
 
+    /// An OpenAI Responses account (`openai --wire responses`).
+    pub async fn add_responses(&self, name: &str, key: &str, base: &str, models: &[&str]) {
+        let body = json!({"kind": "openai-responses", "api_key": key, "name": name, "base_url": base, "models": models});
+        let (status, v) = self
+            .admin(reqwest::Method::POST, "/accounts", Some(body))
+            .await;
+        assert_eq!(status, 201, "{v}");
+    }
+
     pub async fn set(&self, key: &str, value: &str) {
         let body = json!({"key": key, "value": value});
         let (status, v) = self

@@ -1,5 +1,6 @@
-//! Fake upstreams on loopback: a Gemini API and an OpenAI-compatible host in
-//! one small hand-written HTTP/1.1 server, so tests control every byte,
+//! Fake upstreams on loopback: a Gemini API, an OpenAI-compatible host and
+//! OpenAI's Responses API (`fake_responses.rs`) in one small hand-written
+//! HTTP/1.1 server, so tests control every byte,
 //! including the ways real upstreams fail (status codes with retry hints,
 //! dropped connections, streams cut short or stalled).
 //!
@@ -12,6 +13,7 @@
 //! models refuse a current-turn function call without one, and both Gemini
 //! and Anthropic refuse a signature they did not issue.
 
+use crate::fake_responses as responses;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -227,6 +229,10 @@ impl Fake {
         };
         let openai = req.path.ends_with("/chat/completions");
         let anthropic = req.path.starts_with("/v1/messages");
+        let responses = responses::is_responses(&req.path);
+        if responses && let Some(body) = responses::refusal(&req.body, &key) {
+            return respond_json(&mut sock, 400, &body).await;
+        }
         if req.path.contains(":countTokens") {
             let n = req.body.to_string().len() / 4;
             return respond_json(&mut sock, 200, &json!({"totalTokens": n})).await;
@@ -237,7 +243,7 @@ impl Fake {
         }
         let refusal = if anthropic {
             anthropic_refusal(&req.body)
-        } else if openai {
+        } else if openai || responses {
             None
         } else {
             gemini_refusal(&req.path, &req.body)
@@ -303,6 +309,8 @@ impl Fake {
             req.path.contains(":streamGenerateContent") || req.body["stream"] == json!(true);
         let reply = if anthropic {
             anthropic_reply(&req.body)
+        } else if responses {
+            responses::reply(&req.body)
         } else {
             reply_for(&req.body, openai)
         };
@@ -318,6 +326,8 @@ impl Fake {
             }
             let body = if openai {
                 openai_body(&req.body, &reply)
+            } else if responses {
+                responses::body(&req.body, &reply, &key)
             } else if anthropic {
                 anthropic_body(&req.body, &reply)
             } else if code_assist {
@@ -329,6 +339,8 @@ impl Fake {
         }
         let events = if openai {
             openai_events(&req.body, &reply)
+        } else if responses {
+            responses::events(&req.body, &reply, &key)
         } else if anthropic {
             anthropic_events(&req.body, &reply)
         } else if code_assist {
@@ -340,11 +352,13 @@ impl Fake {
             gemini_events(&reply, &req.body)
         };
         // Gemini without `alt=sse` streams one JSON array, element by element.
-        let array = !openai && !anthropic && !req.path.contains("alt=sse");
+        let array = !openai && !anthropic && !responses && !req.path.contains("alt=sse");
         let head = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: {}\r\nconnection: close\r\n{}\r\n",
             if array {
                 "application/json; charset=UTF-8"
+            } else if responses {
+                "text/event-stream; charset=utf-8"
             } else {
                 "text/event-stream"
             },
@@ -369,7 +383,8 @@ impl Fake {
             if let Some(Fault::Trickle(d)) = fault {
                 tokio::time::sleep(d).await;
             }
-            let frame = if anthropic {
+            // Anthropic and Responses name each event on an `event:` line.
+            let frame = if anthropic || responses {
                 let kind: Value = serde_json::from_str(&ev).unwrap();
                 format!("event: {}\ndata: {ev}\n\n", kind["type"].as_str().unwrap())
             } else if array {
@@ -496,7 +511,8 @@ fn key_fault(key: &str) -> Option<Fault> {
 /// cited in `src/provider/taxonomy/`, whose tests hold the same bodies).
 fn broken_key(key: &str, path: &str) -> Option<Fault> {
     let anthropic = path.starts_with("/v1/messages");
-    let openai = path.ends_with("/chat/completions");
+    // Responses fails over HTTP with Chat's envelope.
+    let openai = path.ends_with("/chat/completions") || responses::is_responses(path);
     let (status, body): (u16, Value) = if key.contains("revoked") {
         if anthropic {
             (
@@ -599,18 +615,18 @@ fn broken_key(key: &str, path: &str) -> Option<Fault> {
 
 /// What the fake model says, decided by the conversation's last turn.
 #[derive(Debug)]
-enum Reply {
+pub enum Reply {
     Text(String),
     Call { name: String, args: Value },
 }
 
 /// The newest command in a block of text: a line that starts with one
 /// (clients put their context around the prompt, in the same block or not).
-fn command_in(text: &str) -> Option<Reply> {
+pub fn command_in(text: &str) -> Option<Reply> {
     text.lines().rev().find_map(|l| command(l.trim_end()))
 }
 
-fn command(text: &str) -> Option<Reply> {
+pub fn command(text: &str) -> Option<Reply> {
     if let Some(rest) = text.strip_prefix("call ") {
         let (name, args) = rest.split_once(' ').unwrap_or((rest, "{}"));
         return Some(Reply::Call {

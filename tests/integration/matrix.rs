@@ -1,7 +1,7 @@
-//! The 4 × 3 matrix: every client protocol (OpenAI Chat, OpenAI Responses,
+//! The 4 × 4 matrix: every client protocol (OpenAI Chat, OpenAI Responses,
 //! Anthropic Messages, Gemini) against every upstream kind (Gemini API,
-//! Anthropic, OpenAI-compatible; Code Assist shares the Gemini encoding and
-//! has its own tests), streamed and not, for plain text, a tool-call round
+//! Anthropic, OpenAI-compatible, OpenAI Responses; Code Assist shares the
+//! Gemini encoding and has its own tests), streamed and not, for plain text, a tool-call round
 //! trip and thinking. Each cell checks what the client got and what the
 //! upstream received, and compares both with its golden file in
 //! `tests/corpus/` (`UPDATE_CORPUS=1` rewrites them; see its README).
@@ -23,6 +23,7 @@ enum Upstream {
     Gemini,
     Anthropic,
     OpenAi,
+    Responses,
 }
 
 const MODEL: &str = "matrix-model";
@@ -67,7 +68,8 @@ fn request(
                 b["tools"] = json!([{"type": "function", "name": "get_weather", "parameters": tool_schema()}]);
             }
             if think {
-                b["reasoning"] = json!({"effort": "high"});
+                // As Codex asks, so a native upstream sends a summary too.
+                b["reasoning"] = json!({"effort": "high", "summary": "auto"});
             }
             ("/v1/responses".into(), b)
         }
@@ -316,6 +318,16 @@ async fn setup(upstream: Upstream) -> (Levity, Fake) {
             lev.set(&format!("model_map.{MODEL}"), "deepseek-reasoner")
                 .await;
         }
+        Upstream::Responses => {
+            lev.add_responses(
+                "r",
+                "sk-proj-matrix-01",
+                &format!("{}/v1", fake.url()),
+                &["gpt-5-codex"],
+            )
+            .await;
+            lev.set(&format!("model_map.{MODEL}"), "gpt-5-codex").await;
+        }
     }
     (lev, fake)
 }
@@ -327,6 +339,7 @@ fn upstream_path(upstream: Upstream, stream: bool) -> &'static str {
         (Upstream::Gemini, true) => "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
         (Upstream::Anthropic, _) => "/v1/messages",
         (Upstream::OpenAi, _) => "/v1/chat/completions",
+        (Upstream::Responses, _) => "/v1/responses",
     }
 }
 
@@ -336,6 +349,7 @@ fn tool_result_seen(upstream: Upstream, body: &Value) -> bool {
         Upstream::Gemini => s.contains("\"functionResponse\"") && s.contains("sunny"),
         Upstream::Anthropic => s.contains("\"tool_result\"") && s.contains("sunny"),
         Upstream::OpenAi => s.contains("\"role\":\"tool\"") && s.contains("sunny"),
+        Upstream::Responses => s.contains("\"function_call_output\"") && s.contains("sunny"),
     }
 }
 
@@ -423,6 +437,11 @@ async fn cell(client: Client, upstream: Upstream, stream: bool) {
         }
         Upstream::Anthropic => up["thinking"]["type"] == "enabled",
         Upstream::OpenAi => up["reasoning_effort"].is_string(),
+        Upstream::Responses => {
+            up["reasoning"]["effort"].is_string()
+                && up["reasoning"]["summary"] == "auto"
+                && up["store"] == false
+        }
     };
     assert!(asked, "{name}: the upstream was asked to think: {up}");
     record(
@@ -454,4 +473,8 @@ matrix! {
     gemini_to_gemini: Gemini Gemini;
     gemini_to_anthropic: Gemini Anthropic;
     gemini_to_openai: Gemini OpenAi;
+    chat_to_responses: Chat Responses;
+    responses_to_responses: Responses Responses;
+    messages_to_responses: Messages Responses;
+    gemini_to_responses: Gemini Responses;
 }

@@ -38,6 +38,13 @@ describe('newAccountBody', () => {
       tier: 'paid',
     });
   });
+  it('openai-responses lists models and defaults to api.openai.com', () => {
+    expect(newAccountBody({ kind: 'openai-responses', api_key: 'k', models: 'gpt-5-codex, gpt-5' }).body).toEqual({
+      kind: 'openai-responses',
+      api_key: 'k',
+      models: ['gpt-5-codex', 'gpt-5'],
+    });
+  });
   it("sends a key's project (the keys sharing one quota) only when given", () => {
     for (const kind of ['gemini', 'anthropic']) {
       expect(newAccountBody({ kind, api_key: 'k', project: ' team-a ' }).body).toEqual({ kind, api_key: 'k', project: 'team-a' });

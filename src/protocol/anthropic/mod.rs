@@ -9,7 +9,7 @@
 
 mod decode;
 mod encode;
-mod signature;
+pub mod signature;
 mod stream;
 mod types;
 mod upstream;

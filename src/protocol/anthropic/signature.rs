@@ -22,6 +22,8 @@ pub fn to_wire(sig: &Signature, slot: Slot) -> String {
             };
             format!("{PREFIX}gemini:{kind}:{model}:{}", sig.value)
         }
+        // Account ids (`acc_<hex>`) hold no `:`; reasoning is never a call's.
+        Origin::OpenAi { account } => format!("{PREFIX}openai:{account}:{}", sig.value),
     }
 }
 
@@ -37,6 +39,16 @@ pub fn from_wire(s: &str) -> Option<(Signature, Slot)> {
         };
         return Some((sig, Slot::Thought));
     };
+    if let Some((account, value)) = rest.strip_prefix("openai:").and_then(|r| r.split_once(':')) {
+        let origin = Origin::OpenAi {
+            account: account.to_string(),
+        };
+        let sig = Signature {
+            origin,
+            value: value.to_string(),
+        };
+        return (!account.is_empty() && !value.is_empty()).then_some((sig, Slot::Thought));
+    }
     let mut fields = rest.splitn(4, ':');
     let (provider, kind, model, value) = (
         fields.next()?,
@@ -82,11 +94,26 @@ mod tests {
         };
         assert_eq!(to_wire(&a, Slot::Thought), "EqQBCkgIARABGAIiQL");
         assert_eq!(from_wire("EqQBCkgIARABGAIiQL"), Some((a, Slot::Thought)));
+        let o = Signature {
+            origin: Origin::OpenAi {
+                account: "acc_0a1b".into(),
+            },
+            value: "gAAAAB:x==".into(),
+        };
+        assert_eq!(
+            to_wire(&o, Slot::Thought),
+            "lvt1:openai:acc_0a1b:gAAAAB:x=="
+        );
+        assert_eq!(
+            from_wire(&to_wire(&o, Slot::Thought)),
+            Some((o, Slot::Thought))
+        );
         for bad in [
             "",
+            "lvt1:openai::x",
+            "lvt1:openai:acc_1:",
             "lvt1:",
             "lvt1:gemini:call:m:",
-            "lvt1:openai:call:m:x",
             "lvt1:gemini:what:m:x",
         ] {
             assert_eq!(from_wire(bad), None, "{bad}");

@@ -55,13 +55,15 @@ pub fn decode_request(body: &[u8], model: &str, stream: bool) -> Result<Request,
         model: model.to_string(),
     };
     let signed = |p: &PartOut| {
-        p.thought_signature
-            .clone()
-            .filter(|s| !s.is_empty())
-            .map(|value| Signature {
-                origin: origin.clone(),
-                value,
-            })
+        let value = p.thought_signature.as_deref().filter(|s| !s.is_empty())?;
+        // OpenAI's reasoning comes back tagged with its account.
+        if let Some((sig, _)) = crate::protocol::openai_responses::provenance::tagged(value) {
+            return Some(sig);
+        }
+        Some(Signature {
+            origin: origin.clone(),
+            value: value.to_string(),
+        })
     };
     let (mut calls, mut results): (HashMap<String, usize>, HashMap<String, usize>) =
         Default::default();
@@ -281,7 +283,19 @@ fn usage_json(u: &Usage) -> Value {
 }
 
 fn part_json(part: &Part) -> Option<Value> {
-    let sig = |s: &Option<Signature>| s.as_ref().map(|s| s.value.clone());
+    // Gemini's own signatures go raw, as Gemini clients expect; OpenAI's
+    // carry their account (Anthropic's wire form, raw for Anthropic's own).
+    let sig = |s: &Option<Signature>| {
+        s.as_ref().map(|s| match s.origin {
+            crate::canonical::Origin::OpenAi { .. } => {
+                crate::protocol::anthropic::signature::to_wire(
+                    s,
+                    crate::protocol::anthropic::signature::Slot::Thought,
+                )
+            }
+            _ => s.value.clone(),
+        })
+    };
     Some(match part {
         Part::Text(t) => json!({"text": t}),
         Part::Thinking {

@@ -146,21 +146,11 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
         tools,
         tool_choice,
         response_format,
-        // A token budget (Anthropic, Gemini clients) becomes the nearest effort.
-        reasoning_effort: req
-            .reasoning
-            .and_then(|r| {
-                r.effort.or(r.budget_tokens.map(|b| match b {
-                    0..2_048 => Effort::Low,
-                    2_048..16_384 => Effort::Medium,
-                    _ => Effort::High,
-                }))
-            })
-            .map(|e| match e {
-                Effort::Minimal | Effort::Low => "low",
-                Effort::Medium => "medium",
-                Effort::High => "high",
-            }),
+        reasoning_effort: req.reasoning.and_then(|r| r.level()).map(|e| match e {
+            Effort::Minimal | Effort::Low => "low",
+            Effort::Medium => "medium",
+            Effort::High => "high",
+        }),
     };
     serde_json::to_vec(&body).expect("serializing owned data cannot fail")
 }

@@ -16,12 +16,20 @@ fn origin_of(s: &str) -> Option<Origin> {
         Some(("gemini", model)) => Some(Origin::Gemini {
             model: model.to_string(),
         }),
+        Some(("openai", account)) => Some(Origin::OpenAi {
+            account: account.to_string(),
+        }),
         _ => None,
     }
 }
 
-/// Opens a reasoning item's sealed state; anything levity did not seal is ignored.
+/// Opens a reasoning item's sealed state, or the `lvt1:openai:` form a
+/// Responses upstream's own reasoning reaches these clients in (passed
+/// through natively); anything else is ignored.
 fn opened(vault: &dyn Vault, sealed: &str) -> Option<(Signature, bool)> {
+    if let Some((sig, _)) = super::provenance::tagged(sealed) {
+        return Some((sig, false));
+    }
     let plain = vault.open(sealed)?;
     let state: SealedState = serde_json::from_slice(&plain).ok()?;
     Some((

@@ -11,6 +11,7 @@ pub fn sealed(vault: &dyn Vault, sig: &Signature, call: bool) -> String {
     let origin = match &sig.origin {
         Origin::Anthropic => "anthropic".to_string(),
         Origin::Gemini { model } => format!("gemini:{model}"),
+        Origin::OpenAi { account } => format!("openai:{account}"),
     };
     let state = SealedState {
         origin,

@@ -6,17 +6,26 @@
 //! upstream signature, with its provenance, into that blob, sealed with
 //! levity's own key (see [`Vault`]), so it is opaque and tamper-evident and
 //! returns to the part it belongs to on the next turn.
+//!
+//! The upstream side (`upstream.rs`, `answer.rs`) speaks to OpenAI's own
+//! Responses API; `provenance.rs` tags the reasoning passed through natively.
 
+mod answer;
 mod decode;
 mod encode;
+pub mod provenance;
 mod stream;
 mod types;
+mod upstream;
+
+pub use answer::{Judge, UpstreamDecoder, usage_of};
+pub use upstream::encode_request;
 
 pub use decode::decode_request;
 pub use encode::{
     compaction_answer, compaction_item, encode_error, encode_response, failed_stream,
 };
-pub use stream::EventEncoder;
+pub use stream::{EventEncoder, stream_error};
 
 /// Seals and opens the reasoning state levity hands to stateless clients.
 pub trait Vault {

@@ -27,6 +27,14 @@ pub fn error_code(err: &Error) -> &'static str {
     }
 }
 
+/// The last event of a passed-through stream that broke: the stream's
+/// own failure event, with what levity knows of the response.
+pub fn stream_error(err: &Error, out: &mut Vec<u8>) {
+    let data = json!({"type": "response.failed", "response": {"object": "response", "status": "failed",
+        "output": [], "error": {"code": error_code(err), "message": err.message}}});
+    out.extend_from_slice(format!("event: response.failed\ndata: {data}\n\n").as_bytes());
+}
+
 pub struct EventEncoder {
     vault: Arc<dyn Vault + Send + Sync>,
     id: String,

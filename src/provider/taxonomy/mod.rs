@@ -468,7 +468,8 @@ fn judge(kind: ProviderKind, said: &Said) -> Blame {
         ProviderKind::Gemini => &[GEMINI],
         ProviderKind::GoogleOauth => &[CODE_ASSIST, GEMINI],
         ProviderKind::Anthropic => &[ANTHROPIC],
-        ProviderKind::Openai => &[OPENAI],
+        // Responses fails over HTTP as Chat does (same error envelope).
+        ProviderKind::Openai | ProviderKind::OpenaiResponses => &[OPENAI],
     };
     tables
         .iter()
@@ -541,7 +542,9 @@ pub fn upstream_error(kind: ProviderKind, status: u16, body: &[u8]) -> Error {
     let mut err = match kind {
         ProviderKind::Gemini | ProviderKind::GoogleOauth => gemini::decode_error(status, body),
         ProviderKind::Anthropic => anthropic::decode_error(status, body),
-        ProviderKind::Openai => openai_chat::decode_error(status, body),
+        ProviderKind::Openai | ProviderKind::OpenaiResponses => {
+            openai_chat::decode_error(status, body)
+        }
     };
     let said = Said::read(status, body);
     let blame = judge(kind, &said);

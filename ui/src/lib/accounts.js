@@ -1,6 +1,9 @@
 // Account form logic: request bodies and refresh-token parsing.
 
-export const KINDS = ['gemini', 'anthropic', 'openai', 'google-oauth'];
+export const KINDS = ['gemini', 'anthropic', 'openai', 'openai-responses', 'google-oauth'];
+
+/** Kinds whose accounts serve the models listed on them (`--models`). */
+export const listsModels = (kind) => kind === 'openai' || kind === 'openai-responses';
 export const TIERS = ['free', 'pro', 'ultra', 'paid'];
 
 /** "a, b ,,c" → ["a", "b", "c"] */
@@ -57,7 +60,7 @@ export function newAccountBody(form) {
     if (!/^https?:\/\/\S+$/.test(base)) return { error: 'accounts.err.baseUrlFormat' };
     body.base_url = base.replace(/\/+$/, '');
   }
-  if (kind === 'openai') {
+  if (listsModels(kind)) {
     const models = splitList(form.models);
     if (models.length) body.models = models;
   }
@@ -77,7 +80,7 @@ export function accountPatch(account, form) {
   if (form.tier && form.tier !== account.tier) patch.tier = form.tier;
   const proxy = String(form.proxy ?? '').trim();
   if (proxy !== (account.proxy || '')) patch.proxy = proxy;
-  if (account.kind === 'openai') {
+  if (listsModels(account.kind)) {
     const models = splitList(form.models);
     if (models.join(',') !== (account.models || []).join(',')) patch.models = models;
   }

@@ -65,6 +65,7 @@ export const en = {
   'kind.gemini': 'Gemini API key',
   'kind.anthropic': 'Anthropic API key',
   'kind.openai': 'OpenAI-compatible',
+  'kind.openai-responses': 'OpenAI Responses (GPT-5, codex)',
   'kind.google-oauth': 'Google sign-in',
 
   'tier.free': 'Free',

@@ -65,6 +65,7 @@ export const zh = {
   'kind.gemini': 'Gemini API 密钥',
   'kind.anthropic': 'Anthropic API 密钥',
   'kind.openai': 'OpenAI 兼容',
+  'kind.openai-responses': 'OpenAI Responses（GPT-5、codex）',
   'kind.google-oauth': 'Google 登录',
 
   'tier.free': '免费',

@@ -1,0 +1,259 @@
+//! The upstream side of Responses, request half: canonical request → the
+//! body `POST {base}/responses` takes (shapes from openai-python's
+//! `types/responses/response_create_params.py` and `response_input_item_param.py`).
+//! Stateless: `store: false`, with reasoning carried in `encrypted_content`,
+//! which only the account that made it receives back.
+
+use super::NAMESPACE_SEP;
+use crate::canonical::{
+    Effort, Image, Origin, Part, Request, ResponseFormat, Role, ToolCall, ToolChoice, ToolKind,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+#[derive(Serialize)]
+struct Body<'a> {
+    model: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instructions: Option<String>,
+    input: Vec<Value>,
+    /// levity keeps no conversations, and OpenAI should not either.
+    store: bool,
+    /// Without it a stateless caller gets reasoning it cannot hand back.
+    include: [&'static str; 1],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stream: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_output_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<Value>,
+}
+
+fn image_url(img: &Image) -> String {
+    match img {
+        Image::Inline { mime_type, data } => format!("data:{mime_type};base64,{data}"),
+        Image::Url { url, .. } => url.clone(),
+    }
+}
+
+fn text_of(parts: &[Part]) -> String {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A function call item, its namespace restored from the flattened name.
+fn call_item(c: &ToolCall) -> Value {
+    let mut item =
+        json!({"type": "function_call", "call_id": c.id, "arguments": c.arguments.to_string()});
+    match c.name.split_once(NAMESPACE_SEP) {
+        Some((ns, name)) => {
+            item["name"] = json!(name);
+            item["namespace"] = json!(ns);
+        }
+        None => item["name"] = json!(c.name),
+    }
+    item
+}
+
+/// Appends text and images of one role as a message item, if any.
+fn flush(input: &mut Vec<Value>, role: Role, content: &mut Vec<Value>) {
+    if content.is_empty() {
+        return;
+    }
+    let role = match role {
+        Role::User => "user",
+        Role::Assistant => "assistant",
+    };
+    input.push(json!({"type": "message", "role": role, "content": std::mem::take(content)}));
+}
+
+/// Builds a Responses body for `model` on the account `account` (its id):
+/// reasoning that account made goes back as reasoning items; any other
+/// reasoning is dropped, since OpenAI refuses what it did not seal for the
+/// caller's organization.
+pub fn encode_request(req: &Request, model: &str, stream: bool, account: &str) -> Vec<u8> {
+    let own = Origin::OpenAi {
+        account: account.to_string(),
+    };
+    let mut input = Vec::with_capacity(req.messages.len() + 1);
+    for msg in &req.messages {
+        // Item ids are left out: with `store: false` OpenAI cannot look them up.
+        let mut content = Vec::new();
+        for part in &msg.parts {
+            match part {
+                Part::Text(t) => content.push(match msg.role {
+                    Role::User => json!({"type": "input_text", "text": t}),
+                    Role::Assistant => json!({"type": "output_text", "text": t}),
+                }),
+                Part::Image(img) if msg.role == Role::User => content.push(
+                    json!({"type": "input_image", "image_url": image_url(img), "detail": "auto"}),
+                ),
+                Part::Image(_) => {}
+                Part::ToolCall(c) => {
+                    flush(&mut input, msg.role, &mut content);
+                    input.push(call_item(c));
+                }
+                Part::ToolResult {
+                    call_id,
+                    content: c,
+                    is_error,
+                    ..
+                } => {
+                    flush(&mut input, msg.role, &mut content);
+                    let text = text_of(c);
+                    let output = if *is_error {
+                        format!("Error: {text}")
+                    } else {
+                        text
+                    };
+                    input.push(json!({"type": "function_call_output", "call_id": call_id, "output": output}));
+                }
+                Part::Thinking {
+                    text, signature, ..
+                } => {
+                    let Some(sealed) = signature.as_ref().and_then(|s| s.for_origin(&own)) else {
+                        continue;
+                    };
+                    flush(&mut input, msg.role, &mut content);
+                    let summary: Vec<Value> = (!text.is_empty())
+                        .then(|| json!({"type": "summary_text", "text": text}))
+                        .into_iter()
+                        .collect();
+                    input.push(json!({"type": "reasoning", "summary": summary, "encrypted_content": sealed}));
+                }
+            }
+        }
+        flush(&mut input, msg.role, &mut content);
+    }
+    let tools = req
+        .tools
+        .iter()
+        .map(|t| match t.kind {
+            // Responses makes function tools strict unless told otherwise,
+            // which most clients' schemas (optional properties) would fail.
+            ToolKind::Function => {
+                let mut f = json!({"type": "function", "name": t.name,
+                    "parameters": t.parameters, "strict": false});
+                if let Some(d) = &t.description {
+                    f["description"] = json!(d);
+                }
+                f
+            }
+            ToolKind::WebSearch => json!({"type": "web_search"}),
+        })
+        .collect();
+    let tool_choice = req.tool_choice.as_ref().map(|c| match c {
+        ToolChoice::Auto => json!("auto"),
+        ToolChoice::None => json!("none"),
+        ToolChoice::Required => json!("required"),
+        ToolChoice::Named(n) => json!({"type": "function", "name": n}),
+    });
+    let text = req.response_format.as_ref().map(|f| match f {
+        ResponseFormat::JsonObject => json!({"format": {"type": "json_object"}}),
+        ResponseFormat::JsonSchema { name, schema } => json!({"format": {"type": "json_schema",
+            "name": name.as_deref().unwrap_or("response"), "schema": schema}}),
+    });
+    // A summary is asked for, so clients that show reasoning have some.
+    let reasoning = req.reasoning.map(|r| {
+        let mut reasoning = json!({"summary": "auto"});
+        if let Some(e) = r.level() {
+            reasoning["effort"] = json!(match e {
+                Effort::Minimal => "minimal",
+                Effort::Low => "low",
+                Effort::Medium => "medium",
+                Effort::High => "high",
+            });
+        }
+        reasoning
+    });
+    let body = Body {
+        model,
+        instructions: (!req.system.is_empty()).then(|| req.system.join("\n\n")),
+        input,
+        store: false,
+        include: ["reasoning.encrypted_content"],
+        stream,
+        tools,
+        tool_choice,
+        max_output_tokens: req.params.max_tokens,
+        temperature: req.params.temperature,
+        top_p: req.params.top_p,
+        reasoning,
+        text,
+    };
+    serde_json::to_vec(&body).expect("serializing owned data cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::{Message, Reasoning, Signature};
+
+    fn thought(account: &str, value: &str) -> Part {
+        Part::Thinking {
+            text: "pondered".into(),
+            signature: Some(Signature {
+                origin: Origin::OpenAi {
+                    account: account.into(),
+                },
+                value: value.into(),
+            }),
+            redacted: false,
+        }
+    }
+
+    #[test]
+    fn reasoning_goes_back_only_to_its_account() {
+        let req = Request {
+            system: vec!["be brief".into()],
+            messages: vec![
+                Message {
+                    role: Role::User,
+                    parts: vec![Part::Text("hi".into())],
+                },
+                Message {
+                    role: Role::Assistant,
+                    parts: vec![
+                        thought("acc_a", "sealed-a"),
+                        thought("acc_b", "sealed-b"),
+                        Part::Text("hello".into()),
+                    ],
+                },
+            ],
+            reasoning: Some(Reasoning {
+                effort: None,
+                budget_tokens: Some(4096),
+            }),
+            ..Request::default()
+        };
+        let body: Value =
+            serde_json::from_slice(&encode_request(&req, "gpt-5", true, "acc_a")).unwrap();
+        assert_eq!(
+            body,
+            json!({"model": "gpt-5", "instructions": "be brief", "store": false, "stream": true,
+            "include": ["reasoning.encrypted_content"],
+            "reasoning": {"effort": "medium", "summary": "auto"},
+            "input": [
+                {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+                {"type": "reasoning", "summary": [{"type": "summary_text", "text": "pondered"}], "encrypted_content": "sealed-a"},
+                {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "hello"}]},
+            ]})
+        );
+    }
+}
