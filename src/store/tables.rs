@@ -29,8 +29,10 @@ pub(super) const BYTE_TABLES: [TableDefinition<&str, &[u8]>; 7] =
 
 /// Bumped whenever a table's layout changes; `Store::open` knows every step.
 /// 2: the `health` table. 3: the `usage` table. 4: the request log.
-/// 5: proxies and secret settings sealed.
-pub const SCHEMA_VERSION: u32 = 5;
+/// 5: proxies and secret settings sealed. 6: the `openai-responses` account
+/// kind (nothing to convert; an older levity refuses the file cleanly
+/// instead of failing on an account it cannot read).
+pub const SCHEMA_VERSION: u32 = 6;
 
 pub struct Store {
     pub(super) db: Db,

@@ -108,8 +108,33 @@ fn walk(value: &Value, key: Option<&str>, ids: &mut HashMap<String, usize>) -> V
             Some(parsed) => walk(&parsed, None, ids),
             None => value.clone(),
         },
+        // Account ids travel inside other values (reasoning tagged with
+        // the account that made it).
+        Value::String(s) if s.contains("acc_") => Value::String(accounts(s, ids)),
         _ => value.clone(),
     }
+}
+
+/// `s` with each `acc_` + 12 hex digits (a random account id) as `acc_<N>`.
+fn accounts(s: &str, ids: &mut HashMap<String, usize>) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(at) = rest.find("acc_") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 4..];
+        let hex = tail.len() >= 12 && tail[..12].bytes().all(|b| b.is_ascii_hexdigit());
+        if hex {
+            let n = ids.len() + 1;
+            let n = *ids.entry(rest[at..at + 16].to_string()).or_insert(n);
+            out.push_str(&format!("acc_<{n}>"));
+            rest = &tail[12..];
+        } else {
+            out.push_str("acc_");
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn is_id(key: &str) -> bool {
