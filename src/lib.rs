@@ -10,6 +10,7 @@
 //! - `config`: typed runtime settings. `cli` / `commands`: the command line.
 
 pub mod canonical;
+pub mod catalogue;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -6,7 +6,7 @@
 #![no_main]
 
 use bytes::Bytes;
-use levity::server::{Inspector, Wire};
+use levity::server::Wire;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let wire = WIRES[usize::from(pick & 3)];
     let piece = usize::from(pick >> 2).max(1);
-    let mut inspector = Inspector::new(wire);
+    let mut inspector = wire.inspector();
     let mut client = Vec::new();
     let mut failure = None;
     for chunk in input.chunks(piece) {
@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Some(e) if wire == (Wire::Gemini { sse: false }) => {
-            client.extend_from_slice(&inspector.error(&e));
+            client.extend_from_slice(&inspector.error(&wire.stream_error(&e)));
             let Some(got) = elements(&client) else {
                 panic!(
                     "the client got no valid array: {}",

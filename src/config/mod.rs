@@ -29,17 +29,16 @@ impl Mode {
     }
 }
 
-/// Default limits per tier: Gemini's free tier, the paid Google plans, and
-/// pay-as-you-go keys, whose limits are per minute only. A Google sign-in
-/// on the free tier has Code Assist's quota: "60 requests/min and 1,000
-/// requests/day" (github.com/google-gemini/gemini-cli, README).
+/// Default limits per tier: Gemini's free tier (or the kind's own free
+/// tier, `Descriptor::free_limits`), the paid Google plans, and
+/// pay-as-you-go keys, whose limits are per minute only.
 fn default_limits(kind: ProviderKind, tier: Tier) -> Limits {
-    let (rpm, rpd, tpm, reset_ms) = match tier {
-        Tier::Free if kind == ProviderKind::GoogleOauth => (60, 1_000, 0, DAY),
-        Tier::Free => (10, 250, 250_000, DAY),
-        Tier::Pro => (120, 1_500, 2_000_000, DAY),
-        Tier::Ultra => (240, 4_000, 4_000_000, DAY),
-        Tier::Paid => (1_000, 0, 0, MINUTE),
+    let (rpm, rpd, tpm, reset_ms) = match (tier, kind.descriptor().free_limits) {
+        (Tier::Free, Some((rpm, rpd, tpm))) => (rpm, rpd, tpm, DAY),
+        (Tier::Free, None) => (10, 250, 250_000, DAY),
+        (Tier::Pro, _) => (120, 1_500, 2_000_000, DAY),
+        (Tier::Ultra, _) => (240, 4_000, 4_000_000, DAY),
+        (Tier::Paid, _) => (1_000, 0, 0, MINUTE),
     };
     Limits {
         rpm,
@@ -267,7 +266,7 @@ pub fn glob_map<'a>(rules: &[(&str, &'a str)], model: &str) -> Option<&'a str> {
 }
 
 /// `*` matches any run of characters; everything else matches itself.
-fn glob(pattern: &str, text: &str) -> bool {
+pub fn glob(pattern: &str, text: &str) -> bool {
     let mut parts = pattern.split('*');
     let first = parts.next().unwrap_or("");
     let Some(mut rest) = text.strip_prefix(first) else {

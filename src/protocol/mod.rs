@@ -6,7 +6,44 @@ pub mod anthropic;
 pub mod gemini;
 pub mod openai_chat;
 pub mod openai_responses;
+pub mod passthrough;
 pub mod sse;
+
+/// The wire protocols, named apart from the modules that speak them: what
+/// an upstream kind answers in (`provider::Descriptor::protocol`) and what a
+/// client speaks (`server::wire::Wire`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    OpenAiChat,
+    OpenAiResponses,
+    Anthropic,
+    Gemini,
+}
+
+impl Protocol {
+    /// The usage a whole answer or one stream event reports; `None` when
+    /// the bytes are not a JSON object (checked UTF-8 first by the caller).
+    pub fn usage_of(self, body: &[u8]) -> Option<Option<crate::canonical::Usage>> {
+        match self {
+            Protocol::OpenAiChat => openai_chat::usage_of(body).ok(),
+            Protocol::OpenAiResponses => openai_responses::usage_of(body).ok(),
+            Protocol::Anthropic => anthropic::usage_of(body).ok(),
+            Protocol::Gemini => gemini::usage_of(body).ok(),
+        }
+    }
+
+    /// An upstream's error body in this protocol's envelope, as an error.
+    pub fn decode_error(self, status: u16, body: &[u8]) -> crate::error::Error {
+        match self {
+            Protocol::Gemini => gemini::decode_error(status, body),
+            Protocol::Anthropic => anthropic::decode_error(status, body),
+            // Responses fails over HTTP as Chat does (the same envelope).
+            Protocol::OpenAiChat | Protocol::OpenAiResponses => {
+                openai_chat::decode_error(status, body)
+            }
+        }
+    }
+}
 
 /// Lowercase hex of bytes; used for ids and key hashes.
 pub fn hex(bytes: &[u8]) -> String {

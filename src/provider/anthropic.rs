@@ -2,11 +2,15 @@
 //! `/v1/messages/count_tokens`, key in `x-api-key`. Anthropic clients pass
 //! through with their `anthropic-version` and `anthropic-beta` headers.
 
-use super::{Call, Decoder, Forward};
+use super::kind::{Calls, Descriptor, Sent};
+use super::{Call, Decoder, Forward, ProviderKind, taxonomy};
 use crate::canonical::Request;
+use crate::catalogue::Family;
 use crate::error::{Error, Kind};
-use crate::protocol::anthropic;
-use crate::store::{Account, ProviderKind};
+use crate::protocol::{Protocol, anthropic};
+use crate::scheduler::Zone;
+use crate::store::{Account, Tier};
+use futures_util::future::BoxFuture;
 
 const DEFAULT_VERSION: &str = "2023-06-01";
 
@@ -36,7 +40,7 @@ fn post(
 }
 
 /// Sends a translated request; returns the response head and its decoder.
-pub async fn send(
+async fn send(
     call: &Call,
     req: &Request,
     stream: bool,
@@ -57,7 +61,7 @@ pub async fn send(
 }
 
 /// Sends a Messages body as the client wrote it (model renamed, history cleaned).
-pub async fn forward(
+async fn forward(
     call: &Call,
     body: Vec<u8>,
     headers: &Forward,
@@ -67,7 +71,7 @@ pub async fn forward(
 }
 
 /// Anthropic's own count for the client's request.
-pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
+async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
     let body = anthropic::encode_request(req, &call.model, false);
     let mut value: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&body).expect("just encoded");
@@ -101,3 +105,50 @@ pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
             )
         })
 }
+
+struct AnthropicApi;
+
+impl Calls for AnthropicApi {
+    fn send<'a>(&'a self, call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
+        Box::pin(send(call, req, stream))
+    }
+
+    fn forward<'a>(
+        &'a self,
+        call: &'a Call,
+        body: Vec<u8>,
+        headers: &'a Forward,
+    ) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
+        Box::pin(forward(call, body, headers))
+    }
+
+    fn count_tokens<'a>(
+        &'a self,
+        call: &'a Call,
+        req: &'a Request,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(count_tokens(call, req))
+    }
+}
+
+/// Anthropic's limits apply per organization (docs.claude.com/en/api/
+/// rate-limits), so keys grouped under one `--project` share them.
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    kind: ProviderKind::Anthropic,
+    name: "anthropic",
+    default_base_url: "https://api.anthropic.com",
+    needs_base_url: false,
+    default_tier: Tier::Paid,
+    free_limits: None,
+    protocol: Protocol::Anthropic,
+    passes_through: true,
+    lists_models: false,
+    family: Some(Family::Claude),
+    zone: Zone::Utc,
+    quota_per_model: false,
+    shares_project_quota: true,
+    reports_quota: false,
+    needs_images_inline: false,
+    errors: &[taxonomy::ANTHROPIC],
+    calls: &AnthropicApi,
+};

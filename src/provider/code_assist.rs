@@ -7,12 +7,16 @@
 //! configured endpoints in order (the daily endpoint, then production) on
 //! 404, 429, 5xx or network errors before the account is given up.
 
-use super::{Call, Decoder};
+use super::kind::{Calls, Descriptor, Sent};
+use super::{Call, Decoder, taxonomy};
 use crate::canonical::Request;
+use crate::catalogue::Family;
 use crate::error::{Blame, Broken, Error, Kind};
+use crate::protocol::Protocol;
 use crate::protocol::gemini::{self, code_assist};
-use crate::scheduler::now_ms;
-use crate::store::ProviderKind;
+use crate::scheduler::{Zone, now_ms};
+use crate::store::{ProviderKind, Tier};
+use futures_util::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -219,7 +223,7 @@ async fn discover(call: &Call, access: &str) -> Result<String, Error> {
 }
 
 /// Sends a generate request; returns the response head and its decoder.
-pub async fn send(
+async fn send(
     call: &Call,
     req: &Request,
     stream: bool,
@@ -237,7 +241,7 @@ pub async fn send(
     Ok((resp, Box::new(decoder)))
 }
 
-pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
+async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
     let (access, _) = session(call).await?;
     let body = code_assist::wrap_count_tokens(
         &gemini::encode_count_contents(req, &call.model),
@@ -339,3 +343,43 @@ pub fn escape(s: &str) -> String {
     }
     out
 }
+
+struct CodeAssist;
+
+impl Calls for CodeAssist {
+    fn send<'a>(&'a self, call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
+        Box::pin(send(call, req, stream))
+    }
+
+    fn count_tokens<'a>(
+        &'a self,
+        call: &'a Call,
+        req: &'a Request,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(count_tokens(call, req))
+    }
+}
+
+/// A Google sign-in: Code Assist wraps Gemini's protocol (no pass-through),
+/// reports its quota itself, and its project's quota is the user's own.
+/// On the free tier: "60 requests/min and 1,000 requests/day"
+/// (github.com/google-gemini/gemini-cli, README).
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    kind: ProviderKind::GoogleOauth,
+    name: "google-oauth",
+    default_base_url: "https://cloudcode-pa.googleapis.com",
+    needs_base_url: false,
+    default_tier: Tier::Free,
+    free_limits: Some((60, 1_000, 0)),
+    protocol: Protocol::Gemini,
+    passes_through: false,
+    lists_models: false,
+    family: Some(Family::Gemini),
+    zone: Zone::Pacific,
+    quota_per_model: true,
+    shares_project_quota: false,
+    reports_quota: true,
+    needs_images_inline: true,
+    errors: &[taxonomy::CODE_ASSIST, taxonomy::GEMINI],
+    calls: &CodeAssist,
+};

@@ -1,10 +1,15 @@
 //! Gemini API-key accounts: `POST {base}/v1beta/models/{model}:generateContent`,
 //! `:streamGenerateContent?alt=sse` and `:countTokens`, key in `x-goog-api-key`.
 
-use super::{Call, Decoder};
+use super::kind::{Calls, Descriptor, Sent};
+use super::{Call, Decoder, Forward, ProviderKind, taxonomy};
 use crate::canonical::Request;
+use crate::catalogue::Family;
 use crate::error::{Error, Kind};
-use crate::protocol::gemini;
+use crate::protocol::{Protocol, gemini};
+use crate::scheduler::Zone;
+use crate::store::Tier;
+use futures_util::future::BoxFuture;
 
 fn post(call: &Call, method: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
     let url = super::method_url(&call.acc.base_url, "/v1beta/models/", &call.model, method);
@@ -16,7 +21,7 @@ fn post(call: &Call, method: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
 }
 
 /// Sends a generate request; returns the response head and its decoder.
-pub async fn send(
+async fn send(
     call: &Call,
     req: &Request,
     stream: bool,
@@ -33,7 +38,7 @@ pub async fn send(
 }
 
 /// Gemini's own token count for everything the request would send.
-pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
+async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
     let builder = post(
         call,
         "countTokens",
@@ -50,7 +55,60 @@ pub async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
 }
 
 /// Sends a Gemini client's body as it is (auth replaced) to `method`.
-pub async fn forward(call: &Call, body: Vec<u8>, method: &str) -> Result<reqwest::Response, Error> {
+async fn forward(call: &Call, body: Vec<u8>, method: &str) -> Result<reqwest::Response, Error> {
     let builder = post(call, method, body);
     super::send(builder, call.host(), call.timeout, call.acc.kind).await
 }
+
+struct GeminiApi;
+
+impl Calls for GeminiApi {
+    fn send<'a>(&'a self, call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
+        Box::pin(send(call, req, stream))
+    }
+
+    fn forward<'a>(
+        &'a self,
+        call: &'a Call,
+        body: Vec<u8>,
+        headers: &'a Forward,
+    ) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
+        // The method the Gemini client called (`streamGenerateContent?alt=sse`, ...).
+        let method = headers
+            .gemini_method
+            .as_deref()
+            .unwrap_or("generateContent");
+        Box::pin(forward(call, body, method))
+    }
+
+    fn count_tokens<'a>(
+        &'a self,
+        call: &'a Call,
+        req: &'a Request,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(count_tokens(call, req))
+    }
+}
+
+/// Gemini's limits apply per Google Cloud project, not per key, and per
+/// model (ai.google.dev/gemini-api/docs/rate-limits); its day starts at
+/// midnight Pacific.
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    kind: ProviderKind::Gemini,
+    name: "gemini",
+    default_base_url: "https://generativelanguage.googleapis.com",
+    needs_base_url: false,
+    default_tier: Tier::Free,
+    free_limits: None,
+    protocol: Protocol::Gemini,
+    passes_through: true,
+    lists_models: false,
+    family: Some(Family::Gemini),
+    zone: Zone::Pacific,
+    quota_per_model: true,
+    shares_project_quota: true,
+    reports_quota: false,
+    needs_images_inline: true,
+    errors: &[taxonomy::GEMINI],
+    calls: &GeminiApi,
+};

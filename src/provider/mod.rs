@@ -10,17 +10,20 @@ pub mod code_assist;
 pub mod fetch;
 pub mod gemini;
 pub mod hints;
+pub mod kind;
 pub mod openai;
 pub mod openai_responses;
 pub mod taxonomy;
 
-use crate::canonical::{Event, Request, Response, Usage};
+use crate::canonical::{Event, Request, Response};
 use crate::config::OauthSettings;
 use crate::error::{Error, Kind};
+pub use crate::protocol::passthrough::Rewrite;
 use crate::protocol::{StreamDecode, sse};
-use crate::store::{Account, ProviderKind};
+use crate::store::Account;
 use arc_swap::ArcSwap;
 use futures_util::{Stream, StreamExt};
+pub use kind::{Descriptor, ProviderKind};
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -184,13 +187,8 @@ pub struct Forward {
 }
 
 pub async fn generate(call: Call, req: &Request) -> Result<Response, Error> {
-    let (resp, decoder) = match call.acc.kind {
-        ProviderKind::Gemini => gemini::send(&call, req, false).await?,
-        ProviderKind::Openai => openai::send(&call, req, false).await?,
-        ProviderKind::OpenaiResponses => openai_responses::send(&call, req, false).await?,
-        ProviderKind::Anthropic => anthropic::send(&call, req, false).await?,
-        ProviderKind::GoogleOauth => code_assist::send(&call, req, false).await?,
-    };
+    let calls = call.acc.kind.descriptor().calls;
+    let (resp, decoder) = calls.send(&call, req, false).await?;
     call.observe(&resp);
     let body = read_whole(&call, resp).await?;
     let mut decoder = decoder;
@@ -205,13 +203,8 @@ pub async fn generate(call: Call, req: &Request) -> Result<Response, Error> {
 
 /// A streamed answer; returns once the upstream accepted the request.
 pub async fn stream(call: Call, req: &Request) -> Result<EventStream, Error> {
-    let (resp, decoder) = match call.acc.kind {
-        ProviderKind::Gemini => gemini::send(&call, req, true).await?,
-        ProviderKind::Openai => openai::send(&call, req, true).await?,
-        ProviderKind::OpenaiResponses => openai_responses::send(&call, req, true).await?,
-        ProviderKind::Anthropic => anthropic::send(&call, req, true).await?,
-        ProviderKind::GoogleOauth => code_assist::send(&call, req, true).await?,
-    };
+    let calls = call.acc.kind.descriptor().calls;
+    let (resp, decoder) = calls.send(&call, req, true).await?;
     call.observe(&resp);
     let state = StreamState {
         body: Box::pin(resp.bytes_stream()),
@@ -263,17 +256,8 @@ pub async fn read_whole(call: &Call, mut resp: reqwest::Response) -> Result<Vec<
 /// Input tokens of a request: the upstream's own counter where it has one,
 /// else a local estimate (see `estimate_tokens`).
 pub async fn count_tokens(call: Call, req: &Request) -> Result<u64, Error> {
-    match call.acc.kind {
-        ProviderKind::Gemini => gemini::count_tokens(&call, req).await,
-        ProviderKind::Anthropic => anthropic::count_tokens(&call, req).await,
-        ProviderKind::GoogleOauth => code_assist::count_tokens(&call, req).await,
-        ProviderKind::Openai => Ok(estimate_tokens(
-            &crate::protocol::openai_chat::encode_request(req, &call.model, false),
-        )),
-        ProviderKind::OpenaiResponses => Ok(estimate_tokens(
-            &crate::protocol::openai_responses::encode_request(req, &call.model, false, ""),
-        )),
-    }
+    let calls = call.acc.kind.descriptor().calls;
+    calls.count_tokens(&call, req).await
 }
 
 /// A documented estimate for hosts without a counter: about four bytes of
@@ -289,77 +273,21 @@ pub async fn forward(
     body: Vec<u8>,
     headers: &Forward,
 ) -> Result<reqwest::Response, Error> {
-    let resp = match call.acc.kind {
-        ProviderKind::Openai => openai::forward(call, body).await?,
-        ProviderKind::OpenaiResponses => openai_responses::forward(call, body).await?,
-        ProviderKind::Anthropic => anthropic::forward(call, body, headers).await?,
-        ProviderKind::Gemini => {
-            let method = headers
-                .gemini_method
-                .as_deref()
-                .unwrap_or("generateContent");
-            gemini::forward(call, body, method).await?
-        }
-        ProviderKind::GoogleOauth => {
-            return Err(Error::new(
-                Kind::Internal,
-                "Code Assist has no pass-through path",
-            ));
-        }
-    };
+    let resp = call
+        .acc
+        .kind
+        .descriptor()
+        .calls
+        .forward(call, body, headers)
+        .await?;
     call.observe(&resp);
     Ok(resp)
 }
 
-/// A change a native answer's bytes need on their way to the client (a
-/// whole body, or one stream event's data); `None` leaves them as they are.
-pub type Rewrite = Arc<dyn Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync>;
-
 /// What `acc`'s native answers need rewritten, if anything: Responses
 /// reasoning is tagged with the account that made it.
 pub fn native_rewrite(acc: &Account) -> Option<Rewrite> {
-    (acc.kind == ProviderKind::OpenaiResponses).then(|| openai_responses::tagger(acc))
-}
-
-/// Reads a native non-streamed answer once, as it passes through: it must
-/// be JSON in UTF-8 (else the attempt fails and another account may try),
-/// and its usage, where the kind reports one, goes to the request log.
-pub fn usage_of(kind: ProviderKind, body: &[u8]) -> Result<Option<Usage>, Error> {
-    // Checked apart: serde skips the fields it does not read without
-    // checking their bytes.
-    if std::str::from_utf8(body).is_err() {
-        return Err(not_json("an answer", body));
-    }
-    read_usage(kind, body).ok_or_else(|| not_json("an answer", body))
-}
-
-/// The usage a whole answer or one stream event of `kind`'s protocol
-/// reports; `None` when the bytes are not a JSON object (checked UTF-8
-/// first by the caller).
-pub fn read_usage(kind: ProviderKind, body: &[u8]) -> Option<Option<Usage>> {
-    use crate::protocol::{anthropic, gemini, openai_chat, openai_responses};
-    match kind {
-        ProviderKind::Openai => openai_chat::usage_of(body).ok(),
-        ProviderKind::OpenaiResponses => openai_responses::usage_of(body).ok(),
-        ProviderKind::Anthropic => anthropic::usage_of(body).ok(),
-        ProviderKind::Gemini | ProviderKind::GoogleOauth => gemini::usage_of(body).ok(),
-    }
-}
-
-/// Whether `data` is one JSON value in UTF-8 (serde's skipping parse alone
-/// lets any bytes through inside strings).
-pub fn is_json(data: &[u8]) -> bool {
-    std::str::from_utf8(data)
-        .is_ok_and(|text| serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok())
-}
-
-/// An upstream's answer, event or element that is not JSON, shown in part.
-pub fn not_json(what: &str, data: &[u8]) -> Error {
-    let shown = String::from_utf8_lossy(&data[..data.len().min(120)]);
-    Error::new(
-        Kind::Upstream,
-        format!("the upstream sent {what} that is not JSON: {shown}"),
-    )
+    acc.kind.descriptor().calls.native_rewrite(acc)
 }
 
 /// The host part of a base URL, for messages that must not show paths or keys.
@@ -531,21 +459,6 @@ async fn next_events(mut st: StreamState) -> Option<(Result<Vec<Event>, Error>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Found by `make fuzz` on streams: serde skips unread fields without
-    /// checking their bytes, so UTF-8 is checked on its own.
-    #[test]
-    fn passed_answers_must_be_json_in_utf8() {
-        for kind in [
-            ProviderKind::Gemini,
-            ProviderKind::Openai,
-            ProviderKind::Anthropic,
-        ] {
-            assert!(usage_of(kind, b"{\"a\": \"fine\"}").is_ok());
-            let err = usage_of(kind, b"{\"a\": \"\xff\"}").unwrap_err();
-            assert!(err.message.contains("not JSON"), "{err:?}");
-        }
-    }
 
     #[test]
     fn estimates_grow_with_the_request() {

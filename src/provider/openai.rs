@@ -2,11 +2,14 @@
 //! {base}/chat/completions` with a bearer key. Chat Completions clients pass
 //! through with only the model renamed; other clients are translated.
 
-use super::{Call, Decoder};
+use super::kind::{Calls, Descriptor, Sent};
+use super::{Call, Decoder, Forward, ProviderKind, taxonomy};
 use crate::canonical::Request;
 use crate::error::Error;
-use crate::protocol::openai_chat;
-use crate::store::{Account, ProviderKind};
+use crate::protocol::{Protocol, openai_chat};
+use crate::scheduler::Zone;
+use crate::store::{Account, Tier};
+use futures_util::future::BoxFuture;
 
 const PATH: &str = "/chat/completions";
 
@@ -26,7 +29,7 @@ pub(super) fn post(
 }
 
 /// Sends a translated request; returns the response head and its decoder.
-pub async fn send(
+async fn send(
     call: &Call,
     req: &Request,
     stream: bool,
@@ -41,7 +44,55 @@ pub async fn send(
 }
 
 /// Sends a Chat Completions body as the client wrote it (model renamed).
-pub async fn forward(call: &Call, body: Vec<u8>) -> Result<reqwest::Response, Error> {
+async fn forward(call: &Call, body: Vec<u8>) -> Result<reqwest::Response, Error> {
     let builder = post(&call.client(), &call.acc, PATH, body);
     super::send(builder, call.host(), call.timeout, ProviderKind::Openai).await
 }
+
+struct ChatHost;
+
+impl Calls for ChatHost {
+    fn send<'a>(&'a self, call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
+        Box::pin(send(call, req, stream))
+    }
+
+    fn forward<'a>(
+        &'a self,
+        call: &'a Call,
+        body: Vec<u8>,
+        _: &'a Forward,
+    ) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
+        Box::pin(forward(call, body))
+    }
+
+    /// OpenAI-compatible hosts have no counter: an estimate of the body.
+    fn count_tokens<'a>(
+        &'a self,
+        call: &'a Call,
+        req: &'a Request,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        let body = openai_chat::encode_request(req, &call.model, false);
+        Box::pin(async move { Ok(super::estimate_tokens(&body)) })
+    }
+}
+
+/// Any host speaking Chat Completions; the user names it and its models.
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    kind: ProviderKind::Openai,
+    name: "openai",
+    default_base_url: "https://api.openai.com/v1",
+    needs_base_url: true,
+    default_tier: Tier::Paid,
+    free_limits: None,
+    protocol: Protocol::OpenAiChat,
+    passes_through: true,
+    lists_models: true,
+    family: None,
+    zone: Zone::Utc,
+    quota_per_model: false,
+    shares_project_quota: true,
+    reports_quota: false,
+    needs_images_inline: false,
+    errors: &[taxonomy::OPENAI],
+    calls: &ChatHost,
+};

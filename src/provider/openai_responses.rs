@@ -4,11 +4,15 @@
 //! renamed and `encrypted_content` tagged with its account; other clients
 //! are translated.
 
-use super::{Call, Decoder, hints, openai::post, taxonomy};
+use super::kind::{Calls, Descriptor, Sent};
+use super::{Call, Decoder, Forward, Rewrite, hints, openai::post, taxonomy};
 use crate::canonical::Request;
 use crate::error::Error;
+use crate::protocol::Protocol;
 use crate::protocol::openai_responses::{self as wire, provenance};
-use crate::store::{Account, ProviderKind};
+use crate::scheduler::Zone;
+use crate::store::{Account, ProviderKind, Tier};
+use futures_util::future::BoxFuture;
 use std::sync::Arc;
 
 const KIND: ProviderKind = ProviderKind::OpenaiResponses;
@@ -23,7 +27,7 @@ fn judge(status: u16, body: &[u8]) -> Error {
 }
 
 /// Sends a translated request; returns the response head and its decoder.
-pub async fn send(
+async fn send(
     call: &Call,
     req: &Request,
     stream: bool,
@@ -37,7 +41,7 @@ pub async fn send(
 
 /// Sends a Responses body as the client wrote it (model renamed), with the
 /// reasoning this account made untagged and any other account's dropped.
-pub async fn forward(call: &Call, body: Vec<u8>) -> Result<reqwest::Response, Error> {
+async fn forward(call: &Call, body: Vec<u8>) -> Result<reqwest::Response, Error> {
     let body = if body.windows(5).any(|w| w == b"lvt1:") {
         let mut value: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&body).map_err(|e| Error::from_json(&e))?;
@@ -54,7 +58,60 @@ pub async fn forward(call: &Call, body: Vec<u8>) -> Result<reqwest::Response, Er
 }
 
 /// Tags the `encrypted_content` of a native answer with `acc`.
-pub fn tagger(acc: &Account) -> super::Rewrite {
+fn tagger(acc: &Account) -> Rewrite {
     let account = acc.id.clone();
     Arc::new(move |data: &[u8]| provenance::tag_answer(&account, data))
 }
+
+struct ResponsesHost;
+
+impl Calls for ResponsesHost {
+    fn send<'a>(&'a self, call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
+        Box::pin(send(call, req, stream))
+    }
+
+    fn forward<'a>(
+        &'a self,
+        call: &'a Call,
+        body: Vec<u8>,
+        _: &'a Forward,
+    ) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
+        Box::pin(forward(call, body))
+    }
+
+    /// No counter here either: an estimate of the body.
+    fn count_tokens<'a>(
+        &'a self,
+        call: &'a Call,
+        req: &'a Request,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        let body = wire::encode_request(req, &call.model, false, "");
+        Box::pin(async move { Ok(super::estimate_tokens(&body)) })
+    }
+
+    /// Reasoning is tagged with the account that made it.
+    fn native_rewrite(&self, acc: &Account) -> Option<Rewrite> {
+        Some(tagger(acc))
+    }
+}
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    kind: KIND,
+    name: "openai-responses",
+    default_base_url: "https://api.openai.com/v1",
+    needs_base_url: false,
+    default_tier: Tier::Paid,
+    free_limits: None,
+    protocol: Protocol::OpenAiResponses,
+    passes_through: true,
+    lists_models: true,
+    family: None,
+    zone: Zone::Utc,
+    quota_per_model: false,
+    shares_project_quota: true,
+    reports_quota: false,
+    needs_images_inline: false,
+    // Responses fails over HTTP as Chat does (the same envelope).
+    errors: &[taxonomy::OPENAI],
+    calls: &ResponsesHost,
+};

@@ -22,6 +22,7 @@ pub mod health_spans {
 }
 pub use session::session_key;
 
+use crate::catalogue::{self, Family};
 use crate::config::{Mode, Settings};
 use crate::error::{Blame, Error, Kind, Span};
 use crate::store::{Account, ProviderKind};
@@ -44,6 +45,8 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub struct Route {
     pub model: String,
+    /// The first account's kind; a request passes through natively only
+    /// where every account has it.
     pub kind: ProviderKind,
     pub accounts: Vec<Arc<Account>>,
 }
@@ -71,26 +74,6 @@ pub struct Scheduler {
 /// Balance mode moves a session once its account's headroom falls below this.
 const MIN_HEADROOM: f64 = 0.05;
 
-/// Gemini models levity lists for Gemini accounts; any `gemini-*` name is served.
-pub const GEMINI_MODELS: &[&str] = &[
-    "gemini-3-pro-preview",
-    "gemini-3-flash-preview",
-    "gemini-2.5-pro",
-    "gemini-2.5-flash",
-    "gemini-2.5-flash-lite",
-    "gemini-2.0-flash",
-];
-
-/// Where Claude Code's model names go when no Anthropic account serves them
-/// and no user rule says otherwise; `levity config set model_map.<name>`
-/// overrides any of them.
-pub const CLAUDE_DEFAULTS: &[(&str, &str)] = &[
-    ("claude-*opus*", "gemini-2.5-pro"),
-    ("claude-*sonnet*", "gemini-2.5-flash"),
-    ("claude-*haiku*", "gemini-2.5-flash-lite"),
-    ("claude-*", "gemini-2.5-flash"),
-];
-
 impl Scheduler {
     /// Resolves `requested` to an upstream model and the accounts that serve it.
     pub fn resolve(&self, snap: &Snapshot, requested: &str) -> Result<Route, Error> {
@@ -104,12 +87,18 @@ impl Scheduler {
         // Google's resource form names the same model.
         let requested = requested.strip_prefix("models/").unwrap_or(requested);
         let enabled = || snap.accounts.iter().filter(|a| a.enabled);
-        let has = |kind| enabled().any(|a| a.kind == kind);
+        let serving = |family| {
+            enabled()
+                .filter(move |a| a.kind.descriptor().family == Some(family))
+                .cloned()
+        };
         let model = match snap.settings.map_model(requested) {
             Some(mapped) => mapped,
-            // Claude names stay as they are for an Anthropic account.
-            None if requested.starts_with("claude-") && !has(ProviderKind::Anthropic) => {
-                crate::config::glob_map(CLAUDE_DEFAULTS, requested).unwrap_or(requested)
+            // Claude names stay as they are where a Claude account serves them.
+            None if catalogue::family_of(requested) == Some(Family::Claude)
+                && serving(Family::Claude).next().is_none() =>
+            {
+                crate::config::glob_map(catalogue::STAND_INS, requested).unwrap_or(requested)
             }
             None => requested,
         }
@@ -125,45 +114,15 @@ impl Scheduler {
             .cloned()
             .collect();
         let (kind, accounts) = if !listed.is_empty() {
-            // Mixed wires are translated (as Chat, for the kind's sake).
-            let kind = listed[0].kind;
-            let kind = if listed.iter().all(|a| a.kind == kind) {
-                kind
-            } else {
-                ProviderKind::Openai
+            // Mixed wires are translated: a request passes through only
+            // where every account speaks the client's protocol.
+            (listed[0].kind, listed)
+        } else if let Some(family) = catalogue::family_of(&model).filter(|&f| f != Family::Gpt) {
+            let accounts: Vec<_> = serving(family).collect();
+            let Some(first) = accounts.first() else {
+                return Err(Error::new(Kind::Unavailable, no_account(family, &model)));
             };
-            (kind, listed)
-        } else if model.starts_with("gemini-") {
-            let gemini: Vec<_> = enabled()
-                .filter(|a| matches!(a.kind, ProviderKind::Gemini | ProviderKind::GoogleOauth))
-                .cloned()
-                .collect();
-            if gemini.is_empty() {
-                return Err(Error::new(
-                    Kind::Unavailable,
-                    format!(
-                        "no Gemini account can serve `{model}`: add one with \
-                         `levity account add gemini --api-key KEY`"
-                    ),
-                ));
-            }
-            (ProviderKind::Gemini, gemini)
-        } else if model.starts_with("claude-") {
-            let anthropic: Vec<_> = enabled()
-                .filter(|a| a.kind == ProviderKind::Anthropic)
-                .cloned()
-                .collect();
-            if anthropic.is_empty() {
-                return Err(Error::new(
-                    Kind::Unavailable,
-                    format!(
-                        "no Anthropic account can serve `{model}`: add one with \
-                         `levity account add anthropic --api-key KEY`, or map the name to another \
-                         model: `levity config set model_map.{model} gemini-2.5-flash`"
-                    ),
-                ));
-            }
-            (ProviderKind::Anthropic, anthropic)
+            (first.kind, accounts)
         } else {
             return Err(Error {
                 param: Some("model".into()),
@@ -397,12 +356,26 @@ impl Scheduler {
     }
 }
 
-/// The day a provider's per-day quotas count in: Google's resets at
-/// midnight Pacific (see `zone`), the others state none.
+/// The day a provider's per-day quotas count in (its descriptor's zone).
 pub fn zone(kind: ProviderKind) -> Zone {
-    match kind {
-        ProviderKind::Gemini | ProviderKind::GoogleOauth => Zone::Pacific,
-        ProviderKind::Anthropic | ProviderKind::Openai | ProviderKind::OpenaiResponses => Zone::Utc,
+    kind.descriptor().zone
+}
+
+/// What to tell a user whose request names a family no account serves.
+fn no_account(family: Family, model: &str) -> String {
+    match family {
+        Family::Claude => format!(
+            "no Anthropic account can serve `{model}`: add one with \
+             `levity account add anthropic --api-key KEY`, or map the name to another \
+             model: `levity config set model_map.{model} gemini-2.5-flash`"
+        ),
+        Family::Gemini => format!(
+            "no Gemini account can serve `{model}`: add one with \
+             `levity account add gemini --api-key KEY`"
+        ),
+        Family::Gpt => format!(
+            "no account lists `{model}`: add it with `levity account add openai ... --models {model}`"
+        ),
     }
 }
 
@@ -415,7 +388,7 @@ pub fn zone(kind: ProviderKind) -> Zone {
 pub fn budget<'a>(snap: &'a Snapshot, account: &'a Account) -> Budget<'a> {
     let zone = zone(account.kind);
     let ids = match &account.project {
-        Some(project) if account.kind != ProviderKind::GoogleOauth => snap
+        Some(project) if account.kind.descriptor().shares_project_quota => snap
             .accounts
             .iter()
             .filter(|a| a.kind == account.kind && a.project.as_ref() == Some(project))
@@ -505,7 +478,7 @@ impl Scheduler {
 pub fn classify(kind: ProviderKind, err: &Error, now: u64) -> Effect {
     let hint_ms = err.retry_after_ms;
     // Google quotas are per model; other hosts rate-limit the key.
-    let google = matches!(kind, ProviderKind::Gemini | ProviderKind::GoogleOauth);
+    let google = kind.descriptor().quota_per_model;
     match err.blame {
         Some(Blame::Client) => return Effect::None,
         Some(Blame::Account(what)) => {
@@ -575,14 +548,12 @@ pub fn model_ids(snap: &Snapshot) -> Vec<String> {
         }
     };
     for a in snap.accounts.iter().filter(|a| a.enabled) {
-        match a.kind {
-            ProviderKind::Gemini | ProviderKind::GoogleOauth => {
-                GEMINI_MODELS.iter().for_each(|m| push(m))
-            }
-            ProviderKind::Openai | ProviderKind::OpenaiResponses => {
-                a.models.iter().for_each(|m| push(m))
-            }
-            ProviderKind::Anthropic => {}
+        let d = a.kind.descriptor();
+        if d.lists_models {
+            a.models.iter().for_each(|m| push(m));
+        }
+        if let Some(family) = d.family {
+            catalogue::listed(family).for_each(&mut push);
         }
     }
     for (pattern, _) in &snap.settings.model_map {
@@ -617,159 +588,4 @@ impl Drop for Started<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::Secret;
-
-    fn account(name: &str, kind: ProviderKind, models: &[&str]) -> Arc<Account> {
-        Arc::new(Account {
-            id: name.into(),
-            name: name.into(),
-            kind,
-            base_url: String::new(),
-            models: models.iter().map(|m| m.to_string()).collect(),
-            enabled: true,
-            secret: Secret::new("k".into()),
-            tier: kind.default_tier(),
-            proxy: None,
-            project: None,
-        })
-    }
-
-    #[test]
-    fn maps_and_resolves() {
-        let mut map = std::collections::BTreeMap::new();
-        map.insert(
-            "model_map.gpt-4o*".to_string(),
-            "gemini-2.5-flash".to_string(),
-        );
-        let snap = Snapshot {
-            accounts: vec![
-                account("g1", ProviderKind::Gemini, &[]),
-                account("g2", ProviderKind::Gemini, &[]),
-                account("ds", ProviderKind::Openai, &["deepseek-chat"]),
-            ],
-            settings: Settings::from_map(&map),
-            keys: Vec::new(),
-        };
-        let s = Scheduler::default();
-        let a = s.resolve(&snap, "gpt-4o-mini").unwrap();
-        assert_eq!(a.model, "gemini-2.5-flash");
-        assert_eq!(a.accounts.len(), 2);
-        let ds = s.resolve(&snap, "deepseek-chat").unwrap();
-        assert_eq!(
-            (ds.kind, ds.accounts[0].name.as_str()),
-            (ProviderKind::Openai, "ds")
-        );
-        assert_eq!(s.resolve(&snap, "nope").unwrap_err().status(), 404);
-        let empty = Snapshot::default();
-        assert_eq!(
-            s.resolve(&empty, "gemini-2.5-pro").unwrap_err().status(),
-            503
-        );
-    }
-
-    fn pool(mode: &str) -> (Scheduler, Snapshot, Route) {
-        let mut map = std::collections::BTreeMap::new();
-        map.insert("scheduling".to_string(), mode.to_string());
-        let snap = Snapshot {
-            accounts: vec![
-                account("a", ProviderKind::Gemini, &[]),
-                account("b", ProviderKind::Gemini, &[]),
-            ],
-            settings: Settings::from_map(&map),
-            keys: Vec::new(),
-        };
-        let s = Scheduler::default();
-        let route = s.resolve(&snap, "gemini-2.5-flash").unwrap();
-        (s, snap, route)
-    }
-
-    fn pick(s: &Scheduler, snap: &Snapshot, route: &Route, session: &str, now: u64) -> String {
-        match s.next(snap, route, session, &[], now) {
-            Next::Account { account, .. } => account.id.clone(),
-            other => format!("{other:?}"),
-        }
-    }
-
-    fn serve(s: &Scheduler, snap: &Snapshot, route: &Route, session: &str, now: u64) -> String {
-        let id = pick(s, snap, route, session, now);
-        let acc = snap.accounts.iter().find(|a| a.id == id).unwrap();
-        s.started(acc, now).settle();
-        s.succeeded(snap, acc, &route.model, session, 100, now);
-        id
-    }
-
-    fn rest(s: &Scheduler, id: &str, ms: u64, now: u64) {
-        let effect = Effect::Cool {
-            scope_model: false,
-            hint_ms: Some(ms),
-            base_ms: 1000,
-            reason: "test".into(),
-            not_before: None,
-        };
-        s.health.start(id, now);
-        s.health.failure(id, "gemini-2.5-flash", effect, now);
-    }
-
-    #[test]
-    fn balance_sticks_sessions_and_sends_new_ones_to_headroom() {
-        let (s, snap, route) = pool("balance");
-        let first = serve(&s, &snap, &route, "s1", 0);
-        assert_eq!(first, "a", "ties go to the user's order");
-        for t in 1..4 {
-            assert_eq!(serve(&s, &snap, &route, "s1", t), "a", "the session stays");
-        }
-        assert_eq!(
-            serve(&s, &snap, &route, "s2", 5),
-            "b",
-            "a new session goes where there is headroom"
-        );
-        rest(&s, "a", 60_000, 6);
-        assert_eq!(
-            serve(&s, &snap, &route, "s1", 7),
-            "b",
-            "balance moves a session off a resting account"
-        );
-    }
-
-    #[test]
-    fn cache_first_waits_for_a_briefly_resting_account() {
-        let (s, snap, route) = pool("cache-first");
-        assert_eq!(serve(&s, &snap, &route, "s1", 0), "a");
-        rest(&s, "a", 10_000, 1);
-        assert!(matches!(
-            s.next(&snap, &route, "s1", &[], 2),
-            Next::Wait { ms: 9_999, .. }
-        ));
-        rest(&s, "a", 120_000, 3);
-        assert_eq!(
-            pick(&s, &snap, &route, "s1", 4),
-            "b",
-            "too long a rest: move"
-        );
-    }
-
-    #[test]
-    fn performance_spreads_by_load() {
-        let (s, snap, route) = pool("performance");
-        std::mem::forget(s.started(&snap.accounts[0], 0));
-        assert_eq!(pick(&s, &snap, &route, "s1", 1), "b", "least in flight");
-        std::mem::forget(s.started(&snap.accounts[1], 1));
-        std::mem::forget(s.started(&snap.accounts[1], 1));
-        assert_eq!(pick(&s, &snap, &route, "s1", 2), "a");
-    }
-
-    #[test]
-    fn nothing_usable_reports_when_something_returns() {
-        let (s, snap, route) = pool("balance");
-        rest(&s, "a", 5_000, 0);
-        rest(&s, "b", 3_000, 0);
-        assert!(matches!(
-            s.next(&snap, &route, "x", &[], 1),
-            Next::Exhausted {
-                ready_at_ms: Some(3_000)
-            }
-        ));
-    }
-}
+mod tests;

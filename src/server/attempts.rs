@@ -8,7 +8,7 @@ use super::log::RequestLog;
 use crate::error::{Error, Kind};
 use crate::provider::{self, Call};
 use crate::scheduler::{Next, Remaining, Route, Snapshot, now_ms};
-use crate::store::{Account, ProviderKind};
+use crate::store::Account;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
@@ -126,7 +126,7 @@ impl<'a> Plan<'a> {
                     let (effect, until) = sched.failed(&self.snap, &account, model, &e, now_ms());
                     log.attempt_failed(&e, &effect, until);
                     warn!(req = %self.id, account = %account.name, status = e.status(), effect = ?effect, error = %e, "attempt failed");
-                    if account.kind == ProviderKind::GoogleOauth && e.kind == Kind::RateLimited {
+                    if account.kind.descriptor().reports_quota && e.kind == Kind::RateLimited {
                         super::background::refresh_soon(self.state.clone(), account.clone());
                     }
                     if !e.retryable() || attempts >= settings.max_attempts {

@@ -11,7 +11,7 @@ use super::redact::redact;
 use crate::provider::{Call, code_assist};
 use crate::scheduler::Remaining;
 use crate::scheduler::now_ms;
-use crate::store::{Account, LogBatch, ProviderKind};
+use crate::store::{Account, LogBatch};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,7 +78,7 @@ pub async fn run(state: Arc<AppState>) {
             }
             _ = quota.tick() => {
                 let snap = state.snapshot.load_full();
-                for a in snap.accounts.iter().filter(|a| a.enabled && a.kind == ProviderKind::GoogleOauth) {
+                for a in snap.accounts.iter().filter(|a| a.enabled && a.kind.descriptor().reports_quota) {
                     refresh(&state, a.clone()).await;
                 }
             }

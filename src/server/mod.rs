@@ -19,7 +19,7 @@ mod ui;
 mod wire;
 
 // For the fuzz targets: the pass-through stream check and the protocols it speaks.
-pub use stream::Inspector;
+pub use crate::protocol::passthrough::Inspector;
 pub use wire::Wire;
 
 pub use admin::{SetConfig, effective};

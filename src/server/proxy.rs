@@ -7,14 +7,14 @@ use super::AppState;
 use super::attempts::Plan;
 use super::auth;
 use super::log::{Capture, RequestLog, Start};
-use super::stream::{Inspector, pipe_response, sse_response};
+use super::stream::{pipe_response, sse_response};
 use super::wire::Wire;
 use crate::canonical::{Request as CRequest, Usage};
 use crate::error::{Error, Kind};
 use crate::protocol::{anthropic, hex};
 use crate::provider::{self, EventStream, Forward};
 use crate::scheduler::{self, session_key};
-use crate::store::{ProviderKind, random_bytes};
+use crate::store::random_bytes;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use poem::web::{Data, Path};
@@ -197,7 +197,7 @@ async fn serve(
         Err(e) => return refuse(&creq.model, client_key, e),
     };
     let id = hex(&random_bytes::<12>());
-    if matches!(route.kind, ProviderKind::Gemini | ProviderKind::GoogleOauth)
+    if route.kind.descriptor().protocol == crate::protocol::Protocol::Gemini
         && crate::protocol::gemini::search_dropped(&creq, &route.model)
     {
         warn!(req = %id, model = %route.model, "web search dropped: this Gemini model cannot search beside function tools");
@@ -231,7 +231,7 @@ async fn serve(
                 .remote_addr()
                 .as_socket_addr()
                 .is_some_and(|a| a.ip().is_loopback()),
-        fetch_urls: matches!(route.kind, ProviderKind::Gemini | ProviderKind::GoogleOauth),
+        fetch_urls: route.kind.descriptor().needs_images_inline,
     };
     if let Err(e) = provider::fetch::inline_images(&mut creq, &policy).await {
         log.fail(&e, None);
@@ -404,7 +404,7 @@ async fn passthrough(
                     match tokio::time::timeout(timeout, bytes.next()).await {
                         Ok(Some(Ok(first))) => {
                             // Unreadable from the start: another account may do better.
-                            let mut inspector = Inspector::new(wire);
+                            let mut inspector = wire.inspector();
                             if strip_usage {
                                 inspector = inspector.without_usage_chunk();
                             }
@@ -430,6 +430,7 @@ async fn passthrough(
             })
             .await?;
         return Ok(Reply::Streaming(pipe_response(
+            wire,
             inspector,
             head,
             Box::pin(bytes),
@@ -445,7 +446,10 @@ async fn passthrough(
                 expect_type(&resp, "application/json")?;
                 let bytes = provider::read_whole(&call, resp).await?;
                 // Passed through unparsed, but never unreadable.
-                let usage = provider::usage_of(call.acc.kind, &bytes)?;
+                let usage = crate::protocol::passthrough::whole_answer(
+                    call.acc.kind.descriptor().protocol,
+                    &bytes,
+                )?;
                 let bytes = provider::native_rewrite(&call.acc)
                     .and_then(|rewrite| rewrite(&bytes))
                     .unwrap_or(bytes);

@@ -4,7 +4,7 @@
 use crate::canonical::{Event, Request, Response, Usage};
 use crate::error::Error;
 use crate::protocol::openai_responses::Vault;
-use crate::protocol::{anthropic, gemini, openai_chat, openai_responses};
+use crate::protocol::{Protocol, anthropic, gemini, openai_chat, openai_responses};
 use crate::store::ProviderKind;
 use poem::http::StatusCode;
 use std::sync::Arc;
@@ -49,15 +49,25 @@ impl Wire {
         }
     }
 
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Wire::OpenAiChat => Protocol::OpenAiChat,
+            Wire::OpenAiResponses => Protocol::OpenAiResponses,
+            Wire::Anthropic => Protocol::Anthropic,
+            Wire::Gemini { .. } => Protocol::Gemini,
+        }
+    }
+
+    /// The checker of a stream passed through to this client.
+    pub fn inspector(self) -> crate::protocol::passthrough::Inspector {
+        let json_array = self == Wire::Gemini { sse: false };
+        crate::protocol::passthrough::Inspector::new(self.protocol(), json_array)
+    }
+
     /// The upstream kind that speaks this protocol natively: requests to it
     /// pass through instead of being translated.
     pub fn native(self) -> Option<ProviderKind> {
-        match self {
-            Wire::OpenAiChat => Some(ProviderKind::Openai),
-            Wire::OpenAiResponses => Some(ProviderKind::OpenaiResponses),
-            Wire::Anthropic => Some(ProviderKind::Anthropic),
-            Wire::Gemini { .. } => Some(ProviderKind::Gemini),
-        }
+        ProviderKind::speaking(self.protocol())
     }
 
     /// Decodes a body; Gemini takes the model and streaming from the path.

@@ -173,10 +173,11 @@ impl Store {
         }
         let base_url = match new.base_url.as_deref().map(str::trim) {
             Some(url) if !url.is_empty() => checked_url(url)?,
-            _ if new.kind == ProviderKind::Openai => {
-                return Err(StoreError::Invalid(
-                    "an openai account needs --base-url (the URL up to and including /v1)".into(),
-                ));
+            _ if new.kind.descriptor().needs_base_url => {
+                return Err(StoreError::Invalid(format!(
+                    "an {} account needs --base-url (the URL up to and including /v1)",
+                    new.kind.as_str()
+                )));
             }
             _ => new.kind.default_base_url().to_string(),
         };

@@ -3,57 +3,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    Gemini,
-    Anthropic,
-    Openai,
-    /// A Google account signed in with OAuth, served by the Code Assist API.
-    #[serde(rename = "google-oauth")]
-    GoogleOauth,
-    /// OpenAI's Responses API (`openai --wire responses`): GPT-5 and codex models.
-    #[serde(rename = "openai-responses")]
-    OpenaiResponses,
-}
-
-impl ProviderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::Gemini => "gemini",
-            ProviderKind::Anthropic => "anthropic",
-            ProviderKind::Openai => "openai",
-            ProviderKind::GoogleOauth => "google-oauth",
-            ProviderKind::OpenaiResponses => "openai-responses",
-        }
-    }
-
-    /// The tier an account of this kind starts on.
-    pub fn default_tier(self) -> Tier {
-        match self {
-            ProviderKind::Gemini | ProviderKind::GoogleOauth => Tier::Free,
-            ProviderKind::Anthropic | ProviderKind::Openai | ProviderKind::OpenaiResponses => {
-                Tier::Paid
-            }
-        }
-    }
-
-    /// Whether accounts of this kind serve the models listed on them
-    /// (`--models`), rather than a provider's own names.
-    pub fn lists_models(self) -> bool {
-        matches!(self, ProviderKind::Openai | ProviderKind::OpenaiResponses)
-    }
-
-    /// The provider's public endpoint, as its own SDK takes it.
-    pub fn default_base_url(self) -> &'static str {
-        match self {
-            ProviderKind::Gemini => "https://generativelanguage.googleapis.com",
-            ProviderKind::Anthropic => "https://api.anthropic.com",
-            ProviderKind::Openai | ProviderKind::OpenaiResponses => "https://api.openai.com/v1",
-            ProviderKind::GoogleOauth => "https://cloudcode-pa.googleapis.com",
-        }
-    }
-}
+/// Stored on every account; what each kind is lives in `provider::kind`.
+pub use crate::provider::ProviderKind;
 
 /// What an account's plan allows; sets its default limits and how often its
 /// quota resets.

@@ -11,17 +11,6 @@ use crate::protocol::StreamDecode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-/// Claude models' output ceilings; a request above them is refused.
-fn output_limit(model: &str) -> u32 {
-    if model.contains("haiku") && model.contains("3-") {
-        4_096
-    } else if model.contains("opus-4-0") || model.contains("opus-4-1") {
-        32_000
-    } else {
-        64_000
-    }
-}
-
 fn image_block(img: &Image) -> Value {
     let pdf = |m: &str| m == "application/pdf";
     match img {
@@ -102,7 +91,8 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
             _ => messages.push(json!({"role": role, "content": blocks})),
         }
     }
-    let limit = output_limit(model);
+    // A request above the model's ceiling is refused.
+    let limit = crate::catalogue::output_limit(model).unwrap_or(64_000);
     let max_tokens = req.params.max_tokens.unwrap_or(8_192).min(limit);
     let mut body = Map::new();
     body.insert("model".into(), json!(model));

@@ -5,6 +5,7 @@ use super::types::*;
 use crate::canonical::{
     Effort, Image, Message, Origin, Part, Request, ResponseFormat, Role, ToolChoice, ToolKind,
 };
+use crate::catalogue::Thinking;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -12,23 +13,8 @@ use std::collections::HashMap;
 /// sentinel is Google's documented way to replay history that lost it.
 const SIGNATURE_SENTINEL: &str = "skip_thought_signature_validator";
 
-/// The most output tokens a model accepts, for the models whose limit we know.
-pub fn output_limit(model: &str) -> Option<u32> {
-    const LIMITS: &[(&str, u32)] = &[
-        ("gemini-3", 65_536),
-        ("gemini-2.5", 65_536),
-        ("gemini-2.0-flash-thinking", 65_536),
-        ("gemini-2.0", 8_192),
-        ("gemini-1.5", 8_192),
-    ];
-    LIMITS
-        .iter()
-        .find(|(prefix, _)| model.starts_with(prefix))
-        .map(|&(_, limit)| limit)
-}
-
 fn is_gemini_3(model: &str) -> bool {
-    model.starts_with("gemini-3")
+    crate::catalogue::thinking(model) == Thinking::Level
 }
 
 /// Builds the request body for `model` (the upstream name, after mapping).
@@ -175,7 +161,7 @@ fn build(req: &Request, model: &str) -> GenerateRequest {
             (Some("application/json"), Some(clean_schema(schema)))
         }
     };
-    let max_output_tokens = match (p.max_tokens, output_limit(model)) {
+    let max_output_tokens = match (p.max_tokens, crate::catalogue::output_limit(model)) {
         (Some(asked), Some(limit)) => Some(asked.min(limit)),
         (asked, _) => asked,
     };
@@ -237,21 +223,19 @@ fn thinking_of(req: &Request, model: &str) -> Option<ThinkingConfig> {
             thinking_level: Some(level),
         });
     }
-    // 2.5 Pro cannot switch thinking off; its smallest budget is 128.
-    let floor = if model.contains("pro") { 128 } else { 0 };
     let budget = reasoning.budget_tokens.unwrap_or(match reasoning.effort {
         Some(Effort::Minimal) => 0,
         Some(Effort::Low) => 1024,
         Some(Effort::Medium) | None => 8192,
         Some(Effort::High) => 24_576,
     });
-    // Budgets above a model's ceiling are refused: Pro allows 32768, Flash 24576.
-    let ceiling = if model.contains("pro") {
-        32_768
-    } else {
-        24_576
+    // Each model's range is the catalogue's (2.5 Pro cannot stop thinking,
+    // Flash-Lite thinks at least 512); a budget outside it is refused.
+    let budget = match crate::catalogue::thinking(model) {
+        Thinking::Budget { off: true, .. } if budget == 0 => 0,
+        Thinking::Budget { min, max, .. } => budget.clamp(min, max),
+        _ => budget,
     };
-    let budget = budget.clamp(floor, ceiling);
     Some(ThinkingConfig {
         include_thoughts: budget > 0,
         thinking_budget: Some(budget),

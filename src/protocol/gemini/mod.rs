@@ -10,7 +10,6 @@ mod types;
 
 pub use decode::{StreamDecoder, decode_error, decode_response, usage_of};
 pub use encode::{
-    decode_count_tokens, encode_count_contents, encode_count_tokens, encode_request, output_limit,
-    search_dropped,
+    decode_count_tokens, encode_count_contents, encode_count_tokens, encode_request, search_dropped,
 };
 pub use schema::clean_schema;

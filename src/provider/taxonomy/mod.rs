@@ -92,7 +92,7 @@ impl Said {
 
 /// One documented error. Every field given must match; the first row that
 /// matches decides.
-struct Row {
+pub struct Row {
     status: Option<u16>,
     kind: Option<&'static str>,
     code: Option<&'static str>,
@@ -133,7 +133,7 @@ use Broken::{Billing, Credentials, Permission, Region, Setup, Suspended};
 /// The Gemini API (generativelanguage.googleapis.com). Errors:
 /// ai.google.dev/gemini-api/docs/troubleshooting; quotas, per project and
 /// per day reset at midnight Pacific: ai.google.dev/gemini-api/docs/rate-limits.
-const GEMINI: &[Row] = &[
+pub const GEMINI: &[Row] = &[
     // 400 INVALID_ARGUMENT + ErrorInfo API_KEY_INVALID, for wrong, deleted
     // and expired keys alike ("API key not valid", "API Key not found",
     // "API key expired"): continuedev/continue#8516, #11336,
@@ -229,7 +229,7 @@ const GEMINI: &[Row] = &[
 /// Code Assist (cloudcode-pa.googleapis.com, Google sign-in accounts),
 /// before the Gemini rows it shares: gemini-cli's
 /// packages/core/src/utils/googleQuotaErrors.ts and its tests.
-const CODE_ASSIST: &[Row] = &[
+pub const CODE_ASSIST: &[Row] = &[
     // 429 + QUOTA_EXHAUSTED "You have exhausted your capacity on this model.
     // Your quota will reset after 161h39m41s." with quotaResetTimeStamp
     // (gemini-cli#29425, liuw1535/antigravity2api-nodejs#44): resets when it
@@ -284,7 +284,7 @@ const CODE_ASSIST: &[Row] = &[
 /// invalid_request_error, 401 authentication_error, 403 permission_error,
 /// 404 not_found_error, 413 request_too_large, 429 rate_limit_error, 500
 /// api_error, 529 overloaded_error).
-const ANTHROPIC: &[Row] = &[
+pub const ANTHROPIC: &[Row] = &[
     // 400 "Your credit balance is too low to access the Anthropic API. Please
     // go to Plans & Billing to upgrade or purchase credits."
     // (anthropics/claude-code#66314, claude-quickstarts#229).
@@ -339,7 +339,7 @@ const ANTHROPIC: &[Row] = &[
 /// copy its API: DeepSeek (api-docs.deepseek.com/quick_start/error_codes),
 /// Zhipu GLM (docs.bigmodel.cn/cn/api/api-code), OpenRouter
 /// (openrouter.ai/docs/api/reference/errors-and-debugging), Ollama.
-const OPENAI: &[Row] = &[
+pub const OPENAI: &[Row] = &[
     // 429 insufficient_quota "You exceeded your current quota, please check
     // your plan and billing details." (ChatGPTNextWeb/NextChat#3664): no
     // credit, not a rate limit.
@@ -464,13 +464,7 @@ pub fn blame(kind: ProviderKind, status: u16, body: &[u8]) -> Blame {
 }
 
 fn judge(kind: ProviderKind, said: &Said) -> Blame {
-    let tables: &[&[Row]] = match kind {
-        ProviderKind::Gemini => &[GEMINI],
-        ProviderKind::GoogleOauth => &[CODE_ASSIST, GEMINI],
-        ProviderKind::Anthropic => &[ANTHROPIC],
-        // Responses fails over HTTP as Chat does (same error envelope).
-        ProviderKind::Openai | ProviderKind::OpenaiResponses => &[OPENAI],
-    };
+    let tables = kind.descriptor().errors;
     tables
         .iter()
         .flat_map(|t| t.iter())
@@ -538,14 +532,7 @@ fn overflow(said: &Said) -> Option<Overflow> {
 /// An upstream's failed answer as an error: the protocol's message, the
 /// blame, and the kind of error a client would see if no account succeeds.
 pub fn upstream_error(kind: ProviderKind, status: u16, body: &[u8]) -> Error {
-    use crate::protocol::{anthropic, gemini, openai_chat};
-    let mut err = match kind {
-        ProviderKind::Gemini | ProviderKind::GoogleOauth => gemini::decode_error(status, body),
-        ProviderKind::Anthropic => anthropic::decode_error(status, body),
-        ProviderKind::Openai | ProviderKind::OpenaiResponses => {
-            openai_chat::decode_error(status, body)
-        }
-    };
+    let mut err = kind.descriptor().protocol.decode_error(status, body);
     let said = Said::read(status, body);
     let blame = judge(kind, &said);
     if let Quota(span) = blame {

@@ -324,7 +324,7 @@ pub(super) async fn refresh_quota(
         let missing = Failure::new(Kind::NotFound, format!("no such account: {id}"));
         return reply::<()>(StatusCode::OK, Err(missing));
     };
-    if acc.kind != crate::store::ProviderKind::GoogleOauth {
+    if !acc.kind.descriptor().reports_quota {
         let why = Failure::new(
             Kind::InvalidRequest,
             "only Google accounts report quota; other accounts are counted locally",
