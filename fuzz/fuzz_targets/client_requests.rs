@@ -13,7 +13,7 @@ struct NoVault;
 
 impl Vault for NoVault {
     fn seal(&self, plain: &[u8]) -> String {
-        levity::protocol::hex(plain)
+        levity::util::hex(plain)
     }
     fn open(&self, _sealed: &str) -> Option<Vec<u8>> {
         None

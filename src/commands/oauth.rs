@@ -5,9 +5,9 @@
 //! `oauth_client_id` / `oauth_client_secret`); levity ships none.
 
 use crate::config::Settings;
-use crate::protocol::hex;
 use crate::provider::code_assist;
 use crate::store::random_bytes;
+use crate::util::hex;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -3,9 +3,9 @@
 use super::paths::{DATA_FILE, ServerFile, Storage};
 use crate::cli::ServeArgs;
 use crate::config::parse_host;
-use crate::protocol::hex;
 use crate::server::{AppState, serve as run_server};
 use crate::store::{SealMode, Store, StoreError, random_bytes};
+use crate::util::hex;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;

@@ -4,9 +4,8 @@
 
 pub mod table;
 
-use crate::scheduler::Limits;
-use crate::scheduler::health_spans::{DAY, MINUTE};
 use crate::store::{ProviderKind, Tier};
+use crate::util::{DAY, MINUTE};
 use std::collections::BTreeMap;
 
 /// How the scheduler spreads requests; see `scheduler::Scheduler::next`.
@@ -27,6 +26,16 @@ impl Mode {
             _ => None,
         }
     }
+}
+
+/// Per-tier limits a local counter is held against; 0 means no limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub rpm: u64,
+    pub rpd: u64,
+    pub tpm: u64,
+    /// How often the binding quota resets; sooner-resetting quota is spent first.
+    pub reset_ms: u64,
 }
 
 /// Default limits per tier: Gemini's free tier (or the kind's own free

@@ -45,27 +45,8 @@ impl Protocol {
     }
 }
 
-/// Lowercase hex of bytes; used for ids and key hashes.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
-/// Bytes from lowercase or uppercase hex; `None` on anything else.
-pub fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
+// Protocol modules name ids in hex.
+pub(crate) use crate::util::hex;
 
 /// The message of an upstream's error body: `error.message` (with Google's
 /// `error.status` when present), else the first line of whatever it sent.

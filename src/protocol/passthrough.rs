@@ -296,7 +296,7 @@ impl Inspector {
         if line == b"event: message_stop" {
             self.finished = true;
         }
-        let Some(data) = line.strip_prefix(b"data:") else {
+        let Some(data) = super::sse::data_of(line) else {
             return Ok(());
         };
         let data = data.trim_ascii();
@@ -362,7 +362,7 @@ impl Lines {
         let mut out = Vec::with_capacity(last + 1);
         for line in self.held[..=last].split_inclusive(|&b| b == b'\n') {
             let text = line.trim_ascii_end();
-            let data = text.strip_prefix(b"data:");
+            let data = super::sse::data_of(text);
             let usage_only = self.strip_usage
                 && data.is_some_and(|d| {
                     mentions_usage(d)
@@ -377,7 +377,7 @@ impl Lines {
             } else if self.skipping && text.is_empty() {
                 self.skipping = false;
             } else if let Some(d) = rewritten {
-                out.extend_from_slice(b"data:");
+                out.extend_from_slice(b"data: ");
                 out.extend_from_slice(&d);
                 out.extend_from_slice(&line[text.len()..]);
             } else {
@@ -391,8 +391,8 @@ impl Lines {
     /// A last line the upstream did not end, rewritten as the others.
     fn rest(&mut self) -> Bytes {
         let line = std::mem::take(&mut self.held);
-        let rewritten = match (&self.rewrite, line.strip_prefix(b"data:")) {
-            (Some(rewrite), Some(d)) => rewrite(d).map(|d| [&b"data:"[..], &d].concat()),
+        let rewritten = match (&self.rewrite, super::sse::data_of(&line)) {
+            (Some(rewrite), Some(d)) => rewrite(d).map(|d| [&b"data: "[..], &d].concat()),
             _ => None,
         };
         Bytes::from(rewritten.unwrap_or(line))

@@ -5,6 +5,15 @@
 //! yields each complete event's `data` payload; nothing is buffered beyond one
 //! unfinished event.
 
+/// The payload of a `data:` line, as the SSE grammar reads it: after the
+/// colon and one optional space, without the line's CR. The one reading of
+/// a `data:` line, for the parser and for pass-through streams.
+pub fn data_of(line: &[u8]) -> Option<&[u8]> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let rest = line.strip_prefix(b"data:")?;
+    Some(rest.strip_prefix(b" ").unwrap_or(rest))
+}
+
 /// Splits a byte stream into SSE `data` payloads.
 #[derive(Debug, Default)]
 pub struct Parser {
@@ -33,8 +42,7 @@ impl Parser {
                     out.push(std::mem::take(&mut self.data));
                     self.has_data = false;
                 }
-            } else if let Some(rest) = line.strip_prefix(b"data:") {
-                let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+            } else if let Some(rest) = data_of(line) {
                 if self.has_data {
                     self.data.push(b'\n');
                 }

@@ -122,7 +122,7 @@ pub fn retry_in_body(body: &[u8]) -> Option<u64> {
     let at = field("quotaResetTimeStamp")
         .as_deref()
         .and_then(rfc3339_ms)?;
-    Some(capped(at.saturating_sub(crate::scheduler::now_ms())))
+    Some(capped(at.saturating_sub(crate::util::now_ms())))
 }
 
 /// What is left of the request quota, from a successful answer's headers.

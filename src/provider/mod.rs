@@ -170,7 +170,7 @@ impl Call {
     fn observe(&self, resp: &reqwest::Response) {
         if let Some(signal) = &self.on_quota
             && let Some((fraction, reset_ms)) =
-                hints::remaining(resp.headers(), crate::scheduler::now_ms())
+                hints::remaining(resp.headers(), crate::util::now_ms())
         {
             signal(fraction, reset_ms);
         }
@@ -375,7 +375,7 @@ async fn read_failure(mut resp: reqwest::Response) -> (u16, Option<u64>, Vec<u8>
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| hints::retry_after(v, crate::scheduler::now_ms()));
+        .and_then(|v| hints::retry_after(v, crate::util::now_ms()));
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = resp.chunk().await {
         body.extend_from_slice(&chunk);

@@ -11,19 +11,12 @@ mod health;
 mod session;
 pub mod zone;
 
-pub use health::{
-    AccountHealth, Budget, Effect, Health, Limits, MAX_WAIT_MS, Remaining, Used, capped, now_ms,
-};
+pub use health::{AccountHealth, Budget, Effect, Health, MAX_WAIT_MS, Remaining, Used, capped};
+pub use session::session_key;
 pub use zone::Zone;
 
-/// Window lengths, in milliseconds.
-pub mod health_spans {
-    pub use super::health::{DAY, MINUTE};
-}
-pub use session::session_key;
-
 use crate::catalogue::{self, Family};
-use crate::config::{Mode, Settings};
+use crate::config::{Limits, Mode, Settings};
 use crate::error::{Blame, Error, Kind, Span};
 use crate::store::{Account, ProviderKind};
 use session::Sessions;
@@ -461,7 +454,7 @@ impl Scheduler {
                     rpm: limits.rpm,
                     tpm: limits.tpm,
                     rpd: limits.rpd,
-                    minute_reset_ms: health::minute_start(now) + health_spans::MINUTE,
+                    minute_reset_ms: health::minute_start(now) + crate::util::MINUTE,
                     day_reset_ms: budget.zone.next_day(now),
                     left,
                     shared_with: budget.ids.len(),

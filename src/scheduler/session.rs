@@ -5,7 +5,7 @@
 //! first user message), which does not change from turn to turn.
 
 use crate::canonical::{Part, Request, Role};
-use crate::protocol::hex;
+use crate::util::hex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -8,7 +8,7 @@
 //! November it is UTC−7, otherwise UTC−8. Other providers state no daily
 //! reset; their day is UTC's.
 
-use super::health::DAY;
+use crate::util::DAY;
 
 const HOUR: i64 = 3_600_000;
 

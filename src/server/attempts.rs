@@ -7,8 +7,9 @@ use super::AppState;
 use super::log::RequestLog;
 use crate::error::{Error, Kind};
 use crate::provider::{self, Call};
-use crate::scheduler::{Next, Remaining, Route, Snapshot, now_ms};
+use crate::scheduler::{Next, Remaining, Route, Snapshot};
 use crate::store::Account;
+use crate::util::now_ms;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
@@ -49,7 +50,7 @@ impl<'a> Plan<'a> {
     pub fn resolve(state: &'a Arc<AppState>, model: &str, session: String) -> Result<Self, Error> {
         let snap = state.snapshot.load_full();
         let route = state.scheduler.resolve(&snap, model)?;
-        let id = crate::protocol::hex(&crate::store::random_bytes::<12>());
+        let id = crate::util::hex(&crate::store::random_bytes::<12>());
         Ok(Plan::new(state, snap, route, session, id))
     }
 

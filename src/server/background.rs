@@ -10,8 +10,8 @@ use super::monitor::Ended;
 use super::redact::redact;
 use crate::provider::{Call, code_assist};
 use crate::scheduler::Remaining;
-use crate::scheduler::now_ms;
 use crate::store::{Account, LogBatch};
+use crate::util::now_ms;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -15,16 +15,6 @@ use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use std::sync::Arc;
 
-/// Paths the proxy serves (the rest is the admin API and the dashboard).
-fn is_proxy(path: &str) -> bool {
-    path.starts_with("/v1/")
-        || path.starts_with("/v1beta/")
-        || matches!(
-            path,
-            "/chat/completions" | "/responses" | "/messages" | "/models"
-        )
-}
-
 /// JSON, or a `+json` type; multipart only where the OpenAI API takes it
 /// (image edits), which a foreign page cannot reach past the origin check.
 fn declared_json(req: &Request) -> bool {
@@ -47,12 +37,11 @@ fn declared_json(req: &Request) -> bool {
 }
 
 pub async fn cors<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
-    if !is_proxy(req.uri().path()) {
+    let Some(wire) = Wire::of_path(req.uri().path()) else {
         return Ok(ep.call(req).await?.into_response());
-    }
-    let refuse = |req: &Request, kind: Kind, message: String| {
-        Ok(Wire::of_path(req.uri().path()).error(&Error::new(kind, message)))
     };
+    let refuse =
+        |_: &Request, kind: Kind, message: String| Ok(wire.error(&Error::new(kind, message)));
     if req.method() == Method::POST && !declared_json(&req) {
         return refuse(
             &req,

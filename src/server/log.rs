@@ -9,8 +9,9 @@ use super::monitor::{Attempt, Entry};
 use crate::canonical::Usage;
 use crate::config::LogSettings;
 use crate::error::{Blame, Error};
-use crate::scheduler::{Effect, Route, now_ms};
+use crate::scheduler::{Effect, Route};
 use crate::store::{Account, ProviderKind, hint};
+use crate::util::now_ms;
 use poem::http::HeaderMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -180,7 +181,7 @@ impl RequestLog {
         client_key: Option<String>,
         err: &Error,
     ) {
-        let id = crate::protocol::hex(&crate::store::random_bytes::<12>());
+        let id = crate::util::hex(&crate::store::random_bytes::<12>());
         info!(req = %id, protocol, model, status = err.status(), error = %err, "request refused");
         state.monitor.record(
             Entry {

@@ -154,11 +154,11 @@ impl AppState {
 /// file's key and carried as hex.
 impl crate::protocol::openai_responses::Vault for AppState {
     fn seal(&self, plain: &[u8]) -> String {
-        crate::protocol::hex(&self.store.seal_blob(plain))
+        crate::util::hex(&self.store.seal_blob(plain))
     }
 
     fn open(&self, sealed: &str) -> Option<Vec<u8>> {
-        self.store.open_blob(&crate::protocol::from_hex(sealed)?)
+        self.store.open_blob(&crate::util::from_hex(sealed)?)
     }
 }
 
@@ -188,7 +188,10 @@ async fn limit_body<E: poem::Endpoint>(
 ) -> poem::Result<poem::Response> {
     use crate::error::{Error, Kind};
     let refuse = |req: &poem::Request, kind: Kind, message: String| {
-        wire::Wire::of_path(req.uri().path()).error(&Error::new(kind, message))
+        // Outside the proxy (the admin API) errors are JSON all the same.
+        wire::Wire::of_path(req.uri().path())
+            .unwrap_or(wire::Wire::OpenAiChat)
+            .error(&Error::new(kind, message))
     };
     let too_large = |req: &poem::Request| {
         refuse(

@@ -209,7 +209,7 @@ async fn answer(
     if !generate {
         let id = format!(
             "resp_{}",
-            crate::protocol::hex(&crate::store::random_bytes::<12>())
+            crate::util::hex(&crate::store::random_bytes::<12>())
         );
         for frame in empty_response(&id, body.get("model").unwrap_or(&Value::Null)) {
             if sink.send(Message::Text(frame)).await.is_err() {

@@ -25,11 +25,19 @@ pub enum Wire {
 pub type SharedVault = Arc<dyn Vault + Send + Sync>;
 
 impl Wire {
-    /// The protocol a proxy path speaks, for errors raised before its
-    /// handler runs (an oversized body).
-    pub fn of_path(path: &str) -> Wire {
+    /// The protocol a proxy path speaks (`None`: the admin API or the
+    /// dashboard), for the checks and errors that come before its handler:
+    /// the one reading of which paths are the proxy's.
+    pub fn of_path(path: &str) -> Option<Wire> {
+        let unversioned = matches!(
+            path,
+            "/chat/completions" | "/responses" | "/messages" | "/models"
+        );
+        if !(path.starts_with("/v1/") || path.starts_with("/v1beta/") || unversioned) {
+            return None;
+        }
         let path = path.trim_start_matches("/v1");
-        if path.starts_with("/messages") {
+        Some(if path.starts_with("/messages") {
             Wire::Anthropic
         } else if path.starts_with("/responses") {
             Wire::OpenAiResponses
@@ -37,7 +45,7 @@ impl Wire {
             Wire::Gemini { sse: false }
         } else {
             Wire::OpenAiChat
-        }
+        })
     }
 
     pub fn name(self) -> &'static str {
@@ -224,6 +232,34 @@ impl Encoder {
             Encoder::Responses(e) => e.usage(),
             Encoder::Anthropic(e) => e.usage(),
             Encoder::Gemini(e) => e.usage(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Wire;
+
+    #[test]
+    fn proxy_paths_name_their_protocol_and_nothing_else_is_proxy() {
+        for (path, wire) in [
+            ("/v1/chat/completions", Some(Wire::OpenAiChat)),
+            ("/chat/completions", Some(Wire::OpenAiChat)),
+            ("/v1/responses", Some(Wire::OpenAiResponses)),
+            ("/v1/responses/compact", Some(Wire::OpenAiResponses)),
+            ("/messages", Some(Wire::Anthropic)),
+            ("/v1/messages/count_tokens", Some(Wire::Anthropic)),
+            (
+                "/v1beta/models/gemini-2.5-flash:generateContent",
+                Some(Wire::Gemini { sse: false }),
+            ),
+            ("/v1/models", Some(Wire::OpenAiChat)),
+            ("/api/config", None),
+            ("/oauth2callback", None),
+            ("/assets/index.js", None),
+            ("/", None),
+        ] {
+            assert_eq!(Wire::of_path(path), wire, "{path}");
         }
     }
 }

@@ -119,7 +119,7 @@ impl Db {
                     tracing::warn!(file = %self.path.display(), error, "the data file refused a write; levity keeps unsaved data in memory and retries");
                     *t = Some(DiskTrouble {
                         error: error.into(),
-                        since_ms: crate::scheduler::now_ms(),
+                        since_ms: crate::util::now_ms(),
                     });
                 }
             }

@@ -4,7 +4,7 @@
 
 use super::StoreError;
 use super::crypto::random_bytes;
-use crate::protocol::hex;
+use crate::util::hex;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -143,7 +143,7 @@ pub(super) fn read_key(paths: &Paths) -> Result<Option<[u8; 32]>, StoreError> {
     tighten(&paths.key, &file);
     let mut text = String::new();
     std::io::Read::read_to_string(&mut file, &mut text).ok();
-    crate::protocol::from_hex(text.trim())
+    crate::util::from_hex(text.trim())
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
         .map(Some)
         .ok_or_else(|| {

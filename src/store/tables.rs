@@ -4,7 +4,7 @@ use super::StoreError;
 use super::crypto::{SealMode, Sealer, random_bytes};
 use super::disk::{Db, DiskTrouble};
 use super::types::*;
-use crate::protocol::hex;
+use crate::util::hex;
 use redb::{ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -494,7 +494,7 @@ pub(super) fn unseal_setting_with(
         return Ok(None);
     };
     let aad = format!("setting:{key}");
-    let bytes = crate::protocol::from_hex(sealed)
+    let bytes = crate::util::from_hex(sealed)
         .ok_or_else(|| StoreError::Db(format!("setting `{key}` is damaged")))?;
     let plain = sealer.unseal(&bytes, aad.as_bytes())?;
     Ok(Some(String::from_utf8_lossy(&plain).into_owned()))

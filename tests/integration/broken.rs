@@ -5,7 +5,8 @@
 
 use crate::common::Levity;
 use crate::fake::Fake;
-use levity::scheduler::{Zone, now_ms};
+use levity::scheduler::Zone;
+use levity::util::now_ms;
 use reqwest::Method;
 use serde_json::{Value, json};
 

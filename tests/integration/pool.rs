@@ -6,7 +6,7 @@
 
 use crate::common::{Levity, sse_events};
 use crate::fake::{Fake, Fault};
-use levity::scheduler::now_ms;
+use levity::util::now_ms;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

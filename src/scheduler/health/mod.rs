@@ -11,17 +11,13 @@
 //! value can wrap a time around or rest an account past [`MAX_WAIT_MS`].
 
 use super::zone::Zone;
+use crate::config::Limits;
 use crate::error::Broken;
+use crate::util::{DAY, MINUTE, now_ms};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 /// The longest rest levity gives an account, whatever the upstream asked
 /// for: a hostile or broken upstream asking for years gets a week, then the
@@ -185,19 +181,6 @@ pub struct Learned {
     pub rpm: u64,
     pub rpd: u64,
 }
-
-/// Per-tier limits a local counter is held against; 0 means no limit.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
-    pub rpm: u64,
-    pub rpd: u64,
-    pub tpm: u64,
-    /// How often the binding quota resets; sooner-resetting quota is spent first.
-    pub reset_ms: u64,
-}
-
-pub const MINUTE: u64 = 60_000;
-pub const DAY: u64 = 86_400_000;
 
 #[derive(Default)]
 pub struct Health {

@@ -3,9 +3,10 @@
 
 use super::{Failure, change, reply};
 use crate::error::{Broken, Kind};
-use crate::scheduler::{ModelQuota, now_ms};
+use crate::scheduler::ModelQuota;
 use crate::server::AppState;
 use crate::store::{AccountInfo, AccountPatch, NewAccount, StoreError};
+use crate::util::now_ms;
 use poem::http::StatusCode;
 use poem::web::{Data, Json, Path, Query};
 use poem::{Response, handler};

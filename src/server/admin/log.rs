@@ -2,10 +2,10 @@
 
 use super::{Failure, accounts_with_state, json, reply};
 use crate::error::Kind;
-use crate::scheduler::now_ms;
 use crate::server::AppState;
 use crate::server::monitor::{Entry, Stats};
 use crate::store::StoreError;
+use crate::util::now_ms;
 use poem::http::StatusCode;
 use poem::web::{Data, Path, Query};
 use poem::{Response, handler};

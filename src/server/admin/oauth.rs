@@ -29,7 +29,7 @@ pub(super) fn oauth_start(req: &Request, Data(state): Data<&Arc<AppState>>) -> R
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1");
     let redirect = format!("http://{host}/oauth2callback");
-    let nonce = crate::protocol::hex(&crate::store::random_bytes::<16>());
+    let nonce = crate::util::hex(&crate::store::random_bytes::<16>());
     let url = crate::provider::code_assist::authorize_url(&snap.settings.oauth, &redirect, &nonce)
         .map_err(|msg| Failure::new(Kind::InvalidRequest, msg));
     if url.is_ok() {
