@@ -136,6 +136,10 @@ impl Calls for AnthropicApi {
 pub static DESCRIPTOR: Descriptor = Descriptor {
     kind: ProviderKind::Anthropic,
     name: "anthropic",
+    label: crate::config::table::Text {
+        en: "Anthropic API key",
+        zh: "Anthropic API 密钥",
+    },
     default_base_url: "https://api.anthropic.com",
     needs_base_url: false,
     default_tier: Tier::Paid,
@@ -146,7 +150,11 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     family: Some(Family::Claude),
     zone: Zone::Utc,
     quota_per_model: false,
-    shares_project_quota: true,
+    shares_project_quota: Some(crate::config::table::Text {
+        en: "Keys of one Anthropic organization share its limits: give them the same name.",
+        zh: "同一 Anthropic 组织的密钥共享该组织的限额：请给它们填同一个名称。",
+    }),
+    signs_in: false,
     reports_quota: false,
     needs_images_inline: false,
     errors: &[taxonomy::ANTHROPIC],

@@ -368,6 +368,10 @@ impl Calls for CodeAssist {
 pub static DESCRIPTOR: Descriptor = Descriptor {
     kind: ProviderKind::GoogleOauth,
     name: "google-oauth",
+    label: crate::config::table::Text {
+        en: "Google sign-in",
+        zh: "Google 登录",
+    },
     default_base_url: "https://cloudcode-pa.googleapis.com",
     needs_base_url: false,
     default_tier: Tier::Free,
@@ -378,7 +382,8 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     family: Some(Family::Gemini),
     zone: Zone::Pacific,
     quota_per_model: true,
-    shares_project_quota: false,
+    shares_project_quota: None,
+    signs_in: true,
     reports_quota: true,
     needs_images_inline: true,
     errors: &[taxonomy::CODE_ASSIST, taxonomy::GEMINI],

@@ -96,6 +96,10 @@ impl Calls for GeminiApi {
 pub static DESCRIPTOR: Descriptor = Descriptor {
     kind: ProviderKind::Gemini,
     name: "gemini",
+    label: crate::config::table::Text {
+        en: "Gemini API key",
+        zh: "Gemini API 密钥",
+    },
     default_base_url: "https://generativelanguage.googleapis.com",
     needs_base_url: false,
     default_tier: Tier::Free,
@@ -106,7 +110,11 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     family: Some(Family::Gemini),
     zone: Zone::Pacific,
     quota_per_model: true,
-    shares_project_quota: true,
+    shares_project_quota: Some(crate::config::table::Text {
+        en: "Keys of one Google Cloud project share its quota: give them the same name.",
+        zh: "同一 Google Cloud 项目的密钥共享该项目的配额：请给它们填同一个名称。",
+    }),
+    signs_in: false,
     reports_quota: false,
     needs_images_inline: true,
     errors: &[taxonomy::GEMINI],

@@ -6,6 +6,7 @@
 use super::{Call, Decoder, Forward, Rewrite, taxonomy};
 use crate::canonical::Request;
 use crate::catalogue::Family;
+use crate::config::table::Text;
 use crate::error::Error;
 use crate::protocol::Protocol;
 use crate::scheduler::Zone;
@@ -72,6 +73,8 @@ pub struct Descriptor {
     pub kind: ProviderKind,
     /// As stored, shown and typed: `gemini`, `openai-responses`, ...
     pub name: &'static str,
+    /// What the dashboard calls it.
+    pub label: Text,
     /// The provider's public endpoint, as its own SDK takes it.
     pub default_base_url: &'static str,
     /// Accounts must name their host (`--base-url`): the kind is a protocol
@@ -95,8 +98,12 @@ pub struct Descriptor {
     pub zone: Zone,
     /// Quotas are per model (Google's), not per key.
     pub quota_per_model: bool,
-    /// Keys the user grouped under one `--project` share one quota.
-    pub shares_project_quota: bool,
+    /// Keys the user grouped under one `--project` share one quota, and
+    /// what the dashboard says that group is.
+    pub shares_project_quota: Option<Text>,
+    /// Accounts come from a sign-in in the browser (their secret is a
+    /// refresh token), not from a pasted key.
+    pub signs_in: bool,
     /// The upstream reports its quota itself (read in the background).
     pub reports_quota: bool,
     /// It cannot read image addresses: levity fetches them first.
@@ -107,12 +114,13 @@ pub struct Descriptor {
 }
 
 impl ProviderKind {
+    /// Every kind, in the order the dashboard offers them.
     pub const ALL: [ProviderKind; 5] = [
         ProviderKind::Gemini,
-        ProviderKind::GoogleOauth,
         ProviderKind::Anthropic,
         ProviderKind::Openai,
         ProviderKind::OpenaiResponses,
+        ProviderKind::GoogleOauth,
     ];
 
     pub fn descriptor(self) -> &'static Descriptor {

@@ -98,6 +98,10 @@ impl Calls for ResponsesHost {
 pub static DESCRIPTOR: Descriptor = Descriptor {
     kind: KIND,
     name: "openai-responses",
+    label: crate::config::table::Text {
+        en: "OpenAI Responses (GPT-5, codex)",
+        zh: "OpenAI Responses（GPT-5、codex）",
+    },
     default_base_url: "https://api.openai.com/v1",
     needs_base_url: false,
     default_tier: Tier::Paid,
@@ -108,7 +112,11 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     family: None,
     zone: Zone::Utc,
     quota_per_model: false,
-    shares_project_quota: true,
+    shares_project_quota: Some(crate::config::table::Text {
+        en: "Keys that share one quota at their provider: give them the same name.",
+        zh: "在服务商处共享同一配额的密钥：请给它们填同一个名称。",
+    }),
+    signs_in: false,
     reports_quota: false,
     needs_images_inline: false,
     // Responses fails over HTTP as Chat does (the same envelope).

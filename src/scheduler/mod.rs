@@ -381,7 +381,7 @@ fn no_account(family: Family, model: &str) -> String {
 pub fn budget<'a>(snap: &'a Snapshot, account: &'a Account) -> Budget<'a> {
     let zone = zone(account.kind);
     let ids = match &account.project {
-        Some(project) if account.kind.descriptor().shares_project_quota => snap
+        Some(project) if account.kind.descriptor().shares_project_quota.is_some() => snap
             .accounts
             .iter()
             .filter(|a| a.kind == account.kind && a.project.as_ref() == Some(project))

@@ -490,6 +490,11 @@ async fn config_schema_is_the_settings_table() {
     let (status, schema) = lev.admin(Method::GET, "/config/schema", None).await;
     assert_eq!(status, 200);
     crate::golden::check("ui/e2e/config-schema.json", &schema);
+    // The account forms' kinds too: each kind's descriptor, as the UI's
+    // tests and dev mock read it.
+    let (status, kinds) = lev.admin(Method::GET, "/kinds", None).await;
+    assert_eq!(status, 200);
+    crate::golden::check("ui/e2e/kinds.json", &kinds);
     let (_, config) = lev.admin(Method::GET, "/config", None).await;
     let rows = schema.as_array().unwrap();
     for row in rows {

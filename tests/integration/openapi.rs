@@ -88,6 +88,8 @@ async fn every_admin_answer_conforms_to_the_generated_document() {
         ("/keys".into(), "/api/keys", 200),
         ("/config".into(), "/api/config", 200),
         ("/config/schema".into(), "/api/config/schema", 200),
+        ("/kinds".into(), "/api/kinds", 200),
+        ("/models".into(), "/api/models", 200),
     ] {
         let (status, v) = lev.admin(Method::GET, &path, None).await;
         assert_eq!(status, ok, "GET {path}: {v}");

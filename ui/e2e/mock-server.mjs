@@ -108,10 +108,11 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
   }
 
   function addAccount(body) {
-    if (!KINDS.includes(body.kind)) throw [400, 'invalid', `unknown kind \`${body.kind}\``];
+    const desc = KINDS.find((k) => k.name === body.kind);
+    if (!desc) throw [400, 'invalid', `unknown kind \`${body.kind}\``];
     const secret = String(body.api_key || '').trim();
     if (!secret) throw [400, 'invalid', 'api_key is empty'];
-    if (body.kind === 'openai' && !body.base_url) throw [400, 'invalid', 'an openai account needs base_url'];
+    if (desc.needs_base_url && !body.base_url) throw [400, 'invalid', `an ${desc.name} account needs --base-url (the URL up to and including /v1)`];
     if (body.tier && !TIERS.includes(body.tier)) throw [400, 'invalid', `unknown tier \`${body.tier}\``];
     if (body.proxy && !/^(https?|socks5h?):\/\//.test(body.proxy)) throw [400, 'invalid', 'proxy must start with http://, https://, socks5:// or socks5h://'];
     let name = String(body.name || '').trim() || `${body.kind}-${accounts.length + 1}`;
@@ -125,7 +126,7 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
       enabled: true,
       secret,
       created: Math.floor(Date.now() / 1000),
-      tier: body.tier || (body.kind === 'openai' || body.kind === 'anthropic' ? 'paid' : 'free'),
+      tier: body.tier || desc.default_tier,
       proxy: body.proxy || null,
       project: body.project || null,
       mark: null, // {broken, reason}: waits for its owner
@@ -487,6 +488,7 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
       return send(res, 200, pub);
     }
     if (p === '/config/schema' && method === 'GET') return send(res, 200, SCHEMA);
+    if (p === '/kinds' && method === 'GET') return send(res, 200, KINDS);
     if (p === '/config' && method === 'GET') return send(res, 200, Object.fromEntries(Object.entries(config()).sort()));
     if (p === '/config' && method === 'PUT') {
       const key = String(body?.key ?? '');

@@ -10,13 +10,10 @@ export const SCHEMA = JSON.parse(readFileSync(new URL('./config-schema.json', im
 
 export const DEFAULTS = Object.fromEntries(SCHEMA.filter((r) => !r.key.includes('<')).map((r) => [r.key, r.default]));
 
-export const KINDS = ['gemini', 'anthropic', 'openai', 'google-oauth'];
+/** The upstream kinds as GET /api/kinds answers them (kinds.json, kept equal by a Rust test). */
+export const KINDS = JSON.parse(readFileSync(new URL('./kinds.json', import.meta.url), 'utf8'));
 export const TIERS = ['free', 'pro', 'ultra', 'paid'];
-export const DEFAULT_BASE = {
-  gemini: 'https://generativelanguage.googleapis.com',
-  anthropic: 'https://api.anthropic.com',
-  'google-oauth': 'https://cloudcode-pa.googleapis.com',
-};
+export const DEFAULT_BASE = Object.fromEntries(KINDS.map((k) => [k.name, k.default_base_url]));
 
 /** The schema's checks, as levity's config::table::check makes them. */
 export function validateSetting(key, value) {

@@ -1,5 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { parseTokens, newAccountBody, oauthBodies, accountPatch, splitList } from '../src/lib/accounts.js';
+import { readFileSync } from 'node:fs';
+import { parseTokens, newAccountBody as newBody, oauthBodies, accountPatch as patchOf, splitList } from '../src/lib/accounts.js';
+
+// What GET /api/kinds answers (a Rust test keeps the file equal to it).
+const KINDS = JSON.parse(readFileSync(new URL('../e2e/kinds.json', import.meta.url), 'utf8'));
+const newAccountBody = (form) => newBody(form, KINDS);
+const accountPatch = (account, form) => patchOf(account, form, KINDS);
 
 describe('parseTokens', () => {
   it('accepts one token', () => {

@@ -5,7 +5,7 @@ import { messages, translate, detectLang, placeholders, LANGS } from '../src/lib
 import { ROUTES } from '../src/lib/routes.js';
 import { STATES, BROKEN } from '../src/lib/quota.js';
 import { RANGES, ATTEMPT_CLASSES } from '../src/lib/requests.js';
-import { KINDS, TIERS } from '../src/lib/accounts.js';
+import { TIERS } from '../src/lib/accounts.js';
 import { snippets } from '../src/lib/snippets.js';
 import { THEMES_FOR_TEST } from './helpers.js';
 
@@ -41,7 +41,6 @@ function dynamicKeys() {
     ...['checking', 'up', 'unreachable', 'locked', 'error'].map((s) => `pill.${s}`),
     ...['connecting', 'open', 'closed'].map((s) => `live.${s}`),
     ...STATES.map((s) => `state.${s}`),
-    ...KINDS.map((k) => `kind.${k}`),
     ...TIERS.map((k) => `tier.${k}`),
     ...snippets('h:1').flatMap((s) => [`connect.${s.id}.title`, `connect.${s.id}.note`]),
     ...THEMES_FOR_TEST.map((th) => `settings.theme.${th}`),

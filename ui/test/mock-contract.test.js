@@ -50,6 +50,7 @@ describe('the dev mock against levity\'s OpenAPI document', () => {
     ['/keys', '/api/keys'],
     ['/config', '/api/config'],
     ['/config/schema', '/api/config/schema'],
+    ['/kinds', '/api/kinds'],
     ['/route?model=gemini-2.5-flash', '/api/route'],
   ])('GET %s conforms', async (path, template) => {
     const { status, value } = await call('GET', path);

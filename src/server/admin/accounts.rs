@@ -337,3 +337,47 @@ pub(super) async fn refresh_quota(
         .map(|list| list.into_iter().find(|a| a.id == id || a.name == id));
     reply(StatusCode::OK, found.map_err(Failure::from))
 }
+
+/// An upstream kind as the dashboard's account forms need it: what it is
+/// called and what an account of it must or may have (its descriptor).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KindView {
+    pub name: &'static str,
+    pub label: crate::config::table::Text,
+    pub default_base_url: &'static str,
+    /// Accounts must name their host (`base_url`).
+    pub needs_base_url: bool,
+    /// Accounts list the models they serve (`models`).
+    pub lists_models: bool,
+    pub default_tier: crate::store::Tier,
+    /// The provider reports its quota (the account can be asked for it).
+    pub reports_quota: bool,
+    /// Accounts come from a browser sign-in (a refresh token).
+    pub signs_in: bool,
+    /// What a `project` groups for this kind: keys that share one quota.
+    pub project_hint: Option<crate::config::table::Text>,
+}
+
+/// The upstream kinds levity can hold accounts of.
+#[utoipa::path(get, path = "/api/kinds", responses((status = 200, body = Vec<KindView>)))]
+#[handler]
+pub(super) fn kinds() -> Response {
+    let kinds: Vec<KindView> = crate::store::ProviderKind::ALL
+        .iter()
+        .map(|k| {
+            let d = k.descriptor();
+            KindView {
+                name: d.name,
+                label: d.label,
+                default_base_url: d.default_base_url,
+                needs_base_url: d.needs_base_url,
+                lists_models: d.lists_models,
+                default_tier: d.default_tier,
+                reports_quota: d.reports_quota,
+                signs_in: d.signs_in,
+                project_hint: d.shares_project_quota,
+            }
+        })
+        .collect();
+    super::json(StatusCode::OK, &kinds)
+}

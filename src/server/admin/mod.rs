@@ -26,6 +26,7 @@ use utoipa::OpenApi;
 pub fn routes() -> impl Endpoint {
     Route::new()
         .at("/status", get(accounts::get_status))
+        .at("/kinds", get(accounts::kinds))
         .at(
             "/accounts",
             get(accounts::list_accounts).post(accounts::add_account),
@@ -53,6 +54,7 @@ pub fn routes() -> impl Endpoint {
             get(settings::get_config).put(settings::set_config),
         )
         .at("/config/schema", get(settings::config_schema))
+        .at("/models", get(settings::catalogue))
         .at("/listen", poem::put(settings::set_listen))
         .around(|ep, req: Request| async move {
             let state = req
@@ -186,6 +188,7 @@ fn change<T: Serialize>(
     ),
     paths(
         accounts::get_status,
+        accounts::kinds,
         accounts::list_accounts,
         accounts::add_account,
         accounts::reorder,
@@ -208,6 +211,7 @@ fn change<T: Serialize>(
         settings::get_config,
         settings::set_config,
         settings::config_schema,
+        settings::catalogue,
         settings::set_listen,
     ),
     components(schemas(Problem)),

@@ -201,3 +201,11 @@ pub(super) fn route_of(Data(state): Data<&Arc<AppState>>, Query(q): Query<RouteQ
     });
     reply(StatusCode::OK, route.map_err(Failure::from))
 }
+
+/// The model catalogue: what levity knows of each model it can route, for
+/// the mapping editor (and anyone choosing a target).
+#[utoipa::path(get, path = "/api/models", responses((status = 200, body = Vec<crate::catalogue::Model>)))]
+#[handler]
+pub(super) fn catalogue() -> Response {
+    json(StatusCode::OK, &crate::catalogue::MODELS)
+}

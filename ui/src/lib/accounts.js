@@ -1,9 +1,13 @@
 // Account form logic: request bodies and refresh-token parsing.
 
-export const KINDS = ['gemini', 'anthropic', 'openai', 'openai-responses', 'google-oauth'];
+// The kinds themselves come from the server (GET /api/kinds, each kind's
+// descriptor): name, label, default address, what an account needs.
 
-/** Kinds whose accounts serve the models listed on them (`--models`). */
-export const listsModels = (kind) => kind === 'openai' || kind === 'openai-responses';
+/** The kind named `name` in `kinds`, if any. */
+export const kindOf = (kinds, name) => (kinds ?? []).find((k) => k.name === name);
+
+/** Whether accounts of `name` serve the models listed on them (`--models`). */
+export const listsModels = (kinds, name) => !!kindOf(kinds, name)?.lists_models;
 export const TIERS = ['free', 'pro', 'ultra', 'paid'];
 
 /** "a, b ,,c" → ["a", "b", "c"] */
@@ -47,20 +51,21 @@ export function parseTokens(text) {
  * for a key the name of the group whose keys share one quota (a Google Cloud
  * project, an Anthropic organization). Sent only when given.
  */
-export function newAccountBody(form) {
+export function newAccountBody(form, kinds) {
   const kind = form.kind;
-  if (!KINDS.includes(kind)) return { error: 'accounts.err.kind' };
+  const desc = kindOf(kinds, kind);
+  if (!desc) return { error: 'accounts.err.kind' };
   const body = { kind, api_key: String(form.api_key ?? '').trim() };
-  if (!body.api_key) return { error: kind === 'google-oauth' ? 'accounts.err.token' : 'accounts.err.key' };
+  if (!body.api_key) return { error: desc.signs_in ? 'accounts.err.token' : 'accounts.err.key' };
   const name = String(form.name ?? '').trim();
   if (name) body.name = name;
   const base = String(form.base_url ?? '').trim();
-  if (kind === 'openai' && !base) return { error: 'accounts.err.baseUrl' };
+  if (desc.needs_base_url && !base) return { error: 'accounts.err.baseUrl' };
   if (base) {
     if (!/^https?:\/\/\S+$/.test(base)) return { error: 'accounts.err.baseUrlFormat' };
     body.base_url = base.replace(/\/+$/, '');
   }
-  if (listsModels(kind)) {
+  if (desc.lists_models) {
     const models = splitList(form.models);
     if (models.length) body.models = models;
   }
@@ -73,14 +78,14 @@ export function newAccountBody(form) {
 }
 
 /** A PATCH body holding only what changed between an account and the edit form. */
-export function accountPatch(account, form) {
+export function accountPatch(account, form, kinds) {
   const patch = {};
   const name = String(form.name ?? '').trim();
   if (name && name !== account.name) patch.name = name;
   if (form.tier && form.tier !== account.tier) patch.tier = form.tier;
   const proxy = String(form.proxy ?? '').trim();
   if (proxy !== (account.proxy || '')) patch.proxy = proxy;
-  if (listsModels(account.kind)) {
+  if (listsModels(kinds, account.kind)) {
     const models = splitList(form.models);
     if (models.join(',') !== (account.models || []).join(',')) patch.models = models;
   }

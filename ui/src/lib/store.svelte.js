@@ -19,6 +19,10 @@ export const app = $state({
   config: null,
   /** Every setting's row (key, type, default, range, label and help per language), from /api/config/schema. */
   schema: null,
+  /** The upstream kinds and what their accounts need, from /api/kinds. */
+  kinds: [],
+  /** The model catalogue (GET /api/models): ids or families (`prefix*`) with their limits and prices. */
+  models: [],
   keys: null,
   /** Keys created in this page session, with their plaintext (memory only). */
   sessionKeys: [],
@@ -65,6 +69,18 @@ export async function loadConfig() {
   app.schema = Array.isArray(schema) ? schema : [];
   app.config = config;
   return app.config;
+}
+
+/** Loads the upstream kinds once (they change only with levity itself). */
+export async function loadKinds() {
+  if (!app.kinds.length) app.kinds = await api.get('/api/kinds');
+  return app.kinds;
+}
+
+/** Loads the model catalogue once. */
+export async function loadModels() {
+  if (!app.models.length) app.models = await api.get('/api/models');
+  return app.models;
 }
 
 export async function loadKeys() {

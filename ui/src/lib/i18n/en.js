@@ -62,11 +62,6 @@ export const en = {
   'state.disabled': 'Disabled',
   'state.needs-action': 'Needs action',
 
-  'kind.gemini': 'Gemini API key',
-  'kind.anthropic': 'Anthropic API key',
-  'kind.openai': 'OpenAI-compatible',
-  'kind.openai-responses': 'OpenAI Responses (GPT-5, codex)',
-  'kind.google-oauth': 'Google sign-in',
 
   'tier.free': 'Free',
   'tier.pro': 'Pro',
@@ -192,9 +187,6 @@ export const en = {
   'accounts.proxy': 'Outbound proxy',
   'accounts.project': 'Google Cloud project',
   'accounts.quotaGroup': 'Project (shared quota)',
-  'accounts.quotaGroupHint.gemini': 'Keys of one Google Cloud project share its quota: give them the same name.',
-  'accounts.quotaGroupHint.anthropic': 'Keys of one Anthropic organization share its limits: give them the same name.',
-  'accounts.quotaGroupHint.openai': 'Keys that share one quota at their provider: give them the same name.',
   'accounts.projectOf': 'project: {name}',
   'accounts.addButton': 'Add account',
   'accounts.addTokens': 'Add from tokens',

@@ -62,11 +62,6 @@ export const zh = {
   'state.disabled': '已停用',
   'state.needs-action': '需要处理',
 
-  'kind.gemini': 'Gemini API 密钥',
-  'kind.anthropic': 'Anthropic API 密钥',
-  'kind.openai': 'OpenAI 兼容',
-  'kind.openai-responses': 'OpenAI Responses（GPT-5、codex）',
-  'kind.google-oauth': 'Google 登录',
 
   'tier.free': '免费',
   'tier.pro': 'Pro',
@@ -192,9 +187,6 @@ export const zh = {
   'accounts.proxy': '出站代理',
   'accounts.project': 'Google Cloud 项目',
   'accounts.quotaGroup': '项目（共享配额）',
-  'accounts.quotaGroupHint.gemini': '同一 Google Cloud 项目的密钥共享该项目的配额：请给它们填同一个名称。',
-  'accounts.quotaGroupHint.anthropic': '同一 Anthropic 组织的密钥共享该组织的限额：请给它们填同一个名称。',
-  'accounts.quotaGroupHint.openai': '在服务商处共享同一配额的密钥：请给它们填同一个名称。',
   'accounts.projectOf': '项目：{name}',
   'accounts.addButton': '添加账号',
   'accounts.addTokens': '用令牌添加',
