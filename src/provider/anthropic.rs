@@ -2,7 +2,7 @@
 //! `/v1/messages/count_tokens`, key in `x-api-key`. Anthropic clients pass
 //! through with their `anthropic-version` and `anthropic-beta` headers.
 
-use super::kind::{Calls, Descriptor, Sent};
+use super::kind::{Descriptor, Sent};
 use super::{Call, Decoder, Forward, ProviderKind, taxonomy};
 use crate::canonical::Request;
 use crate::catalogue::Family;
@@ -40,95 +40,72 @@ fn post(
 }
 
 /// Sends a translated request; returns the response head and its decoder.
-async fn send(
-    call: &Call,
-    req: &Request,
-    stream: bool,
-) -> Result<(reqwest::Response, Decoder), Error> {
-    let body = anthropic::encode_request(req, &call.model, stream);
-    let builder = post(
-        &call.client(),
-        &call.acc,
-        "/v1/messages",
-        body,
-        &Forward::default(),
-    );
-    let resp = super::send(builder, call.host(), call.timeout, ProviderKind::Anthropic).await?;
-    Ok((
-        resp,
-        Box::new(anthropic::UpstreamDecoder::new(call.id.clone())),
-    ))
+fn send<'a>(call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
+    Box::pin(async move {
+        let body = anthropic::encode_request(req, &call.model, stream);
+        let builder = post(
+            &call.client(),
+            &call.acc,
+            "/v1/messages",
+            body,
+            &Forward::default(),
+        );
+        let resp = super::send(builder, call.host(), call.timeout, ProviderKind::Anthropic).await?;
+        Ok((
+            resp,
+            Box::new(anthropic::UpstreamDecoder::new(call.id.clone())) as Decoder,
+        ))
+    })
 }
 
 /// Sends a Messages body as the client wrote it (model renamed, history cleaned).
-async fn forward(
-    call: &Call,
+fn forward<'a>(
+    call: &'a Call,
     body: Vec<u8>,
-    headers: &Forward,
-) -> Result<reqwest::Response, Error> {
-    let builder = post(&call.client(), &call.acc, "/v1/messages", body, headers);
-    super::send(builder, call.host(), call.timeout, ProviderKind::Anthropic).await
+    headers: &'a Forward,
+) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
+    Box::pin(async move {
+        let builder = post(&call.client(), &call.acc, "/v1/messages", body, headers);
+        super::send(builder, call.host(), call.timeout, ProviderKind::Anthropic).await
+    })
 }
 
 /// Anthropic's own count for the client's request.
-async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
-    let body = anthropic::encode_request(req, &call.model, false);
-    let mut value: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&body).expect("just encoded");
-    // The counter takes what shapes the prompt, not sampling settings.
-    for field in [
-        "max_tokens",
-        "temperature",
-        "top_p",
-        "top_k",
-        "stop_sequences",
-    ] {
-        value.remove(field);
-    }
-    let body = serde_json::to_vec(&value).expect("serializable");
-    let builder = post(
-        &call.client(),
-        &call.acc,
-        "/v1/messages/count_tokens",
-        body,
-        &Forward::default(),
-    );
-    let resp = super::send(builder, call.host(), call.timeout, ProviderKind::Anthropic).await?;
-    let body = super::read_whole(call, resp).await?;
-    serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v["input_tokens"].as_u64())
-        .ok_or_else(|| {
-            Error::new(
-                Kind::Upstream,
-                "Anthropic sent a token count levity cannot read",
-            )
-        })
-}
-
-struct AnthropicApi;
-
-impl Calls for AnthropicApi {
-    fn send<'a>(&'a self, call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
-        Box::pin(send(call, req, stream))
-    }
-
-    fn forward<'a>(
-        &'a self,
-        call: &'a Call,
-        body: Vec<u8>,
-        headers: &'a Forward,
-    ) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
-        Box::pin(forward(call, body, headers))
-    }
-
-    fn count_tokens<'a>(
-        &'a self,
-        call: &'a Call,
-        req: &'a Request,
-    ) -> BoxFuture<'a, Result<u64, Error>> {
-        Box::pin(count_tokens(call, req))
-    }
+fn count_tokens<'a>(call: &'a Call, req: &'a Request) -> BoxFuture<'a, Result<u64, Error>> {
+    Box::pin(async move {
+        let body = anthropic::encode_request(req, &call.model, false);
+        let mut value: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&body).expect("just encoded");
+        // The counter takes what shapes the prompt, not sampling settings.
+        for field in [
+            "max_tokens",
+            "temperature",
+            "top_p",
+            "top_k",
+            "stop_sequences",
+        ] {
+            value.remove(field);
+        }
+        let body = serde_json::to_vec(&value).expect("serializable");
+        let builder = post(
+            &call.client(),
+            &call.acc,
+            "/v1/messages/count_tokens",
+            body,
+            &Forward::default(),
+        );
+        let resp = super::send(builder, call.host(), call.timeout, ProviderKind::Anthropic).await?;
+        let body = super::read_whole(call, resp).await?;
+        serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["input_tokens"].as_u64())
+            .ok_or_else(|| {
+                Error::new(
+                    Kind::Upstream,
+                    "Anthropic sent a token count levity cannot read",
+                )
+            })
+    })
 }
 
 /// Anthropic's limits apply per organization (docs.claude.com/en/api/
@@ -158,5 +135,8 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     reports_quota: false,
     needs_images_inline: false,
     errors: &[taxonomy::ANTHROPIC],
-    calls: &AnthropicApi,
+    send,
+    forward: Some(forward),
+    count_tokens,
+    native_rewrite: None,
 };

@@ -7,7 +7,7 @@
 //! configured endpoints in order (the daily endpoint, then production) on
 //! 404, 429, 5xx or network errors before the account is given up.
 
-use super::kind::{Calls, Descriptor, Sent};
+use super::kind::{Descriptor, Sent};
 use super::{Call, Decoder, taxonomy};
 use crate::canonical::Request;
 use crate::catalogue::Family;
@@ -224,36 +224,37 @@ async fn discover(call: &Call, access: &str) -> Result<String, Error> {
 }
 
 /// Sends a generate request; returns the response head and its decoder.
-async fn send(
-    call: &Call,
-    req: &Request,
-    stream: bool,
-) -> Result<(reqwest::Response, Decoder), Error> {
-    let (access, project) = session(call).await?;
-    let inner = gemini::encode_request(req, &call.model);
-    let body = code_assist::wrap_request(&inner, &call.model, &project);
-    let method = if stream {
-        "streamGenerateContent?alt=sse"
-    } else {
-        "generateContent"
-    };
-    let resp = post(call, method, &access, body).await?;
-    let decoder = code_assist::Decoder(gemini::StreamDecoder::new(call.id.clone(), &call.model));
-    Ok((resp, Box::new(decoder)))
+fn send<'a>(call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
+    Box::pin(async move {
+        let (access, project) = session(call).await?;
+        let inner = gemini::encode_request(req, &call.model);
+        let body = code_assist::wrap_request(&inner, &call.model, &project);
+        let method = if stream {
+            "streamGenerateContent?alt=sse"
+        } else {
+            "generateContent"
+        };
+        let resp = post(call, method, &access, body).await?;
+        let decoder =
+            code_assist::Decoder(gemini::StreamDecoder::new(call.id.clone(), &call.model));
+        Ok((resp, Box::new(decoder) as Decoder))
+    })
 }
 
-async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
-    let (access, _) = session(call).await?;
-    let body = code_assist::wrap_count_tokens(
-        &gemini::encode_count_contents(req, &call.model),
-        &call.model,
-    );
-    let resp = post(call, "countTokens", &access, body).await?;
-    gemini::decode_count_tokens(&super::read_whole(call, resp).await?).ok_or_else(|| {
-        Error::new(
-            Kind::Upstream,
-            "Code Assist sent a token count levity cannot read",
-        )
+fn count_tokens<'a>(call: &'a Call, req: &'a Request) -> BoxFuture<'a, Result<u64, Error>> {
+    Box::pin(async move {
+        let (access, _) = session(call).await?;
+        let body = code_assist::wrap_count_tokens(
+            &gemini::encode_count_contents(req, &call.model),
+            &call.model,
+        );
+        let resp = post(call, "countTokens", &access, body).await?;
+        gemini::decode_count_tokens(&super::read_whole(call, resp).await?).ok_or_else(|| {
+            Error::new(
+                Kind::Upstream,
+                "Code Assist sent a token count levity cannot read",
+            )
+        })
     })
 }
 
@@ -345,22 +346,6 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-struct CodeAssist;
-
-impl Calls for CodeAssist {
-    fn send<'a>(&'a self, call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
-        Box::pin(send(call, req, stream))
-    }
-
-    fn count_tokens<'a>(
-        &'a self,
-        call: &'a Call,
-        req: &'a Request,
-    ) -> BoxFuture<'a, Result<u64, Error>> {
-        Box::pin(count_tokens(call, req))
-    }
-}
-
 /// A Google sign-in: Code Assist wraps Gemini's protocol (no pass-through),
 /// reports its quota itself, and its project's quota is the user's own.
 /// On the free tier: "60 requests/min and 1,000 requests/day"
@@ -387,5 +372,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     reports_quota: true,
     needs_images_inline: true,
     errors: &[taxonomy::CODE_ASSIST, taxonomy::GEMINI],
-    calls: &CodeAssist,
+    send,
+    // Code Assist wraps Gemini's protocol: nothing passes through.
+    forward: None,
+    count_tokens,
+    native_rewrite: None,
 };

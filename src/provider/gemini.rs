@@ -1,7 +1,7 @@
 //! Gemini API-key accounts: `POST {base}/v1beta/models/{model}:generateContent`,
 //! `:streamGenerateContent?alt=sse` and `:countTokens`, key in `x-goog-api-key`.
 
-use super::kind::{Calls, Descriptor, Sent};
+use super::kind::{Descriptor, Sent};
 use super::{Call, Decoder, Forward, ProviderKind, taxonomy};
 use crate::canonical::Request;
 use crate::catalogue::Family;
@@ -21,73 +21,54 @@ fn post(call: &Call, method: &str, body: Vec<u8>) -> reqwest::RequestBuilder {
 }
 
 /// Sends a generate request; returns the response head and its decoder.
-async fn send(
-    call: &Call,
-    req: &Request,
-    stream: bool,
-) -> Result<(reqwest::Response, Decoder), Error> {
-    let method = if stream {
-        "streamGenerateContent?alt=sse"
-    } else {
-        "generateContent"
-    };
-    let builder = post(call, method, gemini::encode_request(req, &call.model));
-    let resp = super::send(builder, call.host(), call.timeout, call.acc.kind).await?;
-    let decoder = gemini::StreamDecoder::new(call.id.clone(), &call.model);
-    Ok((resp, Box::new(decoder)))
+fn send<'a>(call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
+    Box::pin(async move {
+        let method = if stream {
+            "streamGenerateContent?alt=sse"
+        } else {
+            "generateContent"
+        };
+        let builder = post(call, method, gemini::encode_request(req, &call.model));
+        let resp = super::send(builder, call.host(), call.timeout, call.acc.kind).await?;
+        let decoder = gemini::StreamDecoder::new(call.id.clone(), &call.model);
+        Ok((resp, Box::new(decoder) as Decoder))
+    })
 }
 
 /// Gemini's own token count for everything the request would send.
-async fn count_tokens(call: &Call, req: &Request) -> Result<u64, Error> {
-    let builder = post(
-        call,
-        "countTokens",
-        gemini::encode_count_tokens(req, &call.model),
-    );
-    let resp = super::send(builder, call.host(), call.timeout, call.acc.kind).await?;
-    let body = super::read_whole(call, resp).await?;
-    gemini::decode_count_tokens(&body).ok_or_else(|| {
-        Error::new(
-            Kind::Upstream,
-            format!("{} sent a token count levity cannot read", call.host()),
-        )
+fn count_tokens<'a>(call: &'a Call, req: &'a Request) -> BoxFuture<'a, Result<u64, Error>> {
+    Box::pin(async move {
+        let builder = post(
+            call,
+            "countTokens",
+            gemini::encode_count_tokens(req, &call.model),
+        );
+        let resp = super::send(builder, call.host(), call.timeout, call.acc.kind).await?;
+        let body = super::read_whole(call, resp).await?;
+        gemini::decode_count_tokens(&body).ok_or_else(|| {
+            Error::new(
+                Kind::Upstream,
+                format!("{} sent a token count levity cannot read", call.host()),
+            )
+        })
     })
 }
 
 /// Sends a Gemini client's body as it is (auth replaced) to `method`.
-async fn forward(call: &Call, body: Vec<u8>, method: &str) -> Result<reqwest::Response, Error> {
-    let builder = post(call, method, body);
-    super::send(builder, call.host(), call.timeout, call.acc.kind).await
-}
-
-struct GeminiApi;
-
-impl Calls for GeminiApi {
-    fn send<'a>(&'a self, call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
-        Box::pin(send(call, req, stream))
-    }
-
-    fn forward<'a>(
-        &'a self,
-        call: &'a Call,
-        body: Vec<u8>,
-        headers: &'a Forward,
-    ) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
-        // The method the Gemini client called (`streamGenerateContent?alt=sse`, ...).
-        let method = headers
-            .gemini_method
-            .as_deref()
-            .unwrap_or("generateContent");
-        Box::pin(forward(call, body, method))
-    }
-
-    fn count_tokens<'a>(
-        &'a self,
-        call: &'a Call,
-        req: &'a Request,
-    ) -> BoxFuture<'a, Result<u64, Error>> {
-        Box::pin(count_tokens(call, req))
-    }
+fn forward<'a>(
+    call: &'a Call,
+    body: Vec<u8>,
+    headers: &'a Forward,
+) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
+    // The method the Gemini client called (`streamGenerateContent?alt=sse`, ...).
+    let method = headers
+        .gemini_method
+        .as_deref()
+        .unwrap_or("generateContent");
+    Box::pin(async move {
+        let builder = post(call, method, body);
+        super::send(builder, call.host(), call.timeout, call.acc.kind).await
+    })
 }
 
 /// Gemini's limits apply per Google Cloud project, not per key, and per
@@ -118,5 +99,8 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     reports_quota: false,
     needs_images_inline: true,
     errors: &[taxonomy::GEMINI],
-    calls: &GeminiApi,
+    send,
+    forward: Some(forward),
+    count_tokens,
+    native_rewrite: None,
 };

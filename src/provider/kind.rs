@@ -31,42 +31,14 @@ pub enum ProviderKind {
 /// What a call to an upstream needs: its answer head and the decoder for it.
 pub type Sent = Result<(reqwest::Response, Decoder), Error>;
 
-/// How levity calls one kind of upstream.
-pub trait Calls: Sync {
-    /// Sends a translated request.
-    fn send<'a>(&'a self, call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent>;
-
-    /// Sends a client's body as it came (model renamed), for kinds that
-    /// pass through (`Descriptor::passes_through`).
-    fn forward<'a>(
-        &'a self,
-        call: &'a Call,
-        body: Vec<u8>,
-        headers: &'a Forward,
-    ) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
-        let _ = (call, body, headers);
-        Box::pin(async {
-            Err(Error::new(
-                crate::error::Kind::Internal,
-                "this upstream has no pass-through path",
-            ))
-        })
-    }
-
-    /// Input tokens of a request: the upstream's own counter where it has
-    /// one, else `super::estimate_tokens` of what `send` would send.
-    fn count_tokens<'a>(
-        &'a self,
-        call: &'a Call,
-        req: &'a Request,
-    ) -> BoxFuture<'a, Result<u64, Error>>;
-
-    /// A change the account's native answers need on their way out.
-    fn native_rewrite(&self, acc: &Account) -> Option<Rewrite> {
-        let _ = acc;
-        None
-    }
-}
+/// Sends a translated request (`stream`: as a stream).
+pub type SendFn = for<'a> fn(&'a Call, &'a Request, bool) -> BoxFuture<'a, Sent>;
+/// Sends a client's body as it came, model renamed (pass-through).
+pub type ForwardFn =
+    for<'a> fn(&'a Call, Vec<u8>, &'a Forward) -> BoxFuture<'a, Result<reqwest::Response, Error>>;
+/// Input tokens of a request: the upstream's own counter where it has one,
+/// else `super::estimate_tokens` of what `send` would send.
+pub type CountFn = for<'a> fn(&'a Call, &'a Request) -> BoxFuture<'a, Result<u64, Error>>;
 
 /// Everything levity knows about one upstream kind.
 pub struct Descriptor {
@@ -110,7 +82,12 @@ pub struct Descriptor {
     pub needs_images_inline: bool,
     /// Its error tables, most specific first (`provider::taxonomy`).
     pub errors: &'static [&'static [taxonomy::Row]],
-    pub calls: &'static dyn Calls,
+    pub send: SendFn,
+    /// Set when `passes_through`.
+    pub forward: Option<ForwardFn>,
+    pub count_tokens: CountFn,
+    /// A change the account's native answers need on their way out.
+    pub native_rewrite: Option<fn(&Account) -> Rewrite>,
 }
 
 impl ProviderKind {
@@ -170,6 +147,7 @@ mod tests {
             let json = serde_json::to_value(kind).unwrap();
             assert_eq!(json, d.name, "the stored name is the descriptor's");
             assert!(!d.errors.is_empty(), "{}", d.name);
+            assert_eq!(d.forward.is_some(), d.passes_through, "{}", d.name);
         }
         for protocol in [
             Protocol::OpenAiChat,

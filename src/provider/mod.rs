@@ -187,8 +187,7 @@ pub struct Forward {
 }
 
 pub async fn generate(call: Call, req: &Request) -> Result<Response, Error> {
-    let calls = call.acc.kind.descriptor().calls;
-    let (resp, decoder) = calls.send(&call, req, false).await?;
+    let (resp, decoder) = (call.acc.kind.descriptor().send)(&call, req, false).await?;
     call.observe(&resp);
     let body = read_whole(&call, resp).await?;
     let mut decoder = decoder;
@@ -203,8 +202,7 @@ pub async fn generate(call: Call, req: &Request) -> Result<Response, Error> {
 
 /// A streamed answer; returns once the upstream accepted the request.
 pub async fn stream(call: Call, req: &Request) -> Result<EventStream, Error> {
-    let calls = call.acc.kind.descriptor().calls;
-    let (resp, decoder) = calls.send(&call, req, true).await?;
+    let (resp, decoder) = (call.acc.kind.descriptor().send)(&call, req, true).await?;
     call.observe(&resp);
     let state = StreamState {
         body: Box::pin(resp.bytes_stream()),
@@ -256,8 +254,7 @@ pub async fn read_whole(call: &Call, mut resp: reqwest::Response) -> Result<Vec<
 /// Input tokens of a request: the upstream's own counter where it has one,
 /// else a local estimate (see `estimate_tokens`).
 pub async fn count_tokens(call: Call, req: &Request) -> Result<u64, Error> {
-    let calls = call.acc.kind.descriptor().calls;
-    calls.count_tokens(&call, req).await
+    (call.acc.kind.descriptor().count_tokens)(&call, req).await
 }
 
 /// A documented estimate for hosts without a counter: about four bytes of
@@ -273,13 +270,13 @@ pub async fn forward(
     body: Vec<u8>,
     headers: &Forward,
 ) -> Result<reqwest::Response, Error> {
-    let resp = call
-        .acc
-        .kind
-        .descriptor()
-        .calls
-        .forward(call, body, headers)
-        .await?;
+    let Some(forward) = call.acc.kind.descriptor().forward else {
+        return Err(Error::new(
+            Kind::Internal,
+            "this upstream has no pass-through path",
+        ));
+    };
+    let resp = forward(call, body, headers).await?;
     call.observe(&resp);
     Ok(resp)
 }
@@ -287,7 +284,10 @@ pub async fn forward(
 /// What `acc`'s native answers need rewritten, if anything: Responses
 /// reasoning is tagged with the account that made it.
 pub fn native_rewrite(acc: &Account) -> Option<Rewrite> {
-    acc.kind.descriptor().calls.native_rewrite(acc)
+    acc.kind
+        .descriptor()
+        .native_rewrite
+        .map(|rewrite| rewrite(acc))
 }
 
 /// The host part of a base URL, for messages that must not show paths or keys.

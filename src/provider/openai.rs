@@ -2,7 +2,7 @@
 //! {base}/chat/completions` with a bearer key. Chat Completions clients pass
 //! through with only the model renamed; other clients are translated.
 
-use super::kind::{Calls, Descriptor, Sent};
+use super::kind::{Descriptor, Sent};
 use super::{Call, Decoder, Forward, ProviderKind, taxonomy};
 use crate::canonical::Request;
 use crate::error::Error;
@@ -29,52 +29,41 @@ pub(super) fn post(
 }
 
 /// Sends a translated request; returns the response head and its decoder.
-async fn send(
-    call: &Call,
-    req: &Request,
-    stream: bool,
-) -> Result<(reqwest::Response, Decoder), Error> {
-    let body = openai_chat::encode_request(req, &call.model, stream);
-    let builder = post(&call.client(), &call.acc, PATH, body);
-    let resp = super::send(builder, call.host(), call.timeout, ProviderKind::Openai).await?;
-    Ok((
-        resp,
-        Box::new(openai_chat::UpstreamDecoder::new(call.id.clone())),
-    ))
+fn send<'a>(call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
+    Box::pin(async move {
+        let body = openai_chat::encode_request(req, &call.model, stream);
+        let builder = post(&call.client(), &call.acc, PATH, body);
+        let resp = super::send(builder, call.host(), call.timeout, ProviderKind::Openai).await?;
+        Ok((
+            resp,
+            Box::new(openai_chat::UpstreamDecoder::new(call.id.clone())) as Decoder,
+        ))
+    })
 }
 
 /// Sends a Chat Completions body as the client wrote it (model renamed).
-async fn forward(call: &Call, body: Vec<u8>) -> Result<reqwest::Response, Error> {
-    let builder = post(&call.client(), &call.acc, PATH, body);
-    super::send(builder, call.host(), call.timeout, ProviderKind::Openai).await
+fn forward<'a>(
+    call: &'a Call,
+    body: Vec<u8>,
+    _: &'a Forward,
+) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
+    Box::pin(async move {
+        let builder = post(&call.client(), &call.acc, PATH, body);
+        super::send(builder, call.host(), call.timeout, ProviderKind::Openai).await
+    })
 }
 
-struct ChatHost;
-
-impl Calls for ChatHost {
-    fn send<'a>(&'a self, call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
-        Box::pin(send(call, req, stream))
-    }
-
-    fn forward<'a>(
-        &'a self,
-        call: &'a Call,
-        body: Vec<u8>,
-        _: &'a Forward,
-    ) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
-        Box::pin(forward(call, body))
-    }
-
-    /// OpenAI-compatible hosts have no counter: an estimate of the body.
-    fn count_tokens<'a>(
-        &'a self,
-        call: &'a Call,
-        req: &'a Request,
-    ) -> BoxFuture<'a, Result<u64, Error>> {
-        let body = openai_chat::encode_request(req, &call.model, false);
-        Box::pin(async move { Ok(super::estimate_tokens(&body)) })
-    }
+/// OpenAI-compatible hosts have no counter: an estimate of the body.
+fn count_tokens<'a>(call: &'a Call, req: &'a Request) -> BoxFuture<'a, Result<u64, Error>> {
+    let body = openai_chat::encode_request(req, &call.model, false);
+    Box::pin(async move { Ok(super::estimate_tokens(&body)) })
 }
+
+/// What a `--project` groups at a host levity knows nothing more of.
+pub(super) const SHARED_AT_THE_HOST: crate::config::table::Text = crate::config::table::Text {
+    en: "Keys that share one quota at their provider: give them the same name.",
+    zh: "在服务商处共享同一配额的密钥：请给它们填同一个名称。",
+};
 
 /// Any host speaking Chat Completions; the user names it and its models.
 pub static DESCRIPTOR: Descriptor = Descriptor {
@@ -94,13 +83,13 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     family: None,
     zone: Zone::Utc,
     quota_per_model: false,
-    shares_project_quota: Some(crate::config::table::Text {
-        en: "Keys that share one quota at their provider: give them the same name.",
-        zh: "在服务商处共享同一配额的密钥：请给它们填同一个名称。",
-    }),
+    shares_project_quota: Some(SHARED_AT_THE_HOST),
     signs_in: false,
     reports_quota: false,
     needs_images_inline: false,
     errors: &[taxonomy::OPENAI],
-    calls: &ChatHost,
+    send,
+    forward: Some(forward),
+    count_tokens,
+    native_rewrite: None,
 };

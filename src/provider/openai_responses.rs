@@ -4,7 +4,7 @@
 //! renamed and `encrypted_content` tagged with its account; other clients
 //! are translated.
 
-use super::kind::{Calls, Descriptor, Sent};
+use super::kind::{Descriptor, Sent};
 use super::{Call, Decoder, Forward, Rewrite, hints, openai::post, taxonomy};
 use crate::canonical::Request;
 use crate::error::Error;
@@ -27,34 +27,38 @@ fn judge(status: u16, body: &[u8]) -> Error {
 }
 
 /// Sends a translated request; returns the response head and its decoder.
-async fn send(
-    call: &Call,
-    req: &Request,
-    stream: bool,
-) -> Result<(reqwest::Response, Decoder), Error> {
-    let body = wire::encode_request(req, &call.model, stream, &call.acc.id);
-    let builder = post(&call.client(), &call.acc, PATH, body);
-    let resp = super::send(builder, call.host(), call.timeout, KIND).await?;
-    let decoder = wire::UpstreamDecoder::new(call.id.clone(), call.acc.id.clone(), judge);
-    Ok((resp, Box::new(decoder)))
+fn send<'a>(call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
+    Box::pin(async move {
+        let body = wire::encode_request(req, &call.model, stream, &call.acc.id);
+        let builder = post(&call.client(), &call.acc, PATH, body);
+        let resp = super::send(builder, call.host(), call.timeout, KIND).await?;
+        let decoder = wire::UpstreamDecoder::new(call.id.clone(), call.acc.id.clone(), judge);
+        Ok((resp, Box::new(decoder) as Decoder))
+    })
 }
 
 /// Sends a Responses body as the client wrote it (model renamed), with the
 /// reasoning this account made untagged and any other account's dropped.
-async fn forward(call: &Call, body: Vec<u8>) -> Result<reqwest::Response, Error> {
-    let body = if body.windows(5).any(|w| w == b"lvt1:") {
-        let mut value: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&body).map_err(|e| Error::from_json(&e))?;
-        let dropped = provenance::untag_request(&call.acc.id, &mut value);
-        if dropped > 0 {
-            tracing::debug!(account = %call.acc.name, dropped, "reasoning made by other accounts left out");
-        }
-        serde_json::to_vec(&value).expect("serializable")
-    } else {
-        body
-    };
-    let builder = post(&call.client(), &call.acc, PATH, body);
-    super::send(builder, call.host(), call.timeout, KIND).await
+fn forward<'a>(
+    call: &'a Call,
+    body: Vec<u8>,
+    _: &'a Forward,
+) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
+    Box::pin(async move {
+        let body = if body.windows(5).any(|w| w == b"lvt1:") {
+            let mut value: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&body).map_err(|e| Error::from_json(&e))?;
+            let dropped = provenance::untag_request(&call.acc.id, &mut value);
+            if dropped > 0 {
+                tracing::debug!(account = %call.acc.name, dropped, "reasoning made by other accounts left out");
+            }
+            serde_json::to_vec(&value).expect("serializable")
+        } else {
+            body
+        };
+        let builder = post(&call.client(), &call.acc, PATH, body);
+        super::send(builder, call.host(), call.timeout, KIND).await
+    })
 }
 
 /// Tags the `encrypted_content` of a native answer with `acc`.
@@ -63,36 +67,10 @@ fn tagger(acc: &Account) -> Rewrite {
     Arc::new(move |data: &[u8]| provenance::tag_answer(&account, data))
 }
 
-struct ResponsesHost;
-
-impl Calls for ResponsesHost {
-    fn send<'a>(&'a self, call: &'a Call, req: &'a Request, stream: bool) -> BoxFuture<'a, Sent> {
-        Box::pin(send(call, req, stream))
-    }
-
-    fn forward<'a>(
-        &'a self,
-        call: &'a Call,
-        body: Vec<u8>,
-        _: &'a Forward,
-    ) -> BoxFuture<'a, Result<reqwest::Response, Error>> {
-        Box::pin(forward(call, body))
-    }
-
-    /// No counter here either: an estimate of the body.
-    fn count_tokens<'a>(
-        &'a self,
-        call: &'a Call,
-        req: &'a Request,
-    ) -> BoxFuture<'a, Result<u64, Error>> {
-        let body = wire::encode_request(req, &call.model, false, "");
-        Box::pin(async move { Ok(super::estimate_tokens(&body)) })
-    }
-
-    /// Reasoning is tagged with the account that made it.
-    fn native_rewrite(&self, acc: &Account) -> Option<Rewrite> {
-        Some(tagger(acc))
-    }
+/// No counter here either: an estimate of the body.
+fn count_tokens<'a>(call: &'a Call, req: &'a Request) -> BoxFuture<'a, Result<u64, Error>> {
+    let body = wire::encode_request(req, &call.model, false, "");
+    Box::pin(async move { Ok(super::estimate_tokens(&body)) })
 }
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
@@ -112,14 +90,15 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     family: None,
     zone: Zone::Utc,
     quota_per_model: false,
-    shares_project_quota: Some(crate::config::table::Text {
-        en: "Keys that share one quota at their provider: give them the same name.",
-        zh: "在服务商处共享同一配额的密钥：请给它们填同一个名称。",
-    }),
+    shares_project_quota: Some(super::openai::SHARED_AT_THE_HOST),
     signs_in: false,
     reports_quota: false,
     needs_images_inline: false,
     // Responses fails over HTTP as Chat does (the same envelope).
     errors: &[taxonomy::OPENAI],
-    calls: &ResponsesHost,
+    send,
+    forward: Some(forward),
+    count_tokens,
+    // Reasoning is tagged with the account that made it.
+    native_rewrite: Some(tagger),
 };

@@ -140,20 +140,22 @@ async fn mapping_tester_origin_check_and_openapi() {
     lev.set("oauth_client_secret", "cs").await;
     lev.set("oauth_token_url", &format!("{}/token", fake.url()))
         .await;
-    let (_, v) = lev
-        .admin(Method::POST, "/oauth/start", Some(json!({})))
-        .await;
-    let url = v["url"].as_str().unwrap();
-    let state = url.split("state=").nth(1).unwrap();
-    let page = lev
-        .http
-        .get(format!(
-            "{}/oauth2callback?state={state}&code=dash-code",
-            lev.url
-        ))
-        .send()
-        .await
-        .unwrap();
+    // A sign-in started from the dashboard: the state Google will echo.
+    let start = || async {
+        let (_, v) = lev
+            .admin(Method::POST, "/oauth/start", Some(json!({})))
+            .await;
+        let url = v["url"].as_str().unwrap();
+        url.split("state=").nth(1).unwrap().to_string()
+    };
+    // Where Google sends the browser back.
+    let callback = |query: String| {
+        let url = format!("{}/oauth2callback?{query}", lev.url);
+        let http = lev.http.clone();
+        async move { http.get(url).send().await.unwrap() }
+    };
+    let state = start().await;
+    let page = callback(format!("state={state}&code=dash-code")).await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Signed in"));
     let (_, accounts) = lev.admin(Method::GET, "/accounts", None).await;
@@ -164,31 +166,15 @@ async fn mapping_tester_origin_check_and_openapi() {
             .iter()
             .any(|a| a["kind"] == "google-oauth" && a["key_hint"] == "rt-...code")
     );
-    let replay = lev
-        .http
-        .get(format!(
-            "{}/oauth2callback?state={state}&code=again",
-            lev.url
-        ))
-        .send()
-        .await
-        .unwrap();
+    let replay = callback(format!("state={state}&code=again")).await;
     assert_eq!(replay.status(), 400, "a state works once");
 
     // What comes back in the address is shown as text, never run.
-    let (_, v) = lev
-        .admin(Method::POST, "/oauth/start", Some(json!({})))
-        .await;
-    let state = v["url"].as_str().unwrap().split("state=").nth(1).unwrap();
-    let page = lev
-        .http
-        .get(format!(
-            "{}/oauth2callback?state={state}&error=%3Cscript%3Ealert(1)%3C/script%3E",
-            lev.url
-        ))
-        .send()
-        .await
-        .unwrap();
+    let state = start().await;
+    let page = callback(format!(
+        "state={state}&error=%3Cscript%3Ealert(1)%3C/script%3E"
+    ))
+    .await;
     assert_eq!(page.status(), 400);
     assert_eq!(
         page.headers()["content-security-policy"],

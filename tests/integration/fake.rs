@@ -638,6 +638,19 @@ pub fn command(text: &str) -> Option<Reply> {
         .map(|rest| Reply::Text(rest.into()))
 }
 
+/// A message's text in the OpenAI shapes: a string, or parts with `text`.
+pub fn content_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
 fn reply_for(body: &Value, openai: bool) -> Reply {
     if openai {
         let last = body["messages"]
@@ -651,15 +664,7 @@ fn reply_for(body: &Value, openai: bool) -> Reply {
                 last["content"].as_str().unwrap_or("")
             ));
         }
-        let text = match &last["content"] {
-            Value::String(s) => s.clone(),
-            Value::Array(parts) => parts
-                .iter()
-                .filter_map(|p| p["text"].as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-            _ => String::new(),
-        };
+        let text = content_text(&last["content"]);
         return command(&text).unwrap_or_else(|| Reply::Text(format!("openai echo: {text}")));
     }
     let last = body["contents"]

@@ -66,15 +66,7 @@ pub fn reply(body: &Value) -> Reply {
             last["output"].as_str().unwrap_or("")
         ));
     }
-    let text = match &last["content"] {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .collect::<Vec<_>>()
-            .join(" "),
-        _ => String::new(),
-    };
+    let text = super::fake::content_text(&last["content"]);
     super::fake::command_in(&text).unwrap_or_else(|| Reply::Text(format!("echo: {text}")))
 }
 
