@@ -62,6 +62,19 @@ pub struct Model {
     pub listed: bool,
 }
 
+impl Price {
+    /// What `usage` cost, in US dollars: cached input at its own price, the
+    /// rest of the input and all output (reasoning included) at theirs.
+    pub fn cost(&self, usage: &crate::canonical::Usage) -> f64 {
+        let cached = usage.cached_input_tokens.min(usage.input_tokens);
+        let fresh = usage.input_tokens - cached;
+        (fresh as f64 * self.input
+            + cached as f64 * self.cached
+            + usage.output_tokens as f64 * self.output)
+            / 1_000_000.0
+    }
+}
+
 const fn price(input: f64, cached: f64, output: f64) -> Option<Price> {
     Some(Price {
         input,

@@ -57,6 +57,30 @@ fn default_limits(kind: ProviderKind, tier: Tier) -> Limits {
     }
 }
 
+/// `input/output[/cached input]` in US dollars per million tokens; cached
+/// input costs the input price where it is not given.
+pub(crate) fn parse_price(s: &str) -> Option<crate::catalogue::Price> {
+    let n: Vec<f64> = s
+        .split('/')
+        .map(|p| {
+            p.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+        })
+        .collect::<Option<_>>()?;
+    let (input, output, cached) = match n[..] {
+        [input, output] => (input, output, input),
+        [input, output, cached] => (input, output, cached),
+        _ => return None,
+    };
+    Some(crate::catalogue::Price {
+        input,
+        cached,
+        output,
+    })
+}
+
 pub(crate) fn parse_limits(s: &str, reset_ms: u64) -> Option<Limits> {
     let mut n = s.split('/').map(|p| p.trim().parse::<u64>().ok());
     let (rpm, rpd, tpm) = (n.next()??, n.next()??, n.next()??);
@@ -72,6 +96,8 @@ pub(crate) fn parse_limits(s: &str, reset_ms: u64) -> Option<Limits> {
 pub struct Settings {
     /// (pattern, target), exact names first, then wildcards, longest first.
     pub model_map: Vec<(String, String)>,
+    /// Prices the user set (`prices.<pattern>`), in `model_map`'s order.
+    pub prices: Vec<(String, crate::catalogue::Price)>,
     pub request_timeout_secs: u64,
     pub connect_timeout_secs: u64,
     /// Bytes of a whole upstream answer levity reads at most.
@@ -155,8 +181,15 @@ impl Settings {
             .collect();
         model_map
             .sort_by_key(|(pattern, _)| (pattern.contains('*'), std::cmp::Reverse(pattern.len())));
+        let mut prices: Vec<(String, crate::catalogue::Price)> = map
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("prices.")?.to_string(), parse_price(v)?)))
+            .collect();
+        prices
+            .sort_by_key(|(pattern, _)| (pattern.contains('*'), std::cmp::Reverse(pattern.len())));
         Settings {
             model_map,
+            prices,
             request_timeout_secs: number(map, "request_timeout_secs"),
             connect_timeout_secs: number(map, "connect_timeout_secs"),
             answer_max: number::<usize>(map, "answer_max_mb").saturating_mul(1 << 20),
@@ -247,6 +280,15 @@ impl Settings {
             .iter()
             .find(|(t, _)| *t == tier)
             .map_or_else(|| default_limits(kind, tier), |(_, l)| *l)
+    }
+
+    /// What `model` costs: the user's price for it, else the catalogue's.
+    pub fn price(&self, model: &str) -> Option<crate::catalogue::Price> {
+        self.prices
+            .iter()
+            .find(|(pattern, _)| glob(pattern, model))
+            .map(|(_, p)| *p)
+            .or_else(|| crate::catalogue::find(model).and_then(|m| m.price))
     }
 
     /// The upstream model a requested name maps to, if a rule matches.

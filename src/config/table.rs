@@ -34,6 +34,8 @@ pub enum Type {
     Origins,
     /// `requests-per-minute/requests-per-day/tokens-per-minute`.
     Limits,
+    /// US dollars per million tokens: `input/output[/cached input]`.
+    Price,
 }
 
 /// One word a `Choice` takes, and what it means.
@@ -312,6 +314,17 @@ pub const SETTINGS: &[Setting] = &[
         ]
     ),
     row!(
+        "prices.<model>",
+        Type::Price,
+        "",
+        Own,
+        ["Model prices", "模型价格"],
+        [
+            "US dollars per million tokens for a model (or `*` pattern): input/output[/cached input], e.g. prices.deepseek-chat = 0.28/0.42/0.028; otherwise the catalogue's price.",
+            "某个模型（或 `*` 模式）每百万令牌的美元价格：输入/输出[/缓存输入]，例如 prices.deepseek-chat = 0.28/0.42/0.028；未设置时使用内置目录的价格。"
+        ]
+    ),
+    row!(
         "oauth_client_id",
         Type::Text,
         "",
@@ -547,6 +560,12 @@ pub fn check(row: &Setting, key: &str, value: &str) -> Result<(), String> {
                 "`{key}` lists origins such as https://app.example (or *); `{o}` is not one"
             )),
         },
+        Type::Price => match super::parse_price(value) {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "`{key}` takes US dollars per million tokens as input/output[/cached input], e.g. 0.28/0.42/0.028"
+            )),
+        },
         Type::Limits => {
             let tier = &key[row.prefix().map_or(0, str::len)..];
             if crate::store::Tier::parse(tier).is_none() {
@@ -571,7 +590,7 @@ mod tests {
     #[test]
     fn every_default_passes_its_own_check_and_keys_are_unique() {
         for (i, row) in SETTINGS.iter().enumerate() {
-            let key = row.key.replace("<tier>", "free");
+            let key = row.key.replace("<tier>", "free").replace("<model>", "m");
             assert_eq!(check(row, &key, row.default), Ok(()), "{}", row.key);
             assert!(
                 SETTINGS[..i].iter().all(|r| r.key != row.key),

@@ -284,6 +284,12 @@ impl RequestLog {
                 now_ms(),
             );
         }
+        let cost_usd = state
+            .snapshot
+            .load()
+            .settings
+            .price(&self.upstream_model)
+            .map(|p| p.cost(&u));
         state.monitor.record(
             Entry {
                 id: self.id.clone(),
@@ -305,6 +311,7 @@ impl RequestLog {
                 error: self.error.clone(),
                 cached_tokens: u.cached_input_tokens,
                 reasoning_tokens: u.reasoning_tokens,
+                cost_usd,
                 attempt_log: std::mem::take(&mut self.attempt_log),
             },
             self.capture.take(),

@@ -43,6 +43,10 @@ pub struct Entry {
     pub cached_tokens: u64,
     #[serde(default)]
     pub reasoning_tokens: u64,
+    /// What the request cost in US dollars, from the upstream's own token
+    /// counts and the model's price; absent when the price is unknown.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
     /// Every attempt, in order; empty for a request refused before any.
     #[serde(default)]
     pub attempt_log: Vec<Attempt>,
@@ -70,6 +74,12 @@ pub struct Totals {
     pub errors: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Input tokens read from the provider's prompt cache.
+    #[serde(default)]
+    pub cached_tokens: u64,
+    /// US dollars, over the requests whose price is known.
+    #[serde(default)]
+    pub cost_usd: f64,
 }
 
 impl Totals {
@@ -78,6 +88,17 @@ impl Totals {
         self.errors += u64::from(e.status >= 400);
         self.input_tokens += e.input_tokens;
         self.output_tokens += e.output_tokens;
+        self.cached_tokens += e.cached_tokens;
+        self.cost_usd += e.cost_usd.unwrap_or(0.0);
+    }
+
+    fn merge(&mut self, t: &Totals) {
+        self.requests += t.requests;
+        self.errors += t.errors;
+        self.input_tokens += t.input_tokens;
+        self.output_tokens += t.output_tokens;
+        self.cached_tokens += t.cached_tokens;
+        self.cost_usd += t.cost_usd;
     }
 }
 
@@ -262,11 +283,7 @@ impl Monitor {
             let mut all: BTreeMap<String, Totals> = BTreeMap::new();
             for (_, day) in &picked {
                 for (name, t) in pick(day) {
-                    let e = all.entry(name.clone()).or_default();
-                    e.requests += t.requests;
-                    e.errors += t.errors;
-                    e.input_tokens += t.input_tokens;
-                    e.output_tokens += t.output_tokens;
+                    all.entry(name.clone()).or_default().merge(t);
                 }
             }
             all.into_iter()
@@ -413,7 +430,8 @@ mod tests {
         assert_eq!(s["days"].as_array().unwrap().len(), 7);
         assert_eq!(
             s["by_key"][0],
-            serde_json::json!({"name": "k", "requests": 4, "errors": 1, "input_tokens": 40, "output_tokens": 20})
+            serde_json::json!({"name": "k", "requests": 4, "errors": 1, "input_tokens": 40, "output_tokens": 20,
+                "cached_tokens": 0, "cost_usd": 0.0})
         );
         assert_eq!(m.recent(2)[0].latency_ms, 400, "newest first");
     }

@@ -355,3 +355,70 @@ async fn a_stream_cancelled_midway_is_logged_with_what_it_used() {
         "{a}"
     );
 }
+
+/// Cost comes from the upstream's own counts and the model's price: the
+/// catalogue's, or the one the user set; cached input at its own price.
+/// Usage sums it with the cached tokens per model and key.
+#[tokio::test]
+async fn requests_are_priced_from_the_upstream_s_counts() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_anthropic("ant", "sk-ant-priced-0000", &fake.url())
+        .await;
+    lev.add_openai(
+        "ds",
+        "sk-priced-00000000",
+        &format!("{}/v1", fake.url()),
+        &["deepseek-chat"],
+    )
+    .await;
+    let close = |got: &Value, want: f64| {
+        let got = got.as_f64().unwrap_or_else(|| panic!("no cost: {got}"));
+        assert!((got - want).abs() < 1e-12, "{got} != {want}");
+    };
+
+    // Anthropic's counts (15 in, 3 of them read from cache, 6 out) at the
+    // catalogue's Sonnet 4.5 price: $3, $0.30 cached, $15 per million.
+    let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 50, "messages": [{"role": "user", "content": "count me"}]});
+    let (status, _) = lev.post("/v1/messages", &body).await;
+    assert_eq!(status, 200);
+    close(
+        &newest(&lev).await["cost_usd"],
+        (12.0 * 3.0 + 3.0 * 0.3 + 6.0 * 15.0) / 1e6,
+    );
+
+    // A model the catalogue has no price for costs nothing it can name...
+    let chat =
+        json!({"model": "deepseek-chat", "messages": [{"role": "user", "content": "count me"}]});
+    let (status, _) = lev.post("/v1/chat/completions", &chat).await;
+    assert_eq!(status, 200);
+    assert!(newest(&lev).await["cost_usd"].is_null());
+    // ... until the user prices it (11 in, 2 cached, 3 out).
+    lev.set("prices.deepseek-*", "0.28/0.42/0.028").await;
+    let (status, _) = lev.post("/v1/chat/completions", &chat).await;
+    assert_eq!(status, 200);
+    let deepseek = (9.0 * 0.28 + 2.0 * 0.028 + 3.0 * 0.42) / 1e6;
+    close(&newest(&lev).await["cost_usd"], deepseek);
+    let (status, v) = lev
+        .admin(
+            Method::PUT,
+            "/config",
+            Some(json!({"key": "prices.deepseek-chat", "value": "cheap"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+
+    let (_, stats) = lev.admin(Method::GET, "/stats?days=1", None).await;
+    let model = |name: &str| {
+        stats["by_model"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {stats}"))
+    };
+    close(&model("deepseek-chat")["cost_usd"], deepseek);
+    assert_eq!(model("deepseek-chat")["cached_tokens"], 4);
+    assert_eq!(model("claude-sonnet-4-5")["cached_tokens"], 3);
+}

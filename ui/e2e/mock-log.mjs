@@ -60,6 +60,8 @@ export function stats(requests, days) {
     errors: list.filter((r) => !ok(r)).length,
     input_tokens: list.reduce((s, r) => s + r.input_tokens, 0),
     output_tokens: list.reduce((s, r) => s + r.output_tokens, 0),
+    cached_tokens: list.reduce((s, r) => s + (r.cached_tokens || 0), 0),
+    cost_usd: list.reduce((s, r) => s + (r.cost_usd || 0), 0),
   });
   const lat = (list) => {
     const s = list.map((r) => r.latency_ms).sort((a, b) => a - b);

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
+  formatUsd,
   formatMs,
   formatCountdown,
   formatTokens,
@@ -162,5 +163,14 @@ describe('relative durations ("back in …"), never a clock', () => {
     expect(formatIn(10_000 + 2 * H + 5 * M, 10_000, 'zh')).toBe('2 小时 5 分钟');
     expect(formatIn(10_000, 10_000)).toBeNull();
     expect(formatIn(null, 10_000)).toBeNull();
+  });
+});
+
+describe('formatUsd', () => {
+  it('shows cents for sums, four digits for fractions of a cent, a dash when unknown', () => {
+    expect(formatUsd(12.345)).toBe('$12.35');
+    expect(formatUsd(0.00012346)).toBe('$0.0001235');
+    expect(formatUsd(0)).toBe('$0');
+    expect(formatUsd(null)).toBe('—');
   });
 });

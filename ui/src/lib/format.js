@@ -94,6 +94,13 @@ export function formatTokens(n) {
   return unit(1e9, 'B');
 }
 
+/** US dollars: "$12.34", small sums to four significant digits ("$0.001234"); "—" when unknown. */
+export function formatUsd(v) {
+  if (!num(v)) return '—';
+  if (v === 0) return '$0';
+  return v >= 0.01 ? `$${v.toFixed(2)}` : `$${Number(v.toPrecision(4))}`;
+}
+
 /** A 0..1 fraction as a percentage: "42%"; "—" when unknown. */
 export function formatPercent(fraction, digits = 0) {
   if (!num(fraction)) return '—';
