@@ -3,9 +3,9 @@
 //! `content_block_stop`, then `message_delta` and `message_stop`.
 
 use super::encode::{message_id, stop_reason, usage_out};
-use super::signature::{Slot, to_wire};
 use crate::canonical::{Event, Finish, Usage};
 use crate::error::Error;
+use crate::protocol::anthropic::signature::{Slot, to_wire};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
