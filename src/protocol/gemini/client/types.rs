@@ -2,7 +2,7 @@
 //! the upstream side: the request's outer shape and its sampling fields.
 
 use crate::protocol::gemini::types::Content;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Deserialize)]
@@ -32,4 +32,36 @@ pub struct Sampling {
     pub seed: Option<i64>,
     pub presence_penalty: Option<f64>,
     pub frequency_penalty: Option<f64>,
+}
+
+/// A streamed chunk holding one text or thought part, typed for the
+/// per-token path. Fields are in alphabetical order, as the
+/// `serde_json::Value` maps the rarer chunks are built from write theirs, so
+/// both produce the same bytes.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeltaChunk<'a> {
+    pub candidates: [DeltaCandidate<'a>; 1],
+    pub model_version: &'a str,
+    pub response_id: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct DeltaCandidate<'a> {
+    pub content: DeltaContent<'a>,
+    pub index: u32,
+}
+
+#[derive(Serialize)]
+pub struct DeltaContent<'a> {
+    pub parts: [DeltaPart<'a>; 1],
+    pub role: &'static str,
+}
+
+/// `{"text": ...}`, or `{"text": ..., "thought": true}` for thinking.
+#[derive(Serialize)]
+pub struct DeltaPart<'a> {
+    pub text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thought: Option<bool>,
 }
