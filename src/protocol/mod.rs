@@ -45,9 +45,6 @@ impl Protocol {
     }
 }
 
-// Protocol modules name ids in hex.
-pub(crate) use crate::util::hex;
-
 /// The message of an upstream's error body: `error.message` (with Google's
 /// `error.status` when present), else the first line of whatever it sent.
 pub fn error_message(body: &[u8]) -> String {

@@ -7,14 +7,17 @@
 //! sends the history back, levity knows who can verify it and never hands it
 //! to anyone else.
 
-mod decode;
-mod encode;
+//!
+//! `client/` is the side levity serves (requests in, answers, event streams
+//! and errors out); `upstream/` is the side it speaks to Anthropic accounts
+//! (requests out, answers and streams in). `signature.rs` is shared: both
+//! sides, and the other protocols, read and write wrapped signatures.
+
+mod client;
 pub mod signature;
-mod stream;
-mod types;
 mod upstream;
 
-pub use decode::{decode_request, is_background_task};
-pub use encode::{encode_error, encode_response};
-pub use stream::{EventEncoder, stream_error};
+pub use client::{
+    EventEncoder, decode_request, encode_error, encode_response, is_background_task, stream_error,
+};
 pub use upstream::{UpstreamDecoder, decode_error, encode_request, sanitize_native, usage_of};

@@ -7,31 +7,21 @@
 //! levity's own key (see [`Vault`]), so it is opaque and tamper-evident and
 //! returns to the part it belongs to on the next turn.
 //!
-//! The upstream side (`upstream.rs`, `answer.rs`) speaks to OpenAI's own
-//! Responses API; `provenance.rs` tags the reasoning passed through natively.
+//! `client/` is the side levity serves (requests in, answers, event streams
+//! and errors out, compaction items); `upstream/` is the side it speaks to
+//! OpenAI's own Responses API (requests out, answers and streams in), with
+//! `provenance.rs`, which tags the reasoning passed through natively with its
+//! account. `NAMESPACE_SEP` is shared by both sides.
 
-mod answer;
-mod decode;
-mod encode;
-pub mod provenance;
-mod stream;
-mod types;
+mod client;
 mod upstream;
 
-pub use answer::{Judge, UpstreamDecoder, usage_of};
-pub use upstream::encode_request;
-
-pub use decode::decode_request;
-pub use encode::{
-    compaction_answer, compaction_item, encode_error, encode_response, failed_stream,
+pub use client::{
+    EventEncoder, Vault, compaction_answer, compaction_item, decode_request, encode_error,
+    encode_response, failed_stream, stream_error,
 };
-pub use stream::{EventEncoder, stream_error};
-
-/// Seals and opens the reasoning state levity hands to stateless clients.
-pub trait Vault {
-    fn seal(&self, plain: &[u8]) -> String;
-    fn open(&self, sealed: &str) -> Option<Vec<u8>>;
-}
+pub use upstream::provenance;
+pub use upstream::{Judge, UpstreamDecoder, encode_request, usage_of};
 
 /// Tool names inside a `namespace` tool are flattened as `ns__name`, which
 /// round-trips: the answer's `function_call` gets its namespace back.

@@ -7,6 +7,7 @@
 use super::types::*;
 use crate::canonical::{Citation, Event, Finish, Origin, Response, Signature, ToolCall, Usage};
 use crate::error::{Error, Kind};
+use crate::protocol::gemini::types::*;
 
 /// Turns Gemini chunks into canonical events, keeping what must persist
 /// across chunks (whether we started, how many tool calls we saw).

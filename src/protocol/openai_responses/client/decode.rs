@@ -1,13 +1,14 @@
 //! Responses request → canonical request.
 
+use super::Vault;
 use super::encode::CompactionState;
 use super::types::*;
-use super::{NAMESPACE_SEP, Vault};
 use crate::canonical::{
     Effort, Image, Message, Origin, Params, Part, Reasoning, Request, ResponseFormat, Role,
     Signature, Tool, ToolCall, ToolChoice, ToolKind,
 };
 use crate::error::Error;
+use crate::protocol::openai_responses::NAMESPACE_SEP;
 use serde_json::Value;
 
 fn origin_of(s: &str) -> Option<Origin> {
@@ -27,7 +28,7 @@ fn origin_of(s: &str) -> Option<Origin> {
 /// Responses upstream's own reasoning reaches these clients in (passed
 /// through natively); anything else is ignored.
 fn opened(vault: &dyn Vault, sealed: &str) -> Option<(Signature, bool)> {
-    if let Some((sig, _)) = super::provenance::tagged(sealed) {
+    if let Some((sig, _)) = crate::protocol::openai_responses::provenance::tagged(sealed) {
         return Some((sig, false));
     }
     let plain = vault.open(sealed)?;

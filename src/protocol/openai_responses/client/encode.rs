@@ -1,10 +1,11 @@
 //! Canonical response → a Responses `response` object, and the output items
 //! both the whole answer and the stream are made of.
 
+use super::Vault;
 use super::types::SealedState;
-use super::{NAMESPACE_SEP, Vault};
 use crate::canonical::{Citation, Finish, Origin, Part, Response, Signature, ToolCall, Usage};
 use crate::error::Error;
+use crate::protocol::openai_responses::NAMESPACE_SEP;
 use serde_json::{Value, json};
 
 pub fn sealed(vault: &dyn Vault, sig: &Signature, call: bool) -> String {

@@ -4,10 +4,10 @@
 //! Stateless: `store: false`, with reasoning carried in `encrypted_content`,
 //! which only the account that made it receives back.
 
-use super::NAMESPACE_SEP;
 use crate::canonical::{
     Effort, Image, Origin, Part, Request, ResponseFormat, Role, ToolCall, ToolChoice, ToolKind,
 };
+use crate::protocol::openai_responses::NAMESPACE_SEP;
 use serde::Serialize;
 use serde_json::{Value, json};
 

@@ -1,6 +1,6 @@
 //! Serde types for the Responses wire format that levity reads.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, Deserialize)]
@@ -67,4 +67,41 @@ pub struct SealedState {
     /// The signature belongs to the function call after it, not to reasoning.
     #[serde(default)]
     pub call: bool,
+}
+
+/// `response.output_text.delta`, typed for the per-token path. Fields are in
+/// alphabetical order, as the `serde_json::Value` maps the rarer events are
+/// built from write theirs, so both produce the same bytes.
+#[derive(Serialize)]
+pub struct OutputTextDelta<'a> {
+    pub content_index: u32,
+    pub delta: &'a str,
+    pub item_id: &'a str,
+    pub output_index: usize,
+    pub sequence_number: u64,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// `response.reasoning_summary_text.delta`, typed as [`OutputTextDelta`].
+#[derive(Serialize)]
+pub struct SummaryTextDelta<'a> {
+    pub delta: &'a str,
+    pub item_id: &'a str,
+    pub output_index: usize,
+    pub sequence_number: u64,
+    pub summary_index: u32,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// `response.function_call_arguments.delta`, typed as [`OutputTextDelta`].
+#[derive(Serialize)]
+pub struct ArgumentsDelta<'a> {
+    pub delta: &'a str,
+    pub item_id: &'a str,
+    pub output_index: usize,
+    pub sequence_number: u64,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
 }

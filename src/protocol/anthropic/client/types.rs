@@ -185,3 +185,38 @@ pub struct UsageOut {
     pub cache_read_input_tokens: u64,
     pub cache_creation_input_tokens: u64,
 }
+
+/// One `content_block_delta` event, typed for the per-token path. Fields are
+/// in alphabetical order, as the `serde_json::Value` maps the rarer events
+/// are built from write theirs, so both produce the same bytes.
+#[derive(Serialize)]
+pub struct BlockDeltaOut<D> {
+    pub delta: D,
+    pub index: usize,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// `{"text": ..., "type": "text_delta"}`.
+#[derive(Serialize)]
+pub struct TextDeltaOut<'a> {
+    pub text: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// `{"thinking": ..., "type": "thinking_delta"}`.
+#[derive(Serialize)]
+pub struct ThinkingDeltaOut<'a> {
+    pub thinking: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// `{"partial_json": ..., "type": "input_json_delta"}`: a tool call's arguments.
+#[derive(Serialize)]
+pub struct InputJsonDeltaOut<'a> {
+    pub partial_json: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}

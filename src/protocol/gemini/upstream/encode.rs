@@ -6,6 +6,7 @@ use crate::canonical::{
     Effort, Image, Message, Origin, Part, Request, ResponseFormat, Role, ToolChoice, ToolKind,
 };
 use crate::catalogue::Thinking;
+use crate::protocol::gemini::types::*;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 

@@ -5,8 +5,10 @@
 
 use super::Vault;
 use super::encode::{call_item, message_item, reasoning_item, response_id, response_json, sealed};
+use super::types::{ArgumentsDelta, OutputTextDelta, SummaryTextDelta};
 use crate::canonical::{Event, Finish, Usage};
 use crate::error::Error;
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -71,6 +73,17 @@ impl EventEncoder {
         data["sequence_number"] = json!(self.seq);
         self.seq += 1;
         out.extend_from_slice(format!("event: {kind}\ndata: {data}\n\n").as_bytes());
+    }
+
+    /// A per-token event, serialized from a typed struct (which carries its
+    /// own `type` and `sequence_number`) rather than a `json!` tree.
+    fn emit_typed(&mut self, out: &mut Vec<u8>, kind: &str, data: &impl Serialize) {
+        self.seq += 1;
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(kind.as_bytes());
+        out.extend_from_slice(b"\ndata: ");
+        serde_json::to_writer(&mut *out, data).expect("serializable");
+        out.extend_from_slice(b"\n\n");
     }
 
     fn skeleton(&self, status: &str, usage: Option<&Usage>) -> Value {
@@ -217,7 +230,15 @@ impl EventEncoder {
                     text.push_str(delta);
                 }
                 let index = self.index();
-                self.emit(out, "response.output_text.delta", json!({"item_id": id, "output_index": index, "content_index": 0, "delta": delta}));
+                let data = OutputTextDelta {
+                    content_index: 0,
+                    delta,
+                    item_id: &id,
+                    output_index: index,
+                    sequence_number: self.seq,
+                    kind: "response.output_text.delta",
+                };
+                self.emit_typed(out, data.kind, &data);
             }
             Event::ThinkingDelta {
                 text: delta,
@@ -236,7 +257,15 @@ impl EventEncoder {
                     if let Open::Reasoning { text, .. } = &mut self.open {
                         text.push_str(delta);
                     }
-                    self.emit(out, "response.reasoning_summary_text.delta", json!({"item_id": id, "output_index": index, "summary_index": 0, "delta": delta}));
+                    let data = SummaryTextDelta {
+                        delta,
+                        item_id: &id,
+                        output_index: index,
+                        sequence_number: self.seq,
+                        summary_index: 0,
+                        kind: "response.reasoning_summary_text.delta",
+                    };
+                    self.emit_typed(out, data.kind, &data);
                 }
                 if let Some(sig) = signature {
                     // A signature closes its reasoning item.
@@ -260,11 +289,14 @@ impl EventEncoder {
                     "response.output_item.added",
                     json!({"output_index": index, "item": call_item(&id, call, "", "in_progress")}),
                 );
-                self.emit(
-                    out,
-                    "response.function_call_arguments.delta",
-                    json!({"item_id": id, "output_index": index, "delta": args}),
-                );
+                let data = ArgumentsDelta {
+                    delta: &args,
+                    item_id: &id,
+                    output_index: index,
+                    sequence_number: self.seq,
+                    kind: "response.function_call_arguments.delta",
+                };
+                self.emit_typed(out, data.kind, &data);
                 self.emit(
                     out,
                     "response.function_call_arguments.done",
@@ -312,5 +344,78 @@ impl EventEncoder {
 
     pub fn usage(&self) -> Usage {
         self.usage
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::ToolCall;
+
+    struct NoVault;
+    impl Vault for NoVault {
+        fn seal(&self, plain: &[u8]) -> String {
+            String::from_utf8_lossy(plain).into_owned()
+        }
+        fn open(&self, _: &str) -> Option<Vec<u8>> {
+            None
+        }
+    }
+
+    /// The typed per-token events write the very bytes the `json!` trees
+    /// they replaced wrote (`emit` of the same data, same sequence number).
+    #[test]
+    fn typed_deltas_match_the_json_trees() {
+        let text = "a \"quoted\" ü\n\u{1}";
+        let args = json!({"b": [1, "x"], "a": null});
+        let call = ToolCall {
+            id: "c".into(),
+            name: "f".into(),
+            arguments: args.clone(),
+            signature: None,
+        };
+        let cases: [(Event, &str, Value); 3] = [
+            (
+                Event::TextDelta(text.into()),
+                "response.output_text.delta",
+                json!({"item_id": "msg_resp_id_0", "output_index": 0, "content_index": 0, "delta": text}),
+            ),
+            (
+                Event::ThinkingDelta {
+                    text: text.into(),
+                    signature: None,
+                },
+                "response.reasoning_summary_text.delta",
+                json!({"item_id": "rs_resp_id_0", "output_index": 0, "summary_index": 0, "delta": text}),
+            ),
+            (
+                Event::ToolCall { index: 0, call },
+                "response.function_call_arguments.delta",
+                json!({"item_id": "fc_resp_id_0", "output_index": 0, "delta": args.to_string()}),
+            ),
+        ];
+        for (event, kind, data) in cases {
+            let mut enc = EventEncoder::new("m", 0, Arc::new(NoVault));
+            let mut out = Vec::new();
+            enc.event(
+                &Event::Start {
+                    id: "id".into(),
+                    model: String::new(),
+                },
+                &mut out,
+            );
+            enc.event(&event, &mut out);
+            let text = String::from_utf8(out).unwrap();
+            let at = text.find(&format!("event: {kind}\n")).expect(kind);
+            let frame = text[at..].split_inclusive("\n\n").next().unwrap();
+            // The same data through the untyped path, at the sequence number
+            // the typed frame took.
+            let mut untyped = EventEncoder::new("m", 0, Arc::new(NoVault));
+            let seq: Value = serde_json::from_str(frame.split("data: ").nth(1).unwrap()).unwrap();
+            untyped.seq = seq["sequence_number"].as_u64().unwrap();
+            let mut expected = Vec::new();
+            untyped.emit(&mut expected, kind, data);
+            assert_eq!(frame, String::from_utf8(expected).unwrap());
+        }
     }
 }

@@ -3,9 +3,11 @@
 //! `content_block_stop`, then `message_delta` and `message_stop`.
 
 use super::encode::{message_id, stop_reason, usage_out};
-use super::signature::{Slot, to_wire};
+use super::types::{BlockDeltaOut, InputJsonDeltaOut, TextDeltaOut, ThinkingDeltaOut};
 use crate::canonical::{Event, Finish, Usage};
 use crate::error::Error;
+use crate::protocol::anthropic::signature::{Slot, to_wire};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +104,21 @@ impl EventEncoder {
         index
     }
 
+    /// A per-token delta, serialized from typed structs rather than a
+    /// `json!` tree.
+    fn typed_delta<D: Serialize>(out: &mut Vec<u8>, index: usize, delta: D) {
+        let data = BlockDeltaOut {
+            delta,
+            index,
+            kind: "content_block_delta",
+        };
+        crate::protocol::sse::write_event(
+            out,
+            "content_block_delta",
+            &serde_json::to_vec(&data).expect("serializable"),
+        );
+    }
+
     fn delta(out: &mut Vec<u8>, index: usize, delta: Value) {
         frame(
             out,
@@ -131,15 +148,25 @@ impl EventEncoder {
             }
             Event::TextDelta(text) => {
                 let index = self.ensure(Block::Text, out);
-                Self::delta(out, index, json!({"type": "text_delta", "text": text}));
+                Self::typed_delta(
+                    out,
+                    index,
+                    TextDeltaOut {
+                        text,
+                        kind: "text_delta",
+                    },
+                );
             }
             Event::ThinkingDelta { text, signature } => {
                 if !text.is_empty() {
                     let index = self.ensure(Block::Thinking, out);
-                    Self::delta(
+                    Self::typed_delta(
                         out,
                         index,
-                        json!({"type": "thinking_delta", "thinking": text}),
+                        ThinkingDeltaOut {
+                            thinking: text,
+                            kind: "thinking_delta",
+                        },
                     );
                 }
                 if let Some(sig) = signature {
@@ -165,10 +192,13 @@ impl EventEncoder {
                     "content_block_start",
                     &json!({"type": "content_block_start", "index": index, "content_block": block}),
                 );
-                Self::delta(
+                Self::typed_delta(
                     out,
                     index,
-                    json!({"type": "input_json_delta", "partial_json": call.arguments.to_string()}),
+                    InputJsonDeltaOut {
+                        partial_json: &call.arguments.to_string(),
+                        kind: "input_json_delta",
+                    },
                 );
                 frame(
                     out,
@@ -242,5 +272,65 @@ impl EventEncoder {
 
     pub fn usage(&self) -> Usage {
         self.usage
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::ToolCall;
+
+    fn frame_of(data: Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        frame(&mut out, "content_block_delta", &data);
+        out
+    }
+
+    /// The typed per-token deltas write the very bytes the `json!` trees
+    /// they replaced wrote.
+    #[test]
+    fn typed_deltas_match_the_json_trees() {
+        let text = "a \"quoted\" ü\n\u{1}";
+        let call = ToolCall {
+            id: "c".into(),
+            name: "f".into(),
+            arguments: json!({"b": [1, "x"], "a": null}),
+            signature: None,
+        };
+        let cases: [(Event, Value); 3] = [
+            (
+                Event::TextDelta(text.into()),
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+            ),
+            (
+                Event::ThinkingDelta {
+                    text: text.into(),
+                    signature: None,
+                },
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": text}}),
+            ),
+            (
+                Event::ToolCall { index: 0, call },
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": json!({"b": [1, "x"], "a": null}).to_string()}}),
+            ),
+        ];
+        for (event, expected) in cases {
+            let mut enc = EventEncoder::new("m");
+            let mut out = Vec::new();
+            enc.event(
+                &Event::Start {
+                    id: "id".into(),
+                    model: String::new(),
+                },
+                &mut out,
+            );
+            enc.event(&event, &mut out);
+            let expected = frame_of(expected);
+            assert!(
+                out.windows(expected.len()).any(|w| w == expected),
+                "{event:?}: {}",
+                String::from_utf8_lossy(&out)
+            );
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! Canonical response and errors → Anthropic Messages JSON.
 
-use super::signature::{Slot, to_wire};
 use super::types::*;
 use crate::canonical::{Finish, Part, Response, Usage};
 use crate::error::{Error, Kind};
+use crate::protocol::anthropic::signature::{Slot, to_wire};
 
 pub fn stop_reason(f: Option<Finish>) -> &'static str {
     match f {

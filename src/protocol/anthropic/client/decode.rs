@@ -1,12 +1,12 @@
 //! Anthropic Messages request → canonical request.
 
-use super::signature::{Slot, from_wire};
 use super::types::*;
 use crate::canonical::{
     Effort, Image, Message, Params, Part, Reasoning, Request, Role, Signature, Tool, ToolCall,
     ToolChoice, ToolKind,
 };
 use crate::error::Error;
+use crate::protocol::anthropic::signature::{Slot, from_wire};
 use serde_json::Value;
 
 /// Claude Code's per-request billing line changes with every build; sent to

@@ -1,157 +1,19 @@
 //! The upstream side of Responses, answer half: a whole `response` object or
-//! its SSE stream → canonical events. Types follow openai-python's
-//! `types/responses/` (`response.py`, `response_usage.py`,
-//! `response_reasoning_item.py`, `response_function_tool_call.py`, and one
-//! `response_*_event.py` per streamed event); events levity has no use for
-//! (`content_part.*`, `*.done` text, argument deltas the finished item
-//! repeats) are skipped unread.
+//! its SSE stream → canonical events (the `StreamDecode` impl), and the usage
+//! they report. Events levity has no use for (`content_part.*`, `*.done`
+//! text, argument deltas the finished item repeats) are skipped unread.
 
-use super::NAMESPACE_SEP;
+use super::types::*;
 use crate::canonical::{Event, Finish, Origin, Signature, ToolCall, Usage};
 use crate::error::{Error, Kind};
 use crate::protocol::StreamDecode;
-use serde::Deserialize;
+use crate::protocol::openai_responses::NAMESPACE_SEP;
 use serde_json::Value;
 
 /// Turns a failure the upstream reported in its answer (status, and a body
 /// in the shape of its HTTP errors) into levity's error: the provider's
 /// taxonomy, which `protocol/` cannot call itself.
 pub type Judge = fn(u16, &[u8]) -> Error;
-
-#[derive(Deserialize, Default)]
-struct ResponseIn {
-    #[serde(default)]
-    id: String,
-    #[serde(default)]
-    model: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    output: Vec<ItemIn>,
-    usage: Option<UsageIn>,
-    incomplete_details: Option<IncompleteIn>,
-    error: Option<ErrorIn>,
-}
-
-#[derive(Deserialize)]
-struct IncompleteIn {
-    reason: Option<String>,
-}
-
-/// `ResponseError` (`code`, `message`), and the `error` event's fields.
-#[derive(Deserialize, Default)]
-struct ErrorIn {
-    code: Option<String>,
-    #[serde(default)]
-    message: String,
-    param: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ItemIn {
-    Message {
-        #[serde(default)]
-        content: Vec<ContentIn>,
-    },
-    Reasoning {
-        #[serde(default)]
-        summary: Vec<SummaryIn>,
-        encrypted_content: Option<String>,
-    },
-    FunctionCall {
-        call_id: String,
-        name: String,
-        #[serde(default)]
-        arguments: String,
-        namespace: Option<String>,
-    },
-    #[serde(other)]
-    Other,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ContentIn {
-    OutputText {
-        text: String,
-    },
-    Refusal {
-        refusal: String,
-    },
-    #[serde(other)]
-    Other,
-}
-
-#[derive(Deserialize)]
-struct SummaryIn {
-    #[serde(default)]
-    text: String,
-}
-
-/// `ResponseUsage`: output tokens include reasoning tokens, as canonical counts them.
-#[derive(Deserialize, Default, Clone, Copy)]
-struct UsageIn {
-    #[serde(default)]
-    input_tokens: u64,
-    #[serde(default)]
-    output_tokens: u64,
-    input_tokens_details: Option<CachedIn>,
-    output_tokens_details: Option<ReasoningIn>,
-}
-
-#[derive(Deserialize, Default, Clone, Copy)]
-struct CachedIn {
-    #[serde(default)]
-    cached_tokens: u64,
-}
-
-#[derive(Deserialize, Default, Clone, Copy)]
-struct ReasoningIn {
-    #[serde(default)]
-    reasoning_tokens: u64,
-}
-
-impl From<UsageIn> for Usage {
-    fn from(u: UsageIn) -> Usage {
-        Usage {
-            input_tokens: u.input_tokens,
-            output_tokens: u.output_tokens,
-            reasoning_tokens: u.output_tokens_details.unwrap_or_default().reasoning_tokens,
-            cached_input_tokens: u.input_tokens_details.unwrap_or_default().cached_tokens,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type")]
-enum EventIn {
-    #[serde(rename = "response.created")]
-    Created { response: ResponseIn },
-    #[serde(
-        rename = "response.output_text.delta",
-        alias = "response.refusal.delta"
-    )]
-    TextDelta { delta: String },
-    #[serde(rename = "response.reasoning_summary_text.delta")]
-    SummaryDelta {
-        delta: String,
-        #[serde(default)]
-        summary_index: u32,
-    },
-    #[serde(rename = "response.output_item.done")]
-    ItemDone { item: ItemIn },
-    #[serde(rename = "response.completed")]
-    Completed { response: ResponseIn },
-    #[serde(rename = "response.incomplete")]
-    Incomplete { response: ResponseIn },
-    #[serde(rename = "response.failed")]
-    Failed { response: ResponseIn },
-    #[serde(rename = "error")]
-    Error(ErrorIn),
-    #[serde(other)]
-    Other,
-}
 
 /// Decodes Responses answers (whole or streamed) into canonical events.
 pub struct UpstreamDecoder {
@@ -353,13 +215,6 @@ impl StreamDecode for UpstreamDecoder {
     fn finished(&self) -> bool {
         self.finished
     }
-}
-
-#[derive(Deserialize)]
-struct UsageOnly {
-    usage: Option<UsageIn>,
-    /// Stream events carry the `response` object (`response.completed`).
-    response: Option<Box<UsageOnly>>,
 }
 
 /// The usage of a whole answer or of one stream event, read without its
