@@ -203,6 +203,15 @@ pub enum KeyCmd {
     Create {
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        limits: KeyLimitArgs,
+    },
+    /// Replace a client key's limits (those not given are lifted).
+    Set {
+        #[arg(value_name = "ID_OR_NAME")]
+        id_or_name: String,
+        #[command(flatten)]
+        limits: KeyLimitArgs,
     },
     /// List client keys.
     List {
@@ -214,6 +223,51 @@ pub enum KeyCmd {
         #[arg(value_name = "ID_OR_NAME")]
         id_or_name: String,
     },
+}
+
+/// What a client key may do; each limit not given is no limit.
+#[derive(Args, Debug, Default)]
+pub struct KeyLimitArgs {
+    /// Requests per minute.
+    #[arg(long)]
+    pub rpm: Option<u64>,
+    /// Requests per day (UTC).
+    #[arg(long)]
+    pub rpd: Option<u64>,
+    /// Tokens (input and output) per minute.
+    #[arg(long)]
+    pub tpm: Option<u64>,
+    /// US dollars the key may spend per --period.
+    #[arg(long, value_name = "USD")]
+    pub budget: Option<f64>,
+    /// How often the budget starts again (UTC).
+    #[arg(long, value_enum, requires = "budget")]
+    pub period: Option<crate::store::Period>,
+    /// The only models (or `*` patterns) it may ask for, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
+    /// The last day (YYYY-MM-DD, UTC) it works.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub expires: Option<String>,
+}
+
+impl From<KeyLimitArgs> for crate::store::KeyLimits {
+    fn from(a: KeyLimitArgs) -> Self {
+        crate::store::KeyLimits {
+            rpm: a.rpm,
+            rpd: a.rpd,
+            tpm: a.tpm,
+            budget_usd: a.budget,
+            period: a.period,
+            models: a
+                .models
+                .into_iter()
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty())
+                .collect(),
+            expires: a.expires,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,5 +1,6 @@
-//! Small helpers every layer uses: hex for ids and sealed values, and the
-//! clock in Unix milliseconds with the windows quotas count in.
+//! Small helpers every layer uses: hex for ids and sealed values, the
+//! clock in Unix milliseconds with the windows quotas count in, and the
+//! civil calendar.
 
 /// One minute and one day, in milliseconds.
 pub const MINUTE: u64 = 60_000;
@@ -32,4 +33,40 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date; `None` if it is not one.
+pub fn day_number(date: &str) -> Option<i64> {
+    let mut parts = date.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let days = days_from_civil(y, m, d);
+    // A day past the month's end (02-30) comes back as another date.
+    (civil_from_days(days) == (y, m, d)).then_some(days)
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm),
+/// for every calendar levity reads or writes.
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+}
+
+/// The civil date (year, month, day) of a day count since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }

@@ -4,7 +4,9 @@
 
 use super::paths::{DATA_FILE, ServerFile};
 use crate::server::{SetConfig, effective};
-use crate::store::{AccountInfo, AccountPatch, CreatedKey, KeyInfo, NewAccount, Store, StoreError};
+use crate::store::{
+    AccountInfo, AccountPatch, CreatedKey, KeyInfo, KeyLimits, NewAccount, Store, StoreError,
+};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -172,12 +174,24 @@ impl Backend {
         }
     }
 
-    pub async fn create_key(&self, name: Option<String>) -> Result<CreatedKey> {
+    pub async fn create_key(&self, name: Option<String>, limits: KeyLimits) -> Result<CreatedKey> {
         match self {
-            Backend::Local(s) => s.create_key(name).map_err(|e| e.to_string()),
+            Backend::Local(s) => s.create_key(name, limits).map_err(|e| e.to_string()),
             _ => {
-                let body = serde_json::json!({ "name": name });
+                let mut body = serde_json::to_value(&limits).expect("serializable");
+                body["name"] = serde_json::json!(name);
                 self.call(reqwest::Method::POST, "/keys", Some(body)).await
+            }
+        }
+    }
+
+    pub async fn set_key_limits(&self, id: &str, limits: KeyLimits) -> Result<KeyInfo> {
+        match self {
+            Backend::Local(s) => s.set_key_limits(id, limits).map_err(|e| e.to_string()),
+            _ => {
+                let path = format!("/keys/{}", crate::provider::code_assist::escape(id));
+                let body = serde_json::to_value(&limits).expect("serializable");
+                self.call(reqwest::Method::PATCH, &path, Some(body)).await
             }
         }
     }

@@ -328,10 +328,30 @@ async fn account(b: &Backend, cmd: AccountCmd) -> Result<(), String> {
     Ok(())
 }
 
+/// A key's limits in a few words, for `key list` and `key set`.
+fn describe_limits(l: &crate::store::KeyLimits) -> String {
+    let mut parts = Vec::new();
+    let mut add = |what: Option<String>| parts.extend(what);
+    add(l.rpm.map(|n| format!("{n} req/min")));
+    add(l.rpd.map(|n| format!("{n} req/day")));
+    add(l.tpm.map(|n| format!("{n} tok/min")));
+    add(l.budget_usd.map(|b| {
+        let p = l.period.unwrap_or(crate::store::Period::Month);
+        format!("${b:.2}/{}", format!("{p:?}").to_lowercase())
+    }));
+    add((!l.models.is_empty()).then(|| format!("models {}", l.models.join(","))));
+    add(l.expires.as_ref().map(|d| format!("until {d}")));
+    if parts.is_empty() {
+        "no limits".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 async fn key(b: &Backend, cmd: KeyCmd) -> Result<(), String> {
     match cmd {
-        KeyCmd::Create { name } => {
-            let created = b.create_key(name).await?;
+        KeyCmd::Create { name, limits } => {
+            let created = b.create_key(name, limits.into()).await?;
             eprintln!(
                 "created client key `{}` ({}); it is shown only now:",
                 created.info.name, created.info.id
@@ -349,10 +369,21 @@ async fn key(b: &Backend, cmd: KeyCmd) -> Result<(), String> {
             } else {
                 let rows = keys
                     .into_iter()
-                    .map(|k| vec![k.id, k.name, k.hint])
+                    .map(|k| {
+                        let limits = describe_limits(&k.limits);
+                        vec![k.id, k.name, k.hint, limits]
+                    })
                     .collect();
-                print_table(&["ID", "NAME", "KEY"], rows);
+                print_table(&["ID", "NAME", "KEY", "LIMITS"], rows);
             }
+        }
+        KeyCmd::Set { id_or_name, limits } => {
+            let info = b.set_key_limits(&id_or_name, limits.into()).await?;
+            println!(
+                "client key `{}`: {}",
+                info.name,
+                describe_limits(&info.limits)
+            );
         }
         KeyCmd::Revoke { id_or_name } => {
             let info = b.revoke_key(&id_or_name).await?;

@@ -262,7 +262,7 @@ impl Settings {
     /// Checks a key and value before they are stored; the error says what is allowed.
     pub fn validate(key: &str, value: &str) -> Result<(), String> {
         match table::find(key) {
-            Some(row) => table::check(row, key, value),
+            Some(row) => check(row, key, value),
             None => Err(format!(
                 "unknown setting `{key}`; known settings: {}",
                 table::SETTINGS
@@ -297,6 +297,90 @@ impl Settings {
             .iter()
             .find(|(pattern, _)| glob(pattern, model))
             .map(|(_, target)| target.as_str())
+    }
+}
+
+/// Checks a value against its row; the error says what is allowed.
+pub(crate) fn check(row: &table::Setting, key: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        // An empty value restores the default.
+        return Ok(());
+    }
+    match row.ty {
+        table::Type::Whole { min, max, unit } => match value.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(()),
+            _ => Err(format!(
+                "`{key}` takes a whole number{} from {min} to {max}",
+                match unit {
+                    "" => String::new(),
+                    "s" => " of seconds".into(),
+                    u => format!(" ({u})"),
+                }
+            )),
+        },
+        table::Type::Switch => match value {
+            "on" | "off" => Ok(()),
+            _ => Err(format!("`{key}` is on or off")),
+        },
+        table::Type::Choice { choices } => match choices.iter().any(|c| c.value == value) {
+            true => Ok(()),
+            false => Err(format!(
+                "`{key}` is one of: {}",
+                choices
+                    .iter()
+                    .map(|c| c.value)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        },
+        table::Type::Text | table::Type::Secret => Ok(()),
+        table::Type::Proxy => match ["http://", "https://", "socks5://", "socks5h://"]
+            .iter()
+            .any(|s| value.starts_with(s))
+        {
+            true => Ok(()),
+            false => Err(format!(
+                "`{key}` must start with http://, https://, socks5:// or socks5h://"
+            )),
+        },
+        table::Type::Model => match crate::canonical::model_name_error(value) {
+            Some(why) => Err(why),
+            None => Ok(()),
+        },
+        table::Type::Host => match parse_host(value) {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "`{key}` is an IP address such as 127.0.0.1 or 0.0.0.0, got `{value}`"
+            )),
+        },
+        table::Type::Origins => match value.split(',').map(str::trim).find(|o| {
+            !o.is_empty() && *o != "*" && !o.starts_with("http://") && !o.starts_with("https://")
+        }) {
+            None => Ok(()),
+            Some(o) => Err(format!(
+                "`{key}` lists origins such as https://app.example (or *); `{o}` is not one"
+            )),
+        },
+        table::Type::Price => match parse_price(value) {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "`{key}` takes US dollars per million tokens as input/output[/cached input], e.g. 0.28/0.42/0.028"
+            )),
+        },
+        table::Type::Limits => {
+            let tier = &key[row.prefix().map_or(0, str::len)..];
+            if crate::store::Tier::parse(tier).is_none() {
+                return Err(format!(
+                    "unknown tier `{tier}`; use free, pro, ultra or paid"
+                ));
+            }
+            match parse_limits(value, 0) {
+                Some(_) => Ok(()),
+                None => Err(format!(
+                    "`{key}` takes requests-per-minute/requests-per-day/tokens-per-minute, e.g. 10/250/250000"
+                )),
+            }
+        }
     }
 }
 

@@ -499,90 +499,6 @@ pub const SETTINGS: &[Setting] = &[
     ),
 ];
 
-/// Checks a value against its row; the error says what is allowed.
-pub fn check(row: &Setting, key: &str, value: &str) -> Result<(), String> {
-    if value.is_empty() {
-        // An empty value restores the default.
-        return Ok(());
-    }
-    match row.ty {
-        Type::Whole { min, max, unit } => match value.parse::<u64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(()),
-            _ => Err(format!(
-                "`{key}` takes a whole number{} from {min} to {max}",
-                match unit {
-                    "" => String::new(),
-                    "s" => " of seconds".into(),
-                    u => format!(" ({u})"),
-                }
-            )),
-        },
-        Type::Switch => match value {
-            "on" | "off" => Ok(()),
-            _ => Err(format!("`{key}` is on or off")),
-        },
-        Type::Choice { choices } => match choices.iter().any(|c| c.value == value) {
-            true => Ok(()),
-            false => Err(format!(
-                "`{key}` is one of: {}",
-                choices
-                    .iter()
-                    .map(|c| c.value)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        },
-        Type::Text | Type::Secret => Ok(()),
-        Type::Proxy => match ["http://", "https://", "socks5://", "socks5h://"]
-            .iter()
-            .any(|s| value.starts_with(s))
-        {
-            true => Ok(()),
-            false => Err(format!(
-                "`{key}` must start with http://, https://, socks5:// or socks5h://"
-            )),
-        },
-        Type::Model => match crate::canonical::model_name_error(value) {
-            Some(why) => Err(why),
-            None => Ok(()),
-        },
-        Type::Host => match super::parse_host(value) {
-            Some(_) => Ok(()),
-            None => Err(format!(
-                "`{key}` is an IP address such as 127.0.0.1 or 0.0.0.0, got `{value}`"
-            )),
-        },
-        Type::Origins => match value.split(',').map(str::trim).find(|o| {
-            !o.is_empty() && *o != "*" && !o.starts_with("http://") && !o.starts_with("https://")
-        }) {
-            None => Ok(()),
-            Some(o) => Err(format!(
-                "`{key}` lists origins such as https://app.example (or *); `{o}` is not one"
-            )),
-        },
-        Type::Price => match super::parse_price(value) {
-            Some(_) => Ok(()),
-            None => Err(format!(
-                "`{key}` takes US dollars per million tokens as input/output[/cached input], e.g. 0.28/0.42/0.028"
-            )),
-        },
-        Type::Limits => {
-            let tier = &key[row.prefix().map_or(0, str::len)..];
-            if crate::store::Tier::parse(tier).is_none() {
-                return Err(format!(
-                    "unknown tier `{tier}`; use free, pro, ultra or paid"
-                ));
-            }
-            match super::parse_limits(value, 0) {
-                Some(_) => Ok(()),
-                None => Err(format!(
-                    "`{key}` takes requests-per-minute/requests-per-day/tokens-per-minute, e.g. 10/250/250000"
-                )),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,7 +507,12 @@ mod tests {
     fn every_default_passes_its_own_check_and_keys_are_unique() {
         for (i, row) in SETTINGS.iter().enumerate() {
             let key = row.key.replace("<tier>", "free").replace("<model>", "m");
-            assert_eq!(check(row, &key, row.default), Ok(()), "{}", row.key);
+            assert_eq!(
+                super::super::check(row, &key, row.default),
+                Ok(()),
+                "{}",
+                row.key
+            );
             assert!(
                 SETTINGS[..i].iter().all(|r| r.key != row.key),
                 "{} twice",

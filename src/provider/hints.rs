@@ -92,7 +92,7 @@ pub fn rfc3339_ms(s: &str) -> Option<u64> {
     if !(0.0..61.0).contains(&sec) {
         return None;
     }
-    let days = crate::scheduler::zone::days_from_civil(y, mo, day);
+    let days = crate::util::days_from_civil(y, mo, day);
     let secs = days * 86_400 + h * 3_600 + mi * 60 - offset_min * 60;
     u64::try_from(secs)
         .ok()

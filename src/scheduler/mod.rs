@@ -30,7 +30,7 @@ pub struct Snapshot {
     pub settings: Settings,
     /// SHA-256 and name of each client key; empty means the proxy is open
     /// (loopback only).
-    pub keys: Vec<([u8; 32], String)>,
+    pub keys: Vec<crate::store::KeyHash>,
 }
 
 /// Where one request may go: the upstream model name and the accounts that

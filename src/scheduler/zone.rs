@@ -8,7 +8,7 @@
 //! November it is UTC−7, otherwise UTC−8. Other providers state no daily
 //! reset; their day is UTC's.
 
-use crate::util::DAY;
+use crate::util::{DAY, civil_from_days, days_from_civil};
 
 const HOUR: i64 = 3_600_000;
 
@@ -52,29 +52,6 @@ impl Zone {
             .find(|&utc| local == utc + self.offset(utc))
             .unwrap_or(local)
     }
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm),
-/// for every calendar levity reads or writes.
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-}
-
-/// The civil date (year, month, day) of a day count since 1970-01-01.
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// The `n`th Sunday (1-based) of month `m` of year `y`, as a day count.

@@ -2,6 +2,7 @@
 //! the admin token on the admin API.
 
 use super::AppState;
+use crate::error::{Error, Kind};
 use poem::Request;
 use sha2::{Digest, Sha256};
 
@@ -32,6 +33,27 @@ fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 /// Whether a proxy request may proceed, and with which client key (its
 /// name); the error says what to fix.
 pub fn check_client(state: &AppState, req: &Request) -> Result<Option<String>, &'static str> {
+    client_key(state, req).map(|k| k.map(|k| k.name.clone()))
+}
+
+/// The client key of a request that spends, let in by its limits for
+/// `model`: its name for the log, or the refusal in words for the client.
+pub fn admit(state: &AppState, req: &Request, model: &str) -> Result<Option<String>, Error> {
+    let key = client_key(state, req).map_err(|m| Error::new(Kind::Authentication, m))?;
+    if let Some(k) = &key {
+        state
+            .meter
+            .admit(k, model, &state.monitor, crate::util::now_ms())?;
+    }
+    Ok(key.map(|k| k.name.clone()))
+}
+
+/// The client key a request presents, with its limits; `None` when the
+/// proxy has no keys (then only this machine's own names may call).
+pub fn client_key(
+    state: &AppState,
+    req: &Request,
+) -> Result<Option<std::sync::Arc<crate::store::KeyInfo>>, &'static str> {
     let snap = state.snapshot.load();
     if snap.keys.is_empty() {
         // Without keys the proxy is open, but only to this machine's own names:
@@ -49,9 +71,9 @@ pub fn check_client(state: &AppState, req: &Request) -> Result<Option<String>, &
     };
     let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     // Check every key, so the time taken does not depend on which one matched.
-    let matched = snap.keys.iter().fold(None, |found, (h, name)| {
+    let matched = snap.keys.iter().fold(None, |found, (h, info)| {
         if ct_eq(h, &digest) {
-            Some(name.clone())
+            Some(info.clone())
         } else {
             found
         }

@@ -98,12 +98,15 @@ pub async fn responses_compact(
     Data(state): Data<&Arc<AppState>>,
 ) -> Response {
     let wire = Wire::OpenAiResponses;
-    let client_key = match auth::check_client(state, req) {
-        Ok(k) => k,
-        Err(msg) => return wire.error(&Error::new(Kind::Authentication, msg)),
-    };
+    if let Err(msg) = auth::check_client(state, req) {
+        return wire.error(&Error::new(Kind::Authentication, msg));
+    }
     let creq = match openai_responses::decode_request(&body, state.as_ref()) {
         Ok(r) => r,
+        Err(e) => return wire.error(&e),
+    };
+    let client_key = match auth::admit(state, req, &creq.model) {
+        Ok(k) => k,
         Err(e) => return wire.error(&e),
     };
     let plan = match Plan::resolve(state, &creq.model, session_key(session_header(req), &creq)) {

@@ -78,6 +78,10 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
         url_form,
     } = job;
     let wire = Wire::OpenAiChat;
+    let client_key = match auth::admit(state, req, &model) {
+        Ok(k) => k,
+        Err(e) => return wire.error(&e),
+    };
     if prompt.trim().is_empty() {
         return wire.error(&Error::invalid_param(
             "prompt",
@@ -116,7 +120,7 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
         model: &creq.model,
         stream: false,
         background: false,
-        client_key: auth::check_client(state, req).ok().flatten(),
+        client_key,
         // Images are binary and large: logged without bodies.
         capture: None,
     };

@@ -284,6 +284,11 @@ impl RequestLog {
                 now_ms(),
             );
         }
+        if let Some(key) = &self.client_key {
+            state
+                .meter
+                .tokens(key, u.input_tokens + u.output_tokens, now_ms());
+        }
         let cost_usd = state
             .snapshot
             .load()

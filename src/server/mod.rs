@@ -8,6 +8,7 @@ mod background;
 mod compact;
 mod cors;
 mod images;
+mod keys;
 mod listen;
 mod log;
 mod monitor;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub started: Instant,
     /// Recent requests, live events and usage, for the dashboard.
     pub monitor: monitor::Monitor,
+    /// What client keys spent this minute and day, against their limits.
+    pub meter: keys::Meter,
     /// Where the data file lives and why (`portable`, `installed`, `chosen`),
     /// and whether this run created it; the dashboard explains both.
     pub storage: (&'static str, bool),
@@ -90,6 +93,7 @@ impl AppState {
         );
         Ok(AppState {
             monitor,
+            meter: keys::Meter::default(),
             oauth_pending: Default::default(),
             storage: ("chosen", false),
             store,

@@ -200,7 +200,7 @@ impl Default for Monitor {
 
 /// The UTC calendar day of a Unix time in milliseconds.
 pub fn day_of(ms: u64) -> String {
-    let (y, m, d) = crate::scheduler::zone::civil_from_days((ms / 86_400_000) as i64);
+    let (y, m, d) = crate::util::civil_from_days((ms / 86_400_000) as i64);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
@@ -337,6 +337,18 @@ impl Monitor {
             by_model: merge(|d| &d.by_model),
             by_key: merge(|d| &d.by_key),
         }
+    }
+
+    /// What client key `name` used from day `from` (`YYYY-MM-DD`, UTC) on.
+    pub fn key_totals(&self, name: &str, from: &str) -> Totals {
+        let st = self.state.lock().expect("monitor lock");
+        let mut sum = Totals::default();
+        for (_, day) in st.days.range(from.to_string()..) {
+            if let Some(t) = day.by_key.get(name) {
+                sum.merge(t);
+            }
+        }
+        sum
     }
 
     /// The daily usage to save, if it changed.

@@ -11,10 +11,11 @@ use super::stream::{pipe_response, sse_response};
 use super::wire::Wire;
 use crate::canonical::{Request as CRequest, Usage};
 use crate::error::{Error, Kind};
-use crate::protocol::{anthropic, hex};
+use crate::protocol::anthropic;
 use crate::provider::{self, EventStream, Forward};
 use crate::scheduler::{self, session_key};
 use crate::store::random_bytes;
+use crate::util::{hex, now_ms};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use poem::web::{Data, Path};
@@ -167,14 +168,22 @@ async fn serve(
         RequestLog::refused(state, wire.name(), model, client_key, &e);
         wire.error(&e)
     };
-    let client_key = match auth::check_client(state, req) {
+    let key = match auth::client_key(state, req) {
         Ok(k) => k,
         Err(msg) => return refuse(path_model, None, Error::new(Kind::Authentication, msg)),
     };
+    let client_key = key.as_ref().map(|k| k.name.clone());
     let mut creq = match wire.decode(&body, state.as_ref(), path_model, stream) {
         Ok(r) => r,
         Err(e) => return refuse(path_model, client_key, e),
     };
+    if let Some(key) = &key
+        && let Err(e) = state
+            .meter
+            .admit(key, &creq.model, &state.monitor, now_ms())
+    {
+        return refuse(&creq.model, client_key, e);
+    }
     // `model-online`: the model, grounded on a web search.
     if let Some(base) = creq.model.strip_suffix("-online") {
         creq.model = base.to_string();

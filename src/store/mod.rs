@@ -5,6 +5,7 @@
 mod crypto;
 mod disk;
 mod files;
+mod keys;
 mod open;
 mod overlay;
 mod requests;

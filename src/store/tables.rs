@@ -42,14 +42,14 @@ pub struct Store {
     pub(super) body_bytes: std::sync::Mutex<Option<u64>>,
 }
 
-fn now() -> u64 {
+pub(super) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
 
-fn sha256(data: &[u8]) -> [u8; 32] {
+pub(super) fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
@@ -78,7 +78,7 @@ impl Store {
     }
 
     /// Every record of a JSON-valued table.
-    fn read_all<T: DeserializeOwned>(
+    pub(super) fn read_all<T: DeserializeOwned>(
         &self,
         def: TableDefinition<&str, &[u8]>,
     ) -> Result<Vec<T>, StoreError> {
@@ -93,7 +93,7 @@ impl Store {
         })
     }
 
-    fn put<T: Serialize>(
+    pub(super) fn put<T: Serialize>(
         &self,
         def: TableDefinition<&str, &[u8]>,
         key: &str,
@@ -109,7 +109,7 @@ impl Store {
     /// Reads a table's records and writes one made from them, in one write
     /// transaction (redb runs one at a time): two concurrent adds cannot both
     /// take a name.
-    fn write_one<R: Serialize + DeserializeOwned>(
+    pub(super) fn write_one<R: Serialize + DeserializeOwned>(
         &self,
         def: TableDefinition<&str, &[u8]>,
         make: impl FnOnce(Vec<R>) -> Result<(String, R), StoreError>,
@@ -126,7 +126,11 @@ impl Store {
         })
     }
 
-    fn delete(&self, def: TableDefinition<&str, &[u8]>, key: &str) -> Result<(), StoreError> {
+    pub(super) fn delete(
+        &self,
+        def: TableDefinition<&str, &[u8]>,
+        key: &str,
+    ) -> Result<(), StoreError> {
         self.db.write(|tx| {
             tx.open_table(def)?.remove(key)?;
             Ok(())
@@ -362,59 +366,6 @@ impl Store {
         Ok(info_of(rec))
     }
 
-    fn key_records(&self) -> Result<Vec<KeyRecord>, StoreError> {
-        let mut out: Vec<KeyRecord> = self.read_all(KEYS)?;
-        out.sort_by(|a, b| (a.info.created, &a.info.name).cmp(&(b.info.created, &b.info.name)));
-        Ok(out)
-    }
-
-    pub fn keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
-        Ok(self.key_records()?.into_iter().map(|r| r.info).collect())
-    }
-
-    /// SHA-256 and name of every client key, for the proxy's constant-time check.
-    pub fn key_hashes(&self) -> Result<Vec<([u8; 32], String)>, StoreError> {
-        Ok(self
-            .key_records()?
-            .into_iter()
-            .map(|r| (r.sha256, r.info.name))
-            .collect())
-    }
-
-    pub fn create_key(&self, name: Option<String>) -> Result<CreatedKey, StoreError> {
-        let key = format!("sk-lev-{}", hex(&random_bytes::<24>()));
-        let rec = self.write_one(KEYS, |existing: Vec<KeyRecord>| {
-            let taken: Vec<&str> = existing.iter().map(|r| r.info.name.as_str()).collect();
-            let rec = KeyRecord {
-                info: KeyInfo {
-                    id: format!("key_{}", hex(&random_bytes::<6>())),
-                    name: pick_name(name, &taken, "key", "a key")?,
-                    hint: hint(&key),
-                    created: now(),
-                },
-                sha256: sha256(key.as_bytes()),
-            };
-            Ok((rec.info.id.clone(), rec))
-        })?;
-        Ok(CreatedKey {
-            info: rec.info,
-            key,
-        })
-    }
-
-    pub fn revoke_key(&self, id_or_name: &str) -> Result<KeyInfo, StoreError> {
-        let rec = self
-            .key_records()?
-            .into_iter()
-            .find(|r| r.info.id == id_or_name || r.info.name == id_or_name)
-            .ok_or_else(|| StoreError::NotFound {
-                what: "client key",
-                name: id_or_name.into(),
-            })?;
-        self.delete(KEYS, &rec.info.id)?;
-        Ok(rec.info)
-    }
-
     /// Every stored setting as text, secrets unsealed; `config::Settings`
     /// gives them types. Users see them through `shown_setting`.
     pub fn settings(&self) -> Result<BTreeMap<String, String>, StoreError> {
@@ -540,7 +491,7 @@ fn validate_proxy(proxy: Option<String>) -> Result<Option<String>, StoreError> {
 }
 
 /// The given name, or the first free `{prefix}-N`; a taken name is refused.
-fn pick_name(
+pub(super) fn pick_name(
     given: Option<String>,
     taken: &[&str],
     prefix: &str,

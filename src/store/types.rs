@@ -173,6 +173,77 @@ pub struct KeyInfo {
     pub name: String,
     pub hint: String,
     pub created: u64,
+    #[serde(default)]
+    pub limits: KeyLimits,
+}
+
+/// A client key as the request path checks it: the SHA-256 of the key,
+/// and what it may do.
+pub type KeyHash = ([u8; 32], std::sync::Arc<KeyInfo>);
+
+/// What a client key may do; each limit absent is no limit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct KeyLimits {
+    /// Requests per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u64>,
+    /// Requests per day (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpd: Option<u64>,
+    /// Tokens (input and output) per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<u64>,
+    /// US dollars the key may spend per `period`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
+    /// The budget's period (a month when not given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    /// The model names (or `*` patterns) it may ask for; empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    /// The last day (UTC, `YYYY-MM-DD`) it works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// How often a key's budget starts again (UTC: days at midnight, weeks on
+/// Monday, months on the 1st).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    Day,
+    Week,
+    Month,
+}
+
+impl KeyLimits {
+    /// Checks the limits before they are stored; the error says what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.budget_usd.is_some_and(|b| !b.is_finite() || b < 0.0) {
+            return Err("--budget is US dollars, 0 or more".into());
+        }
+        if self.period.is_some() && self.budget_usd.is_none() {
+            return Err("--period needs a --budget".into());
+        }
+        if let Some(why) = self
+            .models
+            .iter()
+            .find_map(|m| crate::canonical::model_name_error(&m.replace('*', "")))
+        {
+            return Err(format!("--models: {why}"));
+        }
+        if let Some(day) = &self.expires
+            && crate::util::day_number(day).is_none()
+        {
+            return Err(format!(
+                "--expires is a date such as 2027-01-31, got `{day}`"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A freshly created client key: the only time its plaintext exists.

@@ -686,3 +686,46 @@ async fn google_sign_in_from_the_command_line_while_the_server_runs() {
     assert!(list.contains("served@gmail.com"), "{list}");
     drop(server);
 }
+
+/// `key create` and `key set` take a key's limits; `key list` shows them.
+#[test]
+fn keys_take_limits_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "key",
+            "create",
+            "--name",
+            "team",
+            "--rpm",
+            "5",
+            "--budget",
+            "20",
+            "--period",
+            "week",
+            "--models",
+            "gemini-2.5-flash,gpt-*",
+            "--expires",
+            "2027-01-31",
+        ],
+    );
+    let list = ok(d, &["key", "list"]);
+    assert!(
+        list.contains("5 req/min")
+            && list.contains("$20.00/week")
+            && list.contains("models gemini-2.5-flash,gpt-*")
+            && list.contains("until 2027-01-31"),
+        "{list}"
+    );
+    let set = ok(d, &["key", "set", "team", "--rpd", "100"]);
+    assert!(
+        set.contains("100 req/day") && !set.contains("req/min"),
+        "{set}"
+    );
+    assert!(fails(d, &["key", "set", "team", "--expires", "2027-13-01"]).contains("--expires"));
+    assert!(fails(d, &["key", "create", "--period", "day"]).contains("--budget"));
+    let cleared = ok(d, &["key", "set", "team"]);
+    assert!(cleared.contains("no limits"), "{cleared}");
+}

@@ -13,6 +13,7 @@ mod faults;
 mod golden;
 mod hostile;
 mod images;
+mod keys;
 mod matrix;
 mod openapi;
 mod pool;

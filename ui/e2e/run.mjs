@@ -338,6 +338,29 @@ async function main() {
     assert(keys.some((k) => k.name === keyName), `GET /api/keys has no ${keyName}`);
   });
 
+  // Limits are levity's own: the mock does not play them.
+  if (process.env.MOCK !== '1') await step('Proxy: a key limited to one model is refused another, as a 403 in its protocol', async () => {
+    const name = `${keyName}-limited`;
+    await page.fill('#key-name', name);
+    await page.locator('details.limits summary').click();
+    await page.fill('#key-models', 'gemini-2.5-pro');
+    await page.fill('#key-rpm', '30');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByText(`Key “${name}” created.`).waitFor({ timeout: T });
+    const limited = (await page.locator('[data-testid="new-key"]').innerText()).trim();
+    const row = page.getByRole('row').filter({ hasText: name });
+    const shown = await row.innerText();
+    assert(shown.includes('30 req/min') && shown.includes('gemini-2.5-pro'), `the keys table does not show the limits:\n${shown}`);
+    const res = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${limited}` },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    const body = await res.json();
+    assert(res.status === 403, `a request for ${MODEL} with a gemini-2.5-pro-only key got ${res.status}: ${JSON.stringify(body)}`);
+    assert(body.error?.message?.includes(name) && body.error.message.includes('gemini-2.5-pro'), `the refusal does not name the key and its models: ${JSON.stringify(body)}`);
+  });
+
   await step('Connect: the new key can be picked and fills the snippets', async () => {
     await gotoNav('Connect');
     await page.selectOption('#key-pick', { label: keyName });

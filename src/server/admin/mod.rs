@@ -48,7 +48,10 @@ pub fn routes() -> impl Endpoint {
         .at("/events", get(log::events))
         .at("/openapi.json", get(document))
         .at("/keys", get(settings::list_keys).post(settings::create_key))
-        .at("/keys/:id", poem::delete(settings::revoke_key))
+        .at(
+            "/keys/:id",
+            poem::delete(settings::revoke_key).patch(settings::set_key_limits),
+        )
         .at(
             "/config",
             get(settings::get_config).put(settings::set_config),
@@ -208,6 +211,7 @@ fn change<T: Serialize>(
         settings::list_keys,
         settings::create_key,
         settings::revoke_key,
+        settings::set_key_limits,
         settings::get_config,
         settings::set_config,
         settings::config_schema,

@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::config::table::{SETTINGS, Setting};
 use crate::error::Kind;
 use crate::server::AppState;
-use crate::store::{CreatedKey, KeyInfo};
+use crate::store::{CreatedKey, KeyInfo, KeyLimits};
 use poem::http::StatusCode;
 use poem::web::{Data, Json, Path, Query};
 use poem::{Response, handler};
@@ -24,14 +24,32 @@ pub(super) fn list_keys(Data(state): Data<&Arc<AppState>>) -> Response {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct NewKey {
     name: Option<String>,
+    #[serde(flatten)]
+    limits: KeyLimits,
 }
 
-/// Create a client key; its plaintext is in this answer only.
-#[utoipa::path(post, path = "/api/keys", request_body = NewKey, responses((status = 201, body = CreatedKey)))]
+/// Create a client key, with its limits; its plaintext is in this answer only.
+#[utoipa::path(post, path = "/api/keys", request_body = NewKey,
+    responses((status = 201, body = CreatedKey), (status = 400, body = super::Problem)))]
 #[handler]
 pub(super) fn create_key(Data(state): Data<&Arc<AppState>>, body: Json<NewKey>) -> Response {
+    let NewKey { name, limits } = body.0;
     change(state, StatusCode::CREATED, || {
-        state.store.create_key(body.0.name)
+        state.store.create_key(name, limits)
+    })
+}
+
+/// Replace a client key's limits.
+#[utoipa::path(patch, path = "/api/keys/{id}", params(("id" = String, Path)), request_body = KeyLimits,
+    responses((status = 200, body = KeyInfo), (status = 400, body = super::Problem), (status = 404, body = super::Problem)))]
+#[handler]
+pub(super) fn set_key_limits(
+    Data(state): Data<&Arc<AppState>>,
+    Path(id): Path<String>,
+    body: Json<KeyLimits>,
+) -> Response {
+    change(state, StatusCode::OK, || {
+        state.store.set_key_limits(&id, body.0)
     })
 }
 
