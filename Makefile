@@ -59,9 +59,11 @@ test-dist: dist
 	tests/dist.sh
 
 # Performance beside the floor (nginx) and the peers (LiteLLM,
-# claude-code-router), never part of `make test`; writes BENCHMARKS.md.
+# claude-code-router), and prompt-cache hits by scheduling mode, never part
+# of `make test`; writes BENCHMARKS.md.
 bench:
 	bench/run.sh
+	python3 bench/sticky.py
 	$(CARGO) bench --bench translate
 
 # Steady mixed load with ~5 % upstream faults for SOAK_MINUTES (30); writes
