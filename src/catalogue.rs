@@ -73,6 +73,13 @@ impl Price {
             + usage.output_tokens as f64 * self.output)
             / 1_000_000.0
     }
+
+    /// What reading `usage`'s cached input from the cache saved, in US
+    /// dollars, against paying the full input price for it.
+    pub fn saved(&self, usage: &crate::canonical::Usage) -> f64 {
+        let cached = usage.cached_input_tokens.min(usage.input_tokens);
+        cached as f64 * (self.input - self.cached).max(0.0) / 1_000_000.0
+    }
 }
 
 const fn price(input: f64, cached: f64, output: f64) -> Option<Price> {

@@ -289,12 +289,9 @@ impl RequestLog {
                 .meter
                 .tokens(key, u.input_tokens + u.output_tokens, now_ms());
         }
-        let cost_usd = state
-            .snapshot
-            .load()
-            .settings
-            .price(&self.upstream_model)
-            .map(|p| p.cost(&u));
+        let price = state.snapshot.load().settings.price(&self.upstream_model);
+        let cost_usd = price.map(|p| p.cost(&u));
+        let saved_usd = price.map(|p| p.saved(&u));
         state.monitor.record(
             Entry {
                 id: self.id.clone(),
@@ -317,6 +314,7 @@ impl RequestLog {
                 cached_tokens: u.cached_input_tokens,
                 reasoning_tokens: u.reasoning_tokens,
                 cost_usd,
+                saved_usd,
                 attempt_log: std::mem::take(&mut self.attempt_log),
             },
             self.capture.take(),

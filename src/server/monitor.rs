@@ -47,6 +47,9 @@ pub struct Entry {
     /// counts and the model's price; absent when the price is unknown.
     #[serde(default)]
     pub cost_usd: Option<f64>,
+    /// What the provider's prompt cache saved on it, in US dollars.
+    #[serde(default)]
+    pub saved_usd: Option<f64>,
     /// Every attempt, in order; empty for a request refused before any.
     #[serde(default)]
     pub attempt_log: Vec<Attempt>,
@@ -80,6 +83,9 @@ pub struct Totals {
     /// US dollars, over the requests whose price is known.
     #[serde(default)]
     pub cost_usd: f64,
+    /// US dollars the prompt cache saved.
+    #[serde(default)]
+    pub saved_usd: f64,
 }
 
 impl Totals {
@@ -90,6 +96,7 @@ impl Totals {
         self.output_tokens += e.output_tokens;
         self.cached_tokens += e.cached_tokens;
         self.cost_usd += e.cost_usd.unwrap_or(0.0);
+        self.saved_usd += e.saved_usd.unwrap_or(0.0);
     }
 
     fn merge(&mut self, t: &Totals) {
@@ -99,6 +106,7 @@ impl Totals {
         self.output_tokens += t.output_tokens;
         self.cached_tokens += t.cached_tokens;
         self.cost_usd += t.cost_usd;
+        self.saved_usd += t.saved_usd;
     }
 }
 
@@ -443,7 +451,7 @@ mod tests {
         assert_eq!(
             s["by_key"][0],
             serde_json::json!({"name": "k", "requests": 4, "errors": 1, "input_tokens": 40, "output_tokens": 20,
-                "cached_tokens": 0, "cost_usd": 0.0})
+                "cached_tokens": 0, "cost_usd": 0.0, "saved_usd": 0.0})
         );
         assert_eq!(m.recent(2)[0].latency_ms, 400, "newest first");
     }

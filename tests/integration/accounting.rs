@@ -382,10 +382,13 @@ async fn requests_are_priced_from_the_upstream_s_counts() {
     let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 50, "messages": [{"role": "user", "content": "count me"}]});
     let (status, _) = lev.post("/v1/messages", &body).await;
     assert_eq!(status, 200);
+    let sonnet = newest(&lev).await;
     close(
-        &newest(&lev).await["cost_usd"],
+        &sonnet["cost_usd"],
         (12.0 * 3.0 + 3.0 * 0.3 + 6.0 * 15.0) / 1e6,
     );
+    // The 3 cached tokens saved the difference to the full input price.
+    close(&sonnet["saved_usd"], 3.0 * (3.0 - 0.3) / 1e6);
 
     // A model the catalogue has no price for costs nothing it can name...
     let chat =

@@ -62,6 +62,7 @@ export function stats(requests, days) {
     output_tokens: list.reduce((s, r) => s + r.output_tokens, 0),
     cached_tokens: list.reduce((s, r) => s + (r.cached_tokens || 0), 0),
     cost_usd: list.reduce((s, r) => s + (r.cost_usd || 0), 0),
+    saved_usd: list.reduce((s, r) => s + (r.saved_usd || 0), 0),
   });
   const lat = (list) => {
     const s = list.map((r) => r.latency_ms).sort((a, b) => a - b);

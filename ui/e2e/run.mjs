@@ -425,8 +425,8 @@ async function main() {
     const file = path.join(ARTIFACTS, download.suggestedFilename());
     await download.saveAs(file);
     const lines = fs.readFileSync(file, 'utf8').trim().split(/\r\n/);
-    assert(lines[0] === 'day,requests,errors,input_tokens,output_tokens,cached_tokens,cost_usd', `CSV header is ${lines[0]}`);
-    assert(lines.length >= 2 && /^\d{4}-\d{2}-\d{2},\d+,\d+,\d+,\d+,\d+,[\d.e-]+$/.test(lines.at(-1)), `CSV rows look wrong: ${lines.slice(0, 3).join(' | ')}`);
+    assert(lines[0] === 'day,requests,errors,input_tokens,output_tokens,cached_tokens,cost_usd,saved_usd', `CSV header is ${lines[0]}`);
+    assert(lines.length >= 2 && /^\d{4}-\d{2}-\d{2},\d+,\d+,\d+,\d+,\d+,[\d.e-]+,[\d.e-]+$/.test(lines.at(-1)), `CSV rows look wrong: ${lines.slice(0, 3).join(' | ')}`);
     fs.rmSync(file);
   });
 

@@ -46,7 +46,7 @@ function dynamicKeys() {
     ...THEMES_FOR_TEST.map((th) => `settings.theme.${th}`),
     ...[
       'id', 'time_ms', 'protocol', 'model', 'upstream_model', 'account', 'status', 'latency_ms', 'ttft_ms',
-      'input_tokens', 'cached_tokens', 'reasoning_tokens', 'output_tokens', 'cost_usd', 'attempts', 'why', 'background', 'stream', 'client_key', 'error',
+      'input_tokens', 'cached_tokens', 'reasoning_tokens', 'output_tokens', 'cost_usd', 'saved_usd', 'attempts', 'why', 'background', 'stream', 'client_key', 'error',
     ].map((f) => `monitor.f.${f}`),
     ...BROKEN.flatMap((b) => [`accounts.broken.${b}`, `accounts.remedy.${b}`]),
     ...RANGES.map((r) => `monitor.range.${r}`),
