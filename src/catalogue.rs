@@ -41,6 +41,9 @@ pub struct Price {
     pub input: f64,
     /// Input read from the provider's prompt cache.
     pub cached: f64,
+    /// Input written to it (Anthropic bills a 5-minute write at 1.25 times
+    /// the input price); the input price elsewhere.
+    pub cache_write: f64,
     pub output: f64,
 }
 
@@ -67,9 +70,11 @@ impl Price {
     /// rest of the input and all output (reasoning included) at theirs.
     pub fn cost(&self, usage: &crate::canonical::Usage) -> f64 {
         let cached = usage.cached_input_tokens.min(usage.input_tokens);
-        let fresh = usage.input_tokens - cached;
+        let written = usage.cache_write_tokens.min(usage.input_tokens - cached);
+        let fresh = usage.input_tokens - cached - written;
         (fresh as f64 * self.input
             + cached as f64 * self.cached
+            + written as f64 * self.cache_write
             + usage.output_tokens as f64 * self.output)
             / 1_000_000.0
     }
@@ -86,6 +91,18 @@ const fn price(input: f64, cached: f64, output: f64) -> Option<Price> {
     Some(Price {
         input,
         cached,
+        cache_write: input,
+        output,
+    })
+}
+
+/// Claude's prices: a 5-minute cache write costs 1.25 times the input
+/// (platform.claude.com/docs/en/about-claude/pricing).
+const fn claude(input: f64, cached: f64, output: f64) -> Option<Price> {
+    Some(Price {
+        input,
+        cached,
+        cache_write: input * 1.25,
         output,
     })
 }
@@ -201,7 +218,7 @@ pub const MODELS: &[Model] = &[
     // platform.claude.com/docs/en/about-claude/models/overview and /pricing;
     // extended thinking takes a budget of at least 1024, below max_tokens.
     Model {
-        price: price(5.0, 0.5, 25.0),
+        price: claude(5.0, 0.5, 25.0),
         ..row(
             "claude-opus-4-5*",
             Claude,
@@ -211,7 +228,7 @@ pub const MODELS: &[Model] = &[
         )
     },
     Model {
-        price: price(15.0, 1.5, 75.0),
+        price: claude(15.0, 1.5, 75.0),
         ..row(
             "claude-opus-4-1*",
             Claude,
@@ -221,7 +238,7 @@ pub const MODELS: &[Model] = &[
         )
     },
     Model {
-        price: price(15.0, 1.5, 75.0),
+        price: claude(15.0, 1.5, 75.0),
         ..row(
             "claude-opus-4-0*",
             Claude,
@@ -231,7 +248,7 @@ pub const MODELS: &[Model] = &[
         )
     },
     Model {
-        price: price(3.0, 0.3, 15.0),
+        price: claude(3.0, 0.3, 15.0),
         ..row(
             "claude-sonnet-4-5*",
             Claude,
@@ -241,7 +258,7 @@ pub const MODELS: &[Model] = &[
         )
     },
     Model {
-        price: price(1.0, 0.1, 5.0),
+        price: claude(1.0, 0.1, 5.0),
         ..row(
             "claude-haiku-4-5*",
             Claude,
@@ -251,12 +268,12 @@ pub const MODELS: &[Model] = &[
         )
     },
     Model {
-        price: price(0.8, 0.08, 4.0),
+        price: claude(0.8, 0.08, 4.0),
         ..row("claude-3-5-haiku*", Claude, 200_000, 8_192, Thinking::None)
     },
     Model {
         pdf: false,
-        price: price(0.25, 0.03, 1.25),
+        price: claude(0.25, 0.03, 1.25),
         ..row("claude-3-haiku*", Claude, 200_000, 4_096, Thinking::None)
     },
     row(
@@ -380,6 +397,22 @@ mod tests {
         for (_, target) in STAND_INS {
             assert_eq!(family_of(target), Some(Gemini));
         }
+    }
+
+    #[test]
+    fn cost_prices_cache_reads_and_writes_apart() {
+        let sonnet = find("claude-sonnet-4-5").unwrap().price.unwrap();
+        let usage = crate::canonical::Usage {
+            input_tokens: 100,
+            cached_input_tokens: 20,
+            cache_write_tokens: 30,
+            output_tokens: 10,
+            ..Default::default()
+        };
+        // 50 fresh at $3, 20 read at $0.30, 30 written at $3.75, 10 out at $15.
+        let want = (50.0 * 3.0 + 20.0 * 0.3 + 30.0 * 3.75 + 10.0 * 15.0) / 1e6;
+        assert!((sonnet.cost(&usage) - want).abs() < 1e-15);
+        assert!((sonnet.saved(&usage) - 20.0 * 2.7 / 1e6).abs() < 1e-15);
     }
 
     #[test]

@@ -258,6 +258,9 @@ pub struct Usage {
     pub output_tokens: u64,
     pub reasoning_tokens: u64,
     pub cached_input_tokens: u64,
+    /// Input written to the provider's prompt cache (Anthropic's
+    /// `cache_creation_input_tokens`), part of `input_tokens`.
+    pub cache_write_tokens: u64,
 }
 
 impl Usage {
@@ -269,6 +272,7 @@ impl Usage {
         self.output_tokens = self.output_tokens.max(later.output_tokens);
         self.reasoning_tokens = self.reasoning_tokens.max(later.reasoning_tokens);
         self.cached_input_tokens = self.cached_input_tokens.max(later.cached_input_tokens);
+        self.cache_write_tokens = self.cache_write_tokens.max(later.cache_write_tokens);
     }
 }
 

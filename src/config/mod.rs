@@ -77,6 +77,7 @@ pub(crate) fn parse_price(s: &str) -> Option<crate::catalogue::Price> {
     Some(crate::catalogue::Price {
         input,
         cached,
+        cache_write: input,
         output,
     })
 }

@@ -313,6 +313,7 @@ impl RequestLog {
                 error: self.error.clone(),
                 cached_tokens: u.cached_input_tokens,
                 reasoning_tokens: u.reasoning_tokens,
+                cache_write_tokens: u.cache_write_tokens,
                 cost_usd,
                 saved_usd,
                 attempt_log: std::mem::take(&mut self.attempt_log),

@@ -43,6 +43,9 @@ pub struct Entry {
     pub cached_tokens: u64,
     #[serde(default)]
     pub reasoning_tokens: u64,
+    /// Input written to the provider's prompt cache.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
     /// What the request cost in US dollars, from the upstream's own token
     /// counts and the model's price; absent when the price is unknown.
     #[serde(default)]

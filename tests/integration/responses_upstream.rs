@@ -204,9 +204,10 @@ async fn revoked_keys_and_rate_limits_fail_over() {
     let revoked = lev.account("r0").await;
     assert_ne!(revoked["state"], "active", "{revoked}");
 
-    // Rate limited with both accounts good: the next one serves.
-    let (lev, fake) = two_accounts([KEY_A, KEY_B]).await;
+    // Rate limited with both accounts good: the next one serves. Each
+    // protocol on fresh accounts, so none is still resting from the last.
     for (path, body) in [("/v1/chat/completions", &chat), ("/v1/responses", &native)] {
+        let (lev, fake) = two_accounts([KEY_A, KEY_B]).await;
         fake.push(rate_limited());
         let (status, text) = lev.post(path, body).await;
         assert_eq!(status, 200, "{path}: {text}");

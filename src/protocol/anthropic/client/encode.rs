@@ -17,10 +17,13 @@ pub fn stop_reason(f: Option<Finish>) -> &'static str {
 
 pub fn usage_out(u: &Usage) -> UsageOut {
     UsageOut {
-        input_tokens: u.input_tokens.saturating_sub(u.cached_input_tokens),
+        // Anthropic's input counts neither cache reads nor cache writes.
+        input_tokens: u
+            .input_tokens
+            .saturating_sub(u.cached_input_tokens + u.cache_write_tokens),
         output_tokens: u.output_tokens,
         cache_read_input_tokens: u.cached_input_tokens,
-        cache_creation_input_tokens: 0,
+        cache_creation_input_tokens: u.cache_write_tokens,
     }
 }
 
@@ -158,5 +161,32 @@ fn message(err: &Error) -> String {
             )
         }
         None => err.message.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usage_out;
+
+    /// An Anthropic client gets cache reads and writes back in their own
+    /// fields, its `input_tokens` without either, as Anthropic reports them.
+    #[test]
+    fn cache_reads_and_writes_go_back_in_their_fields() {
+        let u = crate::canonical::Usage {
+            input_tokens: 100,
+            cached_input_tokens: 20,
+            cache_write_tokens: 30,
+            output_tokens: 10,
+            ..Default::default()
+        };
+        let out = usage_out(&u);
+        assert_eq!(
+            (
+                out.input_tokens,
+                out.cache_read_input_tokens,
+                out.cache_creation_input_tokens
+            ),
+            (50, 20, 30)
+        );
     }
 }

@@ -253,7 +253,8 @@ impl EventEncoder {
                 "type": "message_delta",
                 "delta": {"stop_reason": stop_reason(self.finish), "stop_sequence": null},
                 "usage": {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
-                    "cache_read_input_tokens": u.cache_read_input_tokens, "cache_creation_input_tokens": 0},
+                    "cache_read_input_tokens": u.cache_read_input_tokens,
+                    "cache_creation_input_tokens": u.cache_creation_input_tokens},
             }),
         );
         frame(out, "message_stop", &json!({"type": "message_stop"}));

@@ -42,6 +42,7 @@ impl UpstreamDecoder {
             self.usage.input_tokens =
                 u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
             self.usage.cached_input_tokens = u.cache_read_input_tokens;
+            self.usage.cache_write_tokens = u.cache_creation_input_tokens;
         }
         if u.output_tokens > 0 {
             self.usage.output_tokens = u.output_tokens;
@@ -232,6 +233,24 @@ pub fn usage_of(body: &[u8]) -> serde_json::Result<Option<Usage>> {
         input_tokens: u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens,
         output_tokens: u.output_tokens,
         cached_input_tokens: u.cache_read_input_tokens,
+        cache_write_tokens: u.cache_creation_input_tokens,
         ..Usage::default()
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usage_of;
+
+    /// Cache reads and writes are part of the input levity counts
+    /// (docs.claude.com/en/docs/build-with-claude/prompt-caching).
+    #[test]
+    fn cache_reads_and_writes_are_counted() {
+        let body = br#"{"usage": {"input_tokens": 50, "cache_read_input_tokens": 20, "cache_creation_input_tokens": 30, "output_tokens": 10}}"#;
+        let u = usage_of(body).unwrap().unwrap();
+        assert_eq!(
+            (u.input_tokens, u.cached_input_tokens, u.cache_write_tokens),
+            (100, 20, 30)
+        );
+    }
 }

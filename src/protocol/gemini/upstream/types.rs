@@ -189,6 +189,8 @@ impl From<UsageMetadata> for crate::canonical::Usage {
             output_tokens: u.candidates_token_count + u.thoughts_token_count,
             reasoning_tokens: u.thoughts_token_count,
             cached_input_tokens: u.cached_content_token_count,
+            // Gemini's implicit caching writes for free.
+            cache_write_tokens: 0,
         }
     }
 }

@@ -89,6 +89,7 @@ impl From<UsageIn> for Usage {
                 .unwrap_or_default()
                 .cached_tokens
                 .max(u.prompt_cache_hit_tokens),
+            cache_write_tokens: 0,
         }
     }
 }

@@ -293,7 +293,8 @@ mod tests {
                     input_tokens: 10,
                     output_tokens: 7,
                     reasoning_tokens: 5,
-                    cached_input_tokens: 4
+                    cached_input_tokens: 4,
+                    cache_write_tokens: 0,
                 }),
                 Event::Finish(Finish::ToolCalls),
             ]

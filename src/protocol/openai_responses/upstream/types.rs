@@ -108,6 +108,7 @@ impl From<UsageIn> for Usage {
             output_tokens: u.output_tokens,
             reasoning_tokens: u.output_tokens_details.unwrap_or_default().reasoning_tokens,
             cached_input_tokens: u.input_tokens_details.unwrap_or_default().cached_tokens,
+            cache_write_tokens: 0,
         }
     }
 }
