@@ -149,6 +149,27 @@ impl Image {
                 mime_type: None,
             })
     }
+
+    /// The image as an address, `from_url`'s inverse: a base64 `data:` URL,
+    /// or the address given.
+    pub fn to_url(&self) -> String {
+        match self {
+            Image::Inline { mime_type, data } => format!("data:{mime_type};base64,{data}"),
+            Image::Url { url, .. } => url.clone(),
+        }
+    }
+}
+
+/// The text parts of a message, one per line.
+pub fn text_of(parts: &[Part]) -> String {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -53,6 +53,16 @@ impl Store {
         })
     }
 
+    fn find_key(&self, id_or_name: &str) -> Result<KeyRecord, StoreError> {
+        self.key_records()?
+            .into_iter()
+            .find(|r| r.info.id == id_or_name || r.info.name == id_or_name)
+            .ok_or_else(|| StoreError::NotFound {
+                what: "client key",
+                name: id_or_name.into(),
+            })
+    }
+
     /// Replaces a client key's limits.
     pub fn set_key_limits(
         &self,
@@ -60,28 +70,14 @@ impl Store {
         limits: KeyLimits,
     ) -> Result<KeyInfo, StoreError> {
         limits.check().map_err(StoreError::Invalid)?;
-        let mut rec = self
-            .key_records()?
-            .into_iter()
-            .find(|r| r.info.id == id_or_name || r.info.name == id_or_name)
-            .ok_or_else(|| StoreError::NotFound {
-                what: "client key",
-                name: id_or_name.into(),
-            })?;
+        let mut rec = self.find_key(id_or_name)?;
         rec.info.limits = limits;
         self.put(KEYS, &rec.info.id, &rec)?;
         Ok(rec.info)
     }
 
     pub fn revoke_key(&self, id_or_name: &str) -> Result<KeyInfo, StoreError> {
-        let rec = self
-            .key_records()?
-            .into_iter()
-            .find(|r| r.info.id == id_or_name || r.info.name == id_or_name)
-            .ok_or_else(|| StoreError::NotFound {
-                what: "client key",
-                name: id_or_name.into(),
-            })?;
+        let rec = self.find_key(id_or_name)?;
         self.delete(KEYS, &rec.info.id)?;
         Ok(rec.info)
     }

@@ -28,13 +28,7 @@ pub(super) fn usage_out(u: &Usage) -> UsageOut {
 }
 
 pub(super) fn image_out(img: &crate::canonical::Image) -> serde_json::Value {
-    let url = match img {
-        crate::canonical::Image::Inline { mime_type, data } => {
-            format!("data:{mime_type};base64,{data}")
-        }
-        crate::canonical::Image::Url { url, .. } => url.clone(),
-    };
-    serde_json::json!({"type": "image_url", "image_url": {"url": url}})
+    serde_json::json!({"type": "image_url", "image_url": {"url": img.to_url()}})
 }
 
 pub(super) fn citation_out(c: &crate::canonical::Citation) -> serde_json::Value {

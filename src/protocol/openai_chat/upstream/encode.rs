@@ -1,7 +1,9 @@
 //! Canonical request → the body an OpenAI-compatible host takes. Used when
 //! the client speaks another protocol (Claude Code to DeepSeek).
 
-use crate::canonical::{Effort, Image, Part, Request, ResponseFormat, Role, ToolChoice, ToolKind};
+use crate::canonical::{
+    Effort, Image, Part, Request, ResponseFormat, Role, ToolChoice, ToolKind, text_of,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -33,23 +35,8 @@ struct Body<'a> {
     reasoning_effort: Option<&'static str>,
 }
 
-fn text_of(parts: &[Part]) -> String {
-    parts
-        .iter()
-        .filter_map(|p| match p {
-            Part::Text(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn image_url(img: &Image) -> Value {
-    let url = match img {
-        Image::Inline { mime_type, data } => format!("data:{mime_type};base64,{data}"),
-        Image::Url { url, .. } => url.clone(),
-    };
-    json!({"type": "image_url", "image_url": {"url": url}})
+    json!({"type": "image_url", "image_url": {"url": img.to_url()}})
 }
 
 /// Builds a Chat Completions body for `model`, streamed or not.

@@ -5,7 +5,7 @@
 //! which only the account that made it receives back.
 
 use crate::canonical::{
-    Effort, Image, Origin, Part, Request, ResponseFormat, Role, ToolCall, ToolChoice, ToolKind,
+    Effort, Origin, Part, Request, ResponseFormat, Role, ToolCall, ToolChoice, ToolKind, text_of,
 };
 use crate::protocol::openai_responses::NAMESPACE_SEP;
 use serde::Serialize;
@@ -37,24 +37,6 @@ struct Body<'a> {
     reasoning: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<Value>,
-}
-
-fn image_url(img: &Image) -> String {
-    match img {
-        Image::Inline { mime_type, data } => format!("data:{mime_type};base64,{data}"),
-        Image::Url { url, .. } => url.clone(),
-    }
-}
-
-fn text_of(parts: &[Part]) -> String {
-    parts
-        .iter()
-        .filter_map(|p| match p {
-            Part::Text(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// A function call item, its namespace restored from the flattened name.
@@ -102,7 +84,7 @@ pub fn encode_request(req: &Request, model: &str, stream: bool, account: &str) -
                     Role::Assistant => json!({"type": "output_text", "text": t}),
                 }),
                 Part::Image(img) if msg.role == Role::User => content.push(
-                    json!({"type": "input_image", "image_url": image_url(img), "detail": "auto"}),
+                    json!({"type": "input_image", "image_url": img.to_url(), "detail": "auto"}),
                 ),
                 Part::Image(_) => {}
                 Part::ToolCall(c) => {
