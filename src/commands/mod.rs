@@ -337,7 +337,7 @@ fn describe_limits(l: &crate::store::KeyLimits) -> String {
     add(l.tpm.map(|n| format!("{n} tok/min")));
     add(l.budget_usd.map(|b| {
         let p = l.period.unwrap_or(crate::store::Period::Month);
-        format!("${b:.2}/{}", format!("{p:?}").to_lowercase())
+        format!("${b:.2}/{}", p.as_str())
     }));
     add((!l.models.is_empty()).then(|| format!("models {}", l.models.join(","))));
     add(l.expires.as_ref().map(|d| format!("until {d}")));

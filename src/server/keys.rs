@@ -110,7 +110,7 @@ impl Meter {
                 return Err(spent(
                     format!(
                         "client key `{name}` has spent its ${budget:.2} budget for this {}; it starts again on {} (UTC)",
-                        format!("{p:?}").to_lowercase(),
+                        p.as_str(),
                         date(end)
                     ),
                     reset_ms.saturating_sub(now),

@@ -219,6 +219,17 @@ pub enum Period {
     Month,
 }
 
+impl Period {
+    /// As the API and the command line spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+}
+
 impl KeyLimits {
     /// Checks the limits before they are stored; the error says what is wrong.
     pub fn check(&self) -> Result<(), String> {
