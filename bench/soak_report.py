@@ -29,7 +29,7 @@ def load(path):
 
 
 def total(stats, field):
-    return sum(d[field] for d in stats["days"])
+    return sum(d[field] for d in stats["series"])
 
 
 def growth(samples, field, warm_s):

@@ -12,7 +12,7 @@ mod session;
 pub mod zone;
 
 pub use health::{AccountHealth, Budget, Effect, Health, MAX_WAIT_MS, Remaining, Used, capped};
-pub use session::session_key;
+pub use session::{session_key, shown_session};
 pub use zone::Zone;
 
 use crate::catalogue::{self, Family};

@@ -38,6 +38,18 @@ pub fn session_key(header: Option<&str>, req: &Request) -> String {
     format!("hash:{}", hex(&digest[..16]))
 }
 
+/// A session key as the Monitor and Usage pages show it: a hash cut to 12
+/// digits, a client's id (which it may make as long as it likes) to 64
+/// characters.
+pub fn shown_session(key: &str) -> String {
+    let keep = if key.starts_with("hash:") {
+        5 + 12
+    } else {
+        7 + 64
+    };
+    key.chars().take(keep).collect()
+}
+
 #[derive(Default)]
 pub struct Sessions {
     map: Mutex<HashMap<String, (String, u64)>>,

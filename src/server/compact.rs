@@ -119,6 +119,7 @@ pub async fn responses_compact(
         stream: false,
         background: false,
         client_key,
+        session: &plan.session,
         capture: Capture::new(&plan.snap.settings.log, req.headers(), &body),
     };
     let mut log = RequestLog::start(state.clone(), plan.id.clone(), &plan.route, start);

@@ -121,6 +121,7 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
         stream: false,
         background: false,
         client_key,
+        session: &plan.session,
         // Images are binary and large: logged without bodies.
         capture: None,
     };

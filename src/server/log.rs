@@ -24,6 +24,8 @@ pub struct Start<'a> {
     pub stream: bool,
     pub background: bool,
     pub client_key: Option<String>,
+    /// The session key the scheduler sticks by.
+    pub session: &'a str,
     /// The bodies, when body logging is on.
     pub capture: Option<Box<Capture>>,
 }
@@ -94,6 +96,7 @@ pub struct RequestLog {
     stream: bool,
     background: bool,
     client_key: Option<String>,
+    session: String,
     account: String,
     account_id: String,
     account_kind: ProviderKind,
@@ -154,6 +157,7 @@ impl RequestLog {
             stream: s.stream,
             background: s.background,
             client_key: s.client_key,
+            session: crate::scheduler::shown_session(s.session),
             account: String::new(),
             account_id: String::new(),
             account_kind: ProviderKind::Gemini,
@@ -316,6 +320,7 @@ impl RequestLog {
                 cache_write_tokens: u.cache_write_tokens,
                 cost_usd,
                 saved_usd,
+                session: self.session.clone(),
                 attempt_log: std::mem::take(&mut self.attempt_log),
             },
             self.capture.take(),
@@ -331,6 +336,7 @@ impl RequestLog {
             stream: self.stream,
             background: self.background,
             client_key: None,
+            session: String::new(),
             account: String::new(),
             account_id: String::new(),
             account_kind: ProviderKind::Gemini,

@@ -17,6 +17,7 @@ mod redact;
 mod responses_ws;
 mod stream;
 mod ui;
+pub(crate) mod usage;
 mod wire;
 
 // For the fuzz targets: the pass-through stream check and the protocols it speaks.
@@ -83,7 +84,7 @@ impl AppState {
             store
                 .usage()?
                 .into_iter()
-                .filter_map(|(k, v)| serde_json::from_slice(&v).ok().map(|d| (k, d)))
+                .filter_map(|(k, v)| serde_json::from_slice(&v).ok().map(|u| (k, u)))
                 .collect(),
             store
                 .recent_requests(monitor::RECENT)?

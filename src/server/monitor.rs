@@ -5,17 +5,14 @@
 //! requests (with any captured bodies) to the request log.
 
 use super::log::Capture;
+use super::usage::{Ledger, Query, Stats, Totals, Usage};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use tokio::sync::broadcast;
 
 /// Requests kept for the Monitor page.
 pub const RECENT: usize = 2_000;
-/// Latencies kept per hour for percentiles.
-const SAMPLES: usize = 4_096;
-/// Days of usage kept.
-const KEEP_DAYS: usize = 400;
 /// Ended requests waiting for the log writer; beyond this (a stuck disk) the
 /// oldest are dropped rather than memory growing without bound.
 const PENDING: usize = 100_000;
@@ -53,6 +50,10 @@ pub struct Entry {
     /// What the provider's prompt cache saved on it, in US dollars.
     #[serde(default)]
     pub saved_usd: Option<f64>,
+    /// The conversation it belongs to: the client's session id or a hash of
+    /// the conversation's start; empty when refused before routing.
+    #[serde(default)]
+    pub session: String,
     /// Every attempt, in order; empty for a request refused before any.
     #[serde(default)]
     pub attempt_log: Vec<Attempt>,
@@ -74,105 +75,10 @@ pub struct Attempt {
     pub ms: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct Totals {
-    pub requests: u64,
-    pub errors: u64,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    /// Input tokens read from the provider's prompt cache.
-    #[serde(default)]
-    pub cached_tokens: u64,
-    /// US dollars, over the requests whose price is known.
-    #[serde(default)]
-    pub cost_usd: f64,
-    /// US dollars the prompt cache saved.
-    #[serde(default)]
-    pub saved_usd: f64,
-}
-
-impl Totals {
-    fn add(&mut self, e: &Entry) {
-        self.requests += 1;
-        self.errors += u64::from(e.status >= 400);
-        self.input_tokens += e.input_tokens;
-        self.output_tokens += e.output_tokens;
-        self.cached_tokens += e.cached_tokens;
-        self.cost_usd += e.cost_usd.unwrap_or(0.0);
-        self.saved_usd += e.saved_usd.unwrap_or(0.0);
-    }
-
-    fn merge(&mut self, t: &Totals) {
-        self.requests += t.requests;
-        self.errors += t.errors;
-        self.input_tokens += t.input_tokens;
-        self.output_tokens += t.output_tokens;
-        self.cached_tokens += t.cached_tokens;
-        self.cost_usd += t.cost_usd;
-        self.saved_usd += t.saved_usd;
-    }
-}
-
-/// Usage over some days, as the Usage page shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Stats {
-    pub today: Today,
-    pub days: Vec<Dated>,
-    /// Latency per hour, for the hours kept.
-    pub hours: Vec<Hour>,
-    pub by_account: Vec<Named>,
-    pub by_model: Vec<Named>,
-    pub by_key: Vec<Named>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Today {
-    #[serde(flatten)]
-    pub totals: Totals,
-    pub success_rate: f64,
-    pub p50_ms: u64,
-    pub p95_ms: u64,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Dated {
-    /// `YYYY-MM-DD`, UTC.
-    pub day: String,
-    #[serde(flatten)]
-    pub totals: Totals,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Named {
-    pub name: String,
-    #[serde(flatten)]
-    pub totals: Totals,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Hour {
-    pub hour_ms: u64,
-    pub requests: u64,
-    pub p50_ms: u64,
-    pub p95_ms: u64,
-}
-
-/// One day's usage, whole and broken down.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Day {
-    pub totals: Totals,
-    pub by_account: BTreeMap<String, Totals>,
-    pub by_model: BTreeMap<String, Totals>,
-    pub by_key: BTreeMap<String, Totals>,
-}
-
 #[derive(Default)]
 struct State {
     recent: VecDeque<Entry>,
-    /// `YYYY-MM-DD` (UTC) → usage.
-    days: BTreeMap<String, Day>,
-    /// Hour start (Unix ms) → latencies.
-    hours: BTreeMap<u64, Vec<u64>>,
+    ledger: Ledger,
     dirty: bool,
     /// Ended requests not yet in the request log.
     pending: VecDeque<Ended>,
@@ -209,50 +115,12 @@ impl Default for Monitor {
     }
 }
 
-/// The UTC calendar day of a Unix time in milliseconds.
-pub fn day_of(ms: u64) -> String {
-    let (y, m, d) = crate::util::civil_from_days((ms / 86_400_000) as i64);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 impl Monitor {
     /// Records a finished request and tells live subscribers.
     pub fn record(&self, e: Entry, capture: Option<Box<Capture>>) {
         {
             let mut st = self.state.lock().expect("monitor lock");
-            let day = st.days.entry(day_of(e.time_ms)).or_default();
-            day.totals.add(&e);
-            // A request refused before any attempt spent no account's quota.
-            if !e.account.is_empty() {
-                day.by_account.entry(e.account.clone()).or_default().add(&e);
-            }
-            day.by_model
-                .entry(e.upstream_model.clone())
-                .or_default()
-                .add(&e);
-            day.by_key
-                .entry(e.client_key.clone().unwrap_or_else(|| "(no key)".into()))
-                .or_default()
-                .add(&e);
-            while st.days.len() > KEEP_DAYS {
-                st.days.pop_first();
-            }
-            let hour = e.time_ms - e.time_ms % 3_600_000;
-            let samples = st.hours.entry(hour).or_default();
-            if samples.len() < SAMPLES {
-                samples.push(e.latency_ms);
-            }
-            while st.hours.len() > 48 {
-                st.hours.pop_first();
-            }
+            st.ledger.add(&e);
             if st.recent.len() == RECENT {
                 st.recent.pop_front();
             }
@@ -278,98 +146,26 @@ impl Monitor {
         st.recent.iter().rev().take(limit).cloned().collect()
     }
 
-    /// Usage over the last `days` days (UTC), as the Usage page shows it.
-    pub fn stats(&self, days: usize, now_ms: u64) -> Stats {
+    /// The figures of `/api/stats`.
+    pub fn stats(&self, q: &Query, now_ms: u64) -> Stats {
         let st = self.state.lock().expect("monitor lock");
-        let wanted: Vec<String> = (0..days.max(1) as u64)
-            .rev()
-            .map(|d| day_of(now_ms.saturating_sub(d * 86_400_000)))
-            .collect();
-        let empty = Day::default();
-        let picked: Vec<(&String, &Day)> = wanted
-            .iter()
-            .map(|d| (d, st.days.get(d).unwrap_or(&empty)))
-            .collect();
-        let merge = |pick: fn(&Day) -> &BTreeMap<String, Totals>| {
-            let mut all: BTreeMap<String, Totals> = BTreeMap::new();
-            for (_, day) in &picked {
-                for (name, t) in pick(day) {
-                    all.entry(name.clone()).or_default().merge(t);
-                }
-            }
-            all.into_iter()
-                .map(|(name, totals)| Named { name, totals })
-                .collect()
-        };
-        let today_key = day_of(now_ms);
-        let today = st.days.get(&today_key).cloned().unwrap_or_default().totals;
-        let today_start = now_ms - now_ms % 86_400_000;
-        let mut lat: Vec<u64> = st
-            .hours
-            .range(today_start..)
-            .flat_map(|(_, v)| v.iter().copied())
-            .collect();
-        lat.sort_unstable();
-        let hours = st
-            .hours
-            .iter()
-            .map(|(h, v)| {
-                let mut v = v.clone();
-                v.sort_unstable();
-                Hour {
-                    hour_ms: *h,
-                    requests: v.len() as u64,
-                    p50_ms: percentile(&v, 0.5),
-                    p95_ms: percentile(&v, 0.95),
-                }
-            })
-            .collect();
-        let success_rate = if today.requests == 0 {
-            1.0
-        } else {
-            1.0 - today.errors as f64 / today.requests as f64
-        };
-        Stats {
-            today: Today {
-                totals: today,
-                success_rate,
-                p50_ms: percentile(&lat, 0.5),
-                p95_ms: percentile(&lat, 0.95),
-            },
-            days: picked
-                .iter()
-                .map(|(d, day)| Dated {
-                    day: (*d).clone(),
-                    totals: day.totals.clone(),
-                })
-                .collect(),
-            hours,
-            by_account: merge(|d| &d.by_account),
-            by_model: merge(|d| &d.by_model),
-            by_key: merge(|d| &d.by_key),
-        }
+        st.ledger.stats(q, now_ms, st.recent.iter())
     }
 
     /// What client key `name` used from day `from` (`YYYY-MM-DD`, UTC) on.
     pub fn key_totals(&self, name: &str, from: &str) -> Totals {
         let st = self.state.lock().expect("monitor lock");
-        let mut sum = Totals::default();
-        for (_, day) in st.days.range(from.to_string()..) {
-            if let Some(t) = day.by_key.get(name) {
-                sum.merge(t);
-            }
-        }
-        sum
+        st.ledger.key_totals(name, from)
     }
 
-    /// The daily usage to save, if it changed.
-    pub fn take_dirty(&self) -> Option<BTreeMap<String, Day>> {
+    /// The usage to save, if it changed.
+    pub fn take_dirty(&self) -> Option<Vec<(String, Usage)>> {
         let mut st = self.state.lock().expect("monitor lock");
         if !st.dirty {
             return None;
         }
         st.dirty = false;
-        Some(st.days.clone())
+        Some(st.ledger.saved())
     }
 
     /// Ended requests for the request log, and how many were dropped
@@ -397,9 +193,9 @@ impl Monitor {
     }
 
     /// Usage and the newest logged requests (newest first), from the store.
-    pub fn load(&self, days: BTreeMap<String, Day>, recent: Vec<Entry>) {
+    pub fn load(&self, usage: Vec<(String, Usage)>, recent: Vec<Entry>) {
         let mut st = self.state.lock().expect("monitor lock");
-        st.days = days;
+        st.ledger.load(usage);
         st.recent = recent.into_iter().take(RECENT).rev().collect();
     }
 }
@@ -407,6 +203,7 @@ impl Monitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::usage::{HOUR, Split, Step};
 
     fn entry(time_ms: u64, status: u16, latency_ms: u64) -> Entry {
         Entry {
@@ -430,32 +227,92 @@ mod tests {
         }
     }
 
-    #[test]
-    fn days_are_utc_calendar_days() {
-        assert_eq!(day_of(0), "1970-01-01");
-        assert_eq!(day_of(1_795_701_600_000), "2026-11-26");
-        assert_eq!(day_of(951_782_400_000), "2000-02-29");
+    fn query(days: usize, step: Step, by: Split) -> Query {
+        Query { days, step, by }
     }
 
     #[test]
-    fn stats_add_up() {
+    fn stats_add_up_per_day_hour_key_and_session() {
         let m = Monitor::default();
+        // 2026-11-26 10:00 UTC.
         let now = 1_795_701_600_000;
         for (i, status) in [200, 200, 200, 502].into_iter().enumerate() {
-            m.record(entry(now + i as u64, status, 100 * (i as u64 + 1)), None);
+            let mut e = entry(now + i as u64 * HOUR / 2, status, 100 * (i as u64 + 1));
+            e.session = format!("hash:{}", i % 2);
+            e.cached_tokens = 4;
+            m.record(e, None);
         }
-        let s = serde_json::to_value(m.stats(7, now + 10)).unwrap();
+        let at = now + 2 * HOUR;
+        let s = serde_json::to_value(m.stats(&query(7, Step::Day, Split::None), at)).unwrap();
         assert_eq!(s["today"]["requests"], 4);
         assert_eq!(s["today"]["errors"], 1);
         assert_eq!(s["today"]["success_rate"], 0.75);
-        assert_eq!(s["today"]["p50_ms"], 300);
-        assert_eq!(s["today"]["p95_ms"], 400);
-        assert_eq!(s["days"].as_array().unwrap().len(), 7);
+        assert_eq!(s["today"]["p50_ms"], 202, "200 (nearest rank) to within 2%");
+        assert_eq!(s["today"]["p95_ms"], 403);
+        let days = s["series"].as_array().unwrap();
+        assert_eq!(days.len(), 7);
+        assert_eq!(days[6]["day"], "2026-11-26");
+        assert_eq!(days[6]["requests"], 4);
+        assert_eq!(
+            days[5]["requests"], 0,
+            "a day without requests is a zero point"
+        );
         assert_eq!(
             s["by_key"][0],
             serde_json::json!({"name": "k", "requests": 4, "errors": 1, "input_tokens": 40, "output_tokens": 20,
-                "cached_tokens": 0, "cost_usd": 0.0, "saved_usd": 0.0})
+                "cached_tokens": 16, "cost_usd": 0.0, "saved_usd": 0.0, "cache_hit_rate": 0.4})
         );
+        let sessions = s["by_session"].as_array().unwrap();
+        assert_eq!(sessions.len(), 2);
+        assert_eq!(sessions[0]["requests"], 2);
+
+        let s = serde_json::to_value(m.stats(&query(1, Step::Hour, Split::Key), at)).unwrap();
+        let hours = s["series"].as_array().unwrap();
+        assert_eq!(hours.len(), 24);
+        let counts: Vec<u64> = hours[21..]
+            .iter()
+            .map(|h| h["requests"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            counts,
+            [2, 2, 0],
+            "two requests in each of the first two hours"
+        );
+        assert_eq!(hours[21]["split"][0]["name"], "k");
+        assert_eq!(hours[21]["split"][0]["requests"], 2);
+        assert_eq!(hours[21]["p95_ms"], 202);
         assert_eq!(m.recent(2)[0].latency_ms, 400, "newest first");
+    }
+
+    #[test]
+    fn usage_survives_a_save_and_a_load() {
+        let m = Monitor::default();
+        let now = 1_795_701_600_000;
+        for i in 0..10 {
+            m.record(entry(now + i, 200, 50 + i * 10), None);
+        }
+        let saved: Vec<(String, Usage)> = m
+            .take_dirty()
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    serde_json::from_slice(&serde_json::to_vec(&v).unwrap()).unwrap(),
+                )
+            })
+            .collect();
+        assert!(m.take_dirty().is_none(), "nothing changed since");
+        let again = Monitor::default();
+        again.load(saved, Vec::new());
+        for q in [
+            query(1, Step::Day, Split::Model),
+            query(2, Step::Hour, Split::Account),
+        ] {
+            let a = serde_json::to_value(m.stats(&q, now + 60_000)).unwrap();
+            let b = serde_json::to_value(again.stats(&q, now + 60_000)).unwrap();
+            assert_eq!(a["today"]["p95_ms"], 143, "140 to within 2%");
+            assert_eq!(a, b, "the same figures after a restart");
+        }
     }
 }

@@ -226,6 +226,7 @@ async fn serve(
         stream: creq.stream,
         background,
         client_key,
+        session: &session,
         capture: Capture::new(&settings.log, req.headers(), &body),
     };
     let mut log = RequestLog::start(state.clone(), id.clone(), &route, start);
@@ -530,6 +531,7 @@ async fn count(
         stream: false,
         background: false,
         client_key,
+        session: &plan.session,
         capture: Capture::new(&plan.snap.settings.log, req.headers(), body),
     };
     let mut log = RequestLog::start(state.clone(), plan.id.clone(), &plan.route, start);

@@ -425,3 +425,103 @@ async fn requests_are_priced_from_the_upstream_s_counts() {
     assert_eq!(model("deepseek-chat")["cached_tokens"], 4);
     assert_eq!(model("claude-sonnet-4-5")["cached_tokens"], 3);
 }
+
+/// The Usage page's figures: per hour split by key, the cache hit rate per
+/// model, key and session, and the Overview's day (latency included) the
+/// same after a restart.
+#[tokio::test]
+async fn usage_splits_by_hour_key_and_session_and_survives_a_restart() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_anthropic("ant", "sk-ant-usage-00000", &fake.url())
+        .await;
+    let (alice, bob) = (lev.create_key().await, lev.create_key().await);
+    // Claude Code names its session in a header (captured in
+    // ../shared/fixtures); the fake reads 3 of the 15 input tokens from cache.
+    let send = |key: &str, session: &str| {
+        lev.http
+            .post(format!("{}/v1/messages", lev.url))
+            .header("x-api-key", key)
+            .header("anthropic-version", "2023-06-01")
+            .header("x-claude-code-session-id", session)
+            .json(&json!({"model": "claude-sonnet-4-5", "max_tokens": 50,
+                "messages": [{"role": "user", "content": "count me"}]}))
+            .send()
+    };
+    for (key, session) in [
+        (&alice, "s-one"),
+        (&alice, "s-one"),
+        (&alice, "s-one"),
+        (&bob, "s-two"),
+    ] {
+        assert_eq!(send(key, session).await.unwrap().status(), 200);
+    }
+
+    let (status, hourly) = lev
+        .admin(Method::GET, "/stats?days=1&step=hour&by=key", None)
+        .await;
+    assert_eq!(status, 200, "{hourly}");
+    assert_eq!(
+        (&hourly["step"], &hourly["split"]),
+        (&json!("hour"), &json!("key"))
+    );
+    let points = hourly["series"].as_array().unwrap();
+    assert_eq!(points.len(), 24, "one point an hour, gaps included");
+    // The requests may straddle an hour: sum the split over the series.
+    let split: Vec<&Value> = points
+        .iter()
+        .flat_map(|p| p["split"].as_array().unwrap())
+        .collect();
+    let total: u64 = split.iter().map(|n| n["requests"].as_u64().unwrap()).sum();
+    assert_eq!(total, 4, "{hourly}");
+    assert!(split.iter().all(|n| n["name"] != "(no key)"), "{split:?}");
+    let names: Vec<&str> = hourly["by_key"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "two keys: {names:?}");
+    for n in &hourly["by_key"].as_array().unwrap()[..] {
+        assert_eq!(n["cache_hit_rate"], 0.2, "3 of 15 input tokens: {n}");
+    }
+    let sessions = hourly["by_session"].as_array().unwrap();
+    assert_eq!(
+        (
+            &sessions[0]["name"],
+            &sessions[0]["requests"],
+            &sessions[0]["cache_hit_rate"]
+        ),
+        (&json!("client:s-one"), &json!(3), &json!(0.2)),
+        "{sessions:?}"
+    );
+    assert_eq!(sessions[1]["name"], "client:s-two");
+    assert_eq!(newest(&lev).await["session"], "client:s-two");
+
+    let (_, daily) = lev.admin(Method::GET, "/stats?days=7", None).await;
+    let today = daily["today"].clone();
+    assert_eq!(today["requests"], 4);
+    assert!(today["p95_ms"].is_u64(), "{today}");
+    assert_eq!(daily["series"].as_array().unwrap().len(), 7);
+
+    let dir = lev.stop().await;
+    let lev = Levity::start_in(dir).await;
+    let (_, after) = lev.admin(Method::GET, "/stats?days=7", None).await;
+    assert_eq!(
+        after["today"], today,
+        "the Overview's figures after a restart"
+    );
+    let (_, hourly_after) = lev
+        .admin(Method::GET, "/stats?days=1&step=hour&by=key", None)
+        .await;
+    assert_eq!(hourly_after["series"], hourly["series"]);
+    assert_eq!(
+        hourly_after["by_session"], hourly["by_session"],
+        "sessions come back with the request log"
+    );
+
+    // A query the API does not know is refused in its Problem shape.
+    let (status, bad) = lev.admin(Method::GET, "/stats?step=week", None).await;
+    assert_eq!(status, 400, "{bad}");
+    assert_eq!(bad["error"]["code"], "invalid_request", "{bad}");
+}

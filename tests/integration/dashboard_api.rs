@@ -65,7 +65,7 @@ async fn requests_usage_and_live_events() {
     assert_eq!(list[0]["id"], entry["id"]);
     let (_, stats) = lev.admin(Method::GET, "/stats?days=3", None).await;
     assert_eq!(stats["today"]["requests"], 1);
-    assert_eq!(stats["days"].as_array().unwrap().len(), 3);
+    assert_eq!(stats["series"].as_array().unwrap().len(), 3);
     assert_eq!(stats["by_key"][0]["name"], "key-1");
     assert_eq!(stats["by_model"][0]["name"], "gemini-2.5-flash");
 
@@ -75,7 +75,7 @@ async fn requests_usage_and_live_events() {
     let dir = lev.stop().await;
     let lev = Levity::start_in(dir).await;
     let (_, stats) = lev.admin(Method::GET, "/stats?days=1", None).await;
-    assert_eq!(stats["days"][0]["requests"], 1, "{stats}");
+    assert_eq!(stats["series"][0]["requests"], 1, "{stats}");
 }
 
 #[tokio::test]

@@ -67,6 +67,7 @@ export function seedDemo({ addAccount, keys, settings, requests }) {
         background: Math.random() < 0.08,
         stream: Math.random() < 0.6,
         client_key: Math.random() < 0.7 ? 'laptop' : null,
+        session: Math.random() < 0.8 ? `hash:${(1000 + Math.floor(Math.random() * 12)).toString(16)}a3f9c2d1` : '',
         error: err ? 'upstream answered 429: quota exceeded' : null,
       });
       const r = requests.at(-1);

@@ -2,7 +2,7 @@
 // filtered for the Monitor (GET /api/requests) and summed for Overview and
 // Usage (GET /api/stats).
 
-import { HOUR, DAY, startOfDay } from './mock-quota.mjs';
+import { HOUR, DAY } from './mock-quota.mjs';
 
 /** The paging key of a log entry (GET /api/requests?before=). */
 export const pageKey = (e) => `${String(e.time_ms).padStart(13, '0')}-${e.id}`;
@@ -11,11 +11,6 @@ function percentile(sorted, p) {
   if (!sorted.length) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i];
-}
-
-function localDay(ms) {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
 /**
@@ -48,53 +43,72 @@ export function queryRequests(requests, q) {
   return out.sort((a, b) => (pageKey(a) < pageKey(b) ? 1 : -1));
 }
 
-/** GET /api/stats over the last `days` local days (today included). */
-export function stats(requests, days) {
+const utcDay = (ms) => new Date(ms).toISOString().slice(0, 10);
+const STEPS = ['day', 'hour'];
+const SPLITS = { none: null, account: (r) => r.account, model: (r) => r.upstream_model, key: (r) => r.client_key || '(no key)' };
+
+/**
+ * GET /api/stats: `days` (1 to 400) of UTC days, each point a day or (the
+ * last week at most) an hour, split by account, model or key; null when the
+ * query names a step or a split levity does not know.
+ */
+export function stats(requests, q) {
+  const days = Math.max(1, Math.min(400, Number(q.get('days')) || 7));
+  const step = q.get('step') || 'day';
+  const by = q.get('by') || 'none';
+  if (!STEPS.includes(step) || !(by in SPLITS)) return null;
   const now = Date.now();
-  const today0 = startOfDay(now);
+  const today0 = now - (now % DAY);
   const from = today0 - (days - 1) * DAY;
   const inRange = requests.filter((r) => r.time_ms >= from);
   const ok = (r) => r.status < 400;
-  const agg = (list) => ({
-    requests: list.length,
-    errors: list.filter((r) => !ok(r)).length,
-    input_tokens: list.reduce((s, r) => s + r.input_tokens, 0),
-    output_tokens: list.reduce((s, r) => s + r.output_tokens, 0),
-    cached_tokens: list.reduce((s, r) => s + (r.cached_tokens || 0), 0),
-    cost_usd: list.reduce((s, r) => s + (r.cost_usd || 0), 0),
-    saved_usd: list.reduce((s, r) => s + (r.saved_usd || 0), 0),
-  });
+  const agg = (list) => {
+    const t = {
+      requests: list.length,
+      errors: list.filter((r) => !ok(r)).length,
+      input_tokens: list.reduce((s, r) => s + r.input_tokens, 0),
+      output_tokens: list.reduce((s, r) => s + r.output_tokens, 0),
+      cached_tokens: list.reduce((s, r) => s + (r.cached_tokens || 0), 0),
+      cost_usd: list.reduce((s, r) => s + (r.cost_usd || 0), 0),
+      saved_usd: list.reduce((s, r) => s + (r.saved_usd || 0), 0),
+    };
+    return { ...t, cache_hit_rate: t.input_tokens ? t.cached_tokens / t.input_tokens : null };
+  };
   const lat = (list) => {
     const s = list.map((r) => r.latency_ms).sort((a, b) => a - b);
     return { p50_ms: percentile(s, 50), p95_ms: percentile(s, 95) };
   };
-  const todayList = requests.filter((r) => r.time_ms >= today0);
-  const t = agg(todayList);
-  const byDay = [];
-  for (let d = from; d <= today0; d += DAY) {
-    const list = inRange.filter((r) => r.time_ms >= d && r.time_ms < d + DAY);
-    byDay.push({ day: localDay(d), ...agg(list) });
-  }
-  const hours = [];
-  for (let h = today0; h <= now; h += HOUR) {
-    const list = todayList.filter((r) => r.time_ms >= h && r.time_ms < h + HOUR);
-    hours.push({ hour_ms: h, requests: list.length, ...lat(list) });
-  }
-  const group = (field) => {
+  const group = (list, nameOf) => {
     const m = new Map();
-    for (const r of inRange) {
-      const k = r[field] || '';
+    for (const r of list) {
+      const k = nameOf(r) || '';
       if (!m.has(k)) m.set(k, []);
       m.get(k).push(r);
     }
-    return [...m.entries()].map(([name, list]) => ({ name, ...agg(list) })).sort((a, b) => b.requests - a.requests);
+    return [...m.entries()].map(([name, l]) => ({ name, ...agg(l) })).sort((a, b) => (a.name < b.name ? -1 : 1));
   };
+  const len = step === 'day' ? DAY : HOUR;
+  const count = step === 'day' ? days : Math.min(days * 24, 7 * 24);
+  const last = now - (now % len);
+  const series = [];
+  for (let n = count - 1; n >= 0; n--) {
+    const start = last - n * len;
+    const list = requests.filter((r) => r.time_ms >= start && r.time_ms < start + len);
+    series.push({ start_ms: start, day: utcDay(start), ...agg(list), ...lat(list), split: SPLITS[by] ? group(list, SPLITS[by]) : [] });
+  }
+  const todayList = requests.filter((r) => r.time_ms >= today0);
+  const { cache_hit_rate: _, ...t } = agg(todayList);
+  const sessions = group(inRange.filter((r) => r.session), (r) => r.session)
+    .sort((a, b) => b.requests - a.requests)
+    .slice(0, 20);
   return {
     today: { ...t, success_rate: t.requests ? (t.requests - t.errors) / t.requests : 1, ...lat(todayList) },
-    days: byDay,
-    hours,
-    by_account: group('account'),
-    by_model: group('model'),
-    by_key: group('client_key'),
+    step,
+    split: by,
+    series,
+    by_account: group(inRange.filter((r) => r.account), (r) => r.account),
+    by_model: group(inRange, (r) => r.upstream_model),
+    by_key: group(inRange, SPLITS.key),
+    by_session: sessions,
   };
 }

@@ -280,7 +280,7 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
     ];
   }
 
-  const stats = (days) => statsOf(requests, days);
+  const stats = (q) => statsOf(requests, q);
   const queryRequests = (q) => queryLog(requests, q);
 
   if (seed) seedDemo({ addAccount, keys, settings, requests });
@@ -514,8 +514,9 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
       return send(res, 200, { entry, bodies: null, body_logging: settings.log_bodies === 'on' });
     }
     if (p === '/stats' && method === 'GET') {
-      const days = Math.max(1, Math.min(365, Number(url.searchParams.get('days')) || 7));
-      return send(res, 200, stats(days));
+      const answer = stats(url.searchParams);
+      if (!answer) throw [400, 'invalid_request', 'step is day or hour; by is none, account, model or key'];
+      return send(res, 200, answer);
     }
     return fail(res, 404, 'not_found', 'no such route', 'invalid_request_error');
   }

@@ -417,17 +417,33 @@ async function main() {
     await dialog.waitFor({ state: 'hidden', timeout: T });
   });
 
-  await step('Usage: the per-day table exports as CSV', async () => {
+  await step('Usage: the per-day table exports as CSV; hours split by key chart each key', async () => {
     await gotoNav('Usage');
     const button = page.getByRole('button', { name: 'Export CSV' });
     await waitFor(() => button.isEnabled(), 'Export CSV stays disabled (no days from /api/stats)');
-    const [download] = await Promise.all([page.waitForEvent('download', { timeout: T }), button.click()]);
-    const file = path.join(ARTIFACTS, download.suggestedFilename());
-    await download.saveAs(file);
-    const lines = fs.readFileSync(file, 'utf8').trim().split(/\r\n/);
-    assert(lines[0] === 'day,requests,errors,input_tokens,output_tokens,cached_tokens,cost_usd,saved_usd', `CSV header is ${lines[0]}`);
-    assert(lines.length >= 2 && /^\d{4}-\d{2}-\d{2},\d+,\d+,\d+,\d+,\d+,[\d.e-]+,[\d.e-]+$/.test(lines.at(-1)), `CSV rows look wrong: ${lines.slice(0, 3).join(' | ')}`);
-    fs.rmSync(file);
+    const csv = async () => {
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: T }), button.click()]);
+      const file = path.join(ARTIFACTS, download.suggestedFilename());
+      await download.saveAs(file);
+      const lines = fs.readFileSync(file, 'utf8').trim().split(/\r\n/);
+      fs.rmSync(file);
+      return lines;
+    };
+    const header = 'period,name,requests,errors,input_tokens,output_tokens,cached_tokens,cache_hit_rate,cost_usd,saved_usd';
+    let lines = await csv();
+    assert(lines[0] === header, `CSV header is ${lines[0]}`);
+    assert(lines.length === 8 && /^\d{4}-\d{2}-\d{2},,\d+,\d+,\d+,\d+,\d+,[\d.]*,[\d.e-]+,[\d.e-]+$/.test(lines.at(-1)), `CSV rows look wrong: ${lines.slice(0, 3).join(' | ')}`);
+    // Each hour split by client key: the e2e key made requests this hour.
+    await page.getByLabel('Each point', { exact: true }).selectOption('hour');
+    await page.getByLabel('Split by', { exact: true }).selectOption('key');
+    await page.getByLabel('Show', { exact: true }).selectOption('requests');
+    // The chart's screen-reader table has a column per series.
+    const chart = page.locator('figure.chart').first();
+    await chart.locator('table th', { hasText: keyName }).first().waitFor({ state: 'attached', timeout: T });
+    lines = await csv();
+    const mine = lines.filter((l) => l.split(',')[1] === keyName);
+    assert(mine.length >= 1 && /^\d{4}-\d{2}-\d{2}T\d{2}:00Z$/.test(mine[0].split(',')[0]), `no hourly CSV row for ${keyName}: ${lines.slice(0, 4).join(' | ')}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'usage-hourly-by-key.png') });
   });
 
   if (process.env.MOCK === '1') {

@@ -6,6 +6,7 @@ import { ROUTES } from '../src/lib/routes.js';
 import { STATES, BROKEN } from '../src/lib/quota.js';
 import { RANGES, ATTEMPT_CLASSES } from '../src/lib/requests.js';
 import { TIERS } from '../src/lib/accounts.js';
+import { STEPS, SPLITS } from '../src/lib/usage.js';
 import { snippets } from '../src/lib/snippets.js';
 import { THEMES_FOR_TEST } from './helpers.js';
 
@@ -46,12 +47,14 @@ function dynamicKeys() {
     ...THEMES_FOR_TEST.map((th) => `settings.theme.${th}`),
     ...[
       'id', 'time_ms', 'protocol', 'model', 'upstream_model', 'account', 'status', 'latency_ms', 'ttft_ms',
-      'input_tokens', 'cached_tokens', 'reasoning_tokens', 'output_tokens', 'cost_usd', 'saved_usd', 'attempts', 'why', 'background', 'stream', 'client_key', 'error',
+      'input_tokens', 'cached_tokens', 'reasoning_tokens', 'output_tokens', 'cost_usd', 'saved_usd', 'attempts', 'why', 'background', 'stream', 'client_key', 'session', 'error',
     ].map((f) => `monitor.f.${f}`),
     ...BROKEN.flatMap((b) => [`accounts.broken.${b}`, `accounts.remedy.${b}`]),
     ...RANGES.map((r) => `monitor.range.${r}`),
     ...ATTEMPT_CLASSES.map((c) => `monitor.class.${c}`),
     ...['request', 'response'].map((p) => `monitor.${p}Body`),
+    ...STEPS.flatMap((s) => [`usage.step.${s}`, `usage.per.${s}`]),
+    ...SPLITS.map((s) => `usage.split.${s}`),
   ];
 }
 

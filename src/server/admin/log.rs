@@ -3,7 +3,8 @@
 use super::{Failure, accounts_with_state, json, reply};
 use crate::error::Kind;
 use crate::server::AppState;
-use crate::server::monitor::{Entry, Stats};
+use crate::server::monitor::Entry;
+use crate::server::usage;
 use crate::store::StoreError;
 use crate::util::now_ms;
 use poem::http::StatusCode;
@@ -142,18 +143,16 @@ pub(super) async fn request_detail(
     reply(StatusCode::OK, detail)
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-pub(super) struct Days {
-    /// How many days back (1 to 400; 7 by default).
-    days: Option<usize>,
-}
-
-/// Usage per day, account, model and client key; latency per hour.
-#[utoipa::path(get, path = "/api/stats", params(Days), responses((status = 200, body = Stats)))]
+/// Usage per day or hour, split by account, model or client key; totals
+/// per account, model, key and session, with cache hit rates.
+#[utoipa::path(get, path = "/api/stats", params(usage::Query), responses((status = 200, body = usage::Stats)))]
 #[handler]
-pub(super) fn stats(Data(state): Data<&Arc<AppState>>, Query(q): Query<Days>) -> Response {
-    let days = q.days.unwrap_or(7).clamp(1, 400);
-    json(StatusCode::OK, &state.monitor.stats(days, now_ms()))
+pub(super) fn stats(
+    Data(state): Data<&Arc<AppState>>,
+    Query(mut q): Query<usage::Query>,
+) -> Response {
+    q.days = q.days.clamp(1, usage::KEEP_DAYS);
+    json(StatusCode::OK, &state.monitor.stats(&q, now_ms()))
 }
 
 /// Live events for the dashboard: each finished request, and account states

@@ -70,7 +70,20 @@ pub fn routes() -> impl Endpoint {
             if let Err(message) = auth::check_origin(&state, &req) {
                 return Ok(refusal(403, "cross_site", message));
             }
-            Ok(ep.call(req).await?.into_response())
+            // A query or body poem could not parse is a Problem too, not
+            // poem's plain text.
+            Ok(match ep.call(req).await {
+                Ok(r) => r.into_response(),
+                Err(e) => {
+                    let status = e.status().as_u16();
+                    let code = match status {
+                        404 => "not_found",
+                        405 => "method_not_allowed",
+                        _ => "invalid_request",
+                    };
+                    problem(status, code, e.to_string())
+                }
+            })
         })
 }
 
