@@ -75,6 +75,136 @@ fn message(protocol: &str, v: &Value) -> String {
 
 const PROTOCOLS: [&str; 4] = ["chat", "responses", "messages", "gemini"];
 
+/// The error type each protocol gives a status: Anthropic's `type`s and
+/// Google's `status`es as their error references list them
+/// (docs.anthropic.com/en/api/errors, ai.google.dev/gemini-api/docs/troubleshooting);
+/// OpenAI's clients read only the status and the message.
+fn kind_of(protocol: &str, v: &Value) -> String {
+    let k = match protocol {
+        "messages" => &v["error"]["type"],
+        "gemini" => &v["error"]["status"],
+        _ => return String::new(),
+    };
+    k.as_str().unwrap_or_default().to_string()
+}
+
+/// Every limit, refused in every client protocol: the status, Retry-After
+/// where waiting helps, the error in the protocol's own shape, and a message
+/// naming the key and the limit.
+#[tokio::test]
+async fn every_limit_refuses_in_every_client_protocol() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_gemini("g", "AIzaLIMITS-00000004", &fake.url())
+        .await;
+    // (limit, its settings, requests that pass first, model asked, status,
+    // Retry-After expected, what the message says, Anthropic's type, Google's status)
+    let cases = [
+        (
+            "rpm",
+            json!({"rpm": 1}),
+            1,
+            "gemini-2.5-flash",
+            429,
+            true,
+            "1 requests a minute",
+            "rate_limit_error",
+            "RESOURCE_EXHAUSTED",
+        ),
+        (
+            "rpd",
+            json!({"rpd": 1}),
+            1,
+            "gemini-2.5-flash",
+            429,
+            true,
+            "1 requests a day",
+            "rate_limit_error",
+            "RESOURCE_EXHAUSTED",
+        ),
+        (
+            "tpm",
+            json!({"tpm": 5}),
+            1,
+            "gemini-2.5-flash",
+            429,
+            true,
+            "5 tokens a minute",
+            "rate_limit_error",
+            "RESOURCE_EXHAUSTED",
+        ),
+        // The first request spends the budget (priced from the catalogue).
+        (
+            "budget",
+            json!({"budget_usd": 0.000_000_1, "period": "day"}),
+            1,
+            "gemini-2.5-flash",
+            429,
+            true,
+            "budget for this day",
+            "rate_limit_error",
+            "RESOURCE_EXHAUSTED",
+        ),
+        (
+            "models",
+            json!({"models": ["gemini-2.5-flash*"]}),
+            0,
+            "gemini-2.5-pro",
+            403,
+            false,
+            "gemini-2.5-flash*",
+            "permission_error",
+            "PERMISSION_DENIED",
+        ),
+        (
+            "expires",
+            json!({"expires": "2020-01-31"}),
+            0,
+            "gemini-2.5-flash",
+            401,
+            false,
+            "expired after 2020-01-31",
+            "authentication_error",
+            "UNAUTHENTICATED",
+        ),
+    ];
+    for (limit, settings, pass, model, status, waits, says, anthropic, google) in cases {
+        for protocol in PROTOCOLS {
+            let name = format!("{limit}-{protocol}");
+            let mut body = settings.clone();
+            body["name"] = json!(name);
+            let k = key(&lev, body).await;
+            for _ in 0..pass {
+                let (got, _, v) = ask(&lev, &k, protocol, model).await;
+                assert_eq!(got, 200, "{name}: {v}");
+            }
+            let (got, retry, v) = ask(&lev, &k, protocol, model).await;
+            assert_eq!(got, status, "{name}: {v}");
+            let said = message(protocol, &v);
+            assert!(
+                said.contains(&name) && said.contains(says),
+                "{name}: {said}"
+            );
+            match protocol {
+                "messages" => assert_eq!(kind_of(protocol, &v), anthropic, "{name}: {v}"),
+                "gemini" => assert_eq!(kind_of(protocol, &v), google, "{name}: {v}"),
+                _ => {}
+            }
+            match retry {
+                Some(r) => {
+                    assert!(
+                        waits,
+                        "{name}: a Retry-After on a refusal waiting cannot cure"
+                    );
+                    let secs: u64 = r.parse().unwrap();
+                    assert!((1..=31 * 86_400).contains(&secs), "{name}: {secs}");
+                }
+                None => assert!(!waits, "{name}: no Retry-After"),
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_key_over_its_rate_hears_429_with_the_wait_in_its_protocol() {
     let fake = Fake::start().await;
@@ -103,58 +233,15 @@ async fn a_key_over_its_rate_hears_429_with_the_wait_in_its_protocol() {
 }
 
 #[tokio::test]
-async fn models_expiry_budget_and_tokens_each_refuse_as_they_should() {
+async fn limits_change_at_once_and_bad_ones_are_refused() {
     let fake = Fake::start().await;
     let lev = Levity::start().await;
     lev.add_gemini("g", "AIzaLIMITS-00000002", &fake.url())
         .await;
 
-    // Only the models listed, by name or pattern: 403 naming them.
-    let k = key(
-        &lev,
-        json!({"name": "flash-only", "models": ["gemini-2.5-flash*"]}),
-    )
-    .await;
-    assert_eq!(ask(&lev, &k, "chat", "gemini-2.5-flash").await.0, 200);
-    for protocol in PROTOCOLS {
-        let (status, _, v) = ask(&lev, &k, protocol, "gemini-2.5-pro").await;
-        assert_eq!(status, 403, "{protocol}: {v}");
-        let said = message(protocol, &v);
-        assert!(
-            said.contains("flash-only") && said.contains("gemini-2.5-flash*"),
-            "{said}"
-        );
-    }
-
-    // Past its last day it is refused as a credential.
-    let k = key(&lev, json!({"name": "old", "expires": "2020-01-31"})).await;
-    let (status, _, v) = ask(&lev, &k, "messages", "gemini-2.5-flash").await;
-    assert_eq!(status, 401, "{v}");
-    assert!(message("messages", &v).contains("expired after 2020-01-31"));
-
-    // A budget: the first request spends it (priced from the catalogue),
-    // the next hears when the period starts again.
-    let k = key(
-        &lev,
-        json!({"name": "thrifty", "budget_usd": 0.000_000_1, "period": "day"}),
-    )
-    .await;
-    assert_eq!(ask(&lev, &k, "chat", "gemini-2.5-flash").await.0, 200);
-    let (status, retry, v) = ask(&lev, &k, "gemini", "gemini-2.5-flash").await;
-    assert_eq!(status, 429, "{v}");
-    assert!(retry.is_some());
-    let said = message("gemini", &v);
-    assert!(
-        said.contains("thrifty") && said.contains("budget for this day") && said.contains("(UTC)"),
-        "{said}"
-    );
-
-    // Tokens a minute: what a request used counts against the next.
     let k = key(&lev, json!({"name": "tokens", "tpm": 5})).await;
     assert_eq!(ask(&lev, &k, "chat", "gemini-2.5-flash").await.0, 200);
-    let (status, _, v) = ask(&lev, &k, "chat", "gemini-2.5-flash").await;
-    assert_eq!(status, 429, "{v}");
-    assert!(message("chat", &v).contains("5 tokens a minute"));
+    assert_eq!(ask(&lev, &k, "chat", "gemini-2.5-flash").await.0, 429);
 
     // Limits change at once; lifted, the key works again.
     let (status, v) = lev
