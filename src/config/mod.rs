@@ -104,6 +104,8 @@ pub struct Settings {
     /// Bytes of a whole upstream answer levity reads at most.
     pub answer_max: usize,
     pub max_attempts: u32,
+    /// Times one stream cut midway is resumed on another account.
+    pub stream_resumes: u32,
     pub request_deadline_secs: u64,
     pub mode: Mode,
     pub cache_first_wait_secs: u64,
@@ -195,6 +197,7 @@ impl Settings {
             connect_timeout_secs: number(map, "connect_timeout_secs"),
             answer_max: number::<usize>(map, "answer_max_mb").saturating_mul(1 << 20),
             max_attempts: number(map, "max_attempts"),
+            stream_resumes: number(map, "stream_resumes"),
             request_deadline_secs: number(map, "request_deadline_secs"),
             mode: text(map, "scheduling")
                 .and_then(|m| Mode::parse(&m))

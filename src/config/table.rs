@@ -237,6 +237,17 @@ pub const SETTINGS: &[Setting] = &[
         ]
     ),
     row!(
+        "stream_resumes",
+        whole(0, 10, ""),
+        "3",
+        Proxy,
+        ["Stream resumes", "流恢复次数"],
+        [
+            "How often one streamed answer cut off midway is finished on another account, continuing where it stopped; 0 turns it off.",
+            "流式回答中途断开时，在另一个账号上从断点继续完成的最多次数；0 表示关闭。"
+        ]
+    ),
+    row!(
         "answer_max_mb",
         whole(1, 4_096, "MB"),
         "64",

@@ -134,6 +134,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     signs_in: false,
     reports_quota: false,
     needs_images_inline: false,
+    // "Prefill Claude's response": the answer continues the last
+    // assistant turn (docs.anthropic.com, prompt engineering guide).
+    continues_prefill: true,
     errors: &[taxonomy::ANTHROPIC],
     send,
     forward: Some(forward),

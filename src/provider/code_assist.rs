@@ -371,6 +371,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     signs_in: true,
     reports_quota: true,
     needs_images_inline: true,
+    continues_prefill: true,
     errors: &[taxonomy::CODE_ASSIST, taxonomy::GEMINI],
     send,
     // Code Assist wraps Gemini's protocol: nothing passes through.

@@ -98,6 +98,8 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     signs_in: false,
     reports_quota: false,
     needs_images_inline: true,
+    // A trailing `model` turn is continued, as Anthropic's prefill is.
+    continues_prefill: true,
     errors: &[taxonomy::GEMINI],
     send,
     forward: Some(forward),

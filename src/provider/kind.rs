@@ -80,6 +80,10 @@ pub struct Descriptor {
     pub reports_quota: bool,
     /// It cannot read image addresses: levity fetches them first.
     pub needs_images_inline: bool,
+    /// It continues a trailing assistant turn where it stopped (a prefill),
+    /// so a stream cut after visible text can be finished on another
+    /// account; without it only a cut before any text can be.
+    pub continues_prefill: bool,
     /// Its error tables, most specific first (`provider::taxonomy`).
     pub errors: &'static [&'static [taxonomy::Row]],
     pub send: SendFn,

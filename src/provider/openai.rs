@@ -87,6 +87,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     signs_in: false,
     reports_quota: false,
     needs_images_inline: false,
+    // Chat Completions has no prefill but DeepSeek's beta `prefix`; the
+    // kind covers every compatible host, so none is assumed.
+    continues_prefill: false,
     errors: &[taxonomy::OPENAI],
     send,
     forward: Some(forward),

@@ -94,6 +94,8 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     signs_in: false,
     reports_quota: false,
     needs_images_inline: false,
+    // No prefill: a trailing assistant item is history, not a start.
+    continues_prefill: false,
     // Responses fails over HTTP as Chat does (the same envelope).
     errors: &[taxonomy::OPENAI],
     send,

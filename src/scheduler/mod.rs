@@ -35,7 +35,7 @@ pub struct Snapshot {
 
 /// Where one request may go: the upstream model name and the accounts that
 /// can serve it, in the user's order.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Route {
     pub model: String,
     /// The first account's kind; a request passes through natively only

@@ -15,20 +15,23 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 /// One request's journey through the account pool.
-pub struct Plan<'a> {
-    pub state: &'a Arc<AppState>,
+#[derive(Clone)]
+pub struct Plan {
+    pub state: Arc<AppState>,
     pub snap: Arc<Snapshot>,
     pub route: Route,
     pub session: String,
+    /// Accounts tried only once no other can serve (where a stream just broke).
+    pub avoid: Vec<String>,
     pub deadline: Instant,
     pub timeout: Duration,
     pub id: String,
 }
 
-impl<'a> Plan<'a> {
+impl Plan {
     /// A plan for `route`, with the deadlines the settings give.
     pub fn new(
-        state: &'a Arc<AppState>,
+        state: &Arc<AppState>,
         snap: Arc<Snapshot>,
         route: Route,
         session: String,
@@ -36,18 +39,19 @@ impl<'a> Plan<'a> {
     ) -> Self {
         let s = &snap.settings;
         Plan {
-            state,
+            state: state.clone(),
             timeout: Duration::from_secs(s.request_timeout_secs),
             deadline: Instant::now() + Duration::from_secs(s.request_deadline_secs),
             snap: snap.clone(),
             route,
             session,
+            avoid: Vec::new(),
             id,
         }
     }
 
     /// Resolves `model` on the current snapshot and plans for it.
-    pub fn resolve(state: &'a Arc<AppState>, model: &str, session: String) -> Result<Self, Error> {
+    pub fn resolve(state: &Arc<AppState>, model: &str, session: String) -> Result<Self, Error> {
         let snap = state.snapshot.load_full();
         let route = state.scheduler.resolve(&snap, model)?;
         let id = crate::util::hex(&crate::store::random_bytes::<12>());
@@ -89,7 +93,7 @@ impl<'a> Plan<'a> {
         let sched = &self.state.scheduler;
         let settings = &self.snap.settings;
         let model = self.route.model.as_str();
-        let mut tried: Vec<String> = Vec::new();
+        let mut tried: Vec<String> = self.avoid.clone();
         let mut attempts = 0;
         let mut last: Option<Error> = None;
         loop {

@@ -33,7 +33,7 @@ and answer with the summary only.";
 /// Summarizes the conversation of `creq` on the plan's accounts; the
 /// compaction item and the summary's usage.
 async fn summarize(
-    plan: &Plan<'_>,
+    plan: &Plan,
     mut creq: CRequest,
     log: &mut RequestLog,
 ) -> Result<(serde_json::Value, crate::canonical::Usage), Error> {
@@ -63,7 +63,7 @@ async fn summarize(
 /// Answers a Responses request that asks for a compaction (v2): one
 /// compaction item, streamed as events when the request streams.
 pub(super) async fn compact(
-    plan: &Plan<'_>,
+    plan: &Plan,
     creq: CRequest,
     log: &mut RequestLog,
 ) -> Result<Response, Error> {

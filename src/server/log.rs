@@ -113,6 +113,8 @@ pub struct RequestLog {
     pub streamed: Option<Usage>,
     attempt_log: Vec<Attempt>,
     attempt_started: Instant,
+    /// Times the stream was cut and went on from another attempt.
+    resumed: u32,
 }
 
 /// Whose fault a failed attempt was, for the request log.
@@ -173,6 +175,7 @@ impl RequestLog {
             streamed: None,
             attempt_log: Vec::new(),
             attempt_started: Instant::now(),
+            resumed: 0,
         }
     }
 
@@ -229,8 +232,26 @@ impl RequestLog {
             class: class_of(err).into(),
             effect: effect_of(effect, until, now),
             until_ms: until,
+            cut: false,
             ms: self.attempt_started.elapsed().as_millis() as u64,
         });
+    }
+
+    /// The attempt that was streaming broke after output reached the client:
+    /// it is logged failed, cut, in place of its success.
+    pub fn attempt_cut(&mut self, err: &Error, effect: &Effect, until: Option<u64>) {
+        if self.attempt_log.last().is_some_and(|a| a.class == "ok") {
+            self.attempt_log.pop();
+        }
+        self.attempt_failed(err, effect, until);
+        if let Some(a) = self.attempt_log.last_mut() {
+            a.cut = true;
+        }
+    }
+
+    /// A cut stream goes on from another attempt.
+    pub fn resumed(&mut self) {
+        self.resumed += 1;
     }
 
     /// The current attempt succeeded (its answer may still be streaming).
@@ -241,6 +262,7 @@ impl RequestLog {
             class: "ok".into(),
             effect: "none".into(),
             until_ms: None,
+            cut: false,
             ms: self.attempt_started.elapsed().as_millis() as u64,
         });
     }
@@ -321,6 +343,7 @@ impl RequestLog {
                 cost_usd,
                 saved_usd,
                 session: self.session.clone(),
+                resumed: self.resumed,
                 attempt_log: std::mem::take(&mut self.attempt_log),
             },
             self.capture.take(),
@@ -352,6 +375,7 @@ impl RequestLog {
             streamed: None,
             attempt_log: Vec::new(),
             attempt_started: self.started,
+            resumed: 0,
         };
         std::mem::replace(self, shell)
     }
@@ -374,6 +398,7 @@ impl Drop for RequestLog {
                     effect: "none".into(),
                     until_ms: None,
                     ms: self.attempt_started.elapsed().as_millis() as u64,
+                    cut: false,
                 });
             }
             self.error.get_or_insert_with(|| {

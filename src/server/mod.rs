@@ -15,6 +15,7 @@ mod monitor;
 mod proxy;
 mod redact;
 mod responses_ws;
+mod resume;
 mod stream;
 mod ui;
 pub(crate) mod usage;

@@ -54,6 +54,9 @@ pub struct Entry {
     /// the conversation's start; empty when refused before routing.
     #[serde(default)]
     pub session: String,
+    /// Times its stream was cut midway and finished from another attempt.
+    #[serde(default)]
+    pub resumed: u32,
     /// Every attempt, in order; empty for a request refused before any.
     #[serde(default)]
     pub attempt_log: Vec<Attempt>,
@@ -73,6 +76,10 @@ pub struct Attempt {
     #[serde(default)]
     pub until_ms: Option<u64>,
     pub ms: u64,
+    /// It failed after its stream reached the client (the next attempt
+    /// finished the answer, or the client heard the error in the stream).
+    #[serde(default)]
+    pub cut: bool,
 }
 
 #[derive(Default)]
@@ -260,7 +267,7 @@ mod tests {
         assert_eq!(
             s["by_key"][0],
             serde_json::json!({"name": "k", "requests": 4, "errors": 1, "input_tokens": 40, "output_tokens": 20,
-                "cached_tokens": 16, "cost_usd": 0.0, "saved_usd": 0.0, "cache_hit_rate": 0.4})
+                "cached_tokens": 16, "cost_usd": 0.0, "saved_usd": 0.0, "cache_hit_rate": 0.4, "resumed": 0})
         );
         let sessions = s["by_session"].as_array().unwrap();
         assert_eq!(sessions.len(), 2);

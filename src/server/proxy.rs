@@ -7,12 +7,13 @@ use super::AppState;
 use super::attempts::Plan;
 use super::auth;
 use super::log::{Capture, RequestLog, Start};
+use super::resume::Resume;
 use super::stream::{pipe_response, sse_response};
 use super::wire::Wire;
 use crate::canonical::{Request as CRequest, Usage};
 use crate::error::{Error, Kind};
 use crate::protocol::anthropic;
-use crate::provider::{self, EventStream, Forward};
+use crate::provider::{self, Forward};
 use crate::scheduler::{self, session_key};
 use crate::store::random_bytes;
 use crate::util::{hex, now_ms};
@@ -307,24 +308,9 @@ enum Reply {
     Streaming(Response),
 }
 
-/// Waits for a stream's first events, so that a stream failing before its
-/// first byte counts as a failed attempt and moves to another account.
-async fn first_events(mut events: EventStream) -> Result<EventStream, Error> {
-    match events.next().await {
-        Some(Ok(first)) => Ok(Box::pin(
-            futures_util::stream::once(async { Ok(first) }).chain(events),
-        )),
-        Some(Err(e)) => Err(e),
-        None => Err(Error::new(
-            Kind::Upstream,
-            "the upstream closed the stream before sending anything",
-        )),
-    }
-}
-
 /// Through the canonical model: any client protocol to any upstream kind.
 async fn translated(
-    plan: &Plan<'_>,
+    plan: &Plan,
     wire: Wire,
     mut creq: CRequest,
     log: &mut RequestLog,
@@ -333,16 +319,22 @@ async fn translated(
     let mut stripped = false;
     loop {
         let attempt = if creq.stream {
-            plan.run(log, |call| {
-                let creq = &creq;
-                async move { first_events(provider::stream(call, creq).await?).await }
-            })
-            .await
-            .map(|events| {
-                let encoder = wire.encoder(&model, &creq, unix_now(), plan.state.clone());
-                let kind = wire.stream_content_type();
-                Reply::Streaming(sse_response(events, encoder, kind, log.take()))
-            })
+            match super::resume::open(plan, &creq, log).await {
+                Ok((account, events)) => {
+                    let encoder = wire.encoder(&model, &creq, unix_now(), plan.state.clone());
+                    let kind = wire.stream_content_type();
+                    // The request stays with the stream, to ask for the rest if it breaks.
+                    let resume = Resume::new(plan.clone(), creq, account);
+                    return Ok(Reply::Streaming(sse_response(
+                        events,
+                        encoder,
+                        kind,
+                        log.take(),
+                        Some(resume),
+                    )));
+                }
+                Err(e) => Err(e),
+            }
         } else {
             plan.run(log, |call| provider::generate(call, &creq))
                 .await
@@ -367,7 +359,7 @@ async fn translated(
 /// The client speaks the upstream's own protocol: its body goes through with
 /// only the model renamed (and, for Anthropic, foreign signatures removed).
 async fn passthrough(
-    plan: &Plan<'_>,
+    plan: &Plan,
     wire: Wire,
     body: &[u8],
     headers: Forward,

@@ -4,6 +4,7 @@
 //! error event).
 
 use super::log::RequestLog;
+use super::resume::{Resume, Resumed};
 use super::wire::{Encoder, Wire};
 use crate::error::{Error, Kind};
 use crate::protocol::passthrough::Inspector;
@@ -21,6 +22,9 @@ struct SseState {
     events: EventStream,
     encoder: Encoder,
     log: RequestLog,
+    /// Where a cut stream is taken up again; none for a client that cannot
+    /// be given one (or once it is over).
+    resume: Option<Resume>,
     done: bool,
 }
 
@@ -31,17 +35,20 @@ fn event_stream(body: Body, content_type: &'static str) -> Response {
         .body(body)
 }
 
-/// Encodes upstream events into the client's stream as they arrive.
+/// Encodes upstream events into the client's stream as they arrive; a
+/// stream cut midway goes on where `resume` says.
 pub fn sse_response(
     events: EventStream,
     encoder: Encoder,
     content_type: &'static str,
     log: RequestLog,
+    resume: Option<Resume>,
 ) -> Response {
     let state = SseState {
         events,
         encoder,
         log,
+        resume,
         done: false,
     };
     let body = futures_util::stream::unfold(state, |mut st| async move {
@@ -58,22 +65,41 @@ pub fn sse_response(
                     continue;
                 }
             };
-            match next {
-                Some(Ok(events)) => {
+            let events = match (next, &mut st.resume) {
+                (Some(Ok(events)), Some(r)) => Ok(r.pass(events)),
+                (Some(Ok(events)), None) => Ok(events),
+                (Some(Err(e)), Some(r)) => match r.resume(e, &mut st.log).await {
+                    Ok(Resumed::Stream(events)) => {
+                        st.events = events;
+                        continue;
+                    }
+                    Ok(Resumed::End(last)) => {
+                        st.events = Box::pin(futures_util::stream::empty());
+                        Ok(last)
+                    }
+                    Err(e) => Err(e),
+                },
+                (Some(Err(e)), None) => Err(e),
+                (None, r) => {
+                    st.done = true;
+                    Ok(r.as_mut().map(|r| r.end()).unwrap_or_default())
+                }
+            };
+            match events {
+                Ok(events) => {
                     for ev in &events {
                         st.encoder.event(ev, &mut out);
                     }
+                    if st.done {
+                        st.encoder.done(&mut out);
+                    }
                 }
-                Some(Err(e)) => {
+                Err(e) => {
                     // Headers are gone already: the error travels in the stream.
                     st.done = true;
                     st.encoder.error(&e, &mut out);
                     warn!(req = %st.log.id, error = %e, "stream failed after it started");
                     failure = Some(e);
-                }
-                None => {
-                    st.done = true;
-                    st.encoder.done(&mut out);
                 }
             }
         }

@@ -28,6 +28,10 @@ pub struct Totals {
     /// Input tokens read from the provider's prompt cache.
     #[serde(default)]
     pub cached_tokens: u64,
+    /// Requests whose stream was cut midway and finished all the same
+    /// (counted in `requests`, not in `errors`).
+    #[serde(default)]
+    pub resumed: u64,
     /// US dollars, over the requests whose price is known.
     #[serde(default)]
     pub cost_usd: f64,
@@ -40,6 +44,7 @@ impl Totals {
     fn add(&mut self, e: &Entry) {
         self.requests += 1;
         self.errors += u64::from(e.status >= 400);
+        self.resumed += u64::from(e.resumed > 0 && e.status < 400);
         self.input_tokens += e.input_tokens;
         self.output_tokens += e.output_tokens;
         self.cached_tokens += e.cached_tokens;
@@ -50,6 +55,7 @@ impl Totals {
     fn merge(&mut self, t: &Totals) {
         self.requests += t.requests;
         self.errors += t.errors;
+        self.resumed += t.resumed;
         self.input_tokens += t.input_tokens;
         self.output_tokens += t.output_tokens;
         self.cached_tokens += t.cached_tokens;

@@ -465,9 +465,10 @@ async fn errors_come_in_anthropic_shape() {
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["type"], "rate_limit_error");
 
-    // A stream that breaks after it started ends with an error event (on a
-    // fresh pool: the 429 above left the account resting).
+    // A stream that breaks after it started, with resuming off, ends with an
+    // error event (on a fresh pool: the 429 above left the account resting).
     let (lev, fake) = with_gemini().await;
+    lev.set("stream_resumes", "0").await;
     fake.push(Fault::Truncate);
     let (status, body) = lev
         .messages(

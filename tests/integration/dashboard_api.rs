@@ -274,6 +274,8 @@ async fn request_log_keeps_bodies_only_when_asked_and_redacts_secrets() {
     assert_eq!(detail["bodies"]["response"], sent.as_str(), "{detail}");
     assert!(sent.ends_with("data: [DONE]\n\n"));
     assert_eq!(detail["entry"]["error"], Value::Null);
+    // Not resumed: the client hears the break.
+    lev.set("stream_resumes", "0").await;
     fake.push(Fault::Truncate);
     let sent = stream("reply a stream that breaks off").await;
     let (_, detail) = newest(&lev).await;

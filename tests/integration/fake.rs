@@ -85,6 +85,12 @@ pub enum Fault {
     Trickle(Duration),
     /// Wait, then fail as the inner fault says (requests that fail together).
     After(Duration, Box<Fault>),
+    /// Send this many stream events, then close the connection: a reset
+    /// in the middle of a long answer.
+    CutAfter(usize),
+    /// Send this many stream events, then the error event the provider
+    /// documents for a failure mid-stream, then close.
+    ErrorAfter(usize),
 }
 
 #[derive(Clone)]
@@ -308,11 +314,15 @@ impl Fake {
         let streaming =
             req.path.contains(":streamGenerateContent") || req.body["stream"] == json!(true);
         let reply = if anthropic {
-            anthropic_reply(&req.body)
+            let (before, prefill) = prefilled(&req.body, "messages", "assistant");
+            continued(anthropic_reply(&before), &prefill)
         } else if responses {
             responses::reply(&req.body)
-        } else {
+        } else if openai {
             reply_for(&req.body, openai)
+        } else {
+            let (before, prefill) = prefilled(&req.body, "contents", "model");
+            continued(reply_for(&before, openai), &prefill)
         };
         if !streaming {
             if let Some(Fault::Partial | Fault::Stall(_)) = &fault {
@@ -372,6 +382,19 @@ impl Fake {
         let n = events.len();
         for (i, ev) in events.into_iter().enumerate() {
             if matches!(fault, Some(Fault::Truncate | Fault::Partial)) && i + 1 == n {
+                return;
+            }
+            // A break comes a moment after the events before it, which the
+            // client has by then.
+            if matches!(fault, Some(Fault::CutAfter(k) | Fault::ErrorAfter(k)) if k == i) {
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+            if matches!(fault, Some(Fault::CutAfter(k)) if k == i) {
+                return;
+            }
+            if matches!(fault, Some(Fault::ErrorAfter(k)) if k == i) {
+                let frame = mid_stream_error(anthropic, openai || responses);
+                let _ = sock.write_all(frame.as_bytes()).await;
                 return;
             }
             if let Some(Fault::Stall(d)) = fault
@@ -893,7 +916,9 @@ fn gemini_events(reply: &Reply, req: &Value) -> Vec<String> {
             }
         }
         Reply::Call { name, args } => {
-            events.push(chunk(vec![json!({"text": "Let me check. "})], None, None));
+            if prefilled(req, "contents", "model").1.is_empty() {
+                events.push(chunk(vec![json!({"text": "Let me check. "})], None, None));
+            }
             events.push(chunk(
                 vec![json!({"functionCall": {"name": name, "args": args}, "thoughtSignature": GEMINI_CALL_SIG})],
                 Some("STOP"),
@@ -978,6 +1003,60 @@ fn openai_events(req: &Value, reply: &Reply) -> Vec<String> {
     out
 }
 
+/// A trailing turn of `role` in the `list` of turns (a prefill): the
+/// request without it, and its text.
+fn prefilled(body: &Value, list: &str, role: &str) -> (Value, String) {
+    let turns = body[list].as_array().cloned().unwrap_or_default();
+    match turns.split_last() {
+        Some((last, rest)) if last["role"] == role => {
+            let text = match &last["content"] {
+                Value::String(s) => s.clone(),
+                Value::Array(blocks) => blocks.iter().filter_map(|b| b["text"].as_str()).collect(),
+                _ => last["parts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["text"].as_str())
+                    .collect(),
+            };
+            let mut before = body.clone();
+            before[list] = json!(rest);
+            (before, text)
+        }
+        _ => (body.clone(), String::new()),
+    }
+}
+
+/// The reply to a prefilled turn: what follows the prefill, as a model
+/// continues its own words (a call's lead-in text is left out where the
+/// events are made).
+fn continued(reply: Reply, prefill: &str) -> Reply {
+    match reply {
+        Reply::Text(t) if !prefill.is_empty() && t.starts_with(prefill) => {
+            Reply::Text(t[prefill.len()..].to_string())
+        }
+        other => other,
+    }
+}
+
+/// The error event a provider documents for a failure mid-stream:
+/// Anthropic's `overloaded_error` (docs.anthropic.com, "Streaming
+/// Messages", error events); Gemini's stream element holding only its error
+/// body, as google-genai reads it (issues report `INTERNAL` mid-stream);
+/// OpenAI's `error` object in a data line.
+fn mid_stream_error(anthropic: bool, openai: bool) -> String {
+    if anthropic {
+        let e = json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
+        format!("event: error\ndata: {e}\n\n")
+    } else if openai {
+        let e = json!({"error": {"message": "The server had an error while processing your request. Sorry about that!", "type": "server_error", "param": null, "code": null}});
+        format!("data: {e}\n\n")
+    } else {
+        let e = json!({"error": {"code": 500, "message": "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting", "status": "INTERNAL"}});
+        format!("data: {e}\r\n\r\n")
+    }
+}
+
 /// The fake Claude: the same commands, read from Anthropic content blocks.
 fn anthropic_reply(body: &Value) -> Reply {
     // The last turn: the messages after the last assistant one (Claude Code
@@ -1026,6 +1105,35 @@ fn anthropic_reply(body: &Value) -> Reply {
 /// What real Anthropic refuses about thinking in a request, if anything.
 fn anthropic_refusal(body: &Value) -> Option<String> {
     let messages = body["messages"].as_array()?;
+    // A prefill: its text may not end in whitespace, and with thinking on
+    // the final assistant turn must start with a thinking block (both
+    // errors as the API words them in users' reports).
+    if let Some(last) = messages.last().filter(|m| m["role"] == "assistant") {
+        let first = match &last["content"] {
+            Value::Array(b) => b.first().cloned().unwrap_or_default(),
+            v => json!({"type": "text", "text": v}),
+        };
+        let text: String = match &last["content"] {
+            Value::String(s) => s.clone(),
+            Value::Array(b) => b.iter().filter_map(|b| b["text"].as_str()).collect(),
+            _ => String::new(),
+        };
+        if text.ends_with(char::is_whitespace) {
+            return Some(
+                "messages: final assistant content cannot end with trailing whitespace".into(),
+            );
+        }
+        if body["thinking"]["type"] == "enabled"
+            && first["type"] != "thinking"
+            && first["type"] != "redacted_thinking"
+        {
+            let n = messages.len() - 1;
+            return Some(format!(
+                "messages.{n}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{}`. When `thinking` is enabled, a final `assistant` message must start with a thinking block.",
+                first["type"].as_str().unwrap_or("text")
+            ));
+        }
+    }
     for m in messages {
         for b in m["content"].as_array().into_iter().flatten() {
             if b["type"] == "thinking" && b["signature"] != ANTHROPIC_SIG {
@@ -1093,7 +1201,17 @@ fn anthropic_events(req: &Value, reply: &Reply) -> Vec<String> {
             }
             "text" => {
                 out.push(json!({"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}));
-                out.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": block["text"]}}));
+                // A long text comes in pieces, as Claude streams it.
+                let text: Vec<char> = block["text"].as_str().unwrap().chars().collect();
+                let size = if text.len() > 100 {
+                    16
+                } else {
+                    text.len().max(1)
+                };
+                for piece in text.chunks(size) {
+                    let piece: String = piece.iter().collect();
+                    out.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": piece}}));
+                }
             }
             _ => {
                 out.push(json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}}));

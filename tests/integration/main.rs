@@ -22,6 +22,7 @@ mod real_clients;
 mod responses;
 mod responses_upstream;
 mod responses_ws;
+mod resume;
 mod search;
 mod security;
 mod translation;

@@ -330,7 +330,9 @@ async fn slow_and_broken_upstreams_end_in_errors_not_hangs() {
     let (status, _, body) = lev.chat(hi("gemini-2.5-flash")).await;
     assert_eq!(status, 504, "{body}");
 
-    // A stream cut short after it started: the client sees an error event, no [DONE].
+    // A stream cut short after it started, with resuming off: the client
+    // sees an error event, no [DONE].
+    lev.set("stream_resumes", "0").await;
     fake.push(Fault::Truncate);
     let mut req = json!({"model": "gemini-2.5-flash", "stream": true, "messages": [{"role": "user", "content": "reply a fairly long answer"}]});
     req["stream"] = json!(true);

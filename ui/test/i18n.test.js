@@ -47,7 +47,7 @@ function dynamicKeys() {
     ...THEMES_FOR_TEST.map((th) => `settings.theme.${th}`),
     ...[
       'id', 'time_ms', 'protocol', 'model', 'upstream_model', 'account', 'status', 'latency_ms', 'ttft_ms',
-      'input_tokens', 'cached_tokens', 'reasoning_tokens', 'output_tokens', 'cost_usd', 'saved_usd', 'attempts', 'why', 'background', 'stream', 'client_key', 'session', 'error',
+      'input_tokens', 'cached_tokens', 'reasoning_tokens', 'output_tokens', 'cost_usd', 'saved_usd', 'attempts', 'why', 'background', 'stream', 'client_key', 'session', 'resumed', 'error',
     ].map((f) => `monitor.f.${f}`),
     ...BROKEN.flatMap((b) => [`accounts.broken.${b}`, `accounts.remedy.${b}`]),
     ...RANGES.map((r) => `monitor.range.${r}`),

@@ -23,6 +23,8 @@ pub struct UpstreamDecoder {
     tool: Option<(usize, String, String, String)>,
     finish: Option<Finish>,
     finished: bool,
+    /// The `Finish` event went out (at the stop reason).
+    announced: bool,
 }
 
 impl UpstreamDecoder {
@@ -34,6 +36,7 @@ impl UpstreamDecoder {
             tool: None,
             finish: None,
             finished: false,
+            announced: false,
         }
     }
 
@@ -153,14 +156,23 @@ impl UpstreamDecoder {
                 }
             }
             StreamEvent::MessageDelta { delta, usage } => {
+                let known = delta.stop_reason.is_some();
                 self.stop(delta.stop_reason);
                 if let Some(u) = usage {
                     self.usage(u, out);
                 }
+                // The answer is whole once its stop reason is known: a stream
+                // cut before `message_stop` lost nothing but the end.
+                if known && !self.announced {
+                    self.announced = true;
+                    out.push(Event::Finish(self.finish.unwrap_or(Finish::Stop)));
+                }
             }
             StreamEvent::MessageStop => {
                 self.finished = true;
-                out.push(Event::Finish(self.finish.unwrap_or(Finish::Stop)));
+                if !std::mem::replace(&mut self.announced, true) {
+                    out.push(Event::Finish(self.finish.unwrap_or(Finish::Stop)));
+                }
             }
             StreamEvent::Ping => {}
             StreamEvent::Error { error } => {

@@ -43,6 +43,16 @@ impl StreamDecoder {
                 format!("Gemini sent a response levity cannot read: {e}"),
             )
         })?;
+        if let Some(e) = &chunk.error {
+            let status = if e.code >= 400 { e.code } else { 500 };
+            return Err(crate::error::from_upstream(
+                status,
+                format!(
+                    "Gemini upstream error {status} mid-stream: {} ({})",
+                    e.message, e.status
+                ),
+            ));
+        }
         if !self.started {
             self.started = true;
             if let Some(id) = &chunk.response_id {

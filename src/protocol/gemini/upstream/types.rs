@@ -121,6 +121,19 @@ pub struct GenerateResponse {
     pub model_version: Option<String>,
     pub response_id: Option<String>,
     pub prompt_feedback: Option<PromptFeedback>,
+    /// A failure in the middle of a stream: Gemini ends the stream with an
+    /// element holding only its usual error body.
+    pub error: Option<StreamError>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+pub struct StreamError {
+    #[serde(default)]
+    pub code: u16,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub status: String,
 }
 
 #[derive(Deserialize, Debug, Default)]
