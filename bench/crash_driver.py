@@ -356,7 +356,7 @@ def verify(args):
     # Usage is saved every two seconds and on shutdown: after a crash some may
     # be lost, but what was saved never goes backwards, and never exceeds
     # what was sent (by the writers, and by earlier verifications).
-    total = sum(d["requests"] for d in stats["days"])
+    total = sum(d["requests"] for d in stats["series"])
     state = {"usage": 0, "verify_requests": 0}
     if os.path.exists(args.state):
         with open(args.state) as f:

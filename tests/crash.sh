@@ -169,7 +169,7 @@ verify "after the last crash"
 echo "crash: loop done: $iterations_done iterations, $acked writes acknowledged, $verified verified ($(( $(date +%s) - started_at )) s)"
 
 # --- 2. graceful shutdown
-usage_before=$(api -sf "$URL/api/stats?days=3" | jq '[.days[].requests] | add')
+usage_before=$(api -sf "$URL/api/stats?days=3" | jq '[.series[].requests] | add')
 chat='{"model":"gemini-2.5-flash-slow","stream":true,"messages":[{"role":"user","content":"slow please"}]}'
 gem='{"contents":[{"role":"user","parts":[{"text":"slow please"}]}]}'
 curl -sN --max-time 30 -H "authorization: Bearer $proxy_key" -H 'content-type: application/json' \
@@ -214,7 +214,7 @@ exit_ms=$(( ($(date +%s%N) - term_ns) / 1000000 ))
 [ -e "$data/levity.server.json" ] && fail "graceful: levity left levity.server.json behind after a clean exit"
 # Usage is saved on shutdown: both streams are in it after a restart.
 start_levity "after SIGTERM"
-usage_after=$(api -sf "$URL/api/stats?days=3" | jq '[.days[].requests] | add')
+usage_after=$(api -sf "$URL/api/stats?days=3" | jq '[.series[].requests] | add')
 [ "$usage_after" -ge $((usage_before + 2)) ] ||
   fail "graceful: usage saved on shutdown holds $usage_after requests, want at least $((usage_before + 2))"
 verify "after SIGTERM"
