@@ -54,6 +54,18 @@ def chunk(model, i, last):
     return b"data: " + json.dumps(c).encode() + b"\r\n\r\n"
 
 
+def prefilled(body):
+    """How many of the answer's words a trailing model turn already holds."""
+    try:
+        contents = json.loads(body)["contents"]
+    except (ValueError, KeyError, TypeError):
+        return 0
+    if not contents or contents[-1].get("role") != "model":
+        return 0
+    text = "".join(p.get("text", "") for p in contents[-1].get("parts", []))
+    return len(text.split())
+
+
 def gemini_error(code, status, message):
     return json.dumps({"error": {"code": code, "message": message, "status": status}}).encode()
 
@@ -186,7 +198,9 @@ class Upstream:
         stats["streams"] += 1
         n = SLOW_CHUNKS if slow else STREAM_CHUNKS
         writer.write(head(200, "OK", "text/event-stream"))
-        for i in range(n):
+        # A trailing model turn is continued where it stops, as Gemini does:
+        # its words are the first chunks, already said.
+        for i in range(prefilled(body), n):
             writer.write(chunked(chunk(model, i, i == n - 1)))
             await writer.drain()
             if fault == "truncate" and i == 1:

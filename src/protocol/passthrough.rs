@@ -119,6 +119,18 @@ struct ArrayScan {
     sent: bool,
 }
 
+/// Gemini's error element (`{"error": {"code", "message", "status"}}`) as
+/// the error it reports.
+fn gemini_stream_error(data: &[u8]) -> Error {
+    let code = serde_json::from_slice::<serde_json::Value>(data)
+        .ok()
+        .and_then(|v| v["error"]["code"].as_u64())
+        .and_then(|c| u16::try_from(c).ok())
+        .filter(|c| *c >= 400)
+        .unwrap_or(500);
+    crate::protocol::gemini::decode_error(code, data)
+}
+
 fn says_finished(data: &[u8]) -> bool {
     let has = |needle: &[u8]| data.windows(needle.len()).any(|w| w == needle);
     [
@@ -309,6 +321,12 @@ impl Inspector {
         } else if !is_json(data) {
             return Err(not_json("an event", data));
         }
+        if self.protocol == Protocol::Gemini && data.starts_with(b"{\"error\"") {
+            // Gemini's failure mid-stream: an element holding only its error
+            // body. It ends the stream as levity's error (or its resumption)
+            // rather than reaching the client as if it were an answer.
+            return Err(gemini_stream_error(data));
+        }
         self.finished |= says_finished(data);
         Ok(())
     }
@@ -405,6 +423,18 @@ mod tests {
 
     /// Found by `make fuzz` on streams: serde skips unread fields without
     /// checking their bytes, so UTF-8 is checked on its own.
+    #[test]
+    fn gemini_s_error_element_mid_stream_is_an_error_not_an_answer() {
+        let mut i = Inspector::new(Protocol::Gemini, false);
+        let good =
+            b"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}]}}]}\r\n\r\n";
+        assert_eq!(&i.feed(Bytes::from_static(good)).unwrap()[..], good);
+        let bad = b"data: {\"error\": {\"code\": 503, \"message\": \"The model is overloaded.\", \"status\": \"UNAVAILABLE\"}}\r\n\r\n";
+        let e = i.feed(Bytes::from_static(bad)).unwrap_err();
+        assert_eq!(e.status(), 503, "{e}");
+        assert!(e.message.contains("overloaded"), "{e}");
+    }
+
     #[test]
     fn passed_answers_must_be_json_in_utf8() {
         for protocol in [Protocol::Gemini, Protocol::OpenAiChat, Protocol::Anthropic] {

@@ -7,7 +7,7 @@ use super::AppState;
 use super::attempts::Plan;
 use super::auth;
 use super::log::{Capture, RequestLog, Start};
-use super::resume::Resume;
+use super::resume::{Resume, Tracker};
 use super::stream::{pipe_response, sse_response};
 use super::wire::Wire;
 use crate::canonical::{Request as CRequest, Usage};
@@ -268,7 +268,7 @@ async fn serve(
         };
     }
     let result = if native {
-        passthrough(&plan, wire, &body, forward, creq.stream, &mut log).await
+        passthrough(&plan, wire, &body, forward, creq, &mut log).await
     } else {
         translated(&plan, wire, creq, &mut log).await
     };
@@ -363,9 +363,10 @@ async fn passthrough(
     wire: Wire,
     body: &[u8],
     headers: Forward,
-    stream: bool,
+    creq: CRequest,
     log: &mut RequestLog,
 ) -> Result<Reply, Error> {
+    let stream = creq.stream;
     let mut value: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(body).map_err(|e| Error::from_json(&e))?;
     if wire.model_in_body() {
@@ -395,7 +396,7 @@ async fn passthrough(
     let body = serde_json::to_vec(&value).expect("serializable");
     let timeout = plan.timeout;
     if stream {
-        let (inspector, head, bytes) = plan
+        let (inspector, head, bytes, account) = plan
             .run(log, |call| {
                 let (body, headers) = (body.clone(), headers.clone());
                 async move {
@@ -414,7 +415,7 @@ async fn passthrough(
                                 inspector = inspector.rewriting(rewrite);
                             }
                             let head = inspector.feed(first)?;
-                            Ok((inspector, head, bytes))
+                            Ok((inspector, head, bytes, call.acc.clone()))
                         }
                         Ok(Some(Err(e))) => {
                             Err(provider::transport_error(call.acc.name.as_str(), &e))
@@ -431,6 +432,21 @@ async fn passthrough(
                 }
             })
             .await?;
+        // Gemini's SSE elements each stand alone: a break is resumed in
+        // elements of the client's own. (Other passed-through streams end
+        // in the client's error event.)
+        let resumable =
+            wire == (Wire::Gemini { sse: true }) && plan.snap.settings.stream_resumes > 0;
+        let tracker = resumable.then(|| {
+            let decoder =
+                crate::protocol::gemini::StreamDecoder::new(plan.id.clone(), &plan.route.model);
+            let encoder = wire.encoder(&plan.route.model, &creq, unix_now(), plan.state.clone());
+            Tracker::new(
+                Box::new(decoder),
+                encoder,
+                Resume::new(plan.clone(), creq, account),
+            )
+        });
         return Ok(Reply::Streaming(pipe_response(
             wire,
             inspector,
@@ -438,6 +454,7 @@ async fn passthrough(
             Box::pin(bytes),
             timeout,
             log.take(),
+            tracker,
         )));
     }
     let (bytes, usage) = plan

@@ -15,6 +15,7 @@
 
 use super::attempts::Plan;
 use super::log::RequestLog;
+use super::wire::Encoder;
 use crate::canonical::{Event, Finish, Message, Part, Request, Role, Usage};
 use crate::error::Error;
 use crate::provider::{self, EventStream};
@@ -256,6 +257,50 @@ impl Resume {
         self.continuing = true;
         self.held = (!prefill.is_empty()).then(String::new);
         Ok(Resumed::Stream(events))
+    }
+}
+
+/// What a passed-through stream gave the client, read as canonical events
+/// so that a break can be resumed in the client's own protocol: the
+/// events go through `Resume::pass` (to know what was sent) and through the
+/// client's encoder (so it goes on where the upstream's bytes stopped: the
+/// answer's id, Gemini's elements standing each alone).
+pub struct Tracker {
+    sse: crate::protocol::sse::Parser,
+    decoder: Box<dyn crate::protocol::StreamDecode + Send>,
+    pub encoder: Encoder,
+    pub resume: Resume,
+}
+
+impl Tracker {
+    pub fn new(
+        decoder: Box<dyn crate::protocol::StreamDecode + Send>,
+        encoder: Encoder,
+        resume: Resume,
+    ) -> Self {
+        Tracker {
+            sse: Default::default(),
+            decoder,
+            encoder,
+            resume,
+        }
+    }
+
+    /// Reads bytes the client was given.
+    pub fn seen(&mut self, passed: &[u8]) {
+        let mut payloads = Vec::new();
+        // Past the bound the inspector fails the stream anyway.
+        let _ = self.sse.feed(passed, &mut payloads);
+        let mut events = Vec::new();
+        for p in payloads {
+            // The inspector passed only what reads as JSON; an element the
+            // decoder refuses adds nothing to what was sent.
+            let _ = self.decoder.data(&p, &mut events);
+        }
+        let mut sink = Vec::new();
+        for ev in self.resume.pass(events) {
+            self.encoder.event(&ev, &mut sink);
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! error event).
 
 use super::log::RequestLog;
-use super::resume::{Resume, Resumed};
+use super::resume::{Resume, Resumed, Tracker};
 use super::wire::{Encoder, Wire};
 use crate::error::{Error, Kind};
 use crate::protocol::passthrough::Inspector;
@@ -51,7 +51,15 @@ pub fn sse_response(
         resume,
         done: false,
     };
-    let body = futures_util::stream::unfold(state, |mut st| async move {
+    event_stream(Body::from_bytes_stream(encoded(state)), content_type)
+}
+
+/// Bytes out of a client stream.
+type Out = std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// The client's bytes of an encoded stream.
+fn encoded(state: SseState) -> Out {
+    Box::pin(futures_util::stream::unfold(state, |mut st| async move {
         if st.done {
             return None;
         }
@@ -117,8 +125,7 @@ pub fn sse_response(
             }
         }
         (!out.is_empty()).then(|| (Ok::<_, std::io::Error>(Bytes::from(out)), st))
-    });
-    event_stream(Body::from_bytes_stream(body), content_type)
+    }))
 }
 
 /// An upstream body as it arrives.
@@ -132,12 +139,24 @@ struct PipeState {
     log: RequestLog,
     idle: Duration,
     inspector: Inspector,
+    /// What the client was given, to resume a break from.
+    tracker: Option<Tracker>,
+    /// After a break: the continuation, encoded.
+    after: Option<Out>,
     done: bool,
 }
 
 impl PipeState {
     /// The next bytes the client may have; empty once the stream is over.
     async fn next(&mut self) -> Result<Bytes, Error> {
+        let passed = self.pass().await?;
+        if let Some(t) = &mut self.tracker {
+            t.seen(&passed);
+        }
+        Ok(passed)
+    }
+
+    async fn pass(&mut self) -> Result<Bytes, Error> {
         if let Some(head) = self.head.take().filter(|h| !h.is_empty()) {
             return Ok(head);
         }
@@ -176,6 +195,7 @@ pub fn pipe_response(
     bytes: ByteStream,
     idle: Duration,
     log: RequestLog,
+    tracker: Option<Tracker>,
 ) -> Response {
     let content_type = wire.stream_content_type();
     let state = PipeState {
@@ -185,9 +205,14 @@ pub fn pipe_response(
         log,
         idle,
         inspector,
+        tracker,
+        after: None,
         done: false,
     };
     let body = futures_util::stream::unfold(state, |mut st| async move {
+        if let Some(after) = &mut st.after {
+            return after.next().await.map(|b| (b, st));
+        }
         if st.done {
             return None;
         }
@@ -200,6 +225,32 @@ pub fn pipe_response(
                     st.log.end(200, Some(st.inspector.usage));
                 }
                 passed
+            }
+            Err(failure) if st.tracker.is_some() => {
+                // Resumed in the client's protocol, from what it was given.
+                let Tracker {
+                    encoder,
+                    mut resume,
+                    ..
+                } = st.tracker.take().expect("checked");
+                let (events, resume): (EventStream, _) =
+                    match resume.resume(failure, &mut st.log).await {
+                        Ok(Resumed::Stream(events)) => (events, Some(resume)),
+                        Ok(Resumed::End(last)) => {
+                            (Box::pin(futures_util::stream::iter([Ok(last)])), None)
+                        }
+                        Err(e) => (Box::pin(futures_util::stream::iter([Err(e)])), None),
+                    };
+                let mut after = encoded(SseState {
+                    events,
+                    encoder,
+                    log: st.log.take(),
+                    resume,
+                    done: false,
+                });
+                let next = after.next().await;
+                st.after = Some(after);
+                return next.map(|b| (b, st));
             }
             Err(failure) => {
                 st.done = true;
