@@ -121,10 +121,10 @@ def main():
     lines += [f"| {name} | {'pass' if good else '**FAIL**'} | {fig} |" for name, good, fig in checks]
     lines += [
         "",
-        "A failed request here is one whose fault levity could not hide: a stream cut after its first",
-        "bytes cannot move to another account (ARCHITECTURE.md, invariants), so its client gets an",
-        "error event (translated) or a broken body (Gemini passed through). Everything that failed",
-        "before the first byte moved to another account.",
+        "A failed request here is one whose fault levity could not hide. A call that failed before",
+        "its first byte moved to another account; a stream cut after it went on from another account",
+        "in the same client stream (server/resume.rs, `stream_resumes`), the text already sent as",
+        "the start of the model's turn.",
         "",
         "## By kind",
         "",

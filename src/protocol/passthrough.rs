@@ -81,6 +81,12 @@ struct Lines {
     /// The blank line ending a kept-back chunk is still to come.
     skipping: bool,
     rewrite: Option<Rewrite>,
+    /// Anthropic's tool-use blocks go on whole, at their `content_block_stop`,
+    /// so a break inside one leaves the client nothing half made.
+    hold_tools: bool,
+    /// The event being read, and a tool-use block's events held back.
+    frame: Vec<u8>,
+    tool: Option<Vec<u8>>,
 }
 
 /// Whether an event or element may report usage: read only those.
@@ -129,6 +135,18 @@ fn gemini_stream_error(data: &[u8]) -> Error {
         .filter(|c| *c >= 400)
         .unwrap_or(500);
     crate::protocol::gemini::decode_error(code, data)
+}
+
+/// Whether an Anthropic event is its `error` event (read only when it
+/// mentions an error at all).
+fn anthropic_error_event(data: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Typed<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: &'a str,
+    }
+    data.windows(7).any(|w| w == b"\"error\"")
+        && serde_json::from_slice::<Typed>(data).is_ok_and(|k| k.kind == "error")
 }
 
 fn says_finished(data: &[u8]) -> bool {
@@ -237,6 +255,12 @@ impl Inspector {
         self
     }
 
+    /// Holds Anthropic's tool-use blocks back until they are whole.
+    pub fn holding_tool_calls(mut self) -> Inspector {
+        self.lines.get_or_insert_default().hold_tools = true;
+        self
+    }
+
     /// Rewrites each event's data on its way to the client (after it was
     /// checked as the upstream sent it).
     pub fn rewriting(mut self, rewrite: Rewrite) -> Inspector {
@@ -327,6 +351,15 @@ impl Inspector {
             // rather than reaching the client as if it were an answer.
             return Err(gemini_stream_error(data));
         }
+        if self.protocol == Protocol::Anthropic && anthropic_error_event(data) {
+            // Anthropic's `error` event (`overloaded_error` mid-stream), the same.
+            let status = if data.windows(10).any(|w| w == b"overloaded") {
+                529
+            } else {
+                500
+            };
+            return Err(crate::protocol::anthropic::decode_error(status, data));
+        }
         self.finished |= says_finished(data);
         Ok(())
     }
@@ -395,15 +428,61 @@ impl Lines {
             } else if self.skipping && text.is_empty() {
                 self.skipping = false;
             } else if let Some(d) = rewritten {
-                out.extend_from_slice(b"data: ");
-                out.extend_from_slice(&d);
-                out.extend_from_slice(&line[text.len()..]);
+                let mut line_out = b"data: ".to_vec();
+                line_out.extend_from_slice(&d);
+                line_out.extend_from_slice(&line[text.len()..]);
+                Self::route(
+                    self.hold_tools,
+                    &mut self.frame,
+                    &mut self.tool,
+                    &line_out,
+                    &mut out,
+                );
             } else {
-                out.extend_from_slice(line);
+                Self::route(
+                    self.hold_tools,
+                    &mut self.frame,
+                    &mut self.tool,
+                    line,
+                    &mut out,
+                );
             }
         }
         self.held.drain(..=last);
         Bytes::from(out)
+    }
+
+    /// Sends a line on, or (holding tool calls) the event it ends, or a
+    /// whole tool-use block at its stop.
+    fn route(
+        hold: bool,
+        frame: &mut Vec<u8>,
+        tool: &mut Option<Vec<u8>>,
+        line: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        if !hold {
+            return out.extend_from_slice(line);
+        }
+        frame.extend_from_slice(line);
+        if !line.trim_ascii().is_empty() {
+            return;
+        }
+        let event = std::mem::take(frame);
+        let has = |needle: &[u8]| event.windows(needle.len()).any(|w| w == needle);
+        if tool.is_none() && has(b"\"content_block_start\"") && has(b"tool_use\"") {
+            *tool = Some(Vec::new());
+        }
+        match tool {
+            Some(held) => {
+                held.extend_from_slice(&event);
+                if has(b"\"content_block_stop\"") {
+                    out.extend_from_slice(&std::mem::take(held));
+                    *tool = None;
+                }
+            }
+            None => out.extend_from_slice(&event),
+        }
     }
 
     /// A last line the upstream did not end, rewritten as the others.
@@ -433,6 +512,34 @@ mod tests {
         let e = i.feed(Bytes::from_static(bad)).unwrap_err();
         assert_eq!(e.status(), 503, "{e}");
         assert!(e.message.contains("overloaded"), "{e}");
+    }
+
+    #[test]
+    fn anthropic_tool_use_blocks_go_on_whole_and_its_error_event_is_an_error() {
+        let mut i = Inspector::new(Protocol::Anthropic, false).holding_tool_calls();
+        let text = "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n";
+        assert_eq!(i.feed(Bytes::from(text)).unwrap(), text.as_bytes());
+        let tool = [
+            "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":{}}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":\"}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"1}\"}}\n\n",
+            "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
+        ];
+        for part in &tool[..3] {
+            assert!(
+                i.feed(Bytes::from(*part)).unwrap().is_empty(),
+                "held: {part}"
+            );
+        }
+        assert_eq!(
+            i.feed(Bytes::from(tool[3])).unwrap(),
+            tool.concat().as_bytes(),
+            "whole at its stop"
+        );
+        let error = "event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}\n\n";
+        let e = i.feed(Bytes::from(error)).unwrap_err();
+        assert_eq!(e.status(), 503, "overloaded: {e}");
+        assert!(e.message.contains("Overloaded"), "{e}");
     }
 
     #[test]

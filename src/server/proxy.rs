@@ -395,6 +395,7 @@ async fn passthrough(
     };
     let body = serde_json::to_vec(&value).expect("serializable");
     let timeout = plan.timeout;
+    let resumes = plan.snap.settings.stream_resumes > 0;
     if stream {
         let (inspector, head, bytes, account) = plan
             .run(log, |call| {
@@ -414,6 +415,9 @@ async fn passthrough(
                             if let Some(rewrite) = provider::native_rewrite(&call.acc) {
                                 inspector = inspector.rewriting(rewrite);
                             }
+                            if wire == Wire::Anthropic && resumes {
+                                inspector = inspector.holding_tool_calls();
+                            }
                             let head = inspector.feed(first)?;
                             Ok((inspector, head, bytes, call.acc.clone()))
                         }
@@ -432,20 +436,21 @@ async fn passthrough(
                 }
             })
             .await?;
-        // Gemini's SSE elements each stand alone: a break is resumed in
-        // elements of the client's own. (Other passed-through streams end
-        // in the client's error event.)
-        let resumable =
-            wire == (Wire::Gemini { sse: true }) && plan.snap.settings.stream_resumes > 0;
-        let tracker = resumable.then(|| {
-            let decoder =
-                crate::protocol::gemini::StreamDecoder::new(plan.id.clone(), &plan.route.model);
+        // Gemini's SSE elements each stand alone, and Anthropic's blocks are
+        // numbered (its tool-use blocks held back until whole): a break is
+        // resumed in the client's own events. OpenAI's streams and Gemini's
+        // JSON array end in the client's error event.
+        let decoder: Option<Box<dyn crate::protocol::StreamDecode + Send>> = match wire {
+            _ if !resumes => None,
+            Wire::Gemini { sse: true } => Some(Box::new(
+                crate::protocol::gemini::StreamDecoder::new(plan.id.clone(), &plan.route.model),
+            )),
+            Wire::Anthropic => Some(Box::new(anthropic::UpstreamDecoder::new(plan.id.clone()))),
+            _ => None,
+        };
+        let tracker = decoder.map(|decoder| {
             let encoder = wire.encoder(&plan.route.model, &creq, unix_now(), plan.state.clone());
-            Tracker::new(
-                Box::new(decoder),
-                encoder,
-                Resume::new(plan.clone(), creq, account),
-            )
+            Tracker::new(decoder, encoder, Resume::new(plan.clone(), creq, account))
         });
         return Ok(Reply::Streaming(pipe_response(
             wire,

@@ -270,6 +270,8 @@ pub struct Tracker {
     decoder: Box<dyn crate::protocol::StreamDecode + Send>,
     pub encoder: Encoder,
     pub resume: Resume,
+    /// Anthropic's content blocks the client was given (their indices).
+    native_blocks: usize,
 }
 
 impl Tracker {
@@ -283,7 +285,17 @@ impl Tracker {
             decoder,
             encoder,
             resume,
+            native_blocks: 0,
         }
+    }
+
+    /// Whether the continuation can follow what the client holds: Anthropic's
+    /// blocks are numbered, so the encoder must have opened as many as the
+    /// upstream did (a block kind the canonical model lacks would shift them).
+    pub fn resumable(&self) -> bool {
+        self.encoder
+            .blocks()
+            .is_none_or(|opened| opened == self.native_blocks)
     }
 
     /// Reads bytes the client was given.
@@ -291,15 +303,24 @@ impl Tracker {
         let mut payloads = Vec::new();
         // Past the bound the inspector fails the stream anyway.
         let _ = self.sse.feed(passed, &mut payloads);
-        let mut events = Vec::new();
+        let mut sink = Vec::new();
         for p in payloads {
+            let mut events = Vec::new();
             // The inspector passed only what reads as JSON; an element the
             // decoder refuses adds nothing to what was sent.
             let _ = self.decoder.data(&p, &mut events);
-        }
-        let mut sink = Vec::new();
-        for ev in self.resume.pass(events) {
-            self.encoder.event(&ev, &mut sink);
+            for ev in self.resume.pass(events) {
+                self.encoder.event(&ev, &mut sink);
+            }
+            let has = |needle: &[u8]| p.windows(needle.len()).any(|w| w == needle);
+            if has(b"\"content_block_start\"") {
+                self.native_blocks += 1;
+            }
+            for kind in ["content_block_stop", "message_delta"] {
+                if has(format!("\"{kind}\"").as_bytes()) {
+                    self.encoder.passed(kind);
+                }
+            }
         }
     }
 }

@@ -226,7 +226,7 @@ pub fn pipe_response(
                 }
                 passed
             }
-            Err(failure) if st.tracker.is_some() => {
+            Err(failure) if st.tracker.as_ref().is_some_and(Tracker::resumable) => {
                 // Resumed in the client's protocol, from what it was given.
                 let Tracker {
                     encoder,

@@ -187,6 +187,21 @@ pub enum Encoder {
 }
 
 impl Encoder {
+    /// Content blocks opened so far, in protocols that number them.
+    pub fn blocks(&self) -> Option<usize> {
+        match self {
+            Encoder::Anthropic(e) => Some(e.blocks()),
+            _ => None,
+        }
+    }
+
+    /// The client was given the upstream's own event of type `kind`.
+    pub fn passed(&mut self, kind: &str) {
+        if let Encoder::Anthropic(e) = self {
+            e.passed(kind);
+        }
+    }
+
     pub fn event(&mut self, ev: &Event, out: &mut Vec<u8>) {
         match self {
             Encoder::OpenAi(e) => e.event(ev, out),

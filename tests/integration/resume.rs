@@ -1,10 +1,9 @@
 //! Mid-stream recovery: an upstream stream cut after output reached the
 //! client is finished on another account in the same client stream. Each
-//! case in the four client protocols against Gemini (its own SSE passed
-//! through) and Anthropic (the translated three; Messages passed through
-//! still hears the break), the upstreams failing as they document it: a
-//! reset connection, Anthropic's `overloaded_error` event, Gemini's error
-//! element.
+//! case in the four client protocols against Gemini and Anthropic (each
+//! one's own protocol passed through), the upstreams failing as they
+//! document it: a reset connection, Anthropic's `overloaded_error` event,
+//! Gemini's error element.
 
 use crate::common::Levity;
 use crate::fake::{Fake, Fault};
@@ -40,6 +39,9 @@ fn frames(body: &str) -> Vec<Value> {
 fn read(protocol: &str, body: &str) -> Seen {
     let mut s = Seen::default();
     let mut args: std::collections::BTreeMap<u64, (String, String)> = Default::default();
+    // Anthropic's grammar: each block started once, stopped once, no delta
+    // after its stop; one `message_delta`. A break in it counts as an error.
+    let (mut started, mut stopped, mut deltas) = (Vec::new(), Vec::new(), 0);
     for v in frames(body) {
         if v.get("error").is_some() || v["type"] == "error" || v["type"] == "response.failed" {
             s.errors += 1;
@@ -86,13 +88,37 @@ fn read(protocol: &str, body: &str) -> Seen {
                     s.starts += 1;
                     s.ids.insert(v["message"]["id"].as_str().unwrap().into());
                 }
-                "content_block_start" if v["content_block"]["type"] == "tool_use" => {
+                "content_block_start" | "content_block_stop" => {
                     let i = v["index"].as_u64().unwrap();
-                    args.entry(i).or_default().0 =
-                        v["content_block"]["name"].as_str().unwrap().into();
+                    let seen = if v["type"] == "content_block_start" {
+                        &mut started
+                    } else {
+                        &mut stopped
+                    };
+                    if seen.contains(&i)
+                        || (v["type"] == "content_block_stop" && !started.contains(&i))
+                    {
+                        s.errors += 1;
+                    }
+                    if v["type"] == "content_block_start" {
+                        started.push(i);
+                        if v["content_block"]["type"] == "tool_use" {
+                            args.entry(i).or_default().0 =
+                                v["content_block"]["name"].as_str().unwrap().into();
+                        }
+                    } else {
+                        stopped.push(i);
+                    }
+                }
+                "message_delta" => {
+                    deltas += 1;
+                    s.errors += usize::from(deltas > 1);
                 }
                 "content_block_delta" => {
                     let d = &v["delta"];
+                    if stopped.contains(&v["index"].as_u64().unwrap()) {
+                        s.errors += 1;
+                    }
                     s.text += d["text"].as_str().unwrap_or_default();
                     s.thinking += d["thinking"].as_str().unwrap_or_default();
                     if let Some(p) = d["partial_json"].as_str() {
@@ -191,14 +217,13 @@ async fn pool(upstream: &str) -> (Fake, Levity, &'static str) {
     (fake, lev, model)
 }
 
-/// The client protocols resumed against `upstream`: every one for Gemini
-/// (its own passed through, each SSE element standing alone); those
-/// translated for Anthropic.
+/// The client protocols, each against `upstream`: translated, or passed
+/// through for the upstream's own (Gemini's SSE, Anthropic's Messages).
 fn clients(upstream: &str) -> &'static [&'static str] {
     if upstream == "gemini" {
         &["chat", "responses", "messages", "gemini"]
     } else {
-        &["chat", "responses", "gemini"]
+        &["chat", "responses", "gemini", "messages"]
     }
 }
 

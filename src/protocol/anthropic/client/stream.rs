@@ -28,6 +28,9 @@ pub struct EventEncoder {
     usage: Usage,
     finish: Option<Finish>,
     done: bool,
+    /// The upstream's own `message_delta` reached the client (a stream
+    /// passed through, then resumed): only `message_stop` is left to send.
+    delta_sent: bool,
 }
 
 fn frame(out: &mut Vec<u8>, event: &str, data: &Value) {
@@ -50,6 +53,23 @@ impl EventEncoder {
             usage: Usage::default(),
             finish: None,
             done: false,
+            delta_sent: false,
+        }
+    }
+
+    /// Content blocks opened so far.
+    pub fn blocks(&self) -> usize {
+        self.next_index
+    }
+
+    /// The client was given the upstream's own event of type `kind` (a
+    /// stream passed through): the encoder follows it, so a continuation
+    /// goes on from there.
+    pub fn passed(&mut self, kind: &str) {
+        match kind {
+            "content_block_stop" => self.open = None,
+            "message_delta" => self.delta_sent = true,
+            _ => {}
         }
     }
 
@@ -245,6 +265,9 @@ impl EventEncoder {
         self.done = true;
         self.start("levity", out);
         self.close(out);
+        if self.delta_sent {
+            return frame(out, "message_stop", &json!({"type": "message_stop"}));
+        }
         let u = usage_out(&self.usage);
         frame(
             out,
