@@ -289,6 +289,11 @@ async fn a_cut_in_text_is_continued_on_another_account() {
                     tries[0]["account"], tries[1]["account"],
                     "{what}: another account"
                 );
+                if upstream == "anthropic" {
+                    // Claude reports its input at the start: 12 for the cut
+                    // attempt and 12 for the continuation, summed.
+                    assert_eq!(e["input_tokens"], 24, "{what}: {e}");
+                }
             }
         }
         // Counted as resumed, not failed; usage summed over both attempts.
