@@ -316,8 +316,11 @@ impl Tracker {
             if has(b"\"content_block_start\"") {
                 self.native_blocks += 1;
             }
-            for kind in ["content_block_stop", "message_delta"] {
-                if has(format!("\"{kind}\"").as_bytes()) {
+            for (needle, kind) in [
+                (&b"\"content_block_stop\""[..], "content_block_stop"),
+                (b"\"message_delta\"", "message_delta"),
+            ] {
+                if has(needle) {
                     self.encoder.passed(kind);
                 }
             }
