@@ -132,7 +132,7 @@ fn gemini_stream_error(data: &[u8]) -> Error {
         .ok()
         .and_then(|v| v["error"]["code"].as_u64())
         .and_then(|c| u16::try_from(c).ok())
-        .filter(|c| *c >= 400)
+        .filter(|c| (400..=599).contains(c))
         .unwrap_or(500);
     crate::protocol::gemini::decode_error(code, data)
 }

@@ -324,13 +324,15 @@ async fn translated(
                     let encoder = wire.encoder(&model, &creq, unix_now(), plan.state.clone());
                     let kind = wire.stream_content_type();
                     // The request stays with the stream, to ask for the rest if it breaks.
-                    let resume = Resume::new(plan.clone(), creq, account);
+                    // Not tracked at all when resuming is off.
+                    let resume = (plan.snap.settings.stream_resumes > 0)
+                        .then(|| Resume::new(plan.clone(), creq, account));
                     return Ok(Reply::Streaming(sse_response(
                         events,
                         encoder,
                         kind,
                         log.take(),
-                        Some(resume),
+                        resume,
                     )));
                 }
                 Err(e) => Err(e),

@@ -44,7 +44,12 @@ impl StreamDecoder {
             )
         })?;
         if let Some(e) = &chunk.error {
-            let status = if e.code >= 400 { e.code } else { 500 };
+            // The upstream's own number, trusted only as an error status.
+            let status = if (400..=599).contains(&e.code) {
+                e.code
+            } else {
+                500
+            };
             return Err(crate::error::from_upstream(
                 status,
                 format!(
