@@ -69,6 +69,11 @@ pub struct ServeArgs {
     /// Do not open the dashboard in a browser.
     #[arg(long)]
     pub no_open: bool,
+    /// Join a cluster: share accounts, keys, settings, rests and limits with
+    /// other instances through this Redis (redis://HOST:PORT/DB; also
+    /// LEVITY_REDIS_URL, or the `redis_url` setting). Needs LEVITY_PASSPHRASE.
+    #[arg(long, value_name = "URL", env = "LEVITY_REDIS_URL")]
+    pub redis: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

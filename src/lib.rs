@@ -7,11 +7,13 @@
 //! - `scheduler`: which account serves a request, from an immutable snapshot.
 //! - `store`: the only module that touches redb; secrets sealed at rest.
 //! - `server`: the only module that touches poem: proxy, admin API, dashboard.
+//! - `cluster`: instances sharing one pool through Redis (off without an address).
 //! - `config`: typed runtime settings. `cli` / `commands`: the command line.
 
 pub mod canonical;
 pub mod catalogue;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod error;

@@ -113,6 +113,15 @@ impl Backend {
         }
     }
 
+    /// The cluster the running server is in; a data file read directly
+    /// (no server running) knows of none.
+    pub async fn cluster(&self) -> Result<crate::cluster::ClusterStatus> {
+        match self {
+            Backend::Local(_) => Ok(crate::cluster::alone()),
+            _ => self.call(reqwest::Method::GET, "/cluster", None).await,
+        }
+    }
+
     pub async fn add_account(&self, new: NewAccount) -> Result<AccountInfo> {
         match self {
             Backend::Local(s) => s.add_account(new).map_err(|e| e.to_string()),

@@ -289,6 +289,9 @@ async fn account(b: &Backend, cmd: AccountCmd) -> Result<(), String> {
                     rows,
                 );
             }
+            if !json {
+                print_cluster(&b.cluster().await?);
+            }
         }
         AccountCmd::Remove { id_or_name } => {
             let info = b.remove_account(&id_or_name).await?;
@@ -429,4 +432,36 @@ async fn config(b: &Backend, cmd: ConfigCmd) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The footer of `levity account list` in cluster mode: every instance,
+/// and whether it holds the same pool as this one.
+fn print_cluster(c: &crate::cluster::ClusterStatus) {
+    let Some(redis) = c.redis.as_deref().filter(|_| c.enabled) else {
+        return;
+    };
+    println!();
+    println!(
+        "cluster through {redis}: {} instance(s){}",
+        c.instances.len(),
+        if c.connected {
+            ""
+        } else {
+            " (this instance cannot reach Redis now: serving from its copy)"
+        }
+    );
+    let rows = c
+        .instances
+        .iter()
+        .map(|i| {
+            vec![
+                format!("{}{}", i.instance.id, if i.me { " (this)" } else { "" }),
+                i.instance.host.clone(),
+                i.instance.listen.clone(),
+                if i.in_sync { "in sync" } else { "out of sync" }.into(),
+                format!("{:.1}s ago", i.seen_ago_ms as f64 / 1000.0),
+            ]
+        })
+        .collect();
+    print_table(&["INSTANCE", "HOST", "LISTEN", "STATE", "SEEN"], rows);
 }

@@ -58,8 +58,21 @@ pub async fn serve(
     let local = loopback_url(addr);
     let admin_token = hex(&random_bytes::<24>());
     let seal = store.seal_mode();
+    let redis = args
+        .redis
+        .clone()
+        .or_else(|| saved.get("redis_url").cloned())
+        .filter(|u| !u.trim().is_empty());
     let state =
         Arc::new(AppState::new(store, addr, admin_token.clone()).map_err(|e| e.to_string())?);
+    let cluster = match &redis {
+        Some(url) => Some(crate::cluster::Cluster::join(
+            &state,
+            url.trim(),
+            passphrase,
+        )?),
+        None => None,
+    };
     let token = admin_token;
     let server_file = move |local: String| ServerFile {
         url: local,
@@ -103,6 +116,12 @@ pub async fn serve(
                 Storage::Chosen =>
                     "new data file in the folder you chose (--data-dir / LEVITY_HOME)",
             }
+        );
+    }
+    if let Some(c) = &cluster {
+        println!(
+            "  cluster: {} as instance {} (shares accounts, keys, settings, rests and limits)",
+            c.shown_url, c.id
         );
     }
     println!("  OpenAI SDK: base_url={url}/v1");

@@ -118,6 +118,8 @@ pub struct Settings {
     pub image_fetch_allow: Vec<String>,
     pub image_allow_files: bool,
     pub background_downgrade: bool,
+    /// Cluster mode without Redis: refuse limited accounts (see `cluster`).
+    pub cluster_strict: bool,
     pub background_model: String,
     pub background_markers: Vec<String>,
     pub log: LogSettings,
@@ -238,6 +240,7 @@ impl Settings {
                 .unwrap_or_default(),
             image_allow_files: on(map, "image_allow_files"),
             background_downgrade: on(map, "background_downgrade"),
+            cluster_strict: on(map, "cluster_strict"),
             background_model: text(map, "background_model").unwrap_or_default(),
             background_markers: text(map, "background_markers")
                 .unwrap_or_default()

@@ -75,6 +75,9 @@ pub struct Setting {
     /// a setting that needed a restart would say so here and in the UI).
     pub live: bool,
     pub shown: Shown,
+    /// Whether instances of a cluster share it; an address to listen on or
+    /// a path on this machine is each instance's own.
+    pub shared: bool,
 }
 
 impl Setting {
@@ -116,6 +119,12 @@ const fn whole(min: u64, max: u64, unit: &'static str) -> Type {
 const DEFAULT_MARKERS: &str = "write a 5-10 word title|analyze if this message indicates a new conversation topic|summarize this coding conversation|<policy_spec>|generate a concise title|=quota";
 
 macro_rules! row {
+    (instance $($rest:tt)*) => {
+        Setting {
+            shared: false,
+            ..row!($($rest)*)
+        }
+    };
     ($key:literal, $ty:expr, $default:expr, $shown:ident,
      [$label_en:literal, $label_zh:literal], [$help_en:literal, $help_zh:literal]) => {
         Setting {
@@ -132,6 +141,7 @@ macro_rules! row {
             },
             live: true,
             shown: Shown::$shown,
+            shared: true,
         }
     };
 }
@@ -174,7 +184,7 @@ pub const SETTINGS: &[Setting] = &[
         ]
     ),
     row!(
-        "listen_host",
+        instance "listen_host",
         Type::Host,
         "127.0.0.1",
         Own,
@@ -185,7 +195,7 @@ pub const SETTINGS: &[Setting] = &[
         ]
     ),
     row!(
-        "listen_port",
+        instance "listen_port",
         whole(1, 65_535, ""),
         "8045",
         Own,
@@ -193,7 +203,7 @@ pub const SETTINGS: &[Setting] = &[
         ["The port levity listens on.", "levity 监听的端口。"]
     ),
     row!(
-        "upstream_proxy",
+        instance "upstream_proxy",
         Type::Proxy,
         "",
         Proxy,
@@ -245,6 +255,31 @@ pub const SETTINGS: &[Setting] = &[
         [
             "How often one streamed answer cut off midway is finished on another account, continuing where it stopped; 0 turns it off.",
             "流式回答中途断开时，在另一个账号上从断点继续完成的最多次数；0 表示关闭。"
+        ]
+    ),
+    Setting {
+        live: false,
+        ..row!(
+            instance "redis_url",
+            Type::Secret,
+            "",
+            Proxy,
+            ["Cluster (Redis)", "集群（Redis）"],
+            [
+                "redis://HOST:PORT/DB of the Redis that instances of one cluster share accounts, keys, settings, rests and limits through (needs LEVITY_PASSPHRASE, the same on every instance); empty: this instance stands alone. Read at start, like --redis and LEVITY_REDIS_URL.",
+                "集群共享账号、密钥、设置、冷却和限额所用的 Redis 地址 redis://主机:端口/库（需要设置 LEVITY_PASSPHRASE，且每个实例相同）；留空则单机运行。启动时读取，与 --redis 和 LEVITY_REDIS_URL 相同。"
+            ]
+        )
+    },
+    row!(
+        "cluster_strict",
+        Type::Switch,
+        "off",
+        Proxy,
+        ["Strict limits without Redis", "Redis 断开时严格限额"],
+        [
+            "While Redis is unreachable, refuse requests on accounts with limits rather than spend this instance's share of them.",
+            "Redis 无法连接时，拒绝使用有限额的账号，而不是使用本实例分得的份额。"
         ]
     ),
     row!(
@@ -432,7 +467,7 @@ pub const SETTINGS: &[Setting] = &[
         ]
     ),
     row!(
-        "image_allow_files",
+        instance "image_allow_files",
         Type::Switch,
         "off",
         Own,
@@ -443,7 +478,7 @@ pub const SETTINGS: &[Setting] = &[
         ]
     ),
     row!(
-        "log_bodies",
+        instance "log_bodies",
         Type::Switch,
         "off",
         Own,
@@ -454,7 +489,7 @@ pub const SETTINGS: &[Setting] = &[
         ]
     ),
     row!(
-        "log_retention_days",
+        instance "log_retention_days",
         whole(1, 3_650, "days"),
         "7",
         Log,
@@ -465,7 +500,7 @@ pub const SETTINGS: &[Setting] = &[
         ]
     ),
     row!(
-        "log_body_max_kb",
+        instance "log_body_max_kb",
         whole(1, 100 * 1024, "KB"),
         "256",
         Log,
@@ -476,7 +511,7 @@ pub const SETTINGS: &[Setting] = &[
         ]
     ),
     row!(
-        "log_bodies_max_mb",
+        instance "log_bodies_max_mb",
         whole(1, 1 << 20, "MB"),
         "256",
         Log,

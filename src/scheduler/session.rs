@@ -64,7 +64,9 @@ impl Sessions {
             .map(|(a, _)| a.clone())
     }
 
-    pub fn stick(&self, key: &str, account: &str, now: u64) {
+    /// Puts the session on `account`; says whether that is news (a new
+    /// session, or one that moved), which a cluster tells its other instances.
+    pub fn stick(&self, key: &str, account: &str, now: u64) -> bool {
         let mut map = self.map.lock().expect("sessions lock");
         if map.len() >= MAX_SESSIONS && !map.contains_key(key) {
             // Full: drop the idle ones and, if that is not enough, the oldest
@@ -78,9 +80,22 @@ impl Sessions {
                 map.retain(|_, (_, at)| *at > cutoff);
             }
         }
-        map.insert(key.to_string(), (account.to_string(), now));
+        let old = map.insert(key.to_string(), (account.to_string(), now));
+        old.is_none_or(|(a, at)| a != account || now >= at + IDLE_MS)
+    }
+
+    /// Every session in use, for a cluster that lost what it knew.
+    pub fn all(&self, now: u64) -> Vec<(String, String)> {
+        let map = self.map.lock().expect("sessions lock");
+        map.iter()
+            .filter(|(_, (_, at))| now < at + IDLE_MS)
+            .map(|(k, (a, _))| (k.clone(), a.clone()))
+            .collect()
     }
 }
+
+/// How long a session is remembered after its last turn.
+pub const SESSION_IDLE_MS: u64 = IDLE_MS;
 
 #[cfg(test)]
 mod tests {

@@ -140,13 +140,13 @@ impl Plan {
                     tried.push(account.id.clone());
                     last = Some(e);
                 }
-                Next::Wait { ms, account } => {
+                Next::Wait { ms, account, why } => {
                     if Duration::from_millis(ms) >= left {
                         return Err(last.unwrap_or_else(|| {
                             Error::new(Kind::Timeout, "the request deadline passed")
                         }));
                     }
-                    info!(req = %self.id, account = %account.name, wait_ms = ms, "waiting for the session's account (cache-first)");
+                    info!(req = %self.id, account = %account.name, wait_ms = ms, "{why}");
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                     // Back from its rest, the account may be tried again.
                     tried.retain(|id| *id != account.id);
@@ -159,7 +159,7 @@ impl Plan {
                         .route
                         .accounts
                         .iter()
-                        .filter_map(|a| sched.health.with(&a.id, |h| h.returns_at(model, now)));
+                        .filter_map(|a| sched.returns_at(&self.snap, a, model, now));
                     let wait = ready.min().map(|t| t.saturating_sub(now));
                     match wait {
                         Some(w)

@@ -66,6 +66,8 @@ pub struct AppState {
     pub storage: (&'static str, bool),
     /// Google sign-ins started from the dashboard: state → redirect address.
     pub oauth_pending: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Set in cluster mode (`levity serve --redis`).
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
 }
 
 impl AppState {
@@ -97,6 +99,7 @@ impl AppState {
             monitor,
             meter: keys::Meter::default(),
             oauth_pending: Default::default(),
+            cluster: Default::default(),
             storage: ("chosen", false),
             store,
             snapshot: ArcSwap::from_pointee(snapshot),
@@ -112,8 +115,28 @@ impl AppState {
         })
     }
 
-    /// Rebuilds the snapshot after the store changed.
+    /// Rebuilds the snapshot after this instance changed the store, and
+    /// tells the cluster, if there is one.
     pub fn reload(&self) -> Result<(), StoreError> {
+        self.rebuild()?;
+        if let Some(c) = self.cluster.get() {
+            c.changed.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Refuses an admin change the cluster could not learn (Redis away).
+    pub fn writable(&self) -> Result<(), crate::error::Error> {
+        match self.cluster.get() {
+            Some(c) => c
+                .writable()
+                .map_err(|m| crate::error::Error::new(crate::error::Kind::Unavailable, m)),
+            None => Ok(()),
+        }
+    }
+
+    /// Rebuilds the snapshot from the store.
+    pub fn rebuild(&self) -> Result<(), StoreError> {
         let snapshot = build_snapshot(&self.store)?;
         let connect_timeout = Duration::from_secs(snapshot.settings.connect_timeout_secs);
         self.snapshot.store(Arc::new(snapshot));

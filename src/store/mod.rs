@@ -8,12 +8,14 @@ mod files;
 mod keys;
 mod open;
 mod overlay;
+mod portable;
 mod requests;
 mod tables;
 mod types;
 
-pub use crypto::{SealMode, random_bytes};
+pub use crypto::{KeySource, SealInfo, SealMode, Sealer, random_bytes};
 pub use disk::DiskTrouble;
+pub use portable::{Change as RowChange, Rows, Shared};
 pub use requests::LogBatch;
 pub use tables::{Store, shown_setting};
 pub use types::*;

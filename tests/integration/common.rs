@@ -37,10 +37,28 @@ impl Levity {
         bind: std::net::SocketAddr,
         passphrase: &str,
     ) -> Levity {
+        Levity::start_full(dir, bind, passphrase, None).await
+    }
+
+    /// An instance of the cluster sharing the Redis at `redis`.
+    pub async fn start_cluster(dir: tempfile::TempDir, redis: &str) -> Levity {
+        let any = "127.0.0.1:0".parse().unwrap();
+        Levity::start_full(dir, any, "test passphrase", Some(redis)).await
+    }
+
+    async fn start_full(
+        dir: tempfile::TempDir,
+        bind: std::net::SocketAddr,
+        passphrase: &str,
+        redis: Option<&str>,
+    ) -> Levity {
         let store = Store::open(&dir.path().join("levity.redb"), Some(passphrase)).unwrap();
         let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(AppState::new(store, addr, ADMIN_TOKEN.into()).unwrap());
+        if let Some(url) = redis {
+            levity::cluster::Cluster::join(&state, url, Some(passphrase)).unwrap();
+        }
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(state, listener, async {
             let _ = rx.await;

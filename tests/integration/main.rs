@@ -5,6 +5,7 @@ mod accounting;
 mod anthropic;
 mod broken;
 mod cli;
+mod cluster;
 mod common;
 mod dashboard_api;
 mod fake;

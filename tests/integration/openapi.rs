@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 /// Checks `value` against the schema the document gives `method path` for
 /// `status`, resolving `$ref`s within the document.
-fn conforms(doc: &Value, method: &str, path: &str, status: u16, value: &Value) {
+pub fn conforms(doc: &Value, method: &str, path: &str, status: u16, value: &Value) {
     let errors = violations(doc, method, path, status, value);
     assert!(
         errors.is_empty(),
@@ -69,6 +69,7 @@ async fn every_admin_answer_conforms_to_the_generated_document() {
     let request = log[0]["id"].as_str().unwrap().to_string();
     for (path, template, ok) in [
         ("/status".to_string(), "/api/status", 200),
+        ("/cluster".into(), "/api/cluster", 200),
         ("/accounts".into(), "/api/accounts", 200),
         (
             "/accounts/best?model=gemini-2.5-flash".into(),

@@ -19,6 +19,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+mod told;
+pub use told::{Told, cool_scope};
+
 /// The longest rest levity gives an account, whatever the upstream asked
 /// for: a hostile or broken upstream asking for years gets a week, then the
 /// account is tried again.
@@ -339,11 +342,7 @@ impl AccountHealth {
                 reason,
                 not_before,
             } => {
-                let key = if scope_model {
-                    model.to_string()
-                } else {
-                    ALL_MODELS.to_string()
-                };
+                let key = cool_scope(scope_model, model).to_string();
                 let prev = h
                     .cooling
                     .get(&key)

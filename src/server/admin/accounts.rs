@@ -1,7 +1,7 @@
 //! Accounts in the admin API: the list with run-time state, adding,
 //! changing, ordering, pinning and removing, and the server's status.
 
-use super::{Failure, change, reply};
+use super::{Failure, change, json, reply};
 use crate::error::{Broken, Kind};
 use crate::scheduler::ModelQuota;
 use crate::server::AppState;
@@ -49,6 +49,18 @@ pub(super) fn get_status(Data(state): Data<&Arc<AppState>>) -> Response {
         disk: state.store.disk_trouble(),
     });
     reply(StatusCode::OK, status.map_err(Failure::from))
+}
+
+/// The cluster this instance is in: its instances, and whether each is in
+/// sync (`enabled` false when it stands alone).
+#[utoipa::path(get, path = "/api/cluster", responses((status = 200, body = crate::cluster::ClusterStatus)))]
+#[handler]
+pub(super) fn cluster(Data(state): Data<&Arc<AppState>>) -> Response {
+    let status = state
+        .cluster
+        .get()
+        .map_or_else(crate::cluster::alone, |c| c.status());
+    json(StatusCode::OK, &status)
 }
 
 /// Accounts with run-time state (active, cooling, needs-reauth,
@@ -164,7 +176,7 @@ pub(super) fn update_account(
         let info = state.store.update_account(&id, body.0)?;
         // Changed settings (a proxy for a region, a tier, a new address)
         // are the owner's answer to a mark: try the account again.
-        state.scheduler.health.reauthorized(&info.id);
+        state.scheduler.reauthorized(&info.id);
         Ok(info)
     })
 }
@@ -185,7 +197,7 @@ pub(super) fn replace_secret(
 ) -> Response {
     change(state, StatusCode::OK, || {
         let info = state.store.set_secret(&id, body.0.secret.trim())?;
-        state.scheduler.health.reauthorized(&info.id);
+        state.scheduler.reauthorized(&info.id);
         state.upstream.tokens().forget(&info.id);
         Ok(info)
     })

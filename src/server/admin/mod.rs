@@ -26,6 +26,7 @@ use utoipa::OpenApi;
 pub fn routes() -> impl Endpoint {
     Route::new()
         .at("/status", get(accounts::get_status))
+        .at("/cluster", get(accounts::cluster))
         .at("/kinds", get(accounts::kinds))
         .at(
             "/accounts",
@@ -188,6 +189,9 @@ fn change<T: Serialize>(
     status: StatusCode,
     f: impl FnOnce() -> Result<T, StoreError>,
 ) -> Response {
+    if let Err(e) = state.writable() {
+        return reply::<()>(status, Err(Failure(e)));
+    }
     reply(
         status,
         f().and_then(|v| state.reload().map(|()| v))
@@ -204,6 +208,7 @@ fn change<T: Serialize>(
     ),
     paths(
         accounts::get_status,
+        accounts::cluster,
         accounts::kinds,
         accounts::list_accounts,
         accounts::add_account,

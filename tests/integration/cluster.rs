@@ -1,0 +1,509 @@
+//! Cluster mode against real `redis-server` processes on random loopback
+//! ports: instances share accounts, keys and settings, keep a conversation
+//! on its account wherever its turns land, rest an account on every
+//! instance when one sees a 429, hold one per-minute limit together, and
+//! keep serving while Redis is stopped, killed or restarted empty.
+//!
+//! `redis-server` must be installed (`.ci/run` installs Debian's); a test
+//! that cannot start it fails, so a missing server is never a pass.
+
+use crate::common::Levity;
+use crate::fake::Fake;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `redis-server` with nothing saved to disk, stopped when dropped.
+struct Redis {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Redis::start_on(port)
+    }
+
+    fn start_on(port: u16) -> Redis {
+        let bin = std::env::var("LEVITY_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new(&bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {bin} ({e}): the cluster tests need a real Redis \
+                     (apt-get install redis-server, or set LEVITY_REDIS_SERVER)"
+                )
+            });
+        let redis = Redis {
+            child,
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !redis.pong() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        redis
+    }
+
+    fn pong(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+        let mut buf = [0u8; 7];
+        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    }
+
+    /// Kills the server (nothing was saved) and starts an empty one on
+    /// the same port.
+    fn restart_empty(mut self) -> Redis {
+        let port = self.port;
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        Redis::start_on(port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn instances(redis: &Redis, n: usize) -> Vec<Levity> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(Levity::start_cluster(tempfile::tempdir().unwrap(), &redis.url()).await);
+    }
+    settle(&out).await;
+    out
+}
+
+/// Waits until every instance reaches Redis and lists every other one as
+/// in sync.
+async fn settle(all: &[Levity]) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut ok = true;
+        let mut seen = Vec::new();
+        for lev in all {
+            let (_, c) = lev.admin(Method::GET, "/cluster", None).await;
+            seen.push(c.clone());
+            let synced = c["instances"]
+                .as_array()
+                .map_or(0, |l| l.iter().filter(|i| i["in_sync"] == true).count());
+            ok &= c["connected"] == true && synced >= all.len();
+        }
+        if ok {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the instances did not settle: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `check` holds on `lev`'s accounts, up to `within`; says how long it took.
+async fn until(lev: &Levity, within: Duration, check: impl Fn(&Value) -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (_, accounts) = lev.admin(Method::GET, "/accounts", None).await;
+        if check(&accounts) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < within,
+            "not within {within:?}: {accounts}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn names(accounts: &Value) -> Vec<String> {
+    let mut out: Vec<String> = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+fn chat(first: &str, turns: usize) -> Value {
+    let mut messages = vec![json!({"role": "user", "content": first})];
+    for t in 0..turns {
+        messages.push(json!({"role": "assistant", "content": format!("answer {t}")}));
+        messages.push(json!({"role": "user", "content": format!("more {t}")}));
+    }
+    json!({"model": "gemini-2.5-flash", "messages": messages})
+}
+
+fn key_of(fake: &Fake) -> String {
+    fake.last()
+        .header("x-goog-api-key")
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Limits high enough that only the load test meets them.
+const ROOMY: &str = "1000/100000/0";
+
+#[tokio::test]
+async fn three_instances_share_accounts_keys_settings_and_sessions() {
+    let redis = Redis::start();
+    let fake = Fake::start().await;
+    let lev = instances(&redis, 3).await;
+    lev[0].set("tier_limits.free", ROOMY).await;
+    lev[0]
+        .add_gemini("acc0", "AIza-one-0000000", &fake.url())
+        .await;
+    lev[0]
+        .add_gemini("acc1", "AIza-two-0000000", &fake.url())
+        .await;
+    for other in &lev[1..] {
+        let took = until(other, Duration::from_secs(1), |a| {
+            names(a) == ["acc0", "acc1"]
+        })
+        .await;
+        println!("accounts reached another instance in {took:?}");
+    }
+    // A setting changed on the third instance reaches the first.
+    lev[2].set("scheduling", "cache-first").await;
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let (_, config) = lev[0].admin(Method::GET, "/config", None).await;
+        if config["scheduling"] == "cache-first" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{config}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Two conversations on the first instance: the second goes to the
+    // account with more headroom there, acc1.
+    assert_eq!(lev[0].chat(chat("session one", 0)).await.0, 200);
+    let one = key_of(&fake);
+    assert_eq!(lev[0].chat(chat("session two", 0)).await.0, 200);
+    let two = key_of(&fake);
+    assert_ne!(one, two);
+    // Their next turns land on the other instances, whose own headroom
+    // would pick acc0 for both: they stay where they began.
+    for (t, lev) in lev.iter().enumerate() {
+        assert_eq!(lev.chat(chat("session two", t + 1)).await.0, 200);
+        assert_eq!(
+            key_of(&fake),
+            two,
+            "session two, turn {} on instance {t}",
+            t + 1
+        );
+        assert_eq!(lev.chat(chat("session one", t + 1)).await.0, 200);
+        assert_eq!(
+            key_of(&fake),
+            one,
+            "session one, turn {} on instance {t}",
+            t + 1
+        );
+    }
+
+    // A client key made on one instance lets a client in on every other.
+    let key = lev[1].create_key().await;
+    for other in [&lev[0], &lev[2]] {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            let status = reqwest::Client::new()
+                .post(format!("{}/v1/chat/completions", other.url))
+                .bearer_auth(&key)
+                .json(&chat("with a key", 0))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            if status == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the key did not reach {}",
+                other.url
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    // Every instance lists all three, in sync, as the API documents it;
+    // Redis holds no plain text.
+    let (_, doc) = lev[0].admin(Method::GET, "/openapi.json", None).await;
+    for l in &lev {
+        let (_, c) = l.admin(Method::GET, "/cluster", None).await;
+        assert_eq!(c["instances"].as_array().unwrap().len(), 3, "{c}");
+        crate::openapi::conforms(&doc, "get", "/api/cluster", 200, &c);
+    }
+    let dump = redis_dump(&redis).await;
+    for secret in ["AIza-one", "acc0", "cache-first", "session one"] {
+        assert!(
+            !dump.contains(secret),
+            "Redis holds `{secret}` in plain text"
+        );
+    }
+}
+
+/// Every key and value in Redis, as text.
+async fn redis_dump(redis: &Redis) -> String {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let mut out = keys.join("\n");
+    for k in keys {
+        let kind: String = redis::cmd("TYPE")
+            .arg(&k)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        let v: Vec<Vec<u8>> = match kind.as_str() {
+            "hash" => redis::cmd("HGETALL")
+                .arg(&k)
+                .query_async(&mut con)
+                .await
+                .unwrap(),
+            "string" => vec![
+                redis::cmd("GET")
+                    .arg(&k)
+                    .query_async(&mut con)
+                    .await
+                    .unwrap(),
+            ],
+            _ => Vec::new(),
+        };
+        for b in v {
+            out.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_429_on_one_instance_rests_the_account_on_all_within_100ms() {
+    let redis = Redis::start();
+    let fake = Fake::start().await;
+    let lev = instances(&redis, 3).await;
+    lev[0].set("tier_limits.free", ROOMY).await;
+    lev[0]
+        .add_gemini("bad", "AIza-fail429-000", &fake.url())
+        .await;
+    lev[0]
+        .add_gemini("good", "AIza-good-00000", &fake.url())
+        .await;
+    for other in &lev[1..] {
+        until(other, Duration::from_secs(1), |a| names(a).len() == 2).await;
+    }
+    // The first instance tries `bad` (first in order), hears Gemini's 429
+    // with its 7 s RetryInfo, and fails over to `good`.
+    assert_eq!(lev[0].chat(chat("rest me", 0)).await.0, 200);
+    let cooling = |a: &Value| {
+        a.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "bad" && a["state"] == "cooling")
+    };
+    for other in &lev[1..] {
+        let took = until(other, Duration::from_millis(100), cooling).await;
+        println!("the rest reached another instance in {took:?}");
+    }
+    // The others do not try the resting account themselves.
+    let tried_bad = |fake: &Fake| {
+        fake.requests()
+            .iter()
+            .filter(|r| r.header("x-goog-api-key") == Some("AIza-fail429-000"))
+            .count()
+    };
+    let before = tried_bad(&fake);
+    for (i, other) in lev[1..].iter().enumerate() {
+        assert_eq!(other.chat(chat(&format!("fresh {i}"), 0)).await.0, 200);
+        assert_eq!(key_of(&fake), "AIza-good-00000");
+    }
+    assert_eq!(tried_bad(&fake), before);
+}
+
+#[tokio::test]
+async fn three_instances_under_load_stay_within_one_per_minute_limit() {
+    let redis = Redis::start();
+    let fake = Fake::start().await;
+    let lev = instances(&redis, 3).await;
+    const RPM: usize = 20;
+    lev[0]
+        .set("tier_limits.free", &format!("{RPM}/100000/0"))
+        .await;
+    // Beyond the limit a request is refused at once rather than queued.
+    lev[0].set("queue_timeout_secs", "1").await;
+    lev[0]
+        .add_gemini("only", "AIza-only-000000", &fake.url())
+        .await;
+    for other in &lev[1..] {
+        until(other, Duration::from_secs(1), |a| names(a).len() == 1).await;
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // One minute window: start early in a minute.
+    let second = (levity::util::now_ms() / 1000) % 60;
+    if second > 45 {
+        tokio::time::sleep(Duration::from_secs(61 - second)).await;
+    }
+    let mut calls = Vec::new();
+    for i in 0..3 * RPM {
+        let url = format!("{}/v1/chat/completions", lev[i % 3].url);
+        calls.push(tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&chat(&format!("load {i}"), 0))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for c in calls {
+        statuses.push(c.await.unwrap());
+    }
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    let upstream = fake.requests().len();
+    println!("{ok} served, {refused} refused by levity, {upstream} reached the upstream");
+    assert_eq!(ok + refused, statuses.len(), "{statuses:?}");
+    assert_eq!(
+        upstream, ok,
+        "every served request reached the upstream once"
+    );
+    assert!(
+        upstream <= RPM,
+        "{upstream} requests in one minute, limit {RPM}"
+    );
+    assert!(
+        upstream >= RPM / 2,
+        "the instances spent the limit: {upstream}"
+    );
+}
+
+#[tokio::test]
+async fn redis_stopped_killed_and_restarted_empty_fails_no_request() {
+    let redis = Redis::start();
+    let fake = Fake::start().await;
+    let lev = instances(&redis, 3).await;
+    lev[0].set("tier_limits.free", ROOMY).await;
+    lev[0]
+        .add_gemini("acc0", "AIza-one-0000000", &fake.url())
+        .await;
+    // Its key is refused (401): the account waits for its owner.
+    lev[0]
+        .add_gemini("acc1", "AIza-fail401-000", &fake.url())
+        .await;
+    for other in &lev[1..] {
+        until(other, Duration::from_secs(1), |a| names(a).len() == 2).await;
+    }
+    let urls: Vec<String> = lev.iter().map(|l| l.url.clone()).collect();
+    // Clients keep calling every instance throughout.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut statuses = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let resp = client
+                    .post(format!("{}/v1/chat/completions", urls[i % urls.len()]))
+                    .json(&chat(&format!("steady {}", i % 7), 0))
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(resp.status().as_u16());
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            statuses
+        })
+    };
+
+    // Stopped: requests go on; changes are refused, saying why.
+    redis.signal("-STOP");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let body = json!({"kind": "gemini", "api_key": "AIza-three-00000", "name": "acc2", "base_url": fake.url()});
+    let (status, problem) = lev[1]
+        .admin(Method::POST, "/accounts", Some(body.clone()))
+        .await;
+    assert_eq!(status, 503, "{problem}");
+    let message = problem["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("cannot reach Redis"), "{problem}");
+    redis.signal("-CONT");
+    settle(&lev).await;
+    let (status, _) = lev[1].admin(Method::POST, "/accounts", Some(body)).await;
+    assert_eq!(status, 201);
+    for other in [&lev[0], &lev[2]] {
+        until(other, Duration::from_secs(1), |a| names(a).len() == 3).await;
+    }
+
+    // Killed, and back empty: the instances fill it again.
+    let redis = redis.restart_empty();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    settle(&lev).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let statuses = load.await.unwrap();
+    assert!(statuses.len() > 50, "{} requests", statuses.len());
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "every request served: {statuses:?}"
+    );
+    // A new instance with an empty file learns the whole pool, the mark
+    // on acc1 and the settings from the refilled Redis.
+    let late = Levity::start_cluster(tempfile::tempdir().unwrap(), &redis.url()).await;
+    until(&late, Duration::from_secs(5), |a| {
+        names(a) == ["acc0", "acc1", "acc2"]
+    })
+    .await;
+    let (_, config) = late.admin(Method::GET, "/config", None).await;
+    assert_eq!(config["tier_limits.free"], ROOMY, "{config}");
+    until(&late, Duration::from_secs(5), |a| {
+        a.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "acc1" && a["state"] == "needs-reauth")
+    })
+    .await;
+}
