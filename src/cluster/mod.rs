@@ -27,6 +27,7 @@ mod lease;
 mod link;
 mod run;
 mod sync;
+mod token;
 
 pub use lease::{RETRY_MS, Scope, Want};
 pub use link::{Link, News};
@@ -66,6 +67,9 @@ pub struct Cluster {
     digest: Mutex<String>,
     /// The epoch this instance last agreed with.
     epoch: Mutex<String>,
+    /// A connection for the rare call made outside the task (a shared
+    /// token's refresh); `None` while Redis is away.
+    con: Mutex<Option<run::Con>>,
 }
 
 /// One instance as the cluster lists it.
@@ -148,12 +152,14 @@ impl Cluster {
             instances: Mutex::new(Vec::new()),
             digest: Mutex::new(String::new()),
             epoch: Mutex::new(String::new()),
+            con: Mutex::new(None),
         });
         state
             .cluster
             .set(cluster.clone())
             .map_err(|_| "this instance is in a cluster already".to_string())?;
         let _ = state.scheduler.link.set(cluster.link.clone());
+        let _ = state.upstream.tokens().share.set(cluster.clone());
         tokio::spawn(run::supervise(cluster.clone()));
         Ok(cluster)
     }

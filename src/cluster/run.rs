@@ -61,6 +61,7 @@ pub(super) async fn supervise(c: Arc<Cluster>) {
         };
         let was_up = c.link.is_up();
         c.link.set_up(false);
+        *c.con.lock().expect("connection lock") = None;
         if c.state.strong_count() == 0 {
             return;
         }
@@ -99,6 +100,7 @@ async fn session(c: &Arc<Cluster>) -> Result<(), String> {
     sync::resync(c, &mut con).await?;
     heartbeat(c, &mut con).await?;
     c.link.set_up(true);
+    *c.con.lock().expect("connection lock") = Some(con.clone());
     tracing::info!(redis = %c.shown_url, instance = %c.id, "in the cluster, in sync");
     let mut beat = tokio::time::interval(BEAT);
     loop {

@@ -38,6 +38,48 @@ struct TokenState {
 #[derive(Default)]
 pub struct Tokens {
     accounts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<TokenState>>>>,
+    /// In cluster mode: the access tokens the instances share, so one
+    /// refreshes and the others use its token.
+    pub share: std::sync::OnceLock<Arc<dyn TokenShare>>,
+}
+
+/// An access token and when it expires (Unix ms, this machine's clock).
+pub type Token = (String, u64);
+
+/// Access tokens shared by the instances of a cluster. Without Redis,
+/// `get` finds nothing and `claim` grants: each instance refreshes alone.
+pub trait TokenShare: Send + Sync {
+    /// The account's token another instance refreshed, if any.
+    fn get<'a>(&'a self, account: &'a str) -> BoxFuture<'a, Option<Token>>;
+    /// Claims the refresh of the account's token for a while: `false`
+    /// while another instance holds the claim.
+    fn claim<'a>(&'a self, account: &'a str) -> BoxFuture<'a, bool>;
+    fn put<'a>(&'a self, account: &'a str, token: &'a Token) -> BoxFuture<'a, ()>;
+}
+
+/// How long an instance waits for another's refresh before its own.
+const SHARED_WAIT: Duration = Duration::from_secs(5);
+
+/// A token good for `EARLY_MS` more: the cluster's, else one this
+/// instance refreshes under the cluster's claim, else its own.
+async fn fresh_token(call: &Call) -> Result<Token, Error> {
+    let Some(share) = call.up.tokens().share.get() else {
+        return refresh(call).await;
+    };
+    let id = &call.acc.id;
+    let give_up = std::time::Instant::now() + SHARED_WAIT;
+    while std::time::Instant::now() < give_up {
+        if let Some(t) = share.get(id).await.filter(|t| t.1 >= now_ms() + EARLY_MS) {
+            return Ok(t);
+        }
+        if share.claim(id).await {
+            let t = refresh(call).await?;
+            share.put(id, &t).await;
+            return Ok(t);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    refresh(call).await
 }
 
 impl Tokens {
@@ -164,7 +206,7 @@ async fn session(call: &Call) -> Result<(String, String), Error> {
     let slot = call.up.tokens().slot(&call.acc.id);
     let mut st = slot.lock().await;
     if st.expires_ms < now_ms() + EARLY_MS {
-        let (access, expires) = refresh(call).await?;
+        let (access, expires) = fresh_token(call).await?;
         st.access = access;
         st.expires_ms = expires;
     }

@@ -507,3 +507,42 @@ async fn redis_stopped_killed_and_restarted_empty_fails_no_request() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_instance_refreshes_a_google_token_and_the_others_use_it() {
+    let redis = Redis::start();
+    let fake = Fake::start().await;
+    let lev = instances(&redis, 3).await;
+    lev[0].set("tier_limits.free", ROOMY).await;
+    let body = json!({"kind": "google-oauth", "api_key": "rt-good-1", "name": "me@gmail.com"});
+    let (status, v) = lev[0].admin(Method::POST, "/accounts", Some(body)).await;
+    assert_eq!(status, 201, "{v}");
+    lev[0].set("oauth_client_id", "client-1.apps.example").await;
+    lev[0].set("oauth_client_secret", "client-secret").await;
+    lev[0]
+        .set("oauth_token_url", &format!("{}/token", fake.url()))
+        .await;
+    lev[0]
+        .set("code_assist_endpoints", &format!("{0}/daily", fake.url()))
+        .await;
+    for other in &lev[1..] {
+        until(other, Duration::from_secs(1), |a| names(a).len() == 1).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // All three need a token at once.
+    let calls: Vec<_> = lev
+        .iter()
+        .map(|l| l.chat(chat("token please", 0)))
+        .collect();
+    for (status, _, body) in futures_util::future::join_all(calls).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    let refreshes = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/token"))
+        .count();
+    assert_eq!(refreshes, 1, "one refresh for the cluster");
+    let dump = redis_dump(&redis).await;
+    assert!(!dump.contains("at-"), "the access token is sealed in Redis");
+}
