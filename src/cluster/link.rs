@@ -28,6 +28,7 @@ pub struct Link {
     instances: AtomicUsize,
     out: mpsc::Sender<News>,
     pub leases: Leases,
+    pub spend: Spend,
 }
 
 impl Link {
@@ -39,6 +40,7 @@ impl Link {
             instances: AtomicUsize::new(1),
             out,
             leases: Leases::default(),
+            spend: Spend::default(),
         };
         (link, rx)
     }
@@ -79,5 +81,71 @@ impl Link {
         if self.is_up() {
             let _ = self.out.try_send(news);
         }
+    }
+}
+
+/// What client keys spent across the cluster: tokens a minute and dollars
+/// a day, counted in Redis after each request (a limit on tokens or money
+/// is checked as a request arrives and known only as it ends, as on one
+/// instance), and the cluster's totals as last read.
+#[derive(Default)]
+pub struct Spend {
+    pending: std::sync::Mutex<Vec<Spent>>,
+    totals: std::sync::Mutex<std::collections::HashMap<String, KeyTotals>>,
+}
+
+/// One request's spending, on the cluster's clock.
+#[derive(Debug, Clone)]
+pub struct Spent {
+    pub key: String,
+    pub minute: u64,
+    pub day: i64,
+    pub tokens: u64,
+    pub usd: f64,
+}
+
+/// A key's spending across the cluster in one minute and one budget period.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct KeyTotals {
+    pub minute: u64,
+    pub minute_tokens: u64,
+    /// The first day (UTC day number) of the period `usd` covers.
+    pub period_start: i64,
+    pub usd: f64,
+}
+
+impl Spend {
+    pub fn add(&self, spent: Spent) {
+        self.pending.lock().expect("spend lock").push(spent);
+    }
+
+    pub(super) fn drain(&self) -> Vec<Spent> {
+        std::mem::take(&mut *self.pending.lock().expect("spend lock"))
+    }
+
+    pub(super) fn set(&self, key: &str, totals: KeyTotals) {
+        self.totals
+            .lock()
+            .expect("spend lock")
+            .insert(key.to_string(), totals);
+    }
+
+    /// The cluster's tokens for `key` in `minute`, and its dollars in the
+    /// period that starts on `period_start`, as last read.
+    pub fn totals(&self, key: &str, minute: u64, period_start: i64) -> (u64, f64) {
+        let t = self.totals.lock().expect("spend lock").get(key).copied();
+        let t = t.unwrap_or_default();
+        (
+            if t.minute == minute {
+                t.minute_tokens
+            } else {
+                0
+            },
+            if t.period_start == period_start {
+                t.usd
+            } else {
+                0.0
+            },
+        )
     }
 }

@@ -26,11 +26,13 @@
 mod lease;
 mod link;
 mod run;
+mod spend;
 mod sync;
 mod token;
 
 pub use lease::{RETRY_MS, Scope, Want};
 pub use link::{Link, News};
+pub use spend::record as record_spend;
 
 use crate::server::AppState;
 use crate::store::{SealInfo, SealMode, Sealer};

@@ -284,7 +284,8 @@ async fn heartbeat(c: &Cluster, con: &mut Con) -> Result<(), String> {
             .await
             .map_err(failed)?;
     }
-    refill(c, con).await
+    refill(c, con).await?;
+    super::spend::exchange(c, con).await
 }
 
 fn hostname() -> String {

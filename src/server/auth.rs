@@ -38,14 +38,32 @@ pub fn check_client(state: &AppState, req: &Request) -> Result<Option<String>, &
 
 /// The client key of a request that spends, let in by its limits for
 /// `model`: its name for the log, or the refusal in words for the client.
-pub fn admit(state: &AppState, req: &Request, model: &str) -> Result<Option<String>, Error> {
+pub async fn admit(state: &AppState, req: &Request, model: &str) -> Result<Option<String>, Error> {
     let key = client_key(state, req).map_err(|m| Error::new(Kind::Authentication, m))?;
     if let Some(k) = &key {
-        state
-            .meter
-            .admit(k, model, &state.monitor, crate::util::now_ms())?;
+        admit_key(state, k, model).await?;
     }
     Ok(key.map(|k| k.name.clone()))
+}
+
+/// Lets a request of client key `key` for `model` in by its limits: this
+/// instance's counts, and in cluster mode the cluster's.
+pub async fn admit_key(
+    state: &AppState,
+    key: &crate::store::KeyInfo,
+    model: &str,
+) -> Result<(), Error> {
+    let link = state.scheduler.link.get().map(|l| l.as_ref());
+    state
+        .meter
+        .admit(key, model, &state.monitor, link, crate::util::now_ms())?;
+    match link {
+        Some(link) => {
+            let strict = state.snapshot.load().settings.cluster_strict;
+            super::keys::Meter::lease(link, key, strict).await
+        }
+        None => Ok(()),
+    }
 }
 
 /// The client key a request presents, with its limits; `None` when the

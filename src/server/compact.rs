@@ -105,7 +105,7 @@ pub async fn responses_compact(
         Ok(r) => r,
         Err(e) => return wire.error(&e),
     };
-    let client_key = match auth::admit(state, req, &creq.model) {
+    let client_key = match auth::admit(state, req, &creq.model).await {
         Ok(k) => k,
         Err(e) => return wire.error(&e),
     };

@@ -78,7 +78,7 @@ async fn run(req: &Request, state: &Arc<AppState>, job: Job) -> Response {
         url_form,
     } = job;
     let wire = Wire::OpenAiChat;
-    let client_key = match auth::admit(state, req, &model) {
+    let client_key = match auth::admit(state, req, &model).await {
         Ok(k) => k,
         Err(e) => return wire.error(&e),
     };

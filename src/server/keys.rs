@@ -4,6 +4,7 @@
 //! are read from the Monitor's usage, which survives restarts.
 
 use super::monitor::Monitor;
+use crate::cluster::{Link, RETRY_MS, Scope, Want};
 use crate::error::{Error, Kind};
 use crate::store::{KeyInfo, Period};
 use crate::util::{DAY, MINUTE, civil_from_days, day_number, days_from_civil};
@@ -44,7 +45,7 @@ fn spent(message: String, wait_ms: u64) -> Error {
 }
 
 /// The first day of the period `day` falls in, and the first of the next.
-fn period(p: Period, day: i64) -> (i64, i64) {
+pub(crate) fn period(p: Period, day: i64) -> (i64, i64) {
     match p {
         Period::Day => (day, day + 1),
         // 1970-01-01 was a Thursday: Monday is 4 days before a multiple of 7.
@@ -68,16 +69,25 @@ fn date(day: i64) -> String {
 impl Meter {
     /// Lets one request of `key` for `model` in, or says which limit stops
     /// it, in words that name the key and when it may try again.
+    /// In cluster mode (`link`) the tokens and dollars the other instances
+    /// counted weigh too.
     pub fn admit(
         &self,
         key: &KeyInfo,
         model: &str,
         monitor: &Monitor,
+        link: Option<&Link>,
         now: u64,
     ) -> Result<(), Error> {
         let l = &key.limits;
         let name = &key.name;
         let today = (now / DAY) as i64;
+        let cluster = |period_start: i64| {
+            link.map_or((0, 0.0), |link| {
+                let at = link.clock(now);
+                link.spend.totals(name, at - at % MINUTE, period_start)
+            })
+        };
         if let Some(last) = l.expires.as_deref().and_then(day_number)
             && today > last
         {
@@ -104,7 +114,10 @@ impl Meter {
         if let Some(budget) = l.budget_usd {
             let p = l.period.unwrap_or(Period::Month);
             let (start, end) = period(p, today);
-            let used = monitor.key_totals(name, &date(start)).cost_usd;
+            let used = monitor
+                .key_totals(name, &date(start))
+                .cost_usd
+                .max(cluster(start).1);
             if used >= budget {
                 let reset_ms = end as u64 * DAY;
                 return Err(spent(
@@ -147,7 +160,7 @@ impl Meter {
             ));
         }
         if let Some(tpm) = l.tpm
-            && usage.minute_tokens >= tpm
+            && usage.minute_tokens.max(cluster(today).0) >= tpm
         {
             return Err(spent(
                 format!("client key `{name}` may use {tpm} tokens a minute; wait for the next"),
@@ -157,6 +170,61 @@ impl Meter {
         usage.minute_requests += 1;
         usage.day_requests += 1;
         Ok(())
+    }
+
+    /// In cluster mode: takes one unit of the key's requests a minute and a
+    /// day from the cluster's leases, waiting briefly for a block on its
+    /// way, so the instances together keep to them.
+    pub async fn lease(link: &Link, key: &KeyInfo, strict: bool) -> Result<(), Error> {
+        let l = &key.limits;
+        let scope = |day| Scope {
+            owner: format!("key-{}", key.id),
+            model: String::new(),
+            day,
+        };
+        loop {
+            let now = link.clock(crate::util::now_ms());
+            let minute = now - now % MINUTE;
+            let day = now - now % DAY;
+            let mut wants = Vec::with_capacity(2);
+            if let Some(rpm) = l.rpm {
+                wants.push(Want {
+                    scope: scope(false),
+                    limit: rpm,
+                    start: minute,
+                    end: minute + MINUTE,
+                });
+            }
+            if let Some(rpd) = l.rpd {
+                wants.push(Want {
+                    scope: scope(true),
+                    limit: rpd,
+                    start: day,
+                    end: day + DAY,
+                });
+            }
+            if wants.is_empty() {
+                return Ok(());
+            }
+            match link
+                .leases
+                .take(&wants, now, link.is_up(), link.instances(), strict)
+            {
+                Ok(()) => return Ok(()),
+                Err((_, true)) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(RETRY_MS)).await
+                }
+                Err((at, false)) => {
+                    return Err(spent(
+                        format!(
+                            "client key `{}` has sent what its limits allow across the cluster's instances; wait for the next window",
+                            key.name
+                        ),
+                        at.saturating_sub(now),
+                    ));
+                }
+            }
+        }
     }
 
     /// Counts the tokens a request of `key` used, as it ends.

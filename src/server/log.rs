@@ -317,6 +317,14 @@ impl RequestLog {
         }
         let price = state.snapshot.load().settings.price(&self.upstream_model);
         let cost_usd = price.map(|p| p.cost(&u));
+        if let (Some(key), Some(c)) = (&self.client_key, state.cluster.get()) {
+            crate::cluster::record_spend(
+                c,
+                key,
+                u.input_tokens + u.output_tokens,
+                cost_usd.unwrap_or(0.0),
+            );
+        }
         let saved_usd = price.map(|p| p.saved(&u));
         state.monitor.record(
             Entry {

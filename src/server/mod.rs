@@ -9,6 +9,7 @@ mod compact;
 mod cors;
 mod images;
 mod keys;
+pub(crate) use keys::period as key_period;
 mod listen;
 mod log;
 mod monitor;

@@ -16,7 +16,7 @@ use crate::protocol::anthropic;
 use crate::provider::{self, Forward};
 use crate::scheduler::{self, session_key};
 use crate::store::random_bytes;
-use crate::util::{hex, now_ms};
+use crate::util::hex;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use poem::web::{Data, Path};
@@ -179,9 +179,7 @@ async fn serve(
         Err(e) => return refuse(path_model, client_key, e),
     };
     if let Some(key) = &key
-        && let Err(e) = state
-            .meter
-            .admit(key, &creq.model, &state.monitor, now_ms())
+        && let Err(e) = super::auth::admit_key(state, key, &creq.model).await
     {
         return refuse(&creq.model, client_key, e);
     }

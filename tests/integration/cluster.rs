@@ -546,3 +546,90 @@ async fn one_instance_refreshes_a_google_token_and_the_others_use_it() {
     let dump = redis_dump(&redis).await;
     assert!(!dump.contains("at-"), "the access token is sealed in Redis");
 }
+
+/// A chat request with client key `key` to `lev`: its status and body.
+async fn ask(lev: &Levity, key: &str, text: &str) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", lev.url))
+        .bearer_auth(key)
+        .json(&chat(text, 0))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_client_keys_limits_hold_across_instances() {
+    let redis = Redis::start();
+    let fake = Fake::start().await;
+    let lev = instances(&redis, 3).await;
+    lev[0].set("tier_limits.free", ROOMY).await;
+    lev[0]
+        .add_gemini("acc0", "AIza-one-0000000", &fake.url())
+        .await;
+    let make = |limits: Value| {
+        let lev = &lev[0];
+        async move {
+            let (status, v) = lev.admin(Method::POST, "/keys", Some(limits)).await;
+            assert_eq!(status, 201, "{v}");
+            v["key"].as_str().unwrap().to_string()
+        }
+    };
+    let rpm = make(json!({"name": "six a minute", "rpm": 6})).await;
+    let tpm = make(json!({"name": "one token", "tpm": 1})).await;
+    // A dollar a token: one answer spends the budget.
+    lev[0]
+        .set("prices.gemini-2.5-flash", "1000000/1000000")
+        .await;
+    let budget = make(json!({"name": "one dollar", "budget_usd": 1.0})).await;
+    for other in &lev[1..] {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while ask(other, &rpm, "hello").await.0 != 200 {
+            assert!(
+                Instant::now() < deadline,
+                "the keys did not reach {}",
+                other.url
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // Requests a minute: leased, exact across the instances. Two were sent
+    // above; wait for the next minute if this one is about to end.
+    let second = (levity::util::now_ms() / 1000) % 60;
+    if second > 50 {
+        tokio::time::sleep(Duration::from_secs(61 - second)).await;
+    }
+    let mut served = 0;
+    let mut refusals = Vec::new();
+    for i in 0..12 {
+        let (status, body) = ask(&lev[i % 3], &rpm, &format!("rpm {i}")).await;
+        match status {
+            200 => served += 1,
+            429 => refusals.push(body),
+            s => panic!("{s}: {body}"),
+        }
+    }
+    assert!(served <= 6, "{served} served in one minute, limit 6");
+    assert!(served >= 4, "{served} served");
+    assert!(refusals[0].contains("six a minute"), "{}", refusals[0]);
+
+    // Tokens a minute and money: counted where spent, refused elsewhere.
+    for (key, says) in [(&tpm, "tokens a minute"), (&budget, "budget")] {
+        assert_eq!(ask(&lev[0], key, "spend").await.0, 200);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let (status, body) = ask(&lev[1], key, "spend more").await;
+            if status == 429 {
+                assert!(body.contains(says), "{body}");
+                break;
+            }
+            assert_eq!(status, 200, "{body}");
+            assert!(
+                Instant::now() < deadline,
+                "another instance kept letting `{says}` spend"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
