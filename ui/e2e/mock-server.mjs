@@ -383,6 +383,26 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
         disk: null,
       });
     }
+    if (p === '/cluster' && method === 'GET') {
+      // Seeded: a cluster of three with one instance lagging, as a team sees it.
+      if (!seed && !fixtures) return send(res, 200, { enabled: false, id: null, redis: null, connected: false, instances: [] });
+      const now = Date.now();
+      const inst = (id, host, port, me, inSync, ago) => ({
+        id, host, listen: `${host === 'this machine' ? '127.0.0.1' : '10.0.0.' + port % 250}:${port}`, version: '0.1.0-mock',
+        seen_ms: now - ago, digest: inSync ? '5f2c1a0b9e7d' : '0d41c7aa3b12', up: true, me, in_sync: inSync, seen_ago_ms: ago,
+      });
+      return send(res, 200, {
+        enabled: true,
+        id: 'lv-3f9a01c2',
+        redis: 'redis://***@10.0.0.5:6379/0',
+        connected: true,
+        instances: [
+          inst('lv-3f9a01c2', 'this machine', 8045, true, true, 120),
+          inst('lv-77d0be14', 'build-box', 8045, false, true, 340),
+          inst('lv-a1c9e503', 'laptop-ana', 8046, false, false, 2_600),
+        ],
+      });
+    }
     if (p === '/events' && method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       res.write(': levity mock events\n\n');

@@ -212,6 +212,23 @@ async function main() {
     await page.getByRole('heading', { level: 1, name: 'Accounts' }).waitFor({ timeout: T });
   });
 
+  await step('Accounts: the cluster panel lists the instances and which lag (hidden when standing alone)', async () => {
+    const heading = page.getByRole('heading', { level: 2, name: /^Cluster/ });
+    if (process.env.MOCK === '1') {
+      await heading.waitFor({ timeout: T });
+      const panel = page.locator('section').filter({ has: heading });
+      const rows = panel.locator('tbody tr');
+      await waitFor(async () => (await rows.count()) === 3, 'the cluster panel does not list three instances');
+      assert((await rows.first().innerText()).includes('this one'), 'this instance is not listed first');
+      assert((await panel.getByText('Out of sync', { exact: true }).count()) === 1, 'the lagging instance is not marked');
+      assert((await panel.getByText('Some out of sync', { exact: true }).count()) === 1, 'the panel does not say some lag');
+    } else {
+      const cluster = await adminApi('GET', '/api/cluster');
+      assert(cluster.enabled === false, `a standalone server says enabled: ${cluster.enabled}`);
+      assert((await heading.count()) === 0, 'a standalone server shows a cluster panel');
+    }
+  });
+
   async function addGemini(name, key) {
     const form = page.locator('form').filter({ has: page.locator('#acc-key') });
     await page.getByRole('radio', { name: 'Gemini API key' }).check();

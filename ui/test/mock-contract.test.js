@@ -44,6 +44,7 @@ describe('the dev mock against levity\'s OpenAPI document', () => {
 
   it.each([
     ['/status', '/api/status'],
+    ['/cluster', '/api/cluster'],
     ['/accounts', '/api/accounts'],
     ['/requests', '/api/requests'],
     ['/stats', '/api/stats'],
