@@ -43,6 +43,7 @@ if [ -z "${BENCH_OFFLINE:-}" ]; then
   need=()
   command -v wrk >/dev/null || need+=(wrk)
   command -v nginx >/dev/null || need+=(nginx)
+  command -v redis-server >/dev/null || need+=(redis-server)
   # Debian's python3 makes venvs only with python3-venv.
   has "$PEERS" litellm && ! python3 -c 'import ensurepip' 2>/dev/null && need+=(python3-venv)
   if [ ${#need[@]} -gt 0 ]; then
@@ -101,7 +102,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-UP=18901 NGX=18902 LEV=18903 LIT=18904 CCRP=18905 TRK=18906 NGX3=18907
+UP=18901 NGX=18902 LEV=18903 LIT=18904 CCRP=18905 TRK=18906 NGX3=18907 RDS=18908 LEV2=18909
 results="$work/results.tsv"
 : >"$results"
 rec() { printf '%s\t%s\t%s\n' "$@" >>"$results"; } # target metric value
@@ -209,6 +210,30 @@ start_levity() { # port upstream-port
   wait_ready levity "http://127.0.0.1:$1/api/status" $PID "$t"
   "$bin" account add gemini --api-key AIzaBENCH-0000000001 --base-url "http://127.0.0.1:$2" >/dev/null
 }
+# Cluster mode: two instances sharing one Redis (issue #20), each with its
+# own data folder; the account and a limit every request leases against are
+# added through the first and reach the second through Redis.
+start_cluster() { # upstream-port -> sets PID (the measured one) and PID2
+  redis-server --port $RDS --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
+  RPID=$!
+  until redis-cli -p $RDS ping >/dev/null 2>&1; do sleep 0.01; done
+  export LEVITY_PASSPHRASE=bench LEVITY_LOG=warn
+  local port home pids=()
+  for port in $LEV2 $LEV; do
+    home="$work/cluster-$port"; rm -rf "$home"
+    LEVITY_HOME="$home" "$bin" serve --port "$port" --no-open --redis "redis://127.0.0.1:$RDS/0" >"$work/levity-$port.log" 2>&1 &
+    pids+=($!)
+    until curl -s -o /dev/null "http://127.0.0.1:$port/api/status"; do sleep 0.01; done
+  done
+  PID2=${pids[0]} PID=${pids[1]}
+  unset LEVITY_PASSPHRASE
+  until LEVITY_HOME="$work/cluster-$LEV" "$bin" account list | grep -q '2 instance(s)$'; do sleep 0.05; done
+  # A limit of its own, high enough never to refuse: every request leases.
+  LEVITY_HOME="$work/cluster-$LEV" "$bin" config set tier_limits.free 100000000/0/0 >/dev/null
+  LEVITY_HOME="$work/cluster-$LEV" "$bin" account add gemini --api-key AIzaBENCH-0000000001 --base-url "http://127.0.0.1:$1" >/dev/null
+  until LEVITY_HOME="$work/cluster-$LEV2" "$bin" account list | grep -q gemini; do sleep 0.05; done
+}
+
 start_litellm() { # port upstream-port
   cat >"$work/litellm.yaml" <<YAML
 model_list:
@@ -375,6 +400,11 @@ scenarios12 levity "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat.json"
 # The same small request as Anthropic Messages, beside ccr's.
 scenarios12 levity-anthropic "http://127.0.0.1:$LEV/v1/messages" "$work/anth.json" "" ""
 rec levity busy_kb "$(rss_kb $PID)"; stop $PID
+if has "$SCENARIOS" 1; then
+  start_cluster $UP
+  scenarios12 levity-cluster "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat.json" "" ""
+  stop $PID; stop $PID2; stop $RPID
+fi
 fi
 stop_nginx "$work/nginx.conf" "$work/nginx.pid"
 

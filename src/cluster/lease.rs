@@ -130,7 +130,11 @@ impl Leases {
         let mut blocked: Option<(u64, bool)> = None;
         let mut low = false;
         for w in wants {
-            let l = map.entry(w.scope.clone()).or_default();
+            // Looked up before inserting: the scope is cloned once per window.
+            if !map.contains_key(&w.scope) {
+                map.insert(w.scope.clone(), Lease::default());
+            }
+            let l = map.get_mut(&w.scope).expect("just inserted");
             l.roll(w);
             if l.used >= l.granted && !up && !strict {
                 let share = (w.limit / instances.max(1) as u64).max(1);

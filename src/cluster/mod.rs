@@ -72,6 +72,8 @@ pub struct Cluster {
     /// A connection for the rare call made outside the task (a shared
     /// token's refresh); `None` while Redis is away.
     con: Mutex<Option<run::Con>>,
+    /// Why the last connection to Redis failed, for the messages people read.
+    last_error: Mutex<String>,
 }
 
 /// One instance as the cluster lists it.
@@ -155,6 +157,7 @@ impl Cluster {
             digest: Mutex::new(String::new()),
             epoch: Mutex::new(String::new()),
             con: Mutex::new(None),
+            last_error: Mutex::new(String::new()),
         });
         state
             .cluster
@@ -197,10 +200,24 @@ impl Cluster {
         if self.link.is_up() {
             return Ok(());
         }
+        let error = self.last_error.lock().expect("error lock").clone();
+        if error.is_empty() {
+            return Err(format!(
+                "this instance is still joining the cluster at {}: changes to accounts, keys and \
+                 settings wait until it holds the cluster's state; try again in a moment",
+                self.shown_url
+            ));
+        }
+        // An error naming a user@host would show the password; the rest say what failed.
+        let why = if error.is_empty() || error.contains('@') {
+            String::new()
+        } else {
+            format!(" ({error})")
+        };
         Err(format!(
-            "this instance cannot reach Redis at {}: changes to accounts, keys and settings are \
-             refused until it is back, so every instance keeps the same pool (requests are still \
-             served). Check that Redis runs, then try again",
+            "this instance cannot reach Redis at {}{why}: changes to accounts, keys and settings \
+             are refused until it is back, so every instance keeps the same pool (requests are \
+             still served). Check that Redis runs, then try again",
             self.shown_url
         ))
     }

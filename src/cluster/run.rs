@@ -65,6 +65,9 @@ pub(super) async fn supervise(c: Arc<Cluster>) {
         if c.state.strong_count() == 0 {
             return;
         }
+        if let Err(e) = &result {
+            e.clone_into(&mut c.last_error.lock().expect("error lock"));
+        }
         if let Err(e) = result
             && (was_up || e != last_error)
         {
@@ -101,6 +104,7 @@ async fn session(c: &Arc<Cluster>) -> Result<(), String> {
     heartbeat(c, &mut con).await?;
     c.link.set_up(true);
     *c.con.lock().expect("connection lock") = Some(con.clone());
+    c.last_error.lock().expect("error lock").clear();
     tracing::info!(redis = %c.shown_url, instance = %c.id, "in the cluster, in sync");
     let mut beat = tokio::time::interval(BEAT);
     loop {

@@ -633,3 +633,114 @@ async fn a_client_keys_limits_hold_across_instances() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_serves_in_a_cluster_and_lists_its_instances() {
+    use crate::cli::{fails, levity, ok, start};
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let serve = ["serve", "--port", "0", "--no-open", "--redis"];
+    // Without a passphrase Redis would hold what only this machine can open.
+    let url = redis.url();
+    let mut args = serve.to_vec();
+    args.push(&url);
+    let err = fails(dir.path(), &args);
+    assert!(err.contains("needs LEVITY_PASSPHRASE"), "{err}");
+
+    let mut cmd = levity(dir.path(), &serve[..4]);
+    cmd.env("LEVITY_PASSPHRASE", "test passphrase")
+        .env("LEVITY_REDIS_URL", redis.url());
+    let _server = start(cmd);
+    let other = instances(&redis, 1).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let list = ok(dir.path(), &["account", "list"]);
+        if list.contains("2 instance(s)") && list.matches(" in sync ").count() == 2 {
+            assert!(list.contains("(this)"), "{list}");
+            assert!(!list.contains("test passphrase"), "{list}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{list}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A change made from the command line reaches the in-process instance.
+    ok(
+        dir.path(),
+        &[
+            "account",
+            "add",
+            "gemini",
+            "--api-key",
+            "AIza-cli-0000000",
+            "--name",
+            "from-cli",
+        ],
+    );
+    until(&other[0], Duration::from_secs(1), |a| {
+        names(a) == ["from-cli"]
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_change_made_while_an_instance_was_stopped_reaches_the_cluster() {
+    let redis = Redis::start();
+    let fake = Fake::start().await;
+    let mut lev = instances(&redis, 2).await;
+    lev[0]
+        .add_gemini("first", "AIza-one-0000000", &fake.url())
+        .await;
+    until(&lev[1], Duration::from_secs(1), |a| names(a) == ["first"]).await;
+    // Stopped, its file edited directly (as `levity account ...` does with
+    // no server running), then started again.
+    let dir = lev.pop().unwrap().stop().await;
+    {
+        let store =
+            levity::store::Store::open(&dir.path().join("levity.redb"), Some("test passphrase"))
+                .unwrap();
+        store
+            .add_account(levity::store::NewAccount {
+                kind: levity::store::ProviderKind::Gemini,
+                api_key: "AIza-offline-000".into(),
+                name: Some("offline".into()),
+                base_url: Some(fake.url()),
+                models: Vec::new(),
+                tier: None,
+                proxy: None,
+                project: None,
+            })
+            .unwrap();
+    }
+    // Meanwhile the first instance removed nothing and added one more.
+    lev[0]
+        .add_gemini("second", "AIza-two-0000000", &fake.url())
+        .await;
+    let back = Levity::start_cluster(dir, &redis.url()).await;
+    for l in [&lev[0], &back] {
+        until(l, Duration::from_secs(3), |a| {
+            names(a) == ["first", "offline", "second"]
+        })
+        .await;
+    }
+    settle(std::slice::from_ref(&back)).await;
+    // An instance's own settings stay its own; shared ones travel.
+    back.set("log_bodies", "on").await;
+    back.set("stream_resumes", "2").await;
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let (_, config) = lev[0].admin(Method::GET, "/config", None).await;
+        if config["stream_resumes"] == "2" {
+            assert_eq!(config["log_bodies"], "off", "{config}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{config}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A removal on one is a removal on all.
+    let (status, _) = lev[0].admin(Method::DELETE, "/accounts/first", None).await;
+    assert_eq!(status, 200);
+    until(&back, Duration::from_secs(1), |a| {
+        names(a) == ["offline", "second"]
+    })
+    .await;
+}
