@@ -229,12 +229,7 @@ pub(super) fn publish(c: &Cluster, pipe: &mut redis::Pipeline, news: Vec<Body>) 
 /// Reads the cluster's clock, says this instance is alive, reads the
 /// others, and notices a Redis that lost the cluster's state.
 async fn heartbeat(c: &Cluster, con: &mut Con) -> Result<(), String> {
-    let before = now_ms();
-    let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(con).await.map_err(failed)?;
-    let after = now_ms();
-    let now = secs * 1_000 + micros / 1_000;
-    c.link
-        .set_offset(now as i64 - (before / 2 + after / 2) as i64);
+    let now = clock(c, con).await?;
     let me = Instance {
         id: c.id.clone(),
         host: hostname(),
@@ -290,6 +285,18 @@ async fn heartbeat(c: &Cluster, con: &mut Con) -> Result<(), String> {
     }
     refill(c, con).await?;
     super::spend::exchange(c, con).await
+}
+
+/// Reads Redis's clock and keeps its offset from this machine's, taking
+/// the middle of the round trip; returns Redis's time (Unix ms).
+pub(super) async fn clock(c: &Cluster, con: &mut Con) -> Result<u64, String> {
+    let before = now_ms();
+    let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(con).await.map_err(failed)?;
+    let after = now_ms();
+    let now = secs * 1_000 + micros / 1_000;
+    c.link
+        .set_offset(now as i64 - (before / 2 + after / 2) as i64);
+    Ok(now)
 }
 
 fn hostname() -> String {

@@ -15,6 +15,7 @@ const SEAL: &str = "levity:seal";
 /// Everything, after a (re)connection: pub/sub lost whatever was said
 /// while this instance was away.
 pub(super) async fn resync(c: &Arc<Cluster>, con: &mut Con) -> Result<(), String> {
+    super::run::clock(c, con).await?;
     key(c, con).await?;
     let epoch = redis::cmd("SET")
         .arg(EPOCH)

@@ -744,3 +744,51 @@ async fn a_change_made_while_an_instance_was_stopped_reaches_the_cluster() {
     })
     .await;
 }
+
+/// Sends `n` requests one after another; how many were served.
+async fn served(lev: &Levity, n: usize, tag: &str) -> usize {
+    let mut ok = 0;
+    for i in 0..n {
+        let (status, _, body) = lev.chat(chat(&format!("{tag} {i}"), 0)).await;
+        match status {
+            200 => ok += 1,
+            429 => assert!(body.contains("resting") || body.contains("limit"), "{body}"),
+            s => panic!("{s}: {body}"),
+        }
+    }
+    ok
+}
+
+#[tokio::test]
+async fn without_redis_an_instance_spends_its_share_or_in_strict_mode_nothing() {
+    let fake = Fake::start().await;
+    for strict in ["off", "on"] {
+        let redis = Redis::start();
+        let lev = instances(&redis, 1).await;
+        lev[0].set("tier_limits.free", "8/100000/0").await;
+        lev[0].set("queue_timeout_secs", "0").await;
+        lev[0].set("cluster_strict", strict).await;
+        lev[0]
+            .add_gemini("acc0", "AIza-one-0000000", &fake.url())
+            .await;
+        let second = (levity::util::now_ms() / 1000) % 60;
+        if second > 50 {
+            tokio::time::sleep(Duration::from_secs(61 - second)).await;
+        }
+        // One request leases the minute's first blocks (a quarter of 8
+        // each, the next asked for when half of one is left: at most 4).
+        assert_eq!(served(&lev[0], 1, "warm").await, 1);
+        redis.signal("-STOP");
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        let ok = served(&lev[0], 6, strict).await;
+        redis.signal("-CONT");
+        if strict == "off" {
+            assert_eq!(ok, 6, "alone, the instance spends its share (all 8)");
+        } else {
+            assert!(
+                ok <= 3,
+                "strict: only what was leased before Redis left ({ok})"
+            );
+        }
+    }
+}
