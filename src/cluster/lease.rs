@@ -83,6 +83,17 @@ pub struct Leases {
     pub wake: Notify,
 }
 
+/// What a lease is taken under: whether Redis answers, how many instances
+/// share the limits, and whether an instance alone may spend its share.
+/// With Redis away an instance spends its even share of each window on its
+/// own authority, unless `strict`.
+#[derive(Debug, Clone, Copy)]
+pub struct Terms {
+    pub up: bool,
+    pub instances: usize,
+    pub strict: bool,
+}
+
 /// How many of a window's units one lease takes: a quarter of an even share.
 pub fn block(limit: u64, instances: usize) -> u64 {
     (limit / (4 * instances.max(1) as u64)).max(1)
@@ -91,41 +102,28 @@ pub fn block(limit: u64, instances: usize) -> u64 {
 impl Leases {
     /// Takes one unit of every window in `wants`, or none: `Err` says when
     /// (cluster clock) to look again, and whether the wait is only for a
-    /// block on its way (`true`) rather than for the window's end. With
-    /// Redis away (`up` false) an instance spends its even share of the
-    /// window on its own, unless `strict`.
-    pub fn take(
-        &self,
-        wants: &[Want],
-        now: u64,
-        up: bool,
-        instances: usize,
-        strict: bool,
-    ) -> Result<(), (u64, bool)> {
-        self.admit(wants, now, up, instances, strict, true)
+    /// block on its way (`true`) rather than for the window's end.
+    pub fn take(&self, wants: &[Want], now: u64, terms: Terms) -> Result<(), (u64, bool)> {
+        self.admit(wants, now, terms, true)
     }
 
     /// What `take` would say, taking nothing.
-    pub fn peek(
-        &self,
-        wants: &[Want],
-        now: u64,
-        up: bool,
-        instances: usize,
-        strict: bool,
-    ) -> Result<(), (u64, bool)> {
-        self.admit(wants, now, up, instances, strict, false)
+    pub fn peek(&self, wants: &[Want], now: u64, terms: Terms) -> Result<(), (u64, bool)> {
+        self.admit(wants, now, terms, false)
     }
 
     fn admit(
         &self,
         wants: &[Want],
         now: u64,
-        up: bool,
-        instances: usize,
-        strict: bool,
+        terms: Terms,
         commit: bool,
     ) -> Result<(), (u64, bool)> {
+        let Terms {
+            up,
+            instances,
+            strict,
+        } = terms;
         let mut map = self.map.lock().expect("leases lock");
         let mut blocked: Option<(u64, bool)> = None;
         let mut low = false;
@@ -244,6 +242,18 @@ impl Leases {
 mod tests {
     use super::*;
 
+    const fn terms(up: bool, instances: usize, strict: bool) -> Terms {
+        Terms {
+            up,
+            instances,
+            strict,
+        }
+    }
+    const T3: Terms = terms(true, 3, false);
+    const T1: Terms = terms(true, 1, false);
+    const ALONE3: Terms = terms(false, 3, false);
+    const STRICT3: Terms = terms(false, 3, true);
+
     fn want(limit: u64) -> Want {
         Want {
             scope: Scope {
@@ -261,19 +271,16 @@ mod tests {
     fn nothing_is_taken_beyond_what_was_granted() {
         let leases = Leases::default();
         let w = [want(10)];
-        assert_eq!(leases.take(&w, 60_001, true, 3, false), Err((60_026, true)));
+        assert_eq!(leases.take(&w, 60_001, T3), Err((60_026, true)));
         let asks = leases.asks(60_001, 3);
         assert_eq!(asks.len(), 1);
         assert_eq!(asks[0].block, 1);
         leases.granted(&asks[0], 1, false);
-        assert!(leases.take(&w, 60_002, true, 3, false).is_ok());
-        assert!(leases.take(&w, 60_003, true, 3, false).is_err());
+        assert!(leases.take(&w, 60_002, T3).is_ok());
+        assert!(leases.take(&w, 60_003, T3).is_err());
         // The counter is spent: wait for the window's end.
         leases.granted(&leases.asks(60_004, 3)[0], 0, true);
-        assert_eq!(
-            leases.take(&w, 60_005, true, 3, false),
-            Err((120_000, false))
-        );
+        assert_eq!(leases.take(&w, 60_005, T3), Err((120_000, false)));
     }
 
     #[test]
@@ -281,15 +288,12 @@ mod tests {
         let leases = Leases::default();
         let w = [want(30)];
         for _ in 0..10 {
-            assert!(leases.take(&w, 60_001, false, 3, false).is_ok());
+            assert!(leases.take(&w, 60_001, ALONE3).is_ok());
         }
-        assert_eq!(
-            leases.take(&w, 60_001, false, 3, false),
-            Err((120_000, false))
-        );
+        assert_eq!(leases.take(&w, 60_001, ALONE3), Err((120_000, false)));
         assert_eq!(leases.take_local(60_002)[0].block, 10);
         let strict = Leases::default();
-        assert!(strict.take(&w, 60_001, false, 3, true).is_err());
+        assert!(strict.take(&w, 60_001, STRICT3).is_err());
     }
 
     #[test]
@@ -298,9 +302,9 @@ mod tests {
         let w = [want(100)];
         let first = &leases.asks(60_000, 1);
         assert!(first.is_empty(), "nothing asked before a first use");
-        assert!(leases.take(&w, 60_001, true, 1, false).is_err());
+        assert!(leases.take(&w, 60_001, T1).is_err());
         leases.granted(&leases.asks(60_001, 1)[0], 25, false);
-        assert!(leases.take(&w, 116_000, true, 1, false).is_ok());
+        assert!(leases.take(&w, 116_000, T1).is_ok());
         let ahead: Vec<Ask> = leases
             .asks(116_000, 1)
             .into_iter()
@@ -313,6 +317,6 @@ mod tests {
             end: 180_000,
             ..want(100)
         }];
-        assert!(leases.take(&next, 120_001, true, 1, false).is_ok());
+        assert!(leases.take(&next, 120_001, T1).is_ok());
     }
 }

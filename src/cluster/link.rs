@@ -67,6 +67,15 @@ impl Link {
         self.offset_ms.store(ms, Ordering::Relaxed);
     }
 
+    /// The terms leases are taken under now.
+    pub fn terms(&self, strict: bool) -> super::Terms {
+        super::Terms {
+            up: self.is_up(),
+            instances: self.instances(),
+            strict,
+        }
+    }
+
     pub fn instances(&self) -> usize {
         self.instances.load(Ordering::Relaxed).max(1)
     }

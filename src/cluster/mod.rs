@@ -30,7 +30,7 @@ mod spend;
 mod sync;
 mod token;
 
-pub use lease::{RETRY_MS, Scope, Want};
+pub use lease::{RETRY_MS, Scope, Terms, Want};
 pub use link::{Link, News};
 pub use spend::record as record_spend;
 

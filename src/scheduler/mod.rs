@@ -230,11 +230,11 @@ impl Scheduler {
         if wants.is_empty() {
             return Ok(());
         }
-        let (up, n, strict) = (link.is_up(), link.instances(), snap.settings.cluster_strict);
+        let terms = link.terms(snap.settings.cluster_strict);
         if take {
-            link.leases.take(&wants, now, up, n, strict)
+            link.leases.take(&wants, now, terms)
         } else {
-            link.leases.peek(&wants, now, up, n, strict)
+            link.leases.peek(&wants, now, terms)
         }
     }
 

@@ -206,10 +206,7 @@ impl Meter {
             if wants.is_empty() {
                 return Ok(());
             }
-            match link
-                .leases
-                .take(&wants, now, link.is_up(), link.instances(), strict)
-            {
+            match link.leases.take(&wants, now, link.terms(strict)) {
                 Ok(()) => return Ok(()),
                 Err((_, true)) => {
                     tokio::time::sleep(std::time::Duration::from_millis(RETRY_MS)).await

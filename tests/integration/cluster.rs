@@ -181,6 +181,25 @@ fn key_of(fake: &Fake) -> String {
 /// Limits high enough that only the load test meets them.
 const ROOMY: &str = "1000/100000/0";
 
+/// A Redis, a fake Gemini, `n` instances with roomy limits, and `accounts`
+/// (name, key) added on the first and listed by every other.
+async fn pool(n: usize, accounts: &[(&str, &str)]) -> (Redis, Fake, Vec<Levity>) {
+    let redis = Redis::start();
+    let fake = Fake::start().await;
+    let lev = instances(&redis, n).await;
+    lev[0].set("tier_limits.free", ROOMY).await;
+    for (name, key) in accounts {
+        lev[0].add_gemini(name, key, &fake.url()).await;
+    }
+    for other in &lev[1..] {
+        until(other, Duration::from_secs(1), |a| {
+            names(a).len() == accounts.len()
+        })
+        .await;
+    }
+    (redis, fake, lev)
+}
+
 #[tokio::test]
 async fn three_instances_share_accounts_keys_settings_and_sessions() {
     let redis = Redis::start();
@@ -320,19 +339,11 @@ async fn redis_dump(redis: &Redis) -> String {
 
 #[tokio::test]
 async fn a_429_on_one_instance_rests_the_account_on_all_within_100ms() {
-    let redis = Redis::start();
-    let fake = Fake::start().await;
-    let lev = instances(&redis, 3).await;
-    lev[0].set("tier_limits.free", ROOMY).await;
-    lev[0]
-        .add_gemini("bad", "AIza-fail429-000", &fake.url())
-        .await;
-    lev[0]
-        .add_gemini("good", "AIza-good-00000", &fake.url())
-        .await;
-    for other in &lev[1..] {
-        until(other, Duration::from_secs(1), |a| names(a).len() == 2).await;
-    }
+    let (_redis, fake, lev) = pool(
+        3,
+        &[("bad", "AIza-fail429-000"), ("good", "AIza-good-00000")],
+    )
+    .await;
     // The first instance tries `bad` (first in order), hears Gemini's 429
     // with its 7 s RetryInfo, and fails over to `good`.
     assert_eq!(lev[0].chat(chat("rest me", 0)).await.0, 200);
@@ -423,20 +434,12 @@ async fn three_instances_under_load_stay_within_one_per_minute_limit() {
 
 #[tokio::test]
 async fn redis_stopped_killed_and_restarted_empty_fails_no_request() {
-    let redis = Redis::start();
-    let fake = Fake::start().await;
-    let lev = instances(&redis, 3).await;
-    lev[0].set("tier_limits.free", ROOMY).await;
-    lev[0]
-        .add_gemini("acc0", "AIza-one-0000000", &fake.url())
-        .await;
-    // Its key is refused (401): the account waits for its owner.
-    lev[0]
-        .add_gemini("acc1", "AIza-fail401-000", &fake.url())
-        .await;
-    for other in &lev[1..] {
-        until(other, Duration::from_secs(1), |a| names(a).len() == 2).await;
-    }
+    // acc1's key is refused (401): the account waits for its owner.
+    let (redis, fake, lev) = pool(
+        3,
+        &[("acc0", "AIza-one-0000000"), ("acc1", "AIza-fail401-000")],
+    )
+    .await;
     let urls: Vec<String> = lev.iter().map(|l| l.url.clone()).collect();
     // Clients keep calling every instance throughout.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -561,13 +564,7 @@ async fn ask(lev: &Levity, key: &str, text: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn a_client_keys_limits_hold_across_instances() {
-    let redis = Redis::start();
-    let fake = Fake::start().await;
-    let lev = instances(&redis, 3).await;
-    lev[0].set("tier_limits.free", ROOMY).await;
-    lev[0]
-        .add_gemini("acc0", "AIza-one-0000000", &fake.url())
-        .await;
+    let (_redis, _fake, lev) = pool(3, &[("acc0", "AIza-one-0000000")]).await;
     let make = |limits: Value| {
         let lev = &lev[0];
         async move {
