@@ -74,6 +74,8 @@ pub struct Cluster {
     con: Mutex<Option<run::Con>>,
     /// Why the last connection to Redis failed, for the messages people read.
     last_error: Mutex<String>,
+    /// When a value that would not open was last reported.
+    warned_ms: std::sync::atomic::AtomicU64,
 }
 
 /// One instance as the cluster lists it.
@@ -158,6 +160,7 @@ impl Cluster {
             epoch: Mutex::new(String::new()),
             con: Mutex::new(None),
             last_error: Mutex::new(String::new()),
+            warned_ms: Default::default(),
         });
         state
             .cluster
@@ -240,10 +243,16 @@ impl Cluster {
     /// tampering) is left out, with a warning.
     fn unseal(&self, sealed: &[u8], aad: &str) -> Option<Vec<u8>> {
         let plain = self.sealer()?.unseal(sealed, aad.as_bytes()).ok();
-        if plain.is_none() {
+        // Once a minute at most: whoever can write to Redis cannot flood the log.
+        let now = crate::util::now_ms();
+        let last = self.warned_ms.load(std::sync::atomic::Ordering::Relaxed);
+        if plain.is_none() && now >= last + 60_000 {
+            self.warned_ms
+                .store(now, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(
                 field = aad,
-                "a value in Redis does not open with this cluster's key; ignored"
+                "a value in Redis does not open with this cluster's key (written by something \
+                 without the passphrase, or damaged); ignored"
             );
         }
         plain
@@ -252,6 +261,18 @@ impl Cluster {
     fn open<T: serde::de::DeserializeOwned>(&self, sealed: &[u8], aad: &str) -> Option<T> {
         serde_json::from_slice(&self.unseal(sealed, aad)?).ok()
     }
+}
+
+/// An opaque name for a field or key: what it stands for (a setting's
+/// name, a model, a session) stays inside the sealed value.
+pub(crate) fn opaque(parts: &[&str]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0x1f]);
+    }
+    crate::util::hex(&h.finalize()[..16])
 }
 
 /// A Redis address with its password replaced.

@@ -57,8 +57,11 @@ pub(super) async fn supervise(c: Arc<Cluster>) {
     loop {
         let result = tokio::select! {
             r = session(&c) => r,
-            _ = stop.wait_for(|s| *s) => return,
+            _ = stop.wait_for(|s| *s) => Err(String::new()),
         };
+        if *stop.borrow() {
+            return leave(&c).await;
+        }
         let was_up = c.link.is_up();
         c.link.set_up(false);
         *c.con.lock().expect("connection lock") = None;
@@ -77,6 +80,19 @@ pub(super) async fn supervise(c: Arc<Cluster>) {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// A server stopping takes itself off the list at once rather than being
+/// shown out of sync for a minute.
+async fn leave(c: &Cluster) {
+    let con = c.con.lock().expect("connection lock").take();
+    if let Some(mut con) = con {
+        let mut gone = redis::cmd("HDEL");
+        gone.arg(INSTANCES).arg(&c.id);
+        let _ = tokio::time::timeout(Duration::from_millis(300), gone.query_async::<()>(&mut con))
+            .await;
+    }
+    c.link.set_up(false);
 }
 
 async fn session(c: &Arc<Cluster>) -> Result<(), String> {
@@ -157,14 +173,13 @@ fn take_in(c: &Cluster, payload: &[u8]) -> bool {
     config
 }
 
+/// One field per account and topic (a model's rest, the breaker, the mark).
 pub(super) fn health_field(account: &str, told: &Told) -> String {
-    format!("{account}\x1f{}", told.topic())
+    super::opaque(&[account, &told.topic()])
 }
 
 pub(super) fn session_key(key: &str) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    format!("{PREFIX}s:{}", crate::util::hex(&digest[..16]))
+    format!("{PREFIX}s:{}", super::opaque(&[key]))
 }
 
 /// Stores and publishes a batch of this instance's news.
@@ -194,7 +209,10 @@ pub(super) fn put_health(c: &Cluster, pipe: &mut redis::Pipeline, account: &str,
     if *told == Told::Clear {
         pipe.cmd("HDEL").arg(HEALTH).arg(&field).ignore();
     } else {
-        let sealed = c.seal(&serde_json::to_vec(told).expect("serializable"), &field);
+        let sealed = c.seal(
+            &serde_json::to_vec(&(account, told)).expect("serializable"),
+            &field,
+        );
         pipe.cmd("HSET")
             .arg(HEALTH)
             .arg(&field)
@@ -309,15 +327,9 @@ fn hostname() -> String {
 }
 
 fn lease_key(a: &super::lease::Ask) -> String {
-    use sha2::Digest;
-    let model = sha2::Sha256::digest(a.scope.model.as_bytes());
-    format!(
-        "{PREFIX}l:{}:{}:{}:{}",
-        a.scope.owner,
-        crate::util::hex(&model[..8]),
-        if a.scope.day { "d" } else { "m" },
-        a.start
-    )
+    let window = if a.scope.day { "day" } else { "minute" };
+    let scope = super::opaque(&[&a.scope.owner, &a.scope.model, window]);
+    format!("{PREFIX}l:{scope}:{}", a.start)
 }
 
 /// Leases the blocks running low, and the next minute's first.

@@ -6,14 +6,12 @@ use super::link::{KeyTotals, Spent};
 use super::run::{Con, failed};
 use super::{Cluster, PREFIX};
 use crate::util::{DAY, MINUTE, now_ms};
-use sha2::Digest;
 
 /// Kept a little longer than the longest budget period (a month).
 const DAY_COUNTER_TTL_S: u64 = 40 * 86_400;
 
 fn counter(key: &str, what: &str, at: impl std::fmt::Display) -> String {
-    let name = sha2::Sha256::digest(key.as_bytes());
-    format!("{PREFIX}k:{}:{what}:{at}", crate::util::hex(&name[..8]))
+    format!("{PREFIX}k:{}:{what}:{at}", super::opaque(&[key]))
 }
 
 /// Notes what a request of client key `key` spent, as it ends.

@@ -121,8 +121,9 @@ fn table_key(table: Shared) -> String {
     format!("{PREFIX}t:{}", table.as_str())
 }
 
-fn row_aad(table: Shared, key: &str) -> String {
-    format!("{}\x1f{key}", table.as_str())
+/// A row's field in its table's hash; the row's key is sealed in the value.
+fn row_field(table: Shared, key: &str) -> String {
+    super::opaque(&[table.as_str(), key])
 }
 
 /// Merges the shared tables three ways: this file's rows, Redis's, and
@@ -150,20 +151,24 @@ pub(super) async fn config(c: &Cluster, con: &mut Con) -> Result<(), String> {
             .map_err(failed)?;
         let remote: Rows = raw
             .into_iter()
-            .filter_map(|(k, v)| {
-                let row = c.unseal(&v, &row_aad(table, &k))?;
-                Some((k, row))
+            .filter_map(|(field, v)| {
+                let (key, row): (String, String) = c.open(&v, &field)?;
+                // A value moved to another row's field is not that row.
+                (row_field(table, &key) == field).then(|| (key, row.into_bytes()))
             })
             .collect();
         let local = state.store.portable_rows(table).map_err(failed)?;
         let (push, take, rows) = merge(&base.remove(&table).unwrap_or_default(), &local, &remote);
         for (k, v) in &push {
+            let field = row_field(table, k);
             match v {
                 Some(v) => {
-                    let sealed = c.seal(v, &row_aad(table, k));
-                    pipe.cmd("HSET").arg(&hash).arg(k).arg(sealed).ignore()
+                    // Rows are JSON or a setting's text: UTF-8 either way.
+                    let row = (k, String::from_utf8_lossy(v));
+                    let sealed = c.seal(&serde_json::to_vec(&row).expect("serializable"), &field);
+                    pipe.cmd("HSET").arg(&hash).arg(&field).arg(sealed).ignore()
                 }
-                None => pipe.cmd("HDEL").arg(&hash).arg(k).ignore(),
+                None => pipe.cmd("HDEL").arg(&hash).arg(&field).ignore(),
             };
         }
         if !take.is_empty() {
@@ -246,16 +251,17 @@ async fn health(c: &Cluster, con: &mut Con, lost: bool) -> Result<(), String> {
         .map_err(failed)?;
     let mut pipe = redis::pipe();
     for (field, v) in raw {
-        let account = field.split('\x1f').next().unwrap_or_default();
-        match c.open::<Told>(&v, &field) {
-            Some(Told::Cool { cooldown, .. }) if cooldown.until_ms <= cluster_now => {
+        let Some((account, told)) = c.open::<(String, Told)>(&v, &field) else {
+            continue;
+        };
+        match told {
+            Told::Cool { cooldown, .. } if cooldown.until_ms <= cluster_now => {
                 pipe.cmd("HDEL").arg(HEALTH).arg(&field).ignore();
             }
-            Some(Told::Trip { until_ms, .. }) if until_ms <= cluster_now => {
+            Told::Trip { until_ms, .. } if until_ms <= cluster_now => {
                 pipe.cmd("HDEL").arg(HEALTH).arg(&field).ignore();
             }
-            Some(told) => state.scheduler.health.told(account, told.shifted(-offset)),
-            None => {}
+            told => state.scheduler.health.told(&account, told.shifted(-offset)),
         }
     }
     if lost {

@@ -291,7 +291,15 @@ async fn three_instances_share_accounts_keys_settings_and_sessions() {
         crate::openapi::conforms(&doc, "get", "/api/cluster", 200, &c);
     }
     let dump = redis_dump(&redis).await;
-    for secret in ["AIza-one", "acc0", "cache-first", "session one"] {
+    for secret in [
+        "AIza-one",
+        "acc0",
+        "cache-first",
+        "scheduling",
+        "tier_limits",
+        "gemini-2.5-flash",
+        "session one",
+    ] {
         assert!(
             !dump.contains(secret),
             "Redis holds `{secret}` in plain text"
@@ -564,7 +572,7 @@ async fn ask(lev: &Levity, key: &str, text: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn a_client_keys_limits_hold_across_instances() {
-    let (_redis, _fake, lev) = pool(3, &[("acc0", "AIza-one-0000000")]).await;
+    let (redis, _fake, lev) = pool(3, &[("acc0", "AIza-one-0000000")]).await;
     let make = |limits: Value| {
         let lev = &lev[0];
         async move {
@@ -629,6 +637,10 @@ async fn a_client_keys_limits_hold_across_instances() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    let dump = redis_dump(&redis).await;
+    for name in ["six a minute", "one dollar", "gemini-2.5-flash"] {
+        assert!(!dump.contains(name), "Redis holds `{name}` in plain text");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -691,6 +703,16 @@ async fn a_change_made_while_an_instance_was_stopped_reaches_the_cluster() {
     // Stopped, its file edited directly (as `levity account ...` does with
     // no server running), then started again.
     let dir = lev.pop().unwrap().stop().await;
+    // A server that stops takes itself off the list at once.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let (_, c) = lev[0].admin(Method::GET, "/cluster", None).await;
+        if c["instances"].as_array().map_or(0, Vec::len) == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{c}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     {
         let store =
             levity::store::Store::open(&dir.path().join("levity.redb"), Some("test passphrase"))
