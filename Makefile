@@ -12,7 +12,7 @@ UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.con
 CLIENTS    := tests/clients/node_modules/.installed
 ARGS       ?=
 
-.PHONY: run build ui test check fmt clean dist test-dist bench fuzz soak
+.PHONY: run build ui test check fmt clean dist test-dist bench bench-check bench-baseline fuzz soak
 
 run: build
 	./target/release/levity $(ARGS)
@@ -65,6 +65,18 @@ bench:
 	bench/run.sh
 	python3 bench/sticky.py
 	$(CARGO) bench --bench translate
+	python3 bench/criterion_check.py
+
+# Translation and stream-encoding figures (criterion) against the committed
+# baseline, bench/criterion-baseline.json: fails when one is 25 % slower
+# (issue #21). `make bench-baseline` rewrites the baseline from a run.
+bench-check:
+	$(CARGO) bench --bench translate -- --warm-up-time 1 --measurement-time 3
+	python3 bench/criterion_check.py
+
+bench-baseline:
+	$(CARGO) bench --bench translate
+	python3 bench/criterion_check.py --update
 
 # Steady mixed load with ~5 % upstream faults for SOAK_MINUTES (30); writes
 # SOAK.md. Never part of `make test`.

@@ -1,10 +1,15 @@
-//! Micro-benchmarks of translation alone (no IO): the captured Claude Code
-//! request (57 KB, 12 tools) decoded and encoded for Gemini, an OpenAI Chat
-//! request for Gemini, and a Gemini answer back to each client protocol.
+//! Micro-benchmarks of translation alone (no IO), every direction levity
+//! takes: each client protocol's request decoded, the captured Claude Code
+//! request (57 KB, 12 tools) encoded for every upstream, an answer decoded
+//! from Gemini and encoded for every client, and streams: each client's
+//! encoder fed one answer's events, and Gemini's stream decoded (per
+//! answer of 50 chunks, so a chunk costs a fiftieth).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use levity::protocol::{anthropic, gemini, openai_chat};
+use levity::canonical::{Event, Finish, Usage};
+use levity::protocol::{StreamDecode, anthropic, gemini, openai_chat, openai_responses};
 use std::hint::black_box;
+use std::sync::Arc;
 
 fn fixture() -> Vec<u8> {
     let text = std::fs::read_to_string(concat!(
@@ -16,12 +21,80 @@ fn fixture() -> Vec<u8> {
     serde_json::to_vec(&v["body"]).unwrap()
 }
 
-fn bench(c: &mut Criterion) {
+/// Reasoning state is sealed for Responses clients; the bench's vault keeps it plain.
+struct Plain;
+
+impl openai_responses::Vault for Plain {
+    fn seal(&self, plain: &[u8]) -> String {
+        String::from_utf8_lossy(plain).into_owned()
+    }
+
+    fn open(&self, sealed: &str) -> Option<Vec<u8>> {
+        Some(sealed.as_bytes().to_vec())
+    }
+}
+
+/// One streamed answer as canonical events: a start, 50 words, usage, a finish.
+fn answer_events() -> Vec<Event> {
+    let mut events = vec![Event::Start {
+        id: "r1".into(),
+        model: "gemini-2.5-flash".into(),
+    }];
+    events.extend((0..50).map(|i| Event::TextDelta(format!("word{i} "))));
+    events.push(Event::Usage(Usage {
+        input_tokens: 12,
+        output_tokens: 50,
+        ..Usage::default()
+    }));
+    events.push(Event::Finish(Finish::Stop));
+    events
+}
+
+fn requests(c: &mut Criterion) {
     let claude = fixture();
+    // What bench/criterion_check.py divides every figure by, so that the
+    // committed baseline holds on a faster or slower machine.
+    c.bench_function(
+        "calibration: the 57 KB request parsed as a JSON value",
+        |b| {
+            b.iter(|| {
+                black_box(serde_json::from_slice::<serde_json::Value>(black_box(&claude)).unwrap())
+            })
+        },
+    );
     c.bench_function("claude code request -> gemini (decode + encode)", |b| {
         b.iter(|| {
             let req = anthropic::decode_request(black_box(&claude)).unwrap();
             black_box(gemini::encode_request(&req, "gemini-2.5-pro"))
+        })
+    });
+    c.bench_function("decode: claude code request (anthropic)", |b| {
+        b.iter(|| black_box(anthropic::decode_request(black_box(&claude)).unwrap()))
+    });
+    let req = anthropic::decode_request(&claude).unwrap();
+    c.bench_function("encode: claude code request -> gemini", |b| {
+        b.iter(|| black_box(gemini::encode_request(black_box(&req), "gemini-2.5-pro")))
+    });
+    c.bench_function("encode: claude code request -> anthropic", |b| {
+        b.iter(|| {
+            black_box(anthropic::encode_request(
+                black_box(&req),
+                "claude-sonnet-4-5",
+                true,
+            ))
+        })
+    });
+    c.bench_function("encode: claude code request -> openai chat", |b| {
+        b.iter(|| black_box(openai_chat::encode_request(black_box(&req), "gpt-4o", true)))
+    });
+    c.bench_function("encode: claude code request -> openai responses", |b| {
+        b.iter(|| {
+            black_box(openai_responses::encode_request(
+                black_box(&req),
+                "gpt-5",
+                true,
+                "acc",
+            ))
         })
     });
     let chat = br#"{"model":"gpt-4o","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hello there"}],"temperature":0.2}"#;
@@ -31,22 +104,117 @@ fn bench(c: &mut Criterion) {
             black_box(gemini::encode_request(&req, "gemini-2.5-flash"))
         })
     });
-    let answer = br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello! How can I help you today?"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":9,"totalTokenCount":21},"modelVersion":"gemini-2.5-flash","responseId":"r1"}"#;
-    c.bench_function("gemini answer -> openai chat", |b| {
+    let responses = br#"{"model":"gpt-5","instructions":"Be brief.","input":[{"role":"user","content":[{"type":"input_text","text":"hello there"}]}],"stream":true}"#;
+    c.bench_function("small openai responses request -> gemini", |b| {
         b.iter(|| {
-            let resp = gemini::decode_response(black_box(answer), "id".into(), "gemini-2.5-flash")
-                .unwrap();
-            black_box(openai_chat::encode_response(&resp, 0))
+            let req = openai_responses::decode_request(black_box(responses), &Plain).unwrap();
+            black_box(gemini::encode_request(&req, "gemini-2.5-flash"))
         })
     });
-    c.bench_function("gemini answer -> anthropic", |b| {
+    let native = br#"{"systemInstruction":{"parts":[{"text":"Be brief."}]},"contents":[{"role":"user","parts":[{"text":"hello there"}]}]}"#;
+    c.bench_function("small gemini request -> anthropic", |b| {
         b.iter(|| {
-            let resp = gemini::decode_response(black_box(answer), "id".into(), "gemini-2.5-flash")
+            let req = gemini::client::decode_request(black_box(native), "gemini-2.5-flash", false)
                 .unwrap();
-            black_box(anthropic::encode_response(&resp))
+            black_box(anthropic::encode_request(&req, "claude-sonnet-4-5", false))
         })
     });
 }
 
-criterion_group!(benches, bench);
+fn answers(c: &mut Criterion) {
+    let answer = br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello! How can I help you today?"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":9,"totalTokenCount":21},"modelVersion":"gemini-2.5-flash","responseId":"r1"}"#;
+    let decode = || gemini::decode_response(black_box(answer), "id".into(), "gemini-2.5-flash");
+    c.bench_function("gemini answer -> openai chat", |b| {
+        b.iter(|| black_box(openai_chat::encode_response(&decode().unwrap(), 0)))
+    });
+    c.bench_function("gemini answer -> anthropic", |b| {
+        b.iter(|| black_box(anthropic::encode_response(&decode().unwrap())))
+    });
+    c.bench_function("gemini answer -> openai responses", |b| {
+        b.iter(|| {
+            black_box(openai_responses::encode_response(
+                &decode().unwrap(),
+                0,
+                &Plain,
+            ))
+        })
+    });
+    c.bench_function("gemini answer -> gemini client", |b| {
+        b.iter(|| black_box(gemini::client::encode_response(&decode().unwrap())))
+    });
+}
+
+/// Benchmarks one client's stream encoder: a fresh encoder per answer (as
+/// per request), fed every event of it.
+macro_rules! encode_stream {
+    ($c:expr, $name:expr, $events:expr, $make:expr) => {
+        $c.bench_function($name, |b| {
+            let mut out = Vec::with_capacity(16 * 1024);
+            b.iter(|| {
+                out.clear();
+                let mut encoder = $make;
+                for ev in $events {
+                    encoder.event(black_box(ev), &mut out);
+                }
+                encoder.done(&mut out);
+                black_box(out.len())
+            })
+        })
+    };
+}
+
+fn streams(c: &mut Criterion) {
+    let events = &answer_events();
+    encode_stream!(
+        c,
+        "stream: 50-chunk answer -> openai chat",
+        events,
+        openai_chat::ChunkEncoder::new("gemini-2.5-flash", 0, true)
+    );
+    encode_stream!(
+        c,
+        "stream: 50-chunk answer -> anthropic",
+        events,
+        anthropic::EventEncoder::new("gemini-2.5-flash")
+    );
+    encode_stream!(
+        c,
+        "stream: 50-chunk answer -> openai responses",
+        events,
+        openai_responses::EventEncoder::new("gemini-2.5-flash", 0, Arc::new(Plain))
+    );
+    encode_stream!(
+        c,
+        "stream: 50-chunk answer -> gemini sse",
+        events,
+        gemini::client::StreamEncoder::new("gemini-2.5-flash", true)
+    );
+
+    let chunks: Vec<Vec<u8>> = (0..50)
+        .map(|i| {
+            let last = if i == 49 {
+                r#","finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":50,"totalTokenCount":62}"#
+            } else {
+                "}]"
+            };
+            format!(
+                r#"{{"candidates":[{{"content":{{"role":"model","parts":[{{"text":"word{i} "}}]}}{last},"modelVersion":"gemini-2.5-flash","responseId":"r1"}}"#
+            )
+            .into_bytes()
+        })
+        .collect();
+    c.bench_function("stream: 50 gemini chunks decoded", |b| {
+        let mut events = Vec::with_capacity(64);
+        b.iter(|| {
+            let mut decoder = gemini::StreamDecoder::new("r1".into(), "gemini-2.5-flash");
+            events.clear();
+            for chunk in &chunks {
+                decoder.data(black_box(chunk), &mut events).unwrap();
+            }
+            black_box(events.len())
+        })
+    });
+}
+
+criterion_group!(benches, requests, answers, streams);
 criterion_main!(benches);
