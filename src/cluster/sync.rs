@@ -136,7 +136,10 @@ pub(super) async fn config(c: &Cluster, con: &mut Con) -> Result<(), String> {
     };
     let epoch = c.epoch.lock().expect("epoch lock").clone();
     let (base_epoch, mut base) = state.store.cluster_base().map_err(failed)?;
-    if base_epoch != epoch {
+    // The base is written only when the agreement moved: a sync that
+    // changed nothing costs the data file no write.
+    let mut moved = base_epoch != epoch;
+    if moved {
         base.clear();
     }
     let mut pipe = redis::pipe();
@@ -158,7 +161,9 @@ pub(super) async fn config(c: &Cluster, con: &mut Con) -> Result<(), String> {
             })
             .collect();
         let local = state.store.portable_rows(table).map_err(failed)?;
-        let (push, take, rows) = merge(&base.remove(&table).unwrap_or_default(), &local, &remote);
+        let before = base.remove(&table).unwrap_or_default();
+        let (push, take, rows) = merge(&before, &local, &remote);
+        moved |= rows != before;
         for (k, v) in &push {
             let field = row_field(table, k);
             match v {
@@ -182,10 +187,12 @@ pub(super) async fn config(c: &Cluster, con: &mut Con) -> Result<(), String> {
         publish(c, &mut pipe, vec![Body::Config]);
         pipe.query_async::<()>(con).await.map_err(failed)?;
     }
-    state
-        .store
-        .save_cluster_base(&epoch, &agreed)
-        .map_err(failed)?;
+    if moved {
+        state
+            .store
+            .save_cluster_base(&epoch, &agreed)
+            .map_err(failed)?;
+    }
     *c.digest.lock().expect("digest lock") = digest(&agreed);
     if applied {
         state.rebuild().map_err(failed)?;

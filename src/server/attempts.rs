@@ -12,7 +12,7 @@ use crate::store::Account;
 use crate::util::now_ms;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// One request's journey through the account pool.
 #[derive(Clone)]
@@ -146,7 +146,13 @@ impl Plan {
                             Error::new(Kind::Timeout, "the request deadline passed")
                         }));
                     }
-                    info!(req = %self.id, account = %account.name, wait_ms = ms, "{why}");
+                    // A cluster's lease block arrives within milliseconds and may be
+                    // waited for many times a second: a line only when debugging.
+                    if ms >= 1_000 {
+                        info!(req = %self.id, account = %account.name, wait_ms = ms, "{why}");
+                    } else {
+                        debug!(req = %self.id, account = %account.name, wait_ms = ms, "{why}");
+                    }
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                     // Back from its rest, the account may be tried again.
                     tried.retain(|id| *id != account.id);
