@@ -4,6 +4,7 @@
 //! protocol is one module that speaks canonical, not one adapter per pair.
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// One chat request, as every protocol can express it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -178,7 +179,93 @@ pub struct Tool {
     pub name: String,
     pub description: Option<String>,
     /// A JSON Schema as the client sent it; upstream encoders clean it for their target.
-    pub parameters: Value,
+    pub parameters: Schema,
+}
+
+/// A JSON Schema kept as the text the client sent, not parsed into a tree:
+/// clients resend the same tools every turn (Claude Code: 12 tools, 32 KB),
+/// so encoders copy it through or clean it once per distinct text (Gemini).
+#[derive(Debug, Clone)]
+pub struct Schema(Box<RawValue>);
+
+impl Schema {
+    /// `{"type":"object","properties":{}}`: a tool that takes no arguments.
+    pub fn no_arguments() -> Schema {
+        Schema::from_value(&serde_json::json!({"type": "object", "properties": {}}))
+    }
+
+    pub fn from_value(value: &Value) -> Schema {
+        Schema(serde_json::value::to_raw_value(value).expect("a JSON value serializes"))
+    }
+
+    /// The schema's JSON text, as the client wrote it.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The schema as a tree, for encoders that rewrite it.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.0.get()).expect("a raw value holds valid JSON")
+    }
+}
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Schema) -> bool {
+        self.text() == other.text()
+    }
+}
+
+/// Deepest nesting a schema may have: far beyond any real tool's, and below
+/// serde_json's parse limit (128), which scanning raw text does not apply.
+pub const SCHEMA_NESTING: usize = 64;
+
+impl<'de> serde::Deserialize<'de> for Schema {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Schema, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        if !nesting_within(raw.get().as_bytes(), SCHEMA_NESTING) {
+            return Err(serde::de::Error::custom(format_args!(
+                "a tool schema nests deeper than {SCHEMA_NESTING} levels"
+            )));
+        }
+        Ok(Schema(raw))
+    }
+}
+
+/// Whether valid JSON `text` nests objects and arrays at most `limit` deep.
+fn nesting_within(text: &[u8], limit: usize) -> bool {
+    // Fewer brackets than the limit cannot nest deeper: the usual case, and
+    // one quick count.
+    // (`|`, not `||`: a branch-free sum the compiler vectorizes.)
+    let opening = text
+        .iter()
+        .map(|&c| u32::from((c == b'{') | (c == b'[')))
+        .sum::<u32>();
+    if opening as usize <= limit {
+        return true;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &c in text {
+        match (in_string, c) {
+            (true, _) if escaped => escaped = false,
+            (true, b'\\') => escaped = true,
+            (true, b'"') | (false, b'"') => in_string = !in_string,
+            (false, b'{' | b'[') => {
+                depth += 1;
+                if depth > limit {
+                    return false;
+                }
+            }
+            (false, b'}' | b']') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
+}
+
+impl serde::Serialize for Schema {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
 }
 
 impl Tool {
@@ -188,7 +275,7 @@ impl Tool {
             kind: ToolKind::WebSearch,
             name: "web_search".into(),
             description: None,
-            parameters: Value::Null,
+            parameters: Schema::from_value(&Value::Null),
         }
     }
 }
@@ -488,4 +575,28 @@ pub fn model_name_error(name: &str) -> Option<String> {
         return None;
     };
     Some(format!("model name `{}` {why}", name.escape_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_is_refused_past_its_nesting_limit_brackets_in_strings_aside() {
+        let nest = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let parse = |text: &str| serde_json::from_str::<Schema>(text);
+        assert!(parse(&nest(SCHEMA_NESTING)).is_ok());
+        let err = parse(&nest(SCHEMA_NESTING + 1)).unwrap_err().to_string();
+        assert!(err.contains("nests deeper than 64 levels"), "{err}");
+        // Brackets and escaped quotes inside strings are text, not nesting.
+        let wide = format!(
+            r#"{{"description": "{} \"{{[", "items": {}}}"#,
+            "{[".repeat(200),
+            nest(10)
+        );
+        assert!(parse(&wide).is_ok());
+        // Many brackets side by side are not deep.
+        let flat = format!("[{}]", vec!["[1]"; 200].join(","));
+        assert!(parse(&flat).is_ok());
+    }
 }

@@ -4,10 +4,23 @@
 
 pub mod anthropic;
 pub mod gemini;
+pub mod memo;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod passthrough;
 pub mod sse;
+
+/// A client's request body as `T`. UTF-8 is checked once for the whole body,
+/// so serde_json does not check each string and each raw schema again.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, crate::error::Error> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        crate::error::Error::invalid(format!(
+            "invalid request body: not UTF-8 at byte {}",
+            e.valid_up_to()
+        ))
+    })?;
+    serde_json::from_str(text).map_err(|e| crate::error::Error::from_json(&e))
+}
 
 /// The wire protocols, named apart from the modules that speak them: what
 /// an upstream kind answers in (`provider::Descriptor::protocol`) and what a

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::sync::Arc;
 
 #[derive(Serialize, Deserialize, Debug, Default, Clone)]
 #[serde(rename_all = "camelCase")]
@@ -20,6 +22,14 @@ pub struct Content {
 pub struct PartOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// `text` already written as a JSON string, from the memo: a long text
+    /// a session resends is escaped once (`protocol::memo`).
+    #[serde(
+        rename = "text",
+        skip_serializing_if = "Option::is_none",
+        skip_deserializing
+    )]
+    pub text_json: Option<Arc<RawValue>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thought: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -2,8 +2,8 @@
 
 use super::types::*;
 use crate::canonical::{
-    Effort, Image, Message, Params, Part, Reasoning, Request, Role, Signature, Tool, ToolCall,
-    ToolChoice, ToolKind,
+    Effort, Image, Message, Params, Part, Reasoning, Request, Role, Schema, Signature, Tool,
+    ToolCall, ToolChoice, ToolKind,
 };
 use crate::error::Error;
 use crate::protocol::anthropic::signature::{Slot, from_wire};
@@ -15,7 +15,7 @@ const BILLING_HEADER: &str = "x-anthropic-billing-header:";
 
 /// Parses and validates a Messages body.
 pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
-    let req: MessagesRequest = serde_json::from_slice(body).map_err(|e| Error::from_json(&e))?;
+    let req: MessagesRequest = crate::protocol::parse_body(body)?;
     if req.messages.is_empty() {
         return Err(Error::invalid_param(
             "messages",
@@ -133,9 +133,7 @@ fn tool_of(t: ToolIn) -> Option<Tool> {
         kind,
         name: t.name,
         description: t.description,
-        parameters: t
-            .input_schema
-            .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+        parameters: t.input_schema.unwrap_or_else(Schema::no_arguments),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Serde types for the Anthropic Messages wire format. Unknown fields are
 //! ignored, so new client options never break a request.
 
+use crate::canonical::Schema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -118,7 +119,7 @@ pub struct ToolIn {
     pub kind: Option<String>,
     pub name: String,
     pub description: Option<String>,
-    pub input_schema: Option<Value>,
+    pub input_schema: Option<Schema>,
 }
 
 #[derive(Debug, Deserialize)]

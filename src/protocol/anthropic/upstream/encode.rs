@@ -1,7 +1,8 @@
 //! Canonical request → the body the Anthropic API takes, and the cleaning of
 //! a native client's history before it passes through (`sanitize_native`).
 
-use crate::canonical::{Image, Origin, Part, Request, Role, ToolChoice, ToolKind};
+use crate::canonical::{Image, Origin, Part, Request, Role, Schema, ToolChoice, ToolKind};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 fn image_block(img: &Image) -> Value {
@@ -93,18 +94,21 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
     if !req.system.is_empty() {
         body.insert("system".into(), json!(req.system.join("\n\n")));
     }
-    let mut tools: Vec<Value> = Vec::new();
-    for t in &req.tools {
-        tools.push(match t.kind {
-            ToolKind::Function => {
-                json!({"name": t.name, "description": t.description, "input_schema": t.parameters})
-            }
-            ToolKind::WebSearch => json!({"type": "web_search_20250305", "name": "web_search"}),
-        });
-    }
-    if !tools.is_empty() {
-        body.insert("tools".into(), Value::Array(tools));
-    }
+    let tools = req
+        .tools
+        .iter()
+        .map(|t| match t.kind {
+            ToolKind::Function => ToolOut::Function {
+                name: &t.name,
+                description: t.description.as_deref(),
+                input_schema: &t.parameters,
+            },
+            ToolKind::WebSearch => ToolOut::WebSearch {
+                kind: "web_search_20250305",
+                name: "web_search",
+            },
+        })
+        .collect();
     if let Some(c) = &req.tool_choice {
         body.insert(
             "tool_choice".into(),
@@ -156,7 +160,32 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
     if stream {
         body.insert("stream".into(), json!(true));
     }
-    serde_json::to_vec(&body).expect("serializing owned data cannot fail")
+    serde_json::to_vec(&Body { body, tools }).expect("serializing owned data cannot fail")
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(flatten)]
+    body: Map<String, Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<ToolOut<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ToolOut<'a> {
+    Function {
+        name: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<&'a str>,
+        /// Copied through as the client wrote it.
+        input_schema: &'a Schema,
+    },
+    WebSearch {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        name: &'static str,
+    },
 }
 
 /// A native client's body on its way to Anthropic: thinking blocks another

@@ -3,7 +3,7 @@
 
 use super::types::{ClientRequest, Sampling};
 use crate::canonical::{
-    Effort, Image, Message, Origin, Params, Part, Reasoning, Request, ResponseFormat, Role,
+    Effort, Image, Message, Origin, Params, Part, Reasoning, Request, ResponseFormat, Role, Schema,
     Signature, Tool, ToolCall, ToolChoice, ToolKind,
 };
 use crate::error::Error;
@@ -15,7 +15,7 @@ use std::collections::HashMap;
 /// Parses a Gemini request for `model` (from the path). Tool calls without
 /// ids get ids from their name and position, which their responses match.
 pub fn decode_request(body: &[u8], model: &str, stream: bool) -> Result<Request, Error> {
-    let req: ClientRequest = serde_json::from_slice(body).map_err(|e| Error::from_json(&e))?;
+    let req: ClientRequest = crate::protocol::parse_body(body)?;
     if req.contents.is_empty() {
         return Err(Error::invalid_param(
             "contents",
@@ -124,8 +124,9 @@ pub fn decode_request(body: &[u8], model: &str, stream: bool) -> Result<Request,
                     .get("parametersJsonSchema")
                     .or_else(|| d.get("parameters"))
                     .cloned()
-                    .map(lowercase_types)
-                    .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                    .map_or_else(Schema::no_arguments, |s| {
+                        Schema::from_value(&lowercase_types(s))
+                    }),
             });
         }
         if t.get("googleSearch").is_some() || t.get("googleSearchRetrieval").is_some() {

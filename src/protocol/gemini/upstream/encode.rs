@@ -3,12 +3,16 @@
 use super::schema::clean_schema;
 use super::types::*;
 use crate::canonical::{
-    Effort, Image, Message, Origin, Part, Request, ResponseFormat, Role, ToolChoice, ToolKind,
+    Effort, Image, Message, Origin, Part, Request, ResponseFormat, Role, Tool, ToolChoice, ToolKind,
 };
 use crate::catalogue::Thinking;
 use crate::protocol::gemini::types::*;
+use crate::protocol::memo;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Gemini 3 rejects a replayed function call without its thought signature; this
 /// sentinel is Google's documented way to replay history that lost it.
@@ -103,21 +107,14 @@ fn build(req: &Request, model: &str) -> GenerateRequest {
 
     let system_instruction = (!req.system.is_empty()).then(|| Content {
         role: None,
-        parts: vec![PartOut {
-            text: Some(req.system.join("\n\n")),
-            ..Default::default()
-        }],
+        parts: vec![text_part(&req.system.join("\n\n"))],
     });
 
-    let functions: Vec<FunctionDeclaration> = req
+    let functions: Vec<_> = req
         .tools
         .iter()
         .filter(|t| t.kind == ToolKind::Function)
-        .map(|t| FunctionDeclaration {
-            name: t.name.clone(),
-            description: t.description.clone(),
-            parameters: parameters_of(&t.parameters),
-        })
+        .map(declaration)
         .collect();
     let mut tools = Vec::new();
     if !functions.is_empty() {
@@ -244,6 +241,58 @@ fn thinking_of(req: &Request, model: &str) -> Option<ThinkingConfig> {
     })
 }
 
+/// Texts at least this long are taken from the memo: what a session resends
+/// each turn (system prompt, pasted files, earlier answers) is escaped once.
+const LONG_TEXT: usize = 256;
+
+fn text_part(text: &str) -> PartOut {
+    if text.len() >= LONG_TEXT {
+        PartOut {
+            text_json: Some(memo::json_string(text)),
+            ..Default::default()
+        }
+    } else {
+        PartOut {
+            text: Some(text.to_string()),
+            ..Default::default()
+        }
+    }
+}
+
+/// `tool` as one entry of Gemini's `functionDeclarations`, built once per
+/// distinct name, description and schema (the cleaning is the costly part).
+fn declaration(tool: &Tool) -> Arc<RawValue> {
+    #[derive(Serialize)]
+    struct Declaration<'a> {
+        name: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        parameters: Option<Value>,
+    }
+    let description = tool.description.as_deref();
+    let key = [
+        "gemini declaration",
+        &tool.name,
+        if description.is_some() {
+            "described"
+        } else {
+            "bare"
+        },
+        description.unwrap_or(""),
+        tool.parameters.text(),
+    ];
+    memo::remembered(&key, || {
+        serde_json::value::to_raw_value(&Declaration {
+            name: &tool.name,
+            description,
+            parameters: parameters_of(&tool.parameters.to_value()),
+        })
+        .expect("a declaration serializes")
+        .into()
+    })
+}
+
 /// Function parameters in the subset Gemini accepts. An object schema with no
 /// properties is left out: Gemini rejects an OBJECT with empty `properties`.
 fn parameters_of(schema: &Value) -> Option<Value> {
@@ -266,10 +315,7 @@ fn parts_of(
     for part in &msg.parts {
         match part {
             Part::Text(t) if t.is_empty() => {}
-            Part::Text(t) => out.push(PartOut {
-                text: Some(t.clone()),
-                ..Default::default()
-            }),
+            Part::Text(t) => out.push(text_part(t)),
             Part::Image(img) => out.push(image_part(img)),
             Part::ToolCall(call) => {
                 // Only a signature this model made goes back; history from
@@ -321,10 +367,9 @@ fn parts_of(
                 signature: Some(sig),
                 redacted: false,
             } if sig.for_origin(origin).is_some() => out.push(PartOut {
-                text: Some(text.clone()),
                 thought: Some(true),
                 thought_signature: Some(sig.value.clone()),
-                ..Default::default()
+                ..text_part(text)
             }),
             Part::Thinking { .. } => {}
         }
@@ -384,5 +429,49 @@ fn tool_response(content: &[Part], is_error: bool) -> Value {
         Ok(Value::Object(obj)) if !is_error => Value::Object(obj),
         Ok(v) if !text.trim().is_empty() => json!({ key: v }),
         _ => json!({ key: text }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::Schema;
+
+    #[test]
+    fn long_texts_and_tools_from_the_memo_read_as_written() {
+        let long = format!("line \"one\"\n{}", "é".repeat(300));
+        let tool = |description: Option<&str>| Tool {
+            kind: ToolKind::Function,
+            name: "lookup".into(),
+            description: description.map(str::to_string),
+            parameters: Schema::from_value(&json!({"type": "object", "properties": {}})),
+        };
+        let req = Request {
+            system: vec![long.clone()],
+            messages: vec![Message {
+                role: Role::User,
+                parts: vec![Part::Text(long.clone()), Part::Text("hi".into())],
+            }],
+            tools: vec![tool(Some("")), tool(None)],
+            ..Request::default()
+        };
+        // Twice: the second encoding is all memo hits.
+        for _ in 0..2 {
+            let body: Value =
+                serde_json::from_slice(&encode_request(&req, "gemini-2.5-flash")).unwrap();
+            assert_eq!(
+                body["systemInstruction"],
+                json!({"parts": [{"text": long}]})
+            );
+            assert_eq!(
+                body["contents"],
+                json!([{"role": "user", "parts": [{"text": long}, {"text": "hi"}]}])
+            );
+            // An empty description is not a missing one.
+            assert_eq!(
+                body["tools"][0]["functionDeclarations"],
+                json!([{"name": "lookup", "description": ""}, {"name": "lookup"}])
+            );
+        }
     }
 }

@@ -4,6 +4,8 @@
 use crate::protocol::gemini::types::Content;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::sync::Arc;
 
 #[derive(Serialize, Debug, Default)]
 #[serde(rename_all = "camelCase")]
@@ -24,18 +26,10 @@ pub struct GenerateRequest {
 #[serde(rename_all = "camelCase")]
 pub struct ToolOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub function_declarations: Vec<FunctionDeclaration>,
+    /// Each built once per distinct tool (`protocol::memo`).
+    pub function_declarations: Vec<Arc<RawValue>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub google_search: Option<serde_json::Map<String, Value>>,
-}
-
-#[derive(Serialize, Debug)]
-pub struct FunctionDeclaration {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Value>,
 }
 
 #[derive(Serialize, Debug)]

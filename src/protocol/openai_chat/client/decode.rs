@@ -2,15 +2,15 @@
 
 use super::types::*;
 use crate::canonical::{
-    Effort, Image, Message, Params, Part, Reasoning, Request, ResponseFormat, Role, Tool, ToolCall,
-    ToolChoice, ToolKind,
+    Effort, Image, Message, Params, Part, Reasoning, Request, ResponseFormat, Role, Schema, Tool,
+    ToolCall, ToolChoice, ToolKind,
 };
 use crate::error::Error;
 use serde_json::Value;
 
 /// Parses and validates a Chat Completions body.
 pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
-    let req: ChatRequest = serde_json::from_slice(body).map_err(|e| Error::from_json(&e))?;
+    let req: ChatRequest = crate::protocol::parse_body(body)?;
     if req.messages.is_empty() {
         return Err(Error::invalid_param(
             "messages",
@@ -92,10 +92,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
                 kind: ToolKind::Function,
                 name: t.function.name,
                 description: t.function.description,
-                parameters: t
-                    .function
-                    .parameters
-                    .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+                parameters: t.function.parameters.unwrap_or_else(Schema::no_arguments),
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -1,6 +1,7 @@
 //! Serde types for the Chat Completions wire format. Unknown fields are
 //! ignored so newer clients keep working.
 
+use crate::canonical::Schema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -120,7 +121,7 @@ fn function_type() -> String {
 pub struct FunctionDef {
     pub name: String,
     pub description: Option<String>,
-    pub parameters: Option<Value>,
+    pub parameters: Option<Schema>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,7 +2,7 @@
 //! the client speaks another protocol (Claude Code to DeepSeek).
 
 use crate::canonical::{
-    Effort, Image, Part, Request, ResponseFormat, Role, ToolChoice, ToolKind, text_of,
+    Effort, Image, Part, Request, ResponseFormat, Role, Schema, ToolChoice, ToolKind, text_of,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -26,13 +26,29 @@ struct Body<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<i64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    tools: Vec<Value>,
+    tools: Vec<ToolOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_choice: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_format: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reasoning_effort: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ToolOut<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: FunctionOut<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionOut<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    /// Copied through as the client wrote it.
+    parameters: &'a Schema,
 }
 
 fn image_url(img: &Image) -> Value {
@@ -100,7 +116,14 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
         .tools
         .iter()
         .filter(|t| t.kind == ToolKind::Function)
-        .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
+        .map(|t| ToolOut {
+            kind: "function",
+            function: FunctionOut {
+                name: &t.name,
+                description: t.description.as_deref(),
+                parameters: &t.parameters,
+            },
+        })
         .collect();
     let tool_choice = req.tool_choice.as_ref().map(|c| match c {
         ToolChoice::Auto => json!("auto"),

@@ -4,7 +4,7 @@ use super::Vault;
 use super::encode::CompactionState;
 use super::types::*;
 use crate::canonical::{
-    Effort, Image, Message, Origin, Params, Part, Reasoning, Request, ResponseFormat, Role,
+    Effort, Image, Message, Origin, Params, Part, Reasoning, Request, ResponseFormat, Role, Schema,
     Signature, Tool, ToolCall, ToolChoice, ToolKind,
 };
 use crate::error::Error;
@@ -98,7 +98,7 @@ fn opened_summary(vault: &dyn Vault, sealed: &str) -> Option<String> {
 
 /// Parses and validates a Responses body.
 pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> {
-    let req: ResponsesRequest = serde_json::from_slice(body).map_err(|e| Error::from_json(&e))?;
+    let req: ResponsesRequest = crate::protocol::parse_body(body)?;
     let mut system: Vec<String> = req
         .instructions
         .into_iter()
@@ -309,9 +309,6 @@ fn function_tool(t: &ToolIn, namespace: Option<&str>) -> Tool {
             None => name,
         },
         description: t.description.clone(),
-        parameters: t
-            .parameters
-            .clone()
-            .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+        parameters: t.parameters.clone().unwrap_or_else(Schema::no_arguments),
     }
 }

@@ -1,5 +1,6 @@
 //! Serde types for the Responses wire format that levity reads.
 
+use crate::canonical::Schema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -34,7 +35,7 @@ pub struct ToolIn {
     pub kind: String,
     pub name: Option<String>,
     pub description: Option<String>,
-    pub parameters: Option<Value>,
+    pub parameters: Option<Schema>,
     /// The function tools of a `namespace` tool.
     #[serde(default)]
     pub tools: Vec<ToolIn>,

@@ -5,11 +5,28 @@
 //! which only the account that made it receives back.
 
 use crate::canonical::{
-    Effort, Origin, Part, Request, ResponseFormat, Role, ToolCall, ToolChoice, ToolKind, text_of,
+    Effort, Origin, Part, Request, ResponseFormat, Role, Schema, ToolCall, ToolChoice, ToolKind,
+    text_of,
 };
 use crate::protocol::openai_responses::NAMESPACE_SEP;
 use serde::Serialize;
 use serde_json::{Value, json};
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ToolOut<'a> {
+    Function {
+        name: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<&'a str>,
+        /// Copied through as the client wrote it.
+        parameters: &'a Schema,
+        /// Responses makes function tools strict unless told otherwise,
+        /// which most clients' schemas (optional properties) would fail.
+        strict: bool,
+    },
+    WebSearch,
+}
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -24,7 +41,7 @@ struct Body<'a> {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     stream: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    tools: Vec<Value>,
+    tools: Vec<ToolOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_choice: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,17 +144,13 @@ pub fn encode_request(req: &Request, model: &str, stream: bool, account: &str) -
         .tools
         .iter()
         .map(|t| match t.kind {
-            // Responses makes function tools strict unless told otherwise,
-            // which most clients' schemas (optional properties) would fail.
-            ToolKind::Function => {
-                let mut f = json!({"type": "function", "name": t.name,
-                    "parameters": t.parameters, "strict": false});
-                if let Some(d) = &t.description {
-                    f["description"] = json!(d);
-                }
-                f
-            }
-            ToolKind::WebSearch => json!({"type": "web_search"}),
+            ToolKind::Function => ToolOut::Function {
+                name: &t.name,
+                description: t.description.as_deref(),
+                parameters: &t.parameters,
+                strict: false,
+            },
+            ToolKind::WebSearch => ToolOut::WebSearch,
         })
         .collect();
     let tool_choice = req.tool_choice.as_ref().map(|c| match c {

@@ -1,0 +1,137 @@
+//! JSON text built once per distinct input, for encoders.
+//!
+//! Clients resend the whole conversation every turn: Claude Code's 12 tools
+//! (32 KB), its system prompt (7 KB) and every earlier message come back
+//! unchanged. Writing them out again (parsing and cleaning schemas,
+//! escaping long strings) was most of a translation's time (issue #21).
+//! Encoders keep what they wrote here, found again by the input texts.
+//!
+//! The key is a cheap hash of samples of the texts, seeded per process, and
+//! a hit is confirmed by comparing the whole texts, so two inputs that
+//! sample alike only share a bucket, never an answer. The memo is bounded:
+//! past `MEMO_BYTES` it starts again empty.
+
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::{Arc, LazyLock, Mutex};
+
+const MEMO_BYTES: usize = 16 << 20;
+
+/// Bytes hashed from each end and from each of `STRIDES` places between.
+const SAMPLE: usize = 32;
+const STRIDES: usize = 8;
+
+#[derive(Default)]
+struct Memo {
+    seed: RandomState,
+    buckets: HashMap<u64, Vec<Entry>>,
+    bytes: usize,
+}
+
+struct Entry {
+    key: Box<[Box<str>]>,
+    json: Arc<RawValue>,
+}
+
+impl Entry {
+    fn is(&self, key: &[&str]) -> bool {
+        self.key.len() == key.len() && self.key.iter().zip(key).all(|(a, b)| **a == **b)
+    }
+}
+
+static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Mutex::default);
+
+/// The JSON `build` writes for `key`, built at most once while remembered.
+/// `key` must hold everything the JSON depends on, starting with a name for
+/// the kind of thing built, so two encoders never share an entry.
+pub fn remembered(key: &[&str], build: impl FnOnce() -> Arc<RawValue>) -> Arc<RawValue> {
+    let hash = {
+        let memo = MEMO.lock().unwrap_or_else(|e| e.into_inner());
+        let hash = sample(&memo.seed, key);
+        if let Some(hit) = memo
+            .buckets
+            .get(&hash)
+            .into_iter()
+            .flatten()
+            .find(|e| e.is(key))
+        {
+            return hit.json.clone();
+        }
+        hash
+    };
+    // Built outside the lock: cleaning a large schema takes tens of µs.
+    let json = build();
+    let size = key.iter().map(|k| k.len()).sum::<usize>() + json.get().len();
+    let mut memo = MEMO.lock().unwrap_or_else(|e| e.into_inner());
+    if memo.bytes + size > MEMO_BYTES {
+        memo.buckets.clear();
+        memo.bytes = 0;
+    }
+    let bucket = memo.buckets.entry(hash).or_default();
+    if !bucket.iter().any(|e| e.is(key)) {
+        bucket.push(Entry {
+            key: key.iter().map(|k| Box::from(*k)).collect(),
+            json: json.clone(),
+        });
+        memo.bytes += size;
+    }
+    json
+}
+
+/// `text` as a JSON string, remembered: for long texts a session resends.
+pub fn json_string(text: &str) -> Arc<RawValue> {
+    remembered(&["string", text], || {
+        serde_json::value::to_raw_value(text)
+            .expect("a string serializes")
+            .into()
+    })
+}
+
+fn sample(seed: &RandomState, key: &[&str]) -> u64 {
+    let mut h = seed.build_hasher();
+    for text in key {
+        let bytes = text.as_bytes();
+        h.write_usize(bytes.len());
+        if bytes.len() <= SAMPLE * (STRIDES + 2) {
+            h.write(bytes);
+            continue;
+        }
+        h.write(&bytes[..SAMPLE]);
+        h.write(&bytes[bytes.len() - SAMPLE..]);
+        let step = bytes.len() / (STRIDES + 1);
+        for i in 1..=STRIDES {
+            h.write(&bytes[i * step..i * step + SAMPLE]);
+        }
+    }
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_that_sample_alike_keep_their_own_json() {
+        // Long texts that differ only where no sample looks: one bucket.
+        let filler = "x".repeat(2_000);
+        let (a, b) = (
+            format!("{filler}a\"{filler}"),
+            format!("{filler}b\"{filler}"),
+        );
+        let seed = RandomState::new();
+        assert_eq!(
+            sample(&seed, &["string", &a]),
+            sample(&seed, &["string", &b])
+        );
+        let (ja, jb) = (json_string(&a), json_string(&b));
+        assert_eq!(serde_json::from_str::<String>(ja.get()).unwrap(), a);
+        assert_eq!(serde_json::from_str::<String>(jb.get()).unwrap(), b);
+        // A hit is the same text, not a copy; keys of other kinds never meet.
+        assert!(Arc::ptr_eq(&json_string(&a), &ja));
+        let other = remembered(&["other", &a], || {
+            RawValue::from_string("1".into()).unwrap().into()
+        });
+        assert_eq!(other.get(), "1");
+    }
+}
