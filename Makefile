@@ -69,14 +69,20 @@ bench:
 
 # Translation and stream-encoding figures (criterion) against the committed
 # baseline, bench/criterion-baseline.json: fails when one is 25 % slower
-# (issue #21). `make bench-baseline` rewrites the baseline from a run.
+# (issue #21); CI runs it. `make bench-baseline` rewrites the baseline.
 bench-check:
 	$(CARGO) bench --bench translate -- --warm-up-time 1 --measurement-time 3
-	python3 bench/criterion_check.py
+	python3 bench/criterion_check.py --rerun
 
+# Each figure's baseline is its slowest ratio over three runs, so that a
+# shared machine's slow moments do not fail the check.
 bench-baseline:
 	$(CARGO) bench --bench translate
 	python3 bench/criterion_check.py --update
+	for i in 2 3; do \
+	  $(CARGO) bench --bench translate -- --warm-up-time 1 --measurement-time 3 && \
+	  python3 bench/criterion_check.py --widen || exit 1; \
+	done
 
 # Steady mixed load with ~5 % upstream faults for SOAK_MINUTES (30); writes
 # SOAK.md. Never part of `make test`.

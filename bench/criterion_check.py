@@ -2,23 +2,34 @@
 """Criterion's figures against the committed baseline (issue #21).
 
 Reads the medians `cargo bench --bench translate` left in target/criterion,
-divides each by the run's calibration figure (the captured request parsed
-as a JSON value, measured in the same run), and compares the ratios with bench/criterion-baseline.json:
+divides each by the run's calibration figure (the captured request scanned
+as JSON, measured in the same run), and compares the ratios with bench/criterion-baseline.json:
 a figure more than 25 % above its baseline fails. Comparing ratios, not
 nanoseconds, keeps a slower or faster machine from failing or passing
 everything at once.
 
     bench/criterion_check.py            check (exit 1 on a regression)
+    bench/criterion_check.py --rerun    check; figures over the limit are
+                                        measured once more (with the
+                                        calibration) before failing: a shared
+                                        machine has slow seconds
     bench/criterion_check.py --update   write the baseline from this run
+    bench/criterion_check.py --widen    keep, per figure, the slower of the
+                                        baseline and this run (a baseline is
+                                        written from several runs: --update,
+                                        then --widen after each further run)
 """
 import json
+import os
 import pathlib
+import re
+import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CRITERION = ROOT / "target" / "criterion"
+CRITERION = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "criterion"
 BASELINE = ROOT / "bench" / "criterion-baseline.json"
-CALIBRATION = "calibration: the 57 KB request parsed as a JSON value"
+CALIBRATION = "calibration: the 57 KB request scanned as JSON"
 LIMIT = 1.25
 
 
@@ -30,16 +41,21 @@ def medians():
     return out
 
 
-def main():
+def check():
+    """The figures over the limit, after printing the comparison."""
     figures = medians()
     if CALIBRATION not in figures:
         sys.exit(f"criterion_check: no `{CALIBRATION}` in {CRITERION}: run cargo bench --bench translate first")
     unit = figures[CALIBRATION]
     ratios = {name: ns / unit for name, ns in sorted(figures.items()) if name != CALIBRATION}
-    if "--update" in sys.argv:
+    if "--widen" in sys.argv:
+        old = json.loads(BASELINE.read_text())
+        ratios = {k: max(v, old["ratios"].get(k, 0)) for k, v in ratios.items()}
+        unit = old["calibration_ns"]
+    if "--update" in sys.argv or "--widen" in sys.argv:
         BASELINE.write_text(json.dumps({"calibration_ns": round(unit, 1), "ratios": ratios}, indent=2) + "\n")
         print(f"criterion_check: baseline written for {len(ratios)} figures")
-        return
+        return [], 0
     base = json.loads(BASELINE.read_text())["ratios"]
     worse = []
     print(f"{'figure':58} {'baseline':>9} {'now':>9} {'change':>8}")
@@ -50,13 +66,26 @@ def main():
         change = ratio / base[name]
         print(f"{name:58} {base[name]:9.3f} {ratio:9.3f} {change - 1:+8.1%}")
         if change > LIMIT:
-            worse.append(f"{name}: {change - 1:+.0%}")
+            worse.append((name, f"{name}: {change - 1:+.0%}"))
     missing = sorted(set(base) - set(ratios))
     if missing:
-        worse.append("no longer measured: " + ", ".join(missing))
+        worse.append((None, "no longer measured: " + ", ".join(missing)))
+    return worse, len(ratios)
+
+
+def main():
+    worse, count = check()
+    names = [n for n, _ in worse if n]
+    if names and len(names) == len(worse) and "--rerun" in sys.argv:
+        print(f"criterion_check: measuring {len(names)} figure(s) again")
+        only = "^(" + "|".join(re.escape(n) for n in [CALIBRATION] + names) + ")$"
+        subprocess.run(["cargo", "bench", "--bench", "translate", "--", "--warm-up-time", "1",
+                        "--measurement-time", "5", only], check=True, cwd=ROOT)
+        worse, count = check()
     if worse:
-        sys.exit("criterion_check: regressed by more than 25 %:\n  " + "\n  ".join(worse))
-    print(f"criterion_check: {len(ratios)} figures within 25 % of the baseline")
+        sys.exit("criterion_check: regressed by more than 25 %:\n  " + "\n  ".join(w for _, w in worse))
+    if "--update" not in sys.argv and "--widen" not in sys.argv:
+        print(f"criterion_check: {count} figures within 25 % of the baseline")
 
 
 if __name__ == "__main__":

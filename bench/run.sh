@@ -9,7 +9,10 @@
 #   1. a small request, whole answer (OpenAI Chat in; Gemini as is for the
 #      fake and nginx; Anthropic Messages for ccr, which takes nothing else);
 #   2. the captured 57 KB Claude Code request (Anthropic Messages), streamed;
-#   3. STREAMS slow streams at once: peak resident memory and CPU while held.
+#   3. STREAMS slow streams at once: peak resident memory and CPU while held;
+#   4. streams one at a time from a fake that stamps each chunk with the time
+#      it was written (bench/trickle.py STAMP, read by bench/stamps.py):
+#      added time to first token and added delay per chunk.
 # Then start time, idle memory and size. Each figure is taken RUNS times;
 # bench/report.py writes BENCHMARKS.md with medians, spreads, ratios and the
 # issue's targets.
@@ -22,7 +25,8 @@
 # Knobs: RUNS (3), DURATION of each wrk run (8s), STREAMS (1000), TRICKLE
 # whole seconds each slow stream lasts (30), INTERVAL between its chunks
 # (0.1), S3_RUNS (RUNS), SCENARIOS to run ("1 2 3"), PEERS to compare
-# ("litellm ccr"), LITELLM_WORKERS (cores), SKIP_BUILD=1 to use
+# ("litellm ccr"), LITELLM_WORKERS (cores), STAMPED streams each target
+# opens in scenario 4 (40), SKIP_BUILD=1 to use
 # target/release/levity as it is, OUT to write elsewhere than BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,10 +36,12 @@ STREAMS=${STREAMS:-1000}
 TRICKLE=${TRICKLE:-30}
 INTERVAL=${INTERVAL:-0.1}
 S3_RUNS=${S3_RUNS:-$RUNS}
-SCENARIOS=${SCENARIOS:-1 2 3}
-PEERS=${PEERS:-litellm ccr}
+SCENARIOS=${SCENARIOS:-1 2 3 4}
+STAMPED=${STAMPED:-40}
+PEERS=${PEERS:-litellm ccr portkey}
 LITELLM_WORKERS=${LITELLM_WORKERS:-$(nproc)}
 CCR=bench/node_modules/@musistudio/claude-code-router/dist/cli.js
+PORTKEY=bench/node_modules/@portkey-ai/gateway/build/start-server.js
 has() { [[ " $1 " == *" $2 "* ]]; } # list word
 
 if [ -z "${BENCH_OFFLINE:-}" ]; then
@@ -55,7 +61,7 @@ if [ -z "${BENCH_OFFLINE:-}" ]; then
     bench/.venv/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
     touch bench/.venv/.installed
   fi
-  if has "$PEERS" ccr && [ ! bench/node_modules/.installed -nt bench/package-lock.json ]; then
+  if { has "$PEERS" ccr || has "$PEERS" portkey; } && [ ! bench/node_modules/.installed -nt bench/package-lock.json ]; then
     (cd bench && npm ci --no-audit --no-fund --loglevel=error)
     touch bench/node_modules/.installed
   fi
@@ -102,7 +108,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-UP=18901 NGX=18902 LEV=18903 LIT=18904 CCRP=18905 TRK=18906 NGX3=18907 RDS=18908 LEV2=18909
+UP=18901 NGX=18902 LEV=18903 LIT=18904 CCRP=18905 TRK=18906 NGX3=18907 RDS=18908 LEV2=18909 PKP=18910
 results="$work/results.tsv"
 : >"$results"
 rec() { printf '%s\t%s\t%s\n' "$@" >>"$results"; } # target metric value
@@ -176,16 +182,27 @@ python3 -c 'import json; b=json.load(open("tests/fixtures/claude-code/01_print_m
 # Credentials each peer insists on (levity needs none on loopback).
 LITELLM_KEY=sk-bench-litellm-0000000000000000000000000000
 CCR_KEY=sk-bench-ccr
-auth() { # target -> one header line, or nothing
+auth() { # target -> header lines, or nothing
   case $1 in
     litellm) echo "authorization: Bearer $LITELLM_KEY" ;;
     ccr) echo "x-api-key: $CCR_KEY" ;;
+    # Portkey keeps no provider settings: each request names the provider,
+    # the upstream's address and the upstream key (its documented headers).
+    portkey) printf '%s\n' "x-portkey-provider: google" \
+      "x-portkey-custom-host: http://127.0.0.1:$PK_UP/v1beta" "authorization: Bearer AIzaBENCH-0000000001" ;;
   esac
+}
+curl_h() { # target -> sets H, curl's arguments for its headers
+  H=()
+  local line
+  while IFS= read -r line; do [ -z "$line" ] || H+=(-H "$line"); done < <(auth "$1")
 }
 lua() { # body-file target -> wrk script posting that body
   printf 'wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
-  local h; h=$(auth "$2")
-  [ -z "$h" ] || printf 'wrk.headers["%s"] = "%s"\n' "${h%%: *}" "${h#*: }"
+  local h
+  while IFS= read -r h; do
+    [ -z "$h" ] || printf 'wrk.headers["%s"] = "%s"\n' "${h%%: *}" "${h#*: }"
+  done < <(auth "$2")
   printf 'local f = io.open("%s"); wrk.body = f:read("*a"); f:close()\n' "$1"
 }
 
@@ -286,6 +303,14 @@ JSON
   PID=$!
   wait_ready ccr "http://127.0.0.1:$1/health" $PID "$t"
 }
+start_portkey() { # port upstream-port
+  PK_UP=$2
+  local t; t=$(date +%s%N)
+  # --headless: no web console; NODE_ENV=production: no request logging.
+  NODE_ENV=production node "$PORTKEY" --port="$1" --headless >"$work/portkey.log" 2>&1 &
+  PID=$!
+  wait_ready portkey "http://127.0.0.1:$1/" $PID "$t"
+}
 stop_nginx() { # conf pid-file: returns once it has exited and freed its ports
   local p; p=$(cat "$2")
   nginx -s stop -c "$1" 2>/dev/null
@@ -320,8 +345,8 @@ runs() { # target scenario url script conns metric-prefix
 }
 # Every target must answer properly before it is timed.
 check() { # target url body-file expect
-  local h got; h=$(auth "$1")
-  got=$(curl -s -w '\n%{http_code}' -H 'content-type: application/json' ${h:+-H "$h"} --data-binary @"$3" "$2")
+  local got; curl_h "$1"
+  got=$(curl -s -w '\n%{http_code}' -H 'content-type: application/json' "${H[@]}" --data-binary @"$3" "$2")
   [ "${got##*$'\n'}" = 200 ] && echo "$got" | grep -q "$4" || { echo "bench: $1 at $2 answered: $got" >&2; exit 1; }
 }
 scenarios12() { # target url1 body1 url2 body2 (url1 empty: no scenario 1)
@@ -345,7 +370,7 @@ scenarios12() { # target url1 body1 url2 body2 (url1 empty: no scenario 1)
 # are counted; meanwhile the target's memory, CPU and the streams it holds
 # towards the trickling fake are sampled.
 scenario3() { # target url body-file pid
-  local t=$1 h; h=$(auth "$t")
+  local t=$1; curl_h "$t"
   echo "bench: scenario 3, $t, $STREAMS streams of ${TRICKLE}s" >&2
   lua "$3" "$t" >"$work/s3.lua"
   # Long enough for every stream to finish even if the target was slow to
@@ -354,7 +379,7 @@ scenario3() { # target url body-file pid
   wrk -t2 -c"$STREAMS" -d"$((TRICKLE + (TRICKLE / 3 > 2 ? TRICKLE / 3 : 2)))s" --timeout "$((TRICKLE * 3))s" --latency \
     -s "$work/s3.lua" "$2" >"$work/s3-wrk.txt" 2>&1 &
   local wrk_pid=$!
-  curl -sN -H 'content-type: application/json' ${h:+-H "$h"} --data-binary @"$3" "$2" >"$work/s3-one.txt" &
+  curl -sN -H 'content-type: application/json' "${H[@]}" --data-binary @"$3" "$2" >"$work/s3-one.txt" &
   local curl_pid=$!
   local rss cpu held
   read -r rss cpu held < <(python3 bench/sample.py "$((TRICKLE - 1))" "$TRK" "$4")
@@ -394,12 +419,22 @@ if has_peer ccr; then
     "http://127.0.0.1:$CCRP/v1/messages" "$work/claude.json"
   rec ccr busy_kb "$(rss_kb $PID)"; stop $PID
 fi
+if has_peer portkey; then
+  # Portkey's /v1/messages takes Anthropic upstreams only ("messages is not
+  # supported by google"): no scenario 2.
+  start_portkey $PKP $UP
+  scenarios12 portkey "http://127.0.0.1:$PKP/v1/chat/completions" "$work/chat.json" "" ""
+  rec portkey busy_kb "$(rss_kb $PID)"; stop $PID
+fi
 start_levity $LEV $UP
 scenarios12 levity "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat.json" \
   "http://127.0.0.1:$LEV/v1/messages" "$work/claude.json"
 # The same small request as Anthropic Messages, beside ccr's.
 scenarios12 levity-anthropic "http://127.0.0.1:$LEV/v1/messages" "$work/anth.json" "" ""
-rec levity busy_kb "$(rss_kb $PID)"; stop $PID
+rec levity busy_kb "$(rss_kb $PID)"
+# Memory given back after the load: resident a minute after it stopped.
+sleep 60
+rec levity after_kb "$(rss_kb $PID)"; stop $PID
 if has "$SCENARIOS" 1; then
   start_cluster $UP
   scenarios12 levity-cluster "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat.json" "" ""
@@ -430,21 +465,71 @@ for _ in $(seq "$S3_RUNS"); do
     scenario3 ccr "http://127.0.0.1:$CCRP/v1/messages" "$work/anth-stream.json" $PID
     stop $PID
   fi
+  if has_peer portkey; then
+    start_portkey $PKP $TRK
+    scenario3 portkey "http://127.0.0.1:$PKP/v1/chat/completions" "$work/chat-stream.json" $PID
+    stop $PID
+  fi
   start_levity $LEV $TRK
   scenario3 levity "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat-stream.json" $PID
   stop $PID
   stop $TRICKLE_PID
 done
 
+# ---- Scenario 4: stamped chunks, one stream at a time. -------------------------
+# 50 chunks 5 ms apart; every target streams from the same stamping fake.
+stamped() { # target url body-file: RUNS runs
+  local h ttft chunk _; h=$(auth "$1")
+  echo "bench: scenario 4, $1" >&2
+  for _ in $(seq "$RUNS"); do
+    read -r ttft chunk < <(python3 bench/stamps.py "$2" "$3" "$STAMPED" "$h")
+    rec "$1" s4_ttft_us "$ttft"; rec "$1" s4_chunk_us "$chunk"
+  done
+}
+if has "$SCENARIOS" 4; then
+  python3 bench/trickle.py $TRK 0.005 0.25 STAMP 2>"$work/trickle.log" &
+  TRICKLE_PID=$!
+  until curl -s -o /dev/null -d '{}' "http://127.0.0.1:$TRK$G:generateContent"; do sleep 0.01; done
+  stamped upstream "http://127.0.0.1:$TRK$G:streamGenerateContent?alt=sse" "$work/gem.json"
+  nginx -c "$work/nginx3.conf"
+  until curl -s -o /dev/null "http://127.0.0.1:$NGX3/"; do sleep 0.002; done
+  stamped nginx "http://127.0.0.1:$NGX3$G:streamGenerateContent?alt=sse" "$work/gem.json"
+  stop_nginx "$work/nginx3.conf" "$work/nginx3.pid"
+  if has_peer litellm; then
+    start_litellm $LIT $TRK
+    stamped litellm "http://127.0.0.1:$LIT/v1/chat/completions" "$work/chat-stream.json"
+    stop $PID
+  fi
+  if has_peer ccr; then
+    start_ccr $CCRP $TRK
+    stamped ccr "http://127.0.0.1:$CCRP/v1/messages" "$work/anth-stream.json"
+    stop $PID
+  fi
+  if has_peer portkey; then
+    start_portkey $PKP $TRK
+    stamped portkey "http://127.0.0.1:$PKP/v1/chat/completions" "$work/chat-stream.json"
+    stop $PID
+  fi
+  start_levity $LEV $TRK
+  stamped levity "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat-stream.json"
+  # The heavy path: the captured 57 KB Claude Code request, translated.
+  stamped levity-anthropic "http://127.0.0.1:$LEV/v1/messages" "$work/claude.json"
+  stop $PID
+  stop $TRICKLE_PID
+fi
+
 # ---- Sizes, versions, and the report. ----------------------------------------
 rec levity size_b "$(stat -c %s "$bin")"
 rec nginx size_b "$(stat -c %s "$(command -v nginx)")"
 has_peer litellm && rec litellm size_b "$(du -sb bench/.venv | cut -f1)"
-has_peer ccr && rec ccr size_b "$(du -sb bench/node_modules | cut -f1)"
-export RUNS DURATION STREAMS TRICKLE INTERVAL S3_RUNS LITELLM_WORKERS
+has_peer ccr && rec ccr size_b "$(du -sb bench/node_modules/@musistudio | cut -f1)"
+# ccr bundles its dependencies; everything else in bench/node_modules is Portkey's.
+has_peer portkey && rec portkey size_b "$(( $(du -sb bench/node_modules | cut -f1) - $(du -sb bench/node_modules/@musistudio | cut -f1) ))"
+export RUNS DURATION STREAMS TRICKLE INTERVAL S3_RUNS LITELLM_WORKERS STAMPED
 export BENCH_CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" BENCH_CORES="$(nproc)"
 export V_NGINX="$(nginx -v 2>&1 | sed 's|.*/||')" V_LEVITY="$("$bin" --version | sed 's/^levity //')"
 has_peer litellm && export V_LITELLM="$(bench/.venv/bin/pip show litellm 2>/dev/null | awk '/^Version/{print $2}')"
+has_peer portkey && export V_PORTKEY="$(node -p "require('./bench/node_modules/@portkey-ai/gateway/package.json').version")"
 has_peer ccr && export V_CCR="$(node -p "require('./bench/node_modules/@musistudio/claude-code-router/package.json').version")"
 python3 bench/report.py "$results" "${OUT:-BENCHMARKS.md}" BENCHMARKS.md
 cat "${OUT:-BENCHMARKS.md}"

@@ -11,15 +11,23 @@ One coroutine per connection, each sleeping until its next deadline: asyncio
 holds thousands of them in a few tens of MB, so the fake is never what limits
 how many streams a target can hold.
 
-    trickle.py PORT [INTERVAL] [DURATION]
+With STAMP (scenario 4), each chunk's text is `t<ns>` instead: the
+CLOCK_MONOTONIC time it was written, which bench/stamps.py subtracts from
+the time it arrives (one clock for every process on the machine).
+
+    trickle.py PORT [INTERVAL] [DURATION] [STAMP]
 """
 import asyncio
 import json
 import sys
+import time
+
+STAMP = len(sys.argv) > 4 and sys.argv[4] == "STAMP"
 
 
 def chunk(i, last):
-    body = {"candidates": [{"content": {"role": "model", "parts": [{"text": f"word{i} "}]}}],
+    text = f"t{time.monotonic_ns()} " if STAMP else f"word{i} "
+    body = {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}}],
             "modelVersion": "gemini-2.5-flash", "responseId": "trickle"}
     if last:
         body["candidates"][0]["finishReason"] = "STOP"

@@ -18,9 +18,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 const MEMO_BYTES: usize = 16 << 20;
 
-/// Bytes hashed from each end and from each of `STRIDES` places between.
-const SAMPLE: usize = 32;
-const STRIDES: usize = 8;
+/// Words (8 bytes) hashed from each text: its two ends and places between.
+const WORDS: usize = 6;
 
 #[derive(Default)]
 struct Memo {
@@ -93,15 +92,19 @@ fn sample(seed: &RandomState, key: &[&str]) -> u64 {
     for text in key {
         let bytes = text.as_bytes();
         h.write_usize(bytes.len());
-        if bytes.len() <= SAMPLE * (STRIDES + 2) {
+        if bytes.len() <= 8 * WORDS {
             h.write(bytes);
             continue;
         }
-        h.write(&bytes[..SAMPLE]);
-        h.write(&bytes[bytes.len() - SAMPLE..]);
-        let step = bytes.len() / (STRIDES + 1);
-        for i in 1..=STRIDES {
-            h.write(&bytes[i * step..i * step + SAMPLE]);
+        let step = (bytes.len() - 8) / (WORDS - 1);
+        for i in 0..WORDS {
+            let at = if i == WORDS - 1 {
+                bytes.len() - 8
+            } else {
+                i * step
+            };
+            let word = bytes[at..at + 8].try_into().expect("8 bytes");
+            h.write_u64(u64::from_le_bytes(word));
         }
     }
     h.finish()
