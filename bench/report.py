@@ -6,9 +6,9 @@
 RESULTS.tsv holds one line per measurement: target, metric, value; a metric
 taken several times (one per run) has several lines, and every figure shown is
 their median with half their spread. The run's settings and the machine come
-in the environment (see the end of bench/run.sh). The section on translation
-alone comes from `cargo bench`, not from here: it is carried over from
-CARRY_FROM (by default OUT itself, as it was).
+in the environment (see the end of bench/run.sh). The sections on translation
+alone (`cargo bench`) and on prompt-cache hits (bench/sticky.py) do not come
+from here: they are carried over from CARRY_FROM (by default OUT itself).
 """
 import os
 import statistics
@@ -377,10 +377,8 @@ def main():
         with open(sys.argv[3] if len(sys.argv) > 3 else out) as old:
             text = old.read()
         if CARRIED in text:
-            part = text[text.index(CARRIED):]
-            # up to the next section, if any
-            nxt = part.find("\n## ", 1)
-            L.append(part if nxt < 0 else part[:nxt + 1])
+            # To the end: the stickiness table (bench/sticky.py) follows it.
+            L.append(text[text.index(CARRIED):])
     except FileNotFoundError:
         pass
     with open(out, "w") as new:
