@@ -18,6 +18,11 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 const MEMO_BYTES: usize = 16 << 20;
 
+/// Entries one bucket holds: inputs crafted to sample alike (same length,
+/// same sampled words) could otherwise pile into one bucket and make every
+/// lookup of it walk them under the lock; past this they are built afresh.
+const BUCKET: usize = 4;
+
 /// Words (8 bytes) hashed from each text: its two ends and places between.
 const WORDS: usize = 6;
 
@@ -68,7 +73,7 @@ pub fn remembered(key: &[&str], build: impl FnOnce() -> Arc<RawValue>) -> Arc<Ra
         memo.bytes = 0;
     }
     let bucket = memo.buckets.entry(hash).or_default();
-    if !bucket.iter().any(|e| e.is(key)) {
+    if bucket.len() < BUCKET && !bucket.iter().any(|e| e.is(key)) {
         bucket.push(Entry {
             key: key.iter().map(|k| Box::from(*k)).collect(),
             json: json.clone(),
