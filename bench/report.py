@@ -168,6 +168,9 @@ def main():
     chunk = sub(f.med(lev, "s4_chunk_us"), f.med("upstream", "s4_chunk_us"))
     rows.append(("added time to first token ≤ 150 µs (scenario 4, issue #21)", ttft, lambda x: x <= 150, " µs"))
     rows.append(("per-chunk overhead ≤ 5 µs at p50 (scenario 4, issue #21)", chunk, lambda x: x <= 5, " µs"))
+    rows.append((f"throughput with a {env.get('LATENCY', '?')} ms upstream at {env.get('CONNS5', '?')} "
+                 "connections ≥ 0.9× nginx's (scenario 5, issue #21)",
+                 f.ratio(lev, "s5_rps", "nginx", "s5_rps"), lambda x: x >= 0.9, "×"))
     # For reference: the same beyond what nginx's own hop adds (a proxy in
     # between costs a wake-up and a copy on each side, here on two shared cores).
     ttft_n = sub(f.med(lev, "s4_ttft_us"), f.med("nginx", "s4_ttft_us"))
@@ -309,8 +312,28 @@ def main():
               f"| {opt(nc) if far else ''} |")
         w("")
 
+    # ---- Scenario 5.
+    if any(k[1] == "s5_rps" for k in f.data):
+        lat, conns = env.get("LATENCY", "?"), env.get("CONNS5", "?")
+        w(f"## 5. A slow upstream: {lat} ms per answer, {conns} connections")
+        w("")
+        w(f"The small request of scenario 1, from {conns} connections at once, to a fake that "
+          f"answers after {lat} ms (examples/slow_upstream.rs; nginx keeps {conns} upstream "
+          "connections alive). The ceiling is connections ÷ latency; what a target loses "
+          "below it is its own cost per request and its queueing.")
+        w("")
+        w("| target | protocol | p50 ms | p99 ms | req/s | ÷ fake | ÷ nginx |")
+        w("| --- | --- | --- | --- | --- | --- | --- |")
+        for t in present:
+            if f.med(t, "s5_rps") is None:
+                continue
+            w(f"| {names[t]} | {s1_in[t]} | {f.cell(t, 's5_p50')} | {f.cell(t, 's5_p99')} "
+              f"| {f.cell(t, 's5_rps', digits=4)} | {times(f.ratio(t, 's5_rps', 'upstream', 's5_rps'))} "
+              f"| {times(f.ratio(t, 's5_rps', 'nginx', 's5_rps')) if t != 'upstream' else ''} |")
+        w("")
+
     # ---- Footprint.
-    w("## 5. Start, memory at rest, size")
+    w("## 6. Start, memory at rest, size")
     w("")
     w("| target | start to ready ms | RSS idle after start MB | RSS after scenarios 1–2 MB "
       "| a minute later MB | size on disk MB |")

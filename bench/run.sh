@@ -12,7 +12,10 @@
 #   3. STREAMS slow streams at once: peak resident memory and CPU while held;
 #   4. streams one at a time from a fake that stamps each chunk with the time
 #      it was written (bench/trickle.py STAMP, read by bench/stamps.py):
-#      added time to first token and added delay per chunk.
+#      added time to first token and added delay per chunk;
+#   5. the small request at CONNS5 (256) connections against a fake that
+#      answers after LATENCY ms (20; examples/slow_upstream.rs): throughput
+#      beside nginx's, as boards measure gateways against a slow mock.
 # Then start time, idle memory and size. Each figure is taken RUNS times;
 # bench/report.py writes BENCHMARKS.md with medians, spreads, ratios and the
 # issue's targets.
@@ -26,7 +29,8 @@
 # whole seconds each slow stream lasts (30), INTERVAL between its chunks
 # (0.1), S3_RUNS (RUNS), SCENARIOS to run ("1 2 3"), PEERS to compare
 # ("litellm ccr"), LITELLM_WORKERS (cores), STAMPED streams each target
-# opens in scenario 4 (40), SKIP_BUILD=1 to use
+# opens in scenario 4 (40), LATENCY of scenario 5's fake in ms (20) and its
+# CONNS5 (256), SKIP_BUILD=1 to use
 # target/release/levity as it is, OUT to write elsewhere than BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +40,10 @@ STREAMS=${STREAMS:-1000}
 TRICKLE=${TRICKLE:-30}
 INTERVAL=${INTERVAL:-0.1}
 S3_RUNS=${S3_RUNS:-$RUNS}
-SCENARIOS=${SCENARIOS:-1 2 3 4}
+SCENARIOS=${SCENARIOS:-1 2 3 4 5}
 STAMPED=${STAMPED:-40}
+LATENCY=${LATENCY:-20}
+CONNS5=${CONNS5:-256}
 PEERS=${PEERS:-litellm ccr portkey}
 LITELLM_WORKERS=${LITELLM_WORKERS:-$(nproc)}
 CCR=bench/node_modules/@musistudio/claude-code-router/dist/cli.js
@@ -67,6 +73,8 @@ if [ -z "${BENCH_OFFLINE:-}" ]; then
   fi
   [ -n "${SKIP_BUILD:-}" ] || make build >/dev/null
   [ -x target/release/levity ] || { echo "bench: no target/release/levity (make build)" >&2; exit 1; }
+  # Scenario 5's fake, built with levity's own release dependencies.
+  has "$SCENARIOS" 5 && cargo build --release --quiet --example slow_upstream
   # ---- Phase 2, offline: this script again, in its own network namespace. --
   export BENCH_OFFLINE=1
   exec tests/offline.sh "$0" "$@"
@@ -80,6 +88,7 @@ chmod 755 "$work"
 # A copy: a rebuild in target/ while this runs must not change what is measured.
 bin="$work/levity"
 cp target/release/levity "$bin"
+has "$SCENARIOS" 5 && cp target/release/examples/slow_upstream "$work/"
 
 # Every process this script starts is stopped with all its children (LiteLLM's
 # workers), and waited for, so the next one finds its port free.
@@ -109,6 +118,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 UP=18901 NGX=18902 LEV=18903 LIT=18904 CCRP=18905 TRK=18906 NGX3=18907 RDS=18908 LEV2=18909 PKP=18910
+SLW=18911 NGX5=18912
 results="$work/results.tsv"
 : >"$results"
 rec() { printf '%s\t%s\t%s\n' "$@" >>"$results"; } # target metric value
@@ -518,6 +528,64 @@ if has "$SCENARIOS" 4; then
   stop $TRICKLE_PID
 fi
 
+# ---- Scenario 5: a slow upstream, many connections. ---------------------------
+# Every target passes the small request to a fake that answers after LATENCY
+# ms; nginx keeps as many upstream connections alive as there are clients.
+cat >"$work/nginx5.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx5.pid;
+error_log $work/nginx5-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream slow { server 127.0.0.1:$SLW; keepalive $CONNS5; }
+  server {
+    listen 127.0.0.1:$NGX5;
+    location / { proxy_pass http://slow; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+NGINX
+slow() { # target url body-file
+  local t=$1 _ a b c e
+  echo "bench: scenario 5, $t" >&2
+  check "$t" "$2" "$3" "How can I help"
+  lua "$3" "$t" >"$work/s5.lua"
+  for _ in $(seq "$RUNS"); do
+    read -r a b c e < <(measure "$2" "$work/s5.lua" "$CONNS5")
+    rec "$t" s5_p50 "$a"; rec "$t" s5_p99 "$b"; rec "$t" s5_rps "$c"
+    [ "$e" = 0 ] || rec "$t" s5_errors "$e"
+    [[ $e = 0 || $t != levity* ]] || { echo "bench: $e errors from $t at $2" >&2; exit 1; }
+  done
+}
+if has "$SCENARIOS" 5; then
+  "$work/slow_upstream" $SLW "$LATENCY" "$work/answer.json" 2>"$work/slow.log" &
+  SLOW_PID=$!
+  until curl -s -o /dev/null -d '{}' "http://127.0.0.1:$SLW$G:generateContent"; do sleep 0.01; done
+  slow upstream "http://127.0.0.1:$SLW$G:generateContent" "$work/gem.json"
+  nginx -c "$work/nginx5.conf"
+  slow nginx "http://127.0.0.1:$NGX5$G:generateContent" "$work/gem.json"
+  stop_nginx "$work/nginx5.conf" "$work/nginx5.pid"
+  if has_peer litellm; then
+    start_litellm $LIT $SLW
+    slow litellm "http://127.0.0.1:$LIT/v1/chat/completions" "$work/chat.json"
+    stop $PID
+  fi
+  if has_peer ccr; then
+    start_ccr $CCRP $SLW
+    slow ccr "http://127.0.0.1:$CCRP/v1/messages" "$work/anth.json"
+    stop $PID
+  fi
+  if has_peer portkey; then
+    start_portkey $PKP $SLW
+    slow portkey "http://127.0.0.1:$PKP/v1/chat/completions" "$work/chat.json"
+    stop $PID
+  fi
+  start_levity $LEV $SLW
+  slow levity "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat.json"
+  stop $PID
+  stop $SLOW_PID
+fi
+
 # ---- Sizes, versions, and the report. ----------------------------------------
 rec levity size_b "$(stat -c %s "$bin")"
 rec nginx size_b "$(stat -c %s "$(command -v nginx)")"
@@ -525,7 +593,7 @@ has_peer litellm && rec litellm size_b "$(du -sb bench/.venv | cut -f1)"
 has_peer ccr && rec ccr size_b "$(du -sb bench/node_modules/@musistudio | cut -f1)"
 # ccr bundles its dependencies; everything else in bench/node_modules is Portkey's.
 has_peer portkey && rec portkey size_b "$(( $(du -sb bench/node_modules | cut -f1) - $(du -sb bench/node_modules/@musistudio | cut -f1) ))"
-export RUNS DURATION STREAMS TRICKLE INTERVAL S3_RUNS LITELLM_WORKERS STAMPED
+export RUNS DURATION STREAMS TRICKLE INTERVAL S3_RUNS LITELLM_WORKERS STAMPED LATENCY CONNS5
 export BENCH_CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" BENCH_CORES="$(nproc)"
 export V_NGINX="$(nginx -v 2>&1 | sed 's|.*/||')" V_LEVITY="$("$bin" --version | sed 's/^levity //')"
 has_peer litellm && export V_LITELLM="$(bench/.venv/bin/pip show litellm 2>/dev/null | awk '/^Version/{print $2}')"

@@ -360,6 +360,39 @@ pub fn thinking(model: &str) -> Thinking {
     find(model).map_or(budget(0, u32::MAX, true), |m| m.thinking)
 }
 
+/// Whether the catalogue knows `model` itself, not only its family: a typo
+/// such as `gemini-2.5-flsh` matches only the catch-all `gemini-*`.
+pub fn knows(model: &str) -> bool {
+    find(model).is_some_and(|m| !m.id.ends_with("-*"))
+}
+
+/// Whether `target` is a model a mapping rule can send requests to: one the
+/// catalogue knows or an account lists. The error names the closest such
+/// name when there is one.
+pub fn check_target<'a>(
+    target: &str,
+    listed: impl IntoIterator<Item = &'a str>,
+) -> Result<(), String> {
+    let listed: Vec<&str> = listed.into_iter().collect();
+    if knows(target) || listed.contains(&target) {
+        return Ok(());
+    }
+    let known = MODELS
+        .iter()
+        .filter(|m| !m.id.ends_with("-*"))
+        .map(|m| m.id.trim_end_matches('*'))
+        .chain(listed.iter().copied());
+    let closest = known
+        .map(|k| (strsim::levenshtein(k, target), k))
+        .filter(|&(d, _)| d <= (target.len() / 4).max(2))
+        .min();
+    let mut why = format!("`{target}` is neither a model levity knows nor one an account lists");
+    if let Some((_, k)) = closest {
+        why += &format!("; did you mean `{k}`?");
+    }
+    Err(why)
+}
+
 /// Models named on `/v1/models` for accounts of `family`.
 pub fn listed(family: Family) -> impl Iterator<Item = &'static str> {
     MODELS
@@ -371,6 +404,30 @@ pub fn listed(family: Family) -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mapping_target_must_be_known_or_listed_and_a_typo_gets_a_suggestion() {
+        for ok in [
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-preview-09-2025",
+            "claude-sonnet-4-5-20250929",
+            "gpt-4o-mini",
+        ] {
+            assert_eq!(check_target(ok, []), Ok(()), "{ok}");
+        }
+        let why = check_target("gemini-2.5-flsh", []).unwrap_err();
+        assert!(why.contains("did you mean `gemini-2.5-flash`?"), "{why}");
+        // A host's own model is fine once an account lists it, and is
+        // suggested for a slip of it.
+        assert_eq!(check_target("deepseek-chat", ["deepseek-chat"]), Ok(()));
+        let why = check_target("deepseek-caht", ["deepseek-chat"]).unwrap_err();
+        assert!(why.contains("`deepseek-chat`"), "{why}");
+        assert!(
+            !check_target("something-else-entirely", [])
+                .unwrap_err()
+                .contains("did you mean")
+        );
+    }
 
     #[test]
     fn rows_are_reachable_and_sane() {

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// Folder holding levity.redb (default: beside the executable, or the
-    /// per-user data folder when that is not writable).
+    /// per-user data folder when that is not writable or is a cargo build
+    /// folder).
     #[arg(long, global = true, env = "LEVITY_HOME", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
@@ -43,6 +44,12 @@ pub enum Command {
         #[arg(long)]
         print: bool,
     },
+    /// Print a completion script for a shell, e.g.
+    /// `levity completions bash > ~/.local/share/bash-completion/completions/levity`,
+    /// `levity completions zsh > "${fpath[1]}/_levity"`,
+    /// `levity completions fish > ~/.config/fish/completions/levity.fish`,
+    /// `levity completions powershell >> $PROFILE`.
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Subcommand, Debug)]
@@ -280,5 +287,11 @@ pub enum ConfigCmd {
     /// Print every setting, or one.
     Get { key: Option<String> },
     /// Change a setting; an empty value restores its default.
-    Set { key: String, value: String },
+    Set {
+        key: String,
+        value: String,
+        /// Keep a model_map rule whose target levity does not know.
+        #[arg(long)]
+        force: bool,
+    },
 }

@@ -3,7 +3,7 @@
 //! Either way a command behaves the same.
 
 use super::paths::{DATA_FILE, ServerFile};
-use crate::server::{SetConfig, effective};
+use crate::server::{SetConfig, check_mapping, effective};
 use crate::store::{
     AccountInfo, AccountPatch, CreatedKey, KeyInfo, KeyLimits, NewAccount, Store, StoreError,
 };
@@ -268,14 +268,22 @@ impl Backend {
         }
     }
 
-    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+    pub async fn set_setting(&self, key: &str, value: &str, force: bool) -> Result<()> {
         crate::config::Settings::validate(key, value)?;
         match self {
-            Backend::Local(s) => s.set_setting(key, value).map_err(|e| e.to_string()),
+            Backend::Local(s) => {
+                let accounts = s.accounts().map_err(|e| e.to_string())?;
+                let listed = accounts
+                    .iter()
+                    .flat_map(|a| a.models.iter().map(String::as_str));
+                check_mapping(key, value, force, listed)?;
+                s.set_setting(key, value).map_err(|e| e.to_string())
+            }
             _ => {
                 let body = serde_json::to_value(SetConfig {
                     key: key.into(),
                     value: value.into(),
+                    force,
                 })
                 .expect("serializable");
                 self.call::<serde_json::Value>(reqwest::Method::PUT, "/config", Some(body))

@@ -14,7 +14,22 @@ use backend::Backend;
 
 /// Runs the parsed command line; the error is what to print before exiting 1.
 pub async fn run(cli: Cli) -> Result<(), String> {
+    // Needs no data folder (and must not move one).
+    if let Some(Command::Completions { shell }) = cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut command, "levity", &mut std::io::stdout());
+        return Ok(());
+    }
     let (dir, storage) = paths::data_dir(cli.data_dir.as_deref());
+    if storage == paths::Storage::Build
+        && let Some(old) = paths::adopt_from_build_folder(&dir)?
+    {
+        eprintln!(
+            "levity: moved the data file from {} to {}: a cargo build folder is emptied by `cargo clean`",
+            old.display(),
+            dir.display()
+        );
+    }
     let passphrase = std::env::var("LEVITY_PASSPHRASE")
         .ok()
         .filter(|p| !p.is_empty());
@@ -27,6 +42,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Config(cmd) => config(&Backend::connect(&dir, passphrase)?, cmd).await,
         Command::Service(cmd) => service::service(&dir, cmd),
         Command::Open { print } => open_dashboard(&dir, print),
+        // Printed above.
+        Command::Completions { .. } => Ok(()),
     }
 }
 
@@ -422,8 +439,8 @@ async fn config(b: &Backend, cmd: ConfigCmd) -> Result<(), String> {
                 println!("{k} = {v}");
             }
         }
-        ConfigCmd::Set { key, value } => {
-            b.set_setting(&key, &value).await?;
+        ConfigCmd::Set { key, value, force } => {
+            b.set_setting(&key, &value, force).await?;
             if value.is_empty() {
                 println!("{key} reset to its default");
             } else {

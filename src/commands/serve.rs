@@ -104,6 +104,12 @@ pub async fn serve(
             SealMode::Passphrase => "LEVITY_PASSPHRASE",
         }
     );
+    if storage == Storage::Build {
+        println!(
+            "  (this levity runs from a cargo build folder, so its data lives in your user data \
+             folder, out of reach of `cargo clean`)"
+        );
+    }
     if created {
         println!(
             "  {}",
@@ -113,6 +119,7 @@ pub async fn serve(
                                   set LEVITY_PASSPHRASE once to open it on another machine",
                 Storage::Installed =>
                     "new data file in your user data folder: the folder beside levity is not writable",
+                Storage::Build => "new data file in your user data folder",
                 Storage::Chosen =>
                     "new data file in the folder you chose (--data-dir / LEVITY_HOME)",
             }

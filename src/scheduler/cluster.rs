@@ -100,6 +100,12 @@ impl Scheduler {
         }
     }
 
+    /// Where a new conversation would go now, taking nothing (no lease, no
+    /// session): the route tester.
+    pub fn preview(&self, snap: &Snapshot, route: &Route, now: u64) -> Next {
+        self.pick(snap, route, "", &[], now)
+    }
+
     /// When `account` can serve `model` again (now if it can), unless it
     /// waits for its owner: its rest, and in cluster mode its leases.
     pub fn returns_at(

@@ -171,6 +171,30 @@ pub fn check_admin(
     Ok(())
 }
 
+/// `/metrics`: the admin token (in its header, or as a bearer token), or a
+/// client key: the admin token changes at every start, and a scraper needs a
+/// credential that lasts (Prometheus' `authorization.credentials`). Without
+/// one nobody reads it, loopback included: it names accounts and keys.
+pub fn check_metrics(
+    state: &AppState,
+    req: &Request,
+) -> Result<(), (u16, &'static str, &'static str)> {
+    let admin = check_admin(state, req);
+    if admin.is_ok() || !host_allowed(state, req) {
+        return admin;
+    }
+    let want: [u8; 32] = Sha256::digest(state.admin_token.as_bytes()).into();
+    let got: [u8; 32] = Sha256::digest(presented_key(req).unwrap_or("").as_bytes()).into();
+    if ct_eq(&want, &got) || matches!(client_key(state, req), Ok(Some(_))) {
+        return Ok(());
+    }
+    Err((
+        401,
+        "metrics_credentials_required",
+        "send a client key (`levity key create --name prometheus`) or the admin token as `Authorization: Bearer ...`",
+    ))
+}
+
 /// State-changing admin calls from a browser must come from levity's own
 /// pages: a request whose `Origin` names another site is refused (CSRF).
 /// Tools without a browser send no `Origin` and pass.

@@ -12,6 +12,7 @@ mod keys;
 pub(crate) use keys::period as key_period;
 mod listen;
 mod log;
+mod metrics;
 mod monitor;
 mod proxy;
 mod redact;
@@ -26,7 +27,7 @@ mod wire;
 pub use crate::protocol::passthrough::Inspector;
 pub use wire::Wire;
 
-pub use admin::{SetConfig, effective};
+pub use admin::{SetConfig, check_mapping, effective};
 
 use crate::config::Settings;
 use crate::provider::Upstream;
@@ -49,8 +50,8 @@ pub struct AppState {
     pub admin_token: String,
     /// Where the server listens now; the dashboard can move it.
     pub listen: ArcSwap<SocketAddr>,
-    /// A listener bound for a move, waiting for the serve loop to take it.
-    moving: std::sync::Mutex<Option<tokio::net::TcpListener>>,
+    /// What a move asks of the serve loop, waiting for it to take it.
+    moving: std::sync::Mutex<Option<Move>>,
     moved: tokio::sync::Notify,
     /// Told of every move (the CLI's server file follows it).
     pub on_move: std::sync::OnceLock<Box<dyn Fn(SocketAddr) + Send + Sync>>,
@@ -154,6 +155,10 @@ impl AppState {
     /// bound first (so a taken port changes nothing), new connections go
     /// there, and requests on the old one finish. Beyond loopback only with
     /// a client key.
+    ///
+    /// The same port on another address (127.0.0.1:8045 to 0.0.0.0:8045)
+    /// cannot be bound beside the old listener: the old one then stops
+    /// accepting first, and is bound again if the new address fails.
     pub async fn relisten(&self, addr: SocketAddr) -> Result<SocketAddr, String> {
         if !addr.ip().is_loopback() && self.snapshot.load().keys.is_empty() {
             return Err(format!(
@@ -165,18 +170,62 @@ impl AppState {
         if addr == current {
             return Ok(current);
         }
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse && addr.port() == current.port() =>
+            {
+                self.hand_over(Move::Release);
+                match bind_soon(addr).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let back = bind_soon(current).await.map_err(|again| {
+                            format!("cannot listen on {addr} ({e}), nor again on {current}: {again}; restart levity")
+                        })?;
+                        self.hand_over(Move::To(back));
+                        return Err(format!("cannot listen on {addr}: {e}"));
+                    }
+                }
+            }
+            Err(e) => return Err(format!("cannot listen on {addr}: {e}")),
+        };
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
-        *self.moving.lock().expect("moving lock") = Some(listener);
+        self.hand_over(Move::To(listener));
         self.listen.store(Arc::new(bound));
-        self.moved.notify_one();
         if let Some(tell) = self.on_move.get() {
             tell(bound);
         }
         tracing::info!(%bound, "listening on a new address");
         Ok(bound)
+    }
+
+    fn hand_over(&self, to: Move) {
+        *self.moving.lock().expect("moving lock") = Some(to);
+        self.moved.notify_one();
+    }
+}
+
+/// What a move asks of the serve loop.
+enum Move {
+    /// Serve on this listener from now on.
+    To(tokio::net::TcpListener),
+    /// Stop accepting on the current one and close it, so that its port can
+    /// be bound on another address.
+    Release,
+}
+
+/// Binds `addr`, retrying for a moment while the listener released for it
+/// closes.
+async fn bind_soon(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let mut tries = 0;
+    loop {
+        match tokio::net::TcpListener::bind(addr).await {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 100 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            bound => return bound,
+        }
     }
 }
 
@@ -315,33 +364,40 @@ pub async fn serve(
     let app = Arc::new(routes(&state));
     let cap = listen::connection_cap(listen::raise_fd_limit());
     let background = tokio::spawn(background::run(state.clone()));
-    let mut listener = listener;
     let mut shutdown = std::pin::pin!(shutdown);
     let mut draining = Vec::new();
-    let result = loop {
+    let start = |listener| {
         let (phase, phase_rx) = tokio::sync::watch::channel(listen::Phase::Serving);
         let server = tokio::spawn(listen::serve(listener, app.clone(), cap, phase_rx));
-        let drain = |phase: tokio::sync::watch::Sender<listen::Phase>| {
-            phase.send_replace(listen::Phase::Draining);
-            tokio::spawn(async move {
-                tokio::time::sleep(DRAIN).await;
-                phase.send_replace(listen::Phase::Abort);
-            });
-        };
+        (phase, server)
+    };
+    let drain = |(phase, server): (tokio::sync::watch::Sender<listen::Phase>, _)| {
+        phase.send_replace(listen::Phase::Draining);
+        tokio::spawn(async move {
+            tokio::time::sleep(DRAIN).await;
+            phase.send_replace(listen::Phase::Abort);
+        });
+        server
+    };
+    // None between a released listener and the next one.
+    let mut serving = Some(start(listener));
+    let result = loop {
         tokio::select! {
             _ = &mut shutdown => {
                 state.stopping.send_replace(true);
-                drain(phase);
-                break server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                break match serving.take() {
+                    Some(s) => drain(s).await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+                    None => Ok(()),
+                };
             }
             _ = state.moved.notified() => {
-                let next = state.moving.lock().expect("moving lock").take();
-                drain(phase);
-                draining.push(server);
-                match next {
-                    Some(next) => listener = next,
-                    None => break Ok(()),
-                }
+                let old = match state.moving.lock().expect("moving lock").take() {
+                    Some(Move::To(next)) => serving.replace(start(next)),
+                    Some(Move::Release) => serving.take(),
+                    // A wake whose move an earlier one took already.
+                    None => None,
+                };
+                draining.extend(old.map(drain));
             }
         }
     };
@@ -377,6 +433,7 @@ fn routes(state: &Arc<AppState>) -> impl poem::Endpoint + use<> {
         .at("/v1/models/*rest", post(proxy::gemini))
         .at("/models", get(proxy::models))
         .nest("/api", admin::routes())
+        .at("/metrics", get(metrics::scrape))
         .at("/", get(ui::serve_index).head(ui::ok))
         .at("/api/hello", head(ui::ok))
         .at("/api/event_logging/batch", post(proxy::event_logging))

@@ -91,6 +91,8 @@ struct State {
     pending: VecDeque<Ended>,
     /// Requests dropped from `pending` before they were written.
     dropped: u64,
+    /// `/metrics`' counters since the start.
+    metrics: super::metrics::Metrics,
 }
 
 /// An ended request and its bodies, if captured.
@@ -128,6 +130,7 @@ impl Monitor {
         {
             let mut st = self.state.lock().expect("monitor lock");
             st.ledger.add(&e);
+            st.metrics.add(&e);
             if st.recent.len() == RECENT {
                 st.recent.pop_front();
             }
@@ -141,6 +144,16 @@ impl Monitor {
         }
         // No subscriber is fine.
         let _ = self.live.send(e);
+    }
+
+    /// `/metrics`' exposition, with each account's state (account, kind,
+    /// state).
+    pub fn metrics(&self, accounts: &[(String, String, String)]) -> String {
+        self.state
+            .lock()
+            .expect("monitor lock")
+            .metrics
+            .render(accounts)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Entry> {

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The data file and the files levity keeps beside it.
-pub(super) struct Paths {
+pub struct Paths {
     pub data: PathBuf,
     /// The install secret: `levity.key` beside `levity.redb`.
     pub key: PathBuf,
@@ -33,7 +33,7 @@ impl Paths {
 /// Creates the data folder readable by its owner only, or tightens an
 /// existing one. Shared folders (sticky, like /tmp) are left alone: the
 /// files inside are private on their own.
-pub(super) fn prepare_dir(dir: &Path) -> Result<(), StoreError> {
+pub fn prepare_dir(dir: &Path) -> Result<(), StoreError> {
     if !dir.exists() {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);

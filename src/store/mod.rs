@@ -15,6 +15,7 @@ mod types;
 
 pub use crypto::{KeySource, SealInfo, SealMode, Sealer, random_bytes};
 pub use disk::DiskTrouble;
+pub use files::{Paths as DataPaths, prepare_dir};
 pub use portable::{Change as RowChange, Rows, Shared};
 pub use requests::LogBatch;
 pub use tables::{Store, shown_setting};

@@ -729,3 +729,143 @@ fn keys_take_limits_from_the_command_line() {
     let cleared = ok(d, &["key", "set", "team"]);
     assert!(cleared.contains("no limits"), "{cleared}");
 }
+
+/// A levity run from a cargo build folder (`make run` runs
+/// `target/release/levity`) keeps its data in the per-user data folder, says
+/// so, and takes along a data file an earlier version left in the build
+/// folder, so `cargo clean` deletes no account (issue #22).
+#[test]
+fn a_binary_in_a_cargo_build_folder_keeps_its_data_in_the_user_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    // What cargo writes at a target folder's root (target/CACHEDIR.TAG).
+    let build = r.join("target/release");
+    std::fs::create_dir_all(&build).unwrap();
+    std::fs::write(
+        r.join("target/CACHEDIR.TAG"),
+        "Signature: 8a477f597d28d172789f06886806bc55\n\
+         # This file is a cache directory tag created by cargo.\n\
+         # For information about cache directory tags see https://bford.info/cachedir/\n",
+    )
+    .unwrap();
+    let exe = build.join("levity");
+    std::fs::copy(env!("CARGO_BIN_EXE_levity"), &exe).unwrap();
+    let user_data = r.join("xdg-data");
+    let here = |args: &[&str]| {
+        let out = Command::new(&exe)
+            .args(args)
+            .env_remove("LEVITY_HOME")
+            .env_remove("LEVITY_PASSPHRASE")
+            .env("XDG_DATA_HOME", &user_data)
+            .env("HOME", r.join("home"))
+            .env("LEVITY_MACHINE_ID", "machine-a")
+            .env("LEVITY_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+
+    // The data an earlier levity kept beside itself in the build folder.
+    ok(
+        &build,
+        &[
+            "account",
+            "add",
+            "gemini",
+            "--api-key",
+            "AIza-kept-1",
+            "--name",
+            "kept",
+        ],
+    );
+    assert!(build.join("levity.redb").exists() && build.join("levity.key").exists());
+
+    let (out, err) = here(&["account", "list"]);
+    assert!(out.contains("kept"), "the moved file opens: {out}");
+    let home = user_data.join("levity");
+    assert!(
+        err.contains("moved the data file") && err.contains(&home.display().to_string()),
+        "{err}"
+    );
+    assert!(home.join("levity.redb").exists() && home.join("levity.key").exists());
+    assert!(!build.join("levity.redb").exists() && !build.join("levity.key").exists());
+
+    // Later commands use it without moving anything, and `cargo clean`
+    // (the build folder gone) loses nothing.
+    std::fs::remove_dir_all(r.join("target/release")).unwrap();
+    std::fs::create_dir_all(&build).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_levity"), &exe).unwrap();
+    let (out, err) = here(&["account", "list"]);
+    assert!(out.contains("kept") && err.is_empty(), "{out}{err}");
+    assert!(!build.join("levity.redb").exists());
+
+    // `serve` says where the data is and why.
+    let mut child = Command::new(&exe)
+        .args(["serve", "--port", "0", "--no-open"])
+        .env_remove("LEVITY_HOME")
+        .env("XDG_DATA_HOME", &user_data)
+        .env("HOME", r.join("home"))
+        .env("LEVITY_MACHINE_ID", "machine-a")
+        .env("LEVITY_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    while !banner.contains("OpenAI SDK") {
+        banner += &lines.next().unwrap().unwrap();
+        banner.push('\n');
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        banner.contains(&home.join("levity.redb").display().to_string())
+            && banner.contains("cargo build folder"),
+        "{banner}"
+    );
+}
+
+/// `levity completions bash` works in bash itself: sourced, its completion
+/// function offers the subcommands and their flags; the other shells get
+/// their own script format (issue #22).
+#[test]
+fn shell_completions_complete_in_bash() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = ok(dir.path(), &["completions", "bash"]);
+    let file = dir.path().join("levity.bash");
+    std::fs::write(&file, &script).unwrap();
+    let complete = |words: &str| {
+        let probe = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             COMP_LINE=\"${{COMP_WORDS[*]}}\"; COMP_POINT=${{#COMP_LINE}}; \
+             _levity levity \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            file.display()
+        );
+        let out = Command::new("bash")
+            .args(["--norc", "-c", &probe])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let words = complete("levity acc");
+    assert_eq!(words.trim(), "account", "{words}");
+    let words = complete("levity config set --");
+    assert!(words.lines().any(|w| w == "--force"), "{words}");
+    for (shell, mark) in [
+        ("zsh", "#compdef levity"),
+        ("fish", "complete -c levity"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        assert!(
+            ok(dir.path(), &["completions", shell]).contains(mark),
+            "{shell}"
+        );
+    }
+    assert!(fails(dir.path(), &["completions", "tcsh"]).contains("possible values"));
+}

@@ -132,7 +132,17 @@ impl Levity {
     }
 
     pub async fn set(&self, key: &str, value: &str) {
-        let body = json!({"key": key, "value": value});
+        self.set_with(key, value, false).await;
+    }
+
+    /// A setting saved even where levity doubts it: a `model_map` target it
+    /// does not know.
+    pub async fn set_forced(&self, key: &str, value: &str) {
+        self.set_with(key, value, true).await;
+    }
+
+    async fn set_with(&self, key: &str, value: &str, force: bool) {
+        let body = json!({"key": key, "value": value, "force": force});
         let (status, v) = self
             .admin(reqwest::Method::PUT, "/config", Some(body))
             .await;

@@ -90,8 +90,61 @@ async fn mapping_tester_origin_check_and_openapi() {
     assert_eq!(status, 200);
     assert_eq!(
         r,
-        json!({"model": "gpt-4o-mini", "upstream_model": "gemini-2.5-pro", "kind": "gemini", "accounts": ["g"]})
+        json!({"model": "gpt-4o-mini", "upstream_model": "gemini-2.5-pro", "kind": "gemini", "accounts": ["g"],
+               "candidates": [{"name": "g", "state": "ready", "until_ms": null, "preferred": false}],
+               "first": "g", "why": "most headroom", "ready_at_ms": null})
     );
+    // The preferred account is the one a new conversation goes to, and the
+    // tester says so (issue #22).
+    lev.add_gemini("h", "AIzaDASH-000000003", &fake.url()).await;
+    let (status, v) = lev
+        .admin(
+            Method::PUT,
+            "/accounts/preferred",
+            Some(json!({"account": "h"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, r) = lev
+        .admin(Method::GET, "/route?model=gpt-4o-mini", None)
+        .await;
+    assert_eq!(
+        (&r["first"], &r["why"]),
+        (&json!("h"), &json!("pinned")),
+        "{r}"
+    );
+    assert_eq!(
+        r["candidates"][1],
+        json!({"name": "h", "state": "ready", "until_ms": null, "preferred": true})
+    );
+
+    // A mapping to a model nothing knows is refused as a likely typo, with
+    // the closest name; force keeps it (a model newer than levity).
+    let (status, v) = lev
+        .admin(
+            Method::PUT,
+            "/config",
+            Some(json!({"key": "model_map.fast", "value": "gemini-2.5-flsh"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `gemini-2.5-flash`?"),
+        "{v}"
+    );
+    let (_, cfg) = lev.admin(Method::GET, "/config", None).await;
+    assert!(cfg.get("model_map.fast").is_none(), "nothing saved: {cfg}");
+    let (status, v) = lev
+        .admin(
+            Method::PUT,
+            "/config",
+            Some(json!({"key": "model_map.fast", "value": "gemini-9-ultra", "force": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
     let (status, r) = lev.admin(Method::GET, "/route?model=unknown", None).await;
     assert_eq!(status, 404, "{r}");
 
@@ -446,6 +499,67 @@ async fn listen_address_moves_without_a_restart() {
         .get_json(&format!("http://127.0.0.1:{port2}/api/status"))
         .await;
     assert_eq!(st["listen"], format!("127.0.0.1:{port2}"));
+}
+
+/// Sharing on the network keeps the port: 127.0.0.1:P to 0.0.0.0:P cannot
+/// be bound beside the old listener (EADDRINUSE on Linux), so the old one
+/// lets go first; a stream in flight still finishes, and the way back works
+/// too (issue #22).
+#[tokio::test]
+async fn sharing_on_the_network_keeps_the_port() {
+    let fake = Fake::start().await;
+    let lev = Levity::start().await;
+    lev.add_gemini("g", "AIzaLAN-0000000001", &fake.url()).await;
+    let key = lev.create_key().await;
+    let port: u16 = lev.url.rsplit(':').next().unwrap().parse().unwrap();
+    let chat = |url: String, content: &'static str| {
+        lev.http
+            .post(format!("{url}/v1/chat/completions"))
+            .bearer_auth(&key)
+            .json(&json!({"model": "gemini-2.5-flash", "stream": true, "messages": [{"role": "user", "content": content}]}))
+            .send()
+    };
+    let in_flight = chat(lev.url.clone(), "slow please").await.unwrap();
+    let (status, body) = lev
+        .admin(
+            Method::PUT,
+            "/listen",
+            Some(json!({"host": "0.0.0.0", "port": port})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["listen"], format!("0.0.0.0:{port}"));
+    assert!(in_flight.text().await.unwrap().contains("[DONE]"));
+
+    // The same address now reaches the listener on every interface.
+    let answer = chat(lev.url.clone(), "hi").await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let st = lev.get_json(&format!("{}/api/status", lev.url)).await;
+    assert_eq!(st["listen"], format!("0.0.0.0:{port}"));
+    // Where other devices find it: this machine's network addresses, never
+    // loopback (a test namespace may have none).
+    for addr in st["network"].as_array().unwrap() {
+        let addr = addr.as_str().unwrap();
+        assert!(
+            addr.ends_with(&format!(":{port}")) && !addr.starts_with("127."),
+            "{st}"
+        );
+    }
+    let cfg = lev.get_json(&format!("{}/api/config", lev.url)).await;
+    assert_eq!(cfg["listen_host"], "0.0.0.0", "kept for the next start");
+
+    // And back to this machine only, on the same port.
+    let resp = lev
+        .http
+        .put(format!("{}/api/listen", lev.url))
+        .json(&json!({"host": "127.0.0.1", "port": port}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let st = lev.get_json(&format!("{}/api/status", lev.url)).await;
+    assert_eq!(st["listen"], format!("127.0.0.1:{port}"));
+    assert_eq!(st["network"], json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

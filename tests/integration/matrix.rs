@@ -304,7 +304,8 @@ async fn setup(upstream: Upstream) -> (Levity, Fake) {
         Upstream::Anthropic => {
             lev.add_anthropic("c", "sk-ant-matrix-001", &fake.url())
                 .await;
-            lev.set(&format!("model_map.{MODEL}"), "claude-sonnet-5-5")
+            // A Claude name newer than the catalogue: kept with force.
+            lev.set_forced(&format!("model_map.{MODEL}"), "claude-sonnet-5-5")
                 .await;
         }
         Upstream::OpenAi => {

@@ -95,6 +95,12 @@ async fn python_suite(file: &str) {
     run(cmd, file).await;
 }
 
+/// `/metrics` as Prometheus' own client library parses it (issue #22).
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_metrics() {
+    python_suite("test_prometheus_metrics.py").await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn openai_python_sdk() {
     python_suite("test_openai_sdk.py").await;

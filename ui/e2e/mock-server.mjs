@@ -109,14 +109,14 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
 
   function addAccount(body) {
     const desc = KINDS.find((k) => k.name === body.kind);
-    if (!desc) throw [400, 'invalid', `unknown kind \`${body.kind}\``];
+    if (!desc) throw [400, 'invalid_request', `unknown kind \`${body.kind}\``];
     const secret = String(body.api_key || '').trim();
-    if (!secret) throw [400, 'invalid', 'api_key is empty'];
-    if (desc.needs_base_url && !body.base_url) throw [400, 'invalid', `an ${desc.name} account needs --base-url (the URL up to and including /v1)`];
-    if (body.tier && !TIERS.includes(body.tier)) throw [400, 'invalid', `unknown tier \`${body.tier}\``];
-    if (body.proxy && !/^(https?|socks5h?):\/\//.test(body.proxy)) throw [400, 'invalid', 'proxy must start with http://, https://, socks5:// or socks5h://'];
+    if (!secret) throw [400, 'invalid_request', 'api_key is empty'];
+    if (desc.needs_base_url && !body.base_url) throw [400, 'invalid_request', `an ${desc.name} account needs --base-url (the URL up to and including /v1)`];
+    if (body.tier && !TIERS.includes(body.tier)) throw [400, 'invalid_request', `unknown tier \`${body.tier}\``];
+    if (body.proxy && !/^(https?|socks5h?):\/\//.test(body.proxy)) throw [400, 'invalid_request', 'proxy must start with http://, https://, socks5:// or socks5h://'];
     let name = String(body.name || '').trim() || `${body.kind}-${accounts.length + 1}`;
-    if (accounts.some((a) => a.name === name)) throw [400, 'invalid', `an account named \`${name}\` exists`];
+    if (accounts.some((a) => a.name === name)) throw [400, 'invalid_request', `an account named \`${name}\` exists`];
     const a = {
       id: rid('acc_'),
       name,
@@ -162,8 +162,8 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
       list = [];
     }
     if (!list.length) {
-      if (!accounts.length) throw [503, 'no_accounts', 'no upstream accounts: add one with `levity account add`'];
-      throw [404, 'model_not_found', `no account serves model \`${upstream}\``];
+      if (!accounts.length) throw [503, 'unavailable', 'no upstream accounts: add one with `levity account add`'];
+      throw [404, 'not_found', `no account serves model \`${upstream}\``];
     }
     return { model, upstream_model: upstream, kind, accounts: list.map((a) => a.name), list };
   }
@@ -173,7 +173,7 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
     const now = Date.now();
     const pref = settings.preferred_account;
     const usable = route.list.filter((a) => ready(a, route.upstream_model, now));
-    if (!usable.length) throw [503, 'none_ready', `no account can serve \`${route.upstream_model}\` right now`];
+    if (!usable.length) throw [503, 'unavailable', `no account can serve \`${route.upstream_model}\` right now`];
     const score = (a) => a.health.remaining[route.upstream_model]?.fraction ?? 1;
     const pinned = pref && usable.find((a) => a.id === pref || a.name === pref);
     const pick = pinned || [...usable].sort((x, y) => score(y) - score(x))[0];
@@ -338,7 +338,7 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
     try {
       return JSON.parse(text);
     } catch {
-      throw [400, 'invalid_json', 'the body is not JSON'];
+      throw [400, 'invalid_request', 'the body is not JSON'];
     }
   }
 
@@ -421,7 +421,7 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
       return send(res, 201, info(a));
     }
     if (p === '/accounts/order' && method === 'PUT') {
-      if (!Array.isArray(body)) throw [400, 'invalid', 'send a JSON list of account ids'];
+      if (!Array.isArray(body)) throw [400, 'invalid_request', 'send a JSON list of account ids'];
       for (const id of body) if (!findAccount(id)) throw [404, 'not_found', `no such account: ${id}`];
       const pos = (a) => {
         const i = body.findIndex((id) => id === a.id || id === a.name);
@@ -446,11 +446,11 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
       if (!a) throw [404, 'not_found', `no such account: ${decodeURIComponent(m[1])}`];
       if (!m[2] && method === 'PATCH') {
         const b = body || {};
-        if (b.tier !== undefined && !TIERS.includes(b.tier)) throw [400, 'invalid', `unknown tier \`${b.tier}\``];
+        if (b.tier !== undefined && !TIERS.includes(b.tier)) throw [400, 'invalid_request', `unknown tier \`${b.tier}\``];
         if (b.name !== undefined) {
           const n = String(b.name).trim();
-          if (!n) throw [400, 'invalid', 'the name is empty'];
-          if (accounts.some((x) => x !== a && x.name === n)) throw [400, 'invalid', `an account named \`${n}\` exists`];
+          if (!n) throw [400, 'invalid_request', 'the name is empty'];
+          if (accounts.some((x) => x !== a && x.name === n)) throw [400, 'invalid_request', `an account named \`${n}\` exists`];
           a.name = n;
         }
         if (b.enabled !== undefined) a.enabled = !!b.enabled;
@@ -469,7 +469,7 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
       }
       if (m[2] === '/secret' && method === 'PUT') {
         const s = String(body?.secret || '').trim();
-        if (!s) throw [400, 'invalid', 'the secret is empty'];
+        if (!s) throw [400, 'invalid_request', 'the secret is empty'];
         a.secret = s;
         a.mark = null;
         accountsChanged();
@@ -492,7 +492,7 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
     if (p === '/keys' && method === 'GET') return send(res, 200, keys.map(({ sha: _s, ...k }) => k));
     if (p === '/keys' && method === 'POST') {
       const name = String(body?.name || '').trim() || `key-${keys.length + 1}`;
-      if (keys.some((k) => k.name === name)) throw [400, 'invalid', `a key named \`${name}\` exists`];
+      if (keys.some((k) => k.name === name)) throw [400, 'invalid_request', `a key named \`${name}\` exists`];
       const key = `lv-${crypto.randomBytes(18).toString('base64url')}`;
       const k = { id: rid('key_'), name, hint: hint(key), created: Math.floor(Date.now() / 1000), sha: sha(key) };
       keys.push(k);
@@ -514,7 +514,7 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
       const key = String(body?.key ?? '');
       const value = String(body?.value ?? '');
       const err = validateSetting(key, value);
-      if (err) throw [400, 'invalid', err];
+      if (err) throw [400, 'invalid_request', err];
       if (value === '') delete settings[key];
       else settings[key] = value;
       return send(res, 200, { key, value });

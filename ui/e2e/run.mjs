@@ -670,6 +670,32 @@ async function main() {
     await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor({ timeout: T });
   });
 
+  await step('Chinese: a model no account serves is explained in Chinese, not in the server\'s English', async () => {
+    const model = `e2e-nothing-serves-${runId}`;
+    const english = /[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}/; // three English words in a row
+    await gotoNav('Settings');
+    await page.selectOption('#lang', 'zh');
+    await page.getByRole('navigation').getByRole('link', { name: '代理' }).click();
+    await page.getByRole('heading', { level: 1, name: '代理' }).waitFor({ timeout: T });
+    await page.fill('#test-model', model);
+    await page.getByRole('button', { name: '测试', exact: true }).click();
+    const tested = page.locator('.test-out .error');
+    await tested.waitFor({ timeout: T });
+    const said = await tested.innerText();
+    assert(said.includes(`没有账号列出 ${model}`) && !english.test(said), `the route tester says, in Chinese:\n${said}`);
+    await page.getByRole('navigation').getByRole('link', { name: '概览' }).click();
+    await page.getByRole('heading', { level: 1, name: '概览' }).waitFor({ timeout: T });
+    await page.fill('#best-model', model);
+    await page.getByRole('button', { name: '查询', exact: true }).click();
+    const best = page.locator('section[aria-labelledby="best-h"]');
+    await best.getByText(`没有账号列出 ${model}`).waitFor({ timeout: T });
+    const text = await best.innerText();
+    assert(!english.test(text), `the recommendation says, in Chinese:\n${text}`);
+    await page.getByRole('navigation').getByRole('link', { name: '设置' }).click();
+    await page.selectOption('#lang', 'en');
+    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor({ timeout: T });
+  });
+
   for (const theme of ['light', 'dark']) {
     await step(`screenshots of every page, ${theme} theme`, async () => {
       await page.goto(`${base}/settings`);
@@ -701,6 +727,121 @@ async function main() {
       assert(overflow <= 1, `${p} is ${overflow}px wider than a phone screen`);
       const name = p === '/' ? 'overview' : p.slice(1);
       await page.screenshot({ path: path.join(ARTIFACTS, `phone-${name}-light.png`), fullPage: true });
+    }
+  });
+
+  await step('phone width: every page is in the navigation at a glance, and each link opens its page', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const names = ['Overview', 'Accounts', 'Proxy', 'Connect', 'Monitor', 'Usage', 'Settings'];
+    await page.goto(`${base}/`);
+    await page.locator('main h1').waitFor({ timeout: T });
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    assert((await nav.getByRole('link').count()) === names.length, `the navigation has ${await nav.getByRole('link').count()} links`);
+    for (const name of names) {
+      // In view without scrolling anything: inside the screen, not clipped by
+      // the bar, and the link itself is what a tap at its centre reaches.
+      const link = nav.getByRole('link', { name, exact: true });
+      const seen = await link.evaluate((a) => {
+        const b = a.getBoundingClientRect();
+        const bar = a.closest('ul').getBoundingClientRect();
+        const hit = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+        return {
+          inScreen: b.left >= 0 && b.right <= innerWidth && b.top >= 0 && b.bottom <= innerHeight,
+          inBar: b.left >= bar.left - 0.5 && b.right <= bar.right + 0.5,
+          hit: a.contains(hit),
+          box: `${Math.round(b.left)}..${Math.round(b.right)} of ${innerWidth}`,
+        };
+      });
+      assert(seen.inScreen && seen.inBar && seen.hit, `"${name}" is not in view on a phone (${seen.box}, reachable: ${seen.hit})`);
+    }
+    for (const name of [...names.slice(1), names[0]]) {
+      await nav.getByRole('link', { name, exact: true }).click();
+      await page.getByRole('heading', { level: 1, name, exact: true }).waitFor({ timeout: T });
+      assert((await nav.getByRole('link', { name, exact: true }).getAttribute('aria-current')) === 'page', `"${name}" is not marked as the current page`);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'phone-nav-light.png') });
+  });
+
+  await step('Accounts: no action button overflows its card, on a phone, a narrow window or a desktop', async () => {
+    for (const [width, height] of [[390, 844], [800, 900], [1024, 900], [1280, 900]]) {
+      await page.setViewportSize({ width, height });
+      await page.goto(`${base}/accounts`);
+      await page.locator('table.accounts tr[data-id] .row-actions button').first().waitFor({ timeout: T });
+      const buttons = page.locator('table.accounts tr[data-id] .row-actions button');
+      const n = await buttons.count();
+      for (let i = 0; i < n; i++) {
+        // Scroll the page, never the list: a button found only by scrolling the list sideways is cut off.
+        const r = await buttons.nth(i).evaluate((el) => {
+          window.scrollBy(0, el.getBoundingClientRect().top - innerHeight / 2);
+          const box = el.getBoundingClientRect();
+          const card = el.closest('.card').getBoundingClientRect();
+          const list = el.closest('.scroll').getBoundingClientRect();
+          const inside = (o) => box.left >= o.left - 0.5 && box.right <= o.right + 0.5;
+          const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+          return {
+            name: `${el.closest('tr').dataset.name}: ${el.textContent.trim()}`,
+            ok: inside(card) && inside(list) && box.right <= innerWidth && el.contains(hit),
+            at: `button ${Math.round(box.left)}..${Math.round(box.right)}, card ${Math.round(card.left)}..${Math.round(card.right)}, list ${Math.round(list.left)}..${Math.round(list.right)}`,
+          };
+        });
+        assert(r.ok, `at ${width}px "${r.name}" is cut off or covered (${r.at})`);
+      }
+      await page.screenshot({ path: path.join(ARTIFACTS, `accounts-${width}px-light.png`), fullPage: true });
+    }
+  });
+
+  await step('Connect: a snippet wider than a phone is a named region that scrolls from the keyboard', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await gotoNav('Connect');
+    const section = page.locator('section').filter({ has: page.getByRole('heading', { level: 2, name: 'Claude Code', exact: true }) });
+    const code = section.locator('pre');
+    await waitFor(async () => (await code.getAttribute('tabindex')) === '0', 'the Claude Code snippet is not in the tab order although it overflows');
+    assert((await code.getAttribute('role')) === 'region', `the snippet's role is ${await code.getAttribute('role')}`);
+    const label = await code.getAttribute('aria-label');
+    assert(/Claude Code/.test(label || ''), `the snippet region's name is ${label}`);
+    // Reached by Tab from the Copy button before it, as a keyboard user would.
+    await section.getByRole('button', { name: /^Copy/ }).focus();
+    await page.keyboard.press('Tab');
+    assert(await code.evaluate((el) => el === document.activeElement), 'Tab from Copy does not reach the snippet');
+    const ring = await code.evaluate((el) => ({ style: getComputedStyle(el).outlineStyle, width: parseFloat(getComputedStyle(el).outlineWidth), visible: el.matches(':focus-visible') }));
+    assert(ring.visible && ring.style !== 'none' && ring.width >= 2, `the focused snippet shows no focus ring: ${JSON.stringify(ring)}`);
+    const before = await code.evaluate((el) => el.scrollLeft);
+    for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+    const after = await waitFor(async () => {
+      const x = await code.evaluate((el) => el.scrollLeft);
+      return x > before ? x : 0;
+    }, 'ArrowRight did not scroll the snippet');
+    assert(after > before, `scrollLeft went from ${before} to ${after}`);
+    // Every snippet that overflows is reachable the same way (axe: scrollable-region-focusable).
+    const unreachable = await page.$$eval('main pre', (pres) =>
+      pres.filter((p) => p.scrollWidth > p.clientWidth + 1 && (p.tabIndex < 0 || !p.getAttribute('aria-label'))).map((p) => p.textContent.slice(0, 40))
+    );
+    assert(!unreachable.length, `snippets that scroll but cannot be reached by keyboard: ${unreachable.join(' | ')}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'phone-connect-focused-light.png') });
+  });
+
+  await step('a countdown reads as a duration ("14 min 37 s", "14 分钟 37 秒"), never as a clock', async () => {
+    const served = (await adminApi('GET', '/api/accounts')).find((a) => (a.health?.quota || []).some((q) => q.rpd && q.day_reset_ms));
+    assert(served, 'no account has a day quota with a reset time');
+    const q = served.health.quota.find((x) => x.rpd && x.day_reset_ms);
+    // A page whose clock stands 14 min 37 s before that reset.
+    const p2 = await context.newPage();
+    try {
+      await p2.clock.setFixedTime(q.day_reset_ms - (14 * 60 + 37) * 1000);
+      for (const [lang, want] of [['en', 'resets in 14 min 37 s'], ['zh', '14 分钟 37 秒后重置']]) {
+        await p2.addInitScript((l) => localStorage.setItem('levity.lang', l), lang);
+        await p2.goto(`${base}/accounts`);
+        const cell = p2.locator(`table.accounts tr[data-name="${served.name}"] td.quota .q[data-model="${q.model}"]`);
+        await cell.waitFor({ timeout: T });
+        const text = await waitFor(async () => {
+          const s = await cell.innerText();
+          return s.includes(want) ? s : '';
+        }, `${lang}: ${served.name}'s quota does not say "${want}":\n${await cell.innerText().catch(() => '')}`);
+        assert(!/\b\d{1,2}:\d{2}\b/.test(text), `${lang}: the countdown looks like a clock:\n${text}`);
+      }
+    } finally {
+      await p2.evaluate(() => localStorage.setItem('levity.lang', 'en')).catch(() => {});
+      await p2.close();
     }
   });
 

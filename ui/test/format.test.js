@@ -2,7 +2,6 @@ import { describe, it, expect } from 'vitest';
 import {
   formatUsd,
   formatMs,
-  formatCountdown,
   formatTokens,
   formatPercent,
   formatUptime,
@@ -13,6 +12,7 @@ import {
   formatDuration,
   formatIn,
   movedUrl,
+  codeSpans,
 } from '../src/lib/format.js';
 
 describe('formatMs', () => {
@@ -28,26 +28,6 @@ describe('formatMs', () => {
     expect(formatMs(null)).toBe('—');
     expect(formatMs(-1)).toBe('—');
     expect(formatMs(NaN)).toBe('—');
-  });
-});
-
-describe('formatCountdown', () => {
-  const now = 1_000_000;
-  it('ticks down as a clock', () => {
-    expect(formatCountdown(now + 42_000, now)).toBe('0:42');
-    expect(formatCountdown(now + 725_000, now)).toBe('12:05');
-    expect(formatCountdown(now + 3_729_000, now)).toBe('1:02:09');
-    expect(formatCountdown(now + 2 * 86_400_000 + 3 * 3_600_000, now)).toBe('2d 03h');
-  });
-  it('rounds a partial second up, so it never shows 0:00 early', () => {
-    expect(formatCountdown(now + 1, now)).toBe('0:01');
-    expect(formatCountdown(now + 59_001, now)).toBe('1:00');
-  });
-  it('is null once the moment has passed or is unknown', () => {
-    expect(formatCountdown(now, now)).toBeNull();
-    expect(formatCountdown(now - 5, now)).toBeNull();
-    expect(formatCountdown(undefined, now)).toBeNull();
-    expect(formatCountdown(0, now)).toBeNull();
   });
 });
 
@@ -77,10 +57,10 @@ describe('other formatting', () => {
     expect(formatPercent(null)).toBe('—');
   });
   it('formatUptime', () => {
-    expect(formatUptime(5)).toBe('5s');
-    expect(formatUptime(125)).toBe('2m 5s');
-    expect(formatUptime(7260)).toBe('2h 1m');
-    expect(formatUptime(90_000)).toBe('1d 1h');
+    expect(formatUptime(5)).toBe('5 s');
+    expect(formatUptime(125)).toBe('2 min 5 s');
+    expect(formatUptime(7260)).toBe('2 h 1 min');
+    expect(formatUptime(90_000, 'zh')).toBe('1 天 1 小时');
     expect(formatUptime(-1)).toBe('—');
   });
   it('formatRelative in both languages', () => {
@@ -142,7 +122,10 @@ describe('relative durations ("back in …"), never a clock', () => {
     [2 * H, '2 h', '2 小时'],
     [26 * H + 59 * M, '1 d 2 h', '1 天 2 小时'],
     [90 * S, '1 min 30 s', '1 分钟 30 秒'],
-    [12 * M + 10 * S, '12 min', '12 分钟'],
+    [14 * M + 37 * S, '14 min 37 s', '14 分钟 37 秒'],
+    [59 * M + 59 * S, '59 min 59 s', '59 分钟 59 秒'],
+    [H + 30 * S, '1 h', '1 小时'],
+    [7 * 86_400_000 + 5 * S, '7 d', '7 天'],
     [45 * S, '45 s', '45 秒'],
     [200, '1 s', '1 秒'],
     [0, '0 s', '0 秒'],
@@ -153,6 +136,15 @@ describe('relative durations ("back in …"), never a clock', () => {
       expect(formatDuration(ms, 'zh')).toBe(zh);
     });
   }
+  it('never looks like a time of day ("14:37")', () => {
+    for (let ms = 0; ms < 3 * 86_400_000; ms += 997 * S) {
+      for (const lang of ['en', 'zh']) expect(formatDuration(ms, lang)).not.toMatch(/\d:\d/);
+    }
+  });
+  it('rounds a partial second up, so a countdown never shows 0 s early', () => {
+    expect(formatIn(10_000 + 1, 10_000, 'en')).toBe('1 s');
+    expect(formatIn(10_000 + 59_001, 10_000, 'en')).toBe('1 min');
+  });
   it('unknown or negative spans show a dash; other languages fall back to English', () => {
     expect(formatDuration(-1)).toBe('—');
     expect(formatDuration(undefined)).toBe('—');
@@ -172,5 +164,18 @@ describe('formatUsd', () => {
     expect(formatUsd(0.00012346)).toBe('$0.0001235');
     expect(formatUsd(0)).toBe('$0');
     expect(formatUsd(null)).toBe('—');
+  });
+});
+
+describe('codeSpans', () => {
+  it('marks the backticked parts of a message as code', () => {
+    expect(codeSpans('run `levity open` here')).toEqual([
+      { text: 'run ', code: false },
+      { text: 'levity open', code: true },
+      { text: ' here', code: false },
+    ]);
+    expect(codeSpans('`a`')).toEqual([{ text: 'a', code: true }]);
+    expect(codeSpans('')).toEqual([]);
+    expect(codeSpans(undefined)).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { RANGES, ATTEMPT_CLASSES } from '../src/lib/requests.js';
 import { TIERS } from '../src/lib/accounts.js';
 import { STEPS, SPLITS } from '../src/lib/usage.js';
 import { snippets } from '../src/lib/snippets.js';
+import { LEAD_CODES, WHOLE_CODES, CONTEXT_CODES } from '../src/lib/errors.js';
 import { THEMES_FOR_TEST } from './helpers.js';
 
 const SRC = join(import.meta.dirname, '..', 'src');
@@ -28,7 +29,7 @@ function usedKeys() {
     const text = readFileSync(f, 'utf8');
     for (const m of text.matchAll(/\bt\(\s*'([^']+)'/g)) keys.add(m[1]);
     // Any other quoted string in a message namespace (ternaries, keys returned by logic modules).
-    for (const m of text.matchAll(/'((?:app|nav|notFound|pill|live|common|copy|token|state|kind|tier|overview|accounts|proxy|connect|monitor|usage|settings)\.[\w.-]+)'/g)) {
+    for (const m of text.matchAll(/'((?:app|nav|notFound|pill|live|common|copy|code|error|token|state|kind|tier|overview|accounts|proxy|connect|monitor|usage|settings)\.[\w.-]+)'/g)) {
       keys.add(m[1]);
     }
   }
@@ -55,6 +56,8 @@ function dynamicKeys() {
     ...['request', 'response'].map((p) => `monitor.${p}Body`),
     ...STEPS.flatMap((s) => [`usage.step.${s}`, `usage.per.${s}`]),
     ...SPLITS.map((s) => `usage.split.${s}`),
+    ...[...LEAD_CODES, ...WHOLE_CODES].map((c) => `error.${c}`),
+    ...Object.entries(CONTEXT_CODES).flatMap(([ctx, codes]) => codes.map((c) => `error.${ctx}.${c}`)),
   ];
 }
 

@@ -17,6 +17,11 @@ use std::sync::Arc;
 pub struct Status {
     pub version: String,
     pub listen: String,
+    /// The addresses other devices reach this server at (`host:port`): this
+    /// machine's network addresses when it listens on all of them, the one
+    /// address when on one, none on loopback.
+    #[serde(default)]
+    pub network: Vec<String>,
     pub data_file: String,
     pub seal: crate::store::SealMode,
     pub accounts: Vec<crate::store::AccountInfo>,
@@ -39,6 +44,7 @@ pub(super) fn get_status(Data(state): Data<&Arc<AppState>>) -> Response {
     let status = accounts_with_state(state).map(|accounts| Status {
         version: env!("CARGO_PKG_VERSION").into(),
         listen: state.listen.load().to_string(),
+        network: network_addresses(**state.listen.load()),
         data_file: state.store.path().display().to_string(),
         seal: state.store.seal_mode(),
         accounts,
@@ -49,6 +55,35 @@ pub(super) fn get_status(Data(state): Data<&Arc<AppState>>) -> Response {
         disk: state.store.disk_trouble(),
     });
     reply(StatusCode::OK, status.map_err(Failure::from))
+}
+
+/// Where other devices find a server listening on `listen`: for a wildcard,
+/// every address of this machine's interfaces but loopback and link-local
+/// (which need a zone to be dialled), IPv4 first.
+fn network_addresses(listen: std::net::SocketAddr) -> Vec<String> {
+    let ip = listen.ip();
+    if ip.is_loopback() {
+        return Vec::new();
+    }
+    if !ip.is_unspecified() {
+        return vec![listen.to_string()];
+    }
+    let mut ips: Vec<std::net::IpAddr> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i.ip())
+        .filter(|a| {
+            !a.is_loopback()
+                // [::] takes IPv4 too (dual stack); 0.0.0.0 IPv4 only.
+                && (ip.is_ipv6() || a.is_ipv4())
+                && !matches!(a, std::net::IpAddr::V6(v6) if v6.is_unicast_link_local())
+        })
+        .collect();
+    ips.sort_by_key(|a| (a.is_ipv6(), *a));
+    ips.dedup();
+    ips.into_iter()
+        .map(|a| std::net::SocketAddr::new(a, listen.port()).to_string())
+        .collect()
 }
 
 /// The cluster this instance is in: its instances, and whether each is in

@@ -12,7 +12,7 @@ mod settings;
 
 pub use accounts::{Health, accounts_with_state};
 pub use oauth::oauth_callback;
-pub use settings::{SetConfig, effective};
+pub use settings::{SetConfig, check_mapping, effective};
 
 use super::{AppState, auth};
 use crate::error::{Error, Kind};
@@ -121,7 +121,7 @@ fn problem(status: u16, code: &'static str, message: String) -> Response {
 }
 
 /// The token or origin checks' refusals, with their own codes.
-fn refusal(status: u16, code: &'static str, message: &str) -> Response {
+pub(super) fn refusal(status: u16, code: &'static str, message: &str) -> Response {
     problem(status, code, message.to_string())
 }
 

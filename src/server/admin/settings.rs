@@ -5,6 +5,7 @@ use super::{Failure, change, json, reply};
 use crate::config::Settings;
 use crate::config::table::{SETTINGS, Setting};
 use crate::error::Kind;
+use crate::scheduler::Next;
 use crate::server::AppState;
 use crate::store::{CreatedKey, KeyInfo, KeyLimits};
 use poem::http::StatusCode;
@@ -102,6 +103,26 @@ pub struct SetConfig {
     pub key: String,
     /// Empty restores the default.
     pub value: String,
+    /// Keeps a `model_map` rule whose target is neither a model levity knows
+    /// nor one an account lists (refused otherwise, as a likely typo).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force: bool,
+}
+
+/// A `model_map` rule's target, checked against the catalogue and what the
+/// accounts list: a typo would otherwise be saved and fail every request.
+pub fn check_mapping<'a>(
+    key: &str,
+    value: &str,
+    force: bool,
+    listed: impl IntoIterator<Item = &'a str>,
+) -> Result<(), String> {
+    if force || value.is_empty() || !key.starts_with("model_map.") {
+        return Ok(());
+    }
+    crate::catalogue::check_target(value, listed).map_err(|why| {
+        format!("{why}; to keep it anyway, save it with force (`--force`, or `\"force\": true` in the API)")
+    })
 }
 
 /// Change one setting; `listen_host` and `listen_port` move the server at once.
@@ -112,7 +133,14 @@ pub(super) async fn set_config(
     Data(state): Data<&Arc<AppState>>,
     body: Json<SetConfig>,
 ) -> Response {
-    if let Err(msg) = Settings::validate(&body.key, &body.value) {
+    let snap = state.snapshot.load();
+    let listed = snap
+        .accounts
+        .iter()
+        .flat_map(|a| a.models.iter().map(String::as_str));
+    if let Err(msg) = Settings::validate(&body.key, &body.value)
+        .and_then(|()| check_mapping(&body.key, &body.value, body.force, listed))
+    {
         return reply::<()>(StatusCode::OK, Err(Failure::new(Kind::InvalidRequest, msg)));
     }
     if body.key == "listen_host" || body.key == "listen_port" {
@@ -129,6 +157,7 @@ pub(super) async fn set_config(
         Ok(SetConfig {
             key: body.key.clone(),
             value,
+            force: false,
         })
     })
 }
@@ -201,8 +230,27 @@ pub struct RouteView {
     pub upstream_model: String,
     /// The upstream kind that serves it.
     pub kind: &'static str,
-    /// The accounts that could, by name.
+    /// The accounts that could, by name, in the user's order.
     pub accounts: Vec<String>,
+    /// Each of them for this model now.
+    pub candidates: Vec<Candidate>,
+    /// The account a new conversation would go to now (the preferred
+    /// account when it can serve), and why; none while every one rests.
+    pub first: Option<String>,
+    pub why: Option<&'static str>,
+    /// When the first account returns, while none can serve.
+    pub ready_at_ms: Option<u64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Candidate {
+    pub name: String,
+    /// `ready`, `resting` (until `until_ms`) or `needs-action` (waits for
+    /// its owner).
+    pub state: &'static str,
+    pub until_ms: Option<u64>,
+    /// The user's preferred account.
+    pub preferred: bool,
 }
 
 /// What a model name would go to: the mapping tester.
@@ -211,11 +259,42 @@ pub struct RouteView {
 #[handler]
 pub(super) fn route_of(Data(state): Data<&Arc<AppState>>, Query(q): Query<RouteQuery>) -> Response {
     let snap = state.snapshot.load_full();
-    let route = state.scheduler.resolve(&snap, &q.model).map(|r| RouteView {
-        model: q.model.clone(),
-        upstream_model: r.model.clone(),
-        kind: r.kind.as_str(),
-        accounts: r.accounts.iter().map(|a| a.name.clone()).collect(),
+    let now = crate::util::now_ms();
+    let preferred = snap.settings.preferred_account.as_deref();
+    let route = state.scheduler.resolve(&snap, &q.model).map(|r| {
+        let candidates = r
+            .accounts
+            .iter()
+            .map(|a| {
+                let back = state.scheduler.returns_at(&snap, a, &r.model, now);
+                Candidate {
+                    name: a.name.clone(),
+                    state: match back {
+                        None => "needs-action",
+                        Some(at) if at > now => "resting",
+                        Some(_) => "ready",
+                    },
+                    until_ms: back.filter(|&at| at > now),
+                    preferred: preferred.is_some_and(|p| p == a.id || p == a.name),
+                }
+            })
+            .collect();
+        let (first, why, ready_at_ms) = match state.scheduler.preview(&snap, &r, now) {
+            Next::Account { account, why } | Next::Wait { account, why, .. } => {
+                (Some(account.name.clone()), Some(why), None)
+            }
+            Next::Exhausted { ready_at_ms } => (None, None, ready_at_ms),
+        };
+        RouteView {
+            model: q.model.clone(),
+            upstream_model: r.model.clone(),
+            kind: r.kind.as_str(),
+            accounts: r.accounts.iter().map(|a| a.name.clone()).collect(),
+            candidates,
+            first,
+            why,
+            ready_at_ms,
+        }
     });
     reply(StatusCode::OK, route.map_err(Failure::from))
 }

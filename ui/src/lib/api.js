@@ -57,7 +57,12 @@ export function onAuthRequired(fn) {
   authListener = fn;
 }
 
-/** Error from the API or the network. `status` is 0 when the server was unreachable. */
+/**
+ * Error from the API or the network. `status` is 0 when the server was
+ * unreachable; `code` is the problem's (`not_found`, ...) or the client's
+ * own (`unreachable`, `timeout`, `bad_response`, `http_status`): errors.js
+ * says each in the user's language.
+ */
 export class ApiError extends Error {
   constructor(message, { status = 0, code = '', type = '' } = {}) {
     super(message);
@@ -113,7 +118,7 @@ export async function request(method, path, { body, token = currentToken, signal
   } catch (e) {
     if (signal?.aborted) throw e;
     const timedOut = ctl.signal.reason?.name === 'TimeoutError';
-    throw new ApiError(timedOut ? 'Request timed out' : 'Server unreachable');
+    throw new ApiError(timedOut ? 'Request timed out' : 'Server unreachable', { code: timedOut ? 'timeout' : 'unreachable' });
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
@@ -136,9 +141,10 @@ export async function request(method, path, { body, token = currentToken, signal
 
   if (!res.ok) {
     const err = data && typeof data === 'object' ? data.error : null;
+    // Without a problem body (a proxy in between, a crash) the status is all there is.
     const e = new ApiError(err?.message || `HTTP ${res.status} ${res.statusText}`.trim(), {
       status: res.status,
-      code: err?.code || '',
+      code: err ? err.code || '' : 'http_status',
       type: err?.type || '',
     });
     if (e.needsAdminToken) authListener(e);

@@ -1,15 +1,9 @@
 // Formatting helpers: plain functions, no DOM, so vitest can cover them.
 
-export function formatUptime(secs) {
+/** How long the server has run, from seconds: formatDuration's words ("3 d 4 h"). */
+export function formatUptime(secs, lang = 'en') {
   if (typeof secs !== 'number' || !Number.isFinite(secs) || secs < 0) return '—';
-  const s = Math.floor(secs);
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d) return `${d}d ${h}h`;
-  if (h) return `${h}h ${m}m`;
-  if (m) return `${m}m ${s % 60}s`;
-  return `${s}s`;
+  return formatDuration(secs * 1000, lang);
 }
 
 export function formatTime(date) {
@@ -29,22 +23,6 @@ export function formatMs(ms) {
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/**
- * Time left until `untilMs`, as a ticking clock: "0:42", "12:05", "1:02:09",
- * "2d 03h" past a day. Null when the moment has passed or is unknown.
- */
-export function formatCountdown(untilMs, nowMs) {
-  if (!num(untilMs) || !num(nowMs) || untilMs <= nowMs) return null;
-  const s = Math.ceil((untilMs - nowMs) / 1000);
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, '0');
-  if (d) return `${d}d ${String(h).padStart(2, '0')}h`;
-  if (h) return `${h}:${String(m).padStart(2, '0')}:${sec}`;
-  return `${m}:${sec}`;
-}
-
 const DURATION_UNITS = {
   en: { d: ' d', h: ' h', min: ' min', s: ' s' },
   zh: { d: ' 天', h: ' 小时', min: ' 分钟', s: ' 秒' },
@@ -52,8 +30,9 @@ const DURATION_UNITS = {
 
 /**
  * A span of time in words, its two largest units, rounded down: "2 h 5 min",
- * "1 d 3 h", "4 min 30 s", "45 s" (zh "2 小时 5 分钟"). Seconds show only under
- * ten minutes, where they matter. "—" when unknown or negative.
+ * "1 d 3 h", "14 min 37 s", "45 s" (zh "2 小时 5 分钟", "14 分钟 37 秒").
+ * Never "14:37", which reads as a time of day. Seconds show under an hour,
+ * where a countdown ticks by them. "—" when unknown or negative.
  */
 export function formatDuration(ms, lang = 'en') {
   if (!num(ms) || ms < 0) return '—';
@@ -63,7 +42,7 @@ export function formatDuration(ms, lang = 'en') {
     [Math.floor(s / 86400), u.d],
     [Math.floor((s % 86400) / 3600), u.h],
     [Math.floor((s % 3600) / 60), u.min],
-    [s < 600 ? s % 60 : 0, u.s],
+    [s < 3600 ? s % 60 : 0, u.s],
   ];
   const first = parts.findIndex(([n]) => n > 0);
   if (first < 0) return `0${u.s}`;
@@ -202,4 +181,15 @@ export function movedUrl(listen, loc = globalThis.location) {
     return { url: `${loc?.protocol || 'http:'}//${connectHost(listen, loc)}${path}`, token: false };
   }
   return { url: `http://${host}:${port}${path}`, token: !isLoopback(listen) };
+}
+
+/**
+ * A message split at its `backticks`: [{ text, code }], code spans (commands,
+ * setting names) marked so they can be shown as code in any language.
+ */
+export function codeSpans(text) {
+  return String(text ?? '')
+    .split('`')
+    .map((part, i) => ({ text: part, code: i % 2 === 1 }))
+    .filter((p) => p.text);
 }

@@ -1,5 +1,6 @@
 // User preferences kept in localStorage: language, theme, quota alerts.
 import { detectLang, translate, LANGS } from './i18n.js';
+import { errorMessage } from './errors.js';
 
 const KEYS = {
   lang: 'levity.lang',
@@ -40,6 +41,14 @@ export const prefs = $state({
 /** Translates `key` into the current language; reactive in templates. */
 export function t(key, params) {
   return translate(prefs.lang, key, params);
+}
+
+/**
+ * A failed call in the current language (errors.js): the dashboard's own
+ * sentence where the code says it all, else a lead-in and the server's words.
+ */
+export function errorText(e, context = '', params = {}) {
+  return errorMessage(e, t, context, params);
 }
 
 export function applyDocumentPrefs() {
