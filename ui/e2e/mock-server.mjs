@@ -520,8 +520,28 @@ export function createMock({ seed = false, fixtures = false, traffic = false, to
       return send(res, 200, { key, value });
     }
     if (p === '/route' && method === 'GET') {
-      const { list: _l, ...route } = resolve(url.searchParams.get('model') || '');
-      return send(res, 200, route);
+      const { list, ...route } = resolve(url.searchParams.get('model') || '');
+      const now = Date.now();
+      const pref = settings.preferred_account;
+      const until = (a) => Math.max(a.health.breaker_open_until_ms, ...a.health.cooling
+        .filter((c) => c.model === route.upstream_model || c.model === '*').map((c) => c.until_ms), 0);
+      const candidates = list.map((a) => ({
+        name: a.name,
+        state: a.mark ? 'needs-action' : until(a) > now ? 'resting' : 'ready',
+        until_ms: !a.mark && until(a) > now ? until(a) : null,
+        preferred: Boolean(pref) && (a.id === pref || a.name === pref),
+      }));
+      let first = null;
+      let why = null;
+      try {
+        const b = best(route.model);
+        first = b.account.name;
+        why = candidates.find((c) => c.name === first)?.preferred ? 'pinned' : 'most headroom';
+      } catch {
+        // every account rests
+      }
+      const resting = candidates.map((c) => c.until_ms).filter(Boolean);
+      return send(res, 200, { ...route, candidates, first, why, ready_at_ms: first ? null : (resting.length ? Math.min(...resting) : null) });
     }
     if (p === '/requests' && method === 'GET') {
       return send(res, 200, queryRequests(url.searchParams));

@@ -343,6 +343,39 @@ async function main() {
     assert(!(`model_map.${pattern}` in (await adminApi('GET', '/api/config'))), 'the rule is still in GET /api/config');
   });
 
+  if (process.env.MOCK !== '1') await step('Proxy: a mapping to a model nothing knows is refused with the closest name; "Save anyway" keeps it', async () => {
+    const pattern = `e2e-typo-${runId}`;
+    await page.fill('#rule-pattern', pattern);
+    await page.fill('#rule-target', 'gemini-2.5-flsh');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByText('did you mean `gemini-2.5-flash`?', { exact: false }).waitFor({ timeout: T });
+    assert(!(`model_map.${pattern}` in (await adminApi('GET', '/api/config'))), 'the typo was saved');
+    await page.getByRole('button', { name: 'Save anyway' }).click();
+    await page.getByRole('row').filter({ hasText: pattern }).waitFor({ timeout: T });
+    assert((await adminApi('GET', '/api/config'))[`model_map.${pattern}`] === 'gemini-2.5-flsh', 'Save anyway did not keep the rule');
+    await page.getByRole('button', { name: `Delete rule ${pattern}` }).click();
+    await page.getByRole('row').filter({ hasText: pattern }).waitFor({ state: 'detached', timeout: T });
+  });
+
+  await step('Proxy: the route tester names the preferred account first, and each account with its state', async () => {
+    // The preferred account leads in balance mode (performance mode picks the least busy).
+    const mode = (await adminApi('GET', '/api/config')).scheduling;
+    await adminApi('PUT', '/api/config', { key: 'scheduling', value: 'balance' });
+    await adminApi('PUT', '/api/accounts/preferred', { account: 'e2e-second' });
+    try {
+      await page.fill('#test-model', MODEL);
+      await page.getByRole('button', { name: 'Test', exact: true }).click();
+      const out = page.locator('.test-out');
+      await out.getByText('the preferred account').waitFor({ timeout: T });
+      const text = await out.innerText();
+      assert(/A new conversation goes to\s+e2e-second/i.test(text), `the tester does not send a new conversation to the preferred account:\n${text}`);
+      assert(/e2e-gemini\s*ready/i.test(text) && /e2e-second\s*ready\s*preferred/i.test(text), `the accounts' states:\n${text}`);
+    } finally {
+      await adminApi('PUT', '/api/accounts/preferred', { account: '' });
+      await adminApi('PUT', '/api/config', { key: 'scheduling', value: mode });
+    }
+  });
+
   let clientKey = '';
   await step('Proxy: create a client key and read it from the page', async () => {
     await page.fill('#key-name', keyName);
@@ -880,6 +913,51 @@ async function main() {
           return true;
         }
       }, 'the old port still answers');
+    });
+
+    // tests/offline.sh gives the namespace 192.0.2.1 (TEST-NET-1) to play
+    // this machine's address on the network.
+    const lan = () => `192.0.2.1:${new URL(base).port}`;
+    await step('Proxy: "Devices on my network" on the same port applies at once; the address and the admin token are shown, copyable', async () => {
+      const port = new URL(base).port;
+      await page.getByLabel('Devices on my network (0.0.0.0)').check();
+      await page.getByRole('button', { name: 'Apply now' }).click();
+      await waitFor(async () => (await adminApi('GET', '/api/status')).listen === `0.0.0.0:${port}`, 'the server did not move to 0.0.0.0 on the same port');
+      await page.reload();
+      const devices = page.locator('section.devices');
+      await devices.waitFor({ timeout: T });
+      await devices.getByText(`http://${lan()}/`).waitFor({ timeout: T });
+      const token = devices.getByTestId('admin-token');
+      assert(!(await token.innerText()).includes(ADMIN_TOKEN), 'the admin token shows before it is asked for');
+      await devices.getByRole('button', { name: 'Show' }).click();
+      assert((await token.innerText()) === ADMIN_TOKEN, `the shown token is ${await token.innerText()}`);
+      await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+      await devices.getByRole('button', { name: 'Copy: Admin token' }).click();
+      const copied = await page.evaluate(() => navigator.clipboard.readText());
+      assert(copied === ADMIN_TOKEN, `the clipboard holds ${copied}`);
+    });
+
+    await step('Connect after the move: the snippets can name the network address', async () => {
+      await gotoNav('Connect');
+      await page.selectOption('#host-pick', lan());
+      const snips = await page.locator('.snips').innerText();
+      assert(snips.includes(`http://${lan()}/v1`), `no snippet names http://${lan()}/v1:\n${snips.slice(0, 600)}`);
+    });
+
+    await step('another device opens the dashboard at the network address with the admin token', async () => {
+      const other = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-US' });
+      try {
+        const p = await other.newPage();
+        await p.goto(`http://${lan()}/proxy`);
+        await p.getByRole('heading', { name: 'Admin token required' }).waitFor({ timeout: T });
+        const said = await p.locator('section.token').innerText();
+        assert(said.includes('Proxy → Other devices'), `the token page does not say where the token is:\n${said}`);
+        await p.locator('#admin-token').fill(ADMIN_TOKEN);
+        await p.getByRole('button', { name: 'Unlock' }).click();
+        await p.getByRole('heading', { level: 1, name: 'Proxy' }).waitFor({ timeout: T });
+      } finally {
+        await other.close();
+      }
     });
   }
 }

@@ -96,8 +96,8 @@ export async function loadRequests(limit = 200) {
 }
 
 /** Saves one setting; rejects with the API's validation error. */
-export async function setConfig(key, value) {
-  await api.put('/api/config', { key, value });
+export async function setConfig(key, value, force = false) {
+  await api.put('/api/config', force ? { key, value, force } : { key, value });
   if (app.config) {
     if (value === '' && key.startsWith('model_map.')) delete app.config[key];
     else app.config[key] = value;
