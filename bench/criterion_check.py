@@ -10,9 +10,9 @@ everything at once.
 
     bench/criterion_check.py            check (exit 1 on a regression)
     bench/criterion_check.py --rerun    check; figures over the limit are
-                                        measured once more (with the
-                                        calibration) before failing: a shared
-                                        machine has slow seconds
+                                        measured again (with the calibration),
+                                        up to 3 times, before failing: a
+                                        shared machine has slow seconds
     bench/criterion_check.py --update   write the baseline from this run
     bench/criterion_check.py --widen    keep, per figure, the slower of the
                                         baseline and this run (a baseline is
@@ -31,6 +31,7 @@ CRITERION = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / 
 BASELINE = ROOT / "bench" / "criterion-baseline.json"
 CALIBRATION = "calibration: the 57 KB request scanned as JSON"
 LIMIT = 1.25
+RERUNS = 3
 
 
 def medians():
@@ -75,13 +76,20 @@ def check():
 
 def main():
     worse, count = check()
-    names = [n for n, _ in worse if n]
-    if names and len(names) == len(worse) and "--rerun" in sys.argv:
-        print(f"criterion_check: measuring {len(names)} figure(s) again")
+    # A shared machine has slow seconds, and noise only ever makes a figure
+    # slower: a figure over the limit is measured again (with the
+    # calibration), up to RERUNS times, and passes once it is within. A real
+    # regression is over the limit every time.
+    for attempt in range(RERUNS if "--rerun" in sys.argv else 0):
+        names = [n for n, _ in worse if n]
+        if not names or len(names) != len(worse):
+            break
+        print(f"criterion_check: measuring {len(names)} figure(s) again ({attempt + 1} of {RERUNS})")
         only = "^(" + "|".join(re.escape(n) for n in [CALIBRATION] + names) + ")$"
         subprocess.run(["cargo", "bench", "--bench", "translate", "--", "--warm-up-time", "1",
                         "--measurement-time", "5", only], check=True, cwd=ROOT)
-        worse, count = check()
+        still, count = check()
+        worse = [w for w in still if w[0] in names or w[0] is None]
     if worse:
         sys.exit("criterion_check: regressed by more than 25 %:\n  " + "\n  ".join(w for _, w in worse))
     if "--update" not in sys.argv and "--widen" not in sys.argv:

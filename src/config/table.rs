@@ -52,6 +52,8 @@ pub struct Choice {
 pub enum Shown {
     Proxy,
     Log,
+    /// Settings → Google sign-in: the OAuth client the dashboard signs in with.
+    Google,
     Own,
 }
 
@@ -374,7 +376,7 @@ pub const SETTINGS: &[Setting] = &[
         "oauth_client_id",
         Type::Text,
         "",
-        Own,
+        Google,
         ["OAuth client ID", "OAuth 客户端 ID"],
         [
             "The Google OAuth desktop client levity signs in with (see README).",
@@ -385,7 +387,7 @@ pub const SETTINGS: &[Setting] = &[
         "oauth_client_secret",
         Type::Secret,
         "",
-        Own,
+        Google,
         ["OAuth client secret", "OAuth 客户端密钥"],
         ["That client’s secret.", "该客户端的密钥。"]
     ),

@@ -510,6 +510,39 @@ async function main() {
     });
   }
 
+  if (process.env.MOCK !== '1') await step('Google sign-in from the dashboard: without a client it leads to Settings; entered there, sign-in asks Google for that client', async () => {
+    const field = (label) => page.locator('form.field').filter({ has: page.getByLabel(label) });
+    const saveField = async (label, value) => {
+      await field(label).getByLabel(label).fill(value);
+      await field(label).getByRole('button', { name: 'Save' }).click();
+      await field(label).getByText('Saved.').waitFor({ timeout: T });
+    };
+    await gotoNav('Accounts');
+    await page.getByRole('radio', { name: 'Google sign-in' }).check();
+    await page.getByRole('button', { name: 'Sign in with Google' }).click();
+    await page.getByRole('link', { name: 'Enter the OAuth client in Settings' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Google sign-in' }).waitFor({ timeout: T });
+    const clientId = `e2e-${runId}.apps.googleusercontent.com`;
+    try {
+      await saveField('OAuth client ID', clientId);
+      await saveField('OAuth client secret', 'GOCSPX-e2e-secret-0001');
+      const cfg = await adminApi('GET', '/api/config');
+      assert(cfg.oauth_client_id === clientId && cfg.oauth_client_secret !== 'GOCSPX-e2e-secret-0001', `the client as saved: ${cfg.oauth_client_id} / ${cfg.oauth_client_secret}`);
+      await page.getByRole('link', { name: 'Then sign in on Accounts → Add account' }).click();
+      await page.getByRole('radio', { name: 'Google sign-in' }).check();
+      const [tab] = await Promise.all([context.waitForEvent('page', { timeout: T }), page.getByRole('button', { name: 'Sign in with Google' }).click()]);
+      const href = await page.getByRole('link', { name: 'Open the sign-in page' }).getAttribute('href');
+      await tab.close();
+      const url = new URL(href);
+      assert(url.origin === 'https://accounts.google.com', `the sign-in page is ${url.origin}`);
+      assert(url.searchParams.get('client_id') === clientId, `client_id=${url.searchParams.get('client_id')}`);
+      assert(url.searchParams.get('redirect_uri') === `${base}/oauth2callback`, `redirect_uri=${url.searchParams.get('redirect_uri')}`);
+    } finally {
+      await adminApi('PUT', '/api/config', { key: 'oauth_client_id', value: '' });
+      await adminApi('PUT', '/api/config', { key: 'oauth_client_secret', value: '' });
+    }
+  });
+
   await step('Accounts: the account that served a request shows a quota bar (counted by levity, any kind)', async () => {
     const served = (await adminApi('GET', '/api/requests?limit=50')).find((e) => e.client_key === keyName && e.status === 200 && e.account);
     assert(served, `GET /api/requests has no answered request from ${keyName}`);

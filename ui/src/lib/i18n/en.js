@@ -74,7 +74,7 @@ export const en = {
   'error.cross_site': 'The change came from another site and was refused: make it in levity\'s own dashboard.',
   'error.route.not_found': 'No account lists {model} and no mapping rule maps it: add an account that serves it, or a mapping rule on the Proxy page.',
   'error.route.unavailable': 'No account can serve {model} right now: add one on the Accounts page, or wait until a resting one is back.',
-  'error.oauth.invalid_request': 'Signing in needs your own Google OAuth client: create a desktop OAuth client in the Google Cloud console, then give levity its ID and secret (`levity config set oauth_client_id ID` and `levity config set oauth_client_secret SECRET`; README: Google accounts). Or paste a refresh token below.',
+  "error.oauth.invalid_request": "Signing in needs your own Google OAuth client: create a desktop OAuth client in the Google Cloud console, then enter its ID and secret in Settings → Google sign-in. Or paste a refresh token below.",
 
   'token.title': 'Admin token required',
   'token.body': 'The dashboard needs this server\'s admin token. On the machine levity runs on, open the dashboard there (`levity open`) and copy it from Proxy → Other devices; it is also in the address `levity serve --no-open` printed.',
@@ -540,4 +540,8 @@ export const en = {
   "connect.devices": "From other devices",
   "connect.hostFor": "Snippets for",
   "connect.thisMachine": "this machine",
+  "settings.google": "Google sign-in",
+  "settings.google.help": "“Sign in with Google” on Accounts uses your own OAuth client: in the Google Cloud console (APIs & Services → Credentials) create an OAuth client ID of type “Desktop app”, then enter its ID and secret here. The secret is sealed in the data file.",
+  "settings.google.next": "Then sign in on Accounts → Add account",
+  "accounts.oauth.toSettings": "Enter the OAuth client in Settings",
 };

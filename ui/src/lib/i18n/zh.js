@@ -74,7 +74,7 @@ export const zh = {
   'error.cross_site': '此修改来自其他网站，已被拒绝：请在 levity 自己的控制台中操作。',
   'error.route.not_found': '没有账号列出 {model}，也没有映射规则匹配它：请添加提供该模型的账号，或在代理页添加映射规则。',
   'error.route.unavailable': '目前没有账号可以处理 {model}：请在账号页添加账号，或等待冷却中的账号恢复。',
-  'error.oauth.invalid_request': '登录需要你自己的 Google OAuth 客户端：在 Google Cloud 控制台创建一个桌面 OAuth 客户端，然后把它的 ID 和密钥告诉 levity（`levity config set oauth_client_id ID` 和 `levity config set oauth_client_secret SECRET`；见 README 的 Google 账号一节）。也可以在下方粘贴刷新令牌。',
+  "error.oauth.invalid_request": "登录需要你自己的 Google OAuth 客户端：在 Google Cloud 控制台创建一个桌面 OAuth 客户端，然后在“设置 → Google 登录”中填入它的 ID 和密钥。也可以在下方粘贴刷新令牌。",
 
   'token.title': '需要管理令牌',
   'token.body': '控制台需要此服务器的管理令牌。请在运行 levity 的机器上打开控制台（`levity open`），从“代理 → 其他设备”中复制；`levity serve --no-open` 打印的地址中也含有它。',
@@ -540,4 +540,8 @@ export const zh = {
   "connect.devices": "从其他设备访问",
   "connect.hostFor": "代码片段适用于",
   "connect.thisMachine": "本机",
+  "settings.google": "Google 登录",
+  "settings.google.help": "“账号”页的“使用 Google 登录”使用你自己的 OAuth 客户端：在 Google Cloud 控制台（API 和服务 → 凭据）创建类型为“桌面应用”的 OAuth 客户端 ID，然后在这里填入它的 ID 和密钥。密钥会加密保存在数据文件中。",
+  "settings.google.next": "然后在“账号 → 添加账号”中登录",
+  "accounts.oauth.toSettings": "在“设置”中填写 OAuth 客户端",
 };
