@@ -31,7 +31,7 @@
 # ("litellm ccr"), LITELLM_WORKERS (cores), STAMPED streams each target
 # opens in scenario 4 (40), LATENCY of scenario 5's fake in ms (20) and its
 # CONNS5 (256), SKIP_BUILD=1 to use
-# target/release/levity as it is, OUT to write elsewhere than BENCHMARKS.md.
+# target/release/levity (and the example) as they are, OUT to write elsewhere than BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -71,10 +71,11 @@ if [ -z "${BENCH_OFFLINE:-}" ]; then
     (cd bench && npm ci --no-audit --no-fund --loglevel=error)
     touch bench/node_modules/.installed
   fi
-  [ -n "${SKIP_BUILD:-}" ] || make build >/dev/null
+  # Scenario 5's fake is built with levity's own release dependencies.
+  [ -n "${SKIP_BUILD:-}" ] || { make build >/dev/null && cargo build --release --quiet --example slow_upstream; }
   [ -x target/release/levity ] || { echo "bench: no target/release/levity (make build)" >&2; exit 1; }
-  # Scenario 5's fake, built with levity's own release dependencies.
-  has "$SCENARIOS" 5 && cargo build --release --quiet --example slow_upstream
+  ! has "$SCENARIOS" 5 || [ -x target/release/examples/slow_upstream ] ||
+    { echo "bench: no target/release/examples/slow_upstream (cargo build --release --example slow_upstream)" >&2; exit 1; }
   # ---- Phase 2, offline: this script again, in its own network namespace. --
   export BENCH_OFFLINE=1
   exec tests/offline.sh "$0" "$@"

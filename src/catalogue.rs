@@ -208,6 +208,14 @@ pub const MODELS: &[Model] = &[
     },
     row("gemini-2.0*", Gemini, 1_048_576, 8_192, Thinking::None),
     row("gemini-1.5*", Gemini, 1_048_576, 8_192, Thinking::None),
+    // ai.google.dev/gemini-api/docs/embeddings and /pricing: 2,048 input
+    // tokens, 3,072 values (shortened with outputDimensionality), $0.15 per
+    // million input tokens.
+    Model {
+        listed: true,
+        price: price(0.15, 0.15, 0.0),
+        ..row("gemini-embedding-001", Gemini, 2_048, 0, Thinking::None)
+    },
     row(
         "gemini-*",
         Gemini,
@@ -285,6 +293,15 @@ pub const MODELS: &[Model] = &[
     ),
     // developers.openai.com/api/docs/pricing and the model pages: the GPT-5
     // family reads 272,000 of its 400,000 tokens as input.
+    // platform.openai.com/docs/pricing: embeddings, per million input tokens.
+    Model {
+        price: price(0.02, 0.02, 0.0),
+        ..row("text-embedding-3-small", Gpt, 8_191, 0, Thinking::None)
+    },
+    Model {
+        price: price(0.13, 0.13, 0.0),
+        ..row("text-embedding-3-large", Gpt, 8_191, 0, Thinking::None)
+    },
     Model {
         price: price(1.25, 0.125, 10.0),
         ..row("gpt-5-codex*", Gpt, 400_000, 128_000, Thinking::Effort)
@@ -391,6 +408,12 @@ pub fn check_target<'a>(
         why += &format!("; did you mean `{k}`?");
     }
     Err(why)
+}
+
+/// Whether `model` is one the catalogue knows as a chat model (embedding
+/// models' rows have no output).
+pub fn is_chat_model(model: &str) -> bool {
+    knows(model) && find(model).is_some_and(|m| m.output > 0)
 }
 
 /// Models named on `/v1/models` for accounts of `family`.

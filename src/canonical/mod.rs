@@ -3,6 +3,9 @@
 //! Every wire format decodes into these types and encodes out of them, so a new
 //! protocol is one module that speaks canonical, not one adapter per pair.
 
+mod embed;
+pub use embed::{EmbedInput, EmbedRequest, Embeddings};
+
 use serde_json::Value;
 use serde_json::value::RawValue;
 

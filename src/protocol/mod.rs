@@ -6,6 +6,7 @@ pub mod anthropic;
 pub mod gemini;
 pub mod memo;
 pub mod openai_chat;
+pub mod openai_embeddings;
 pub mod openai_responses;
 pub mod passthrough;
 pub mod sse;

@@ -141,5 +141,6 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     send,
     forward: Some(forward),
     count_tokens,
+    embed: None,
     native_rewrite: None,
 };

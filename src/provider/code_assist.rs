@@ -419,5 +419,6 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     // Code Assist wraps Gemini's protocol: nothing passes through.
     forward: None,
     count_tokens,
+    embed: None,
     native_rewrite: None,
 };

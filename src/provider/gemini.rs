@@ -3,7 +3,7 @@
 
 use super::kind::{Descriptor, Sent};
 use super::{Call, Decoder, Forward, ProviderKind, taxonomy};
-use crate::canonical::Request;
+use crate::canonical::{EmbedRequest, Embeddings, Request};
 use crate::catalogue::Family;
 use crate::error::{Error, Kind};
 use crate::protocol::{Protocol, gemini};
@@ -50,6 +50,29 @@ fn count_tokens<'a>(call: &'a Call, req: &'a Request) -> BoxFuture<'a, Result<u6
                 Kind::Upstream,
                 format!("{} sent a token count levity cannot read", call.host()),
             )
+        })
+    })
+}
+
+/// Embeddings through `batchEmbedContents` (what Google's SDKs call),
+/// `gemini::embed::BATCH` texts a call; Gemini counts no tokens there, so
+/// they are estimated.
+fn embed<'a>(call: &'a Call, req: &'a EmbedRequest) -> BoxFuture<'a, Result<Embeddings, Error>> {
+    Box::pin(async move {
+        let texts = req.texts().map_err(|m| Error::invalid_param("input", m))?;
+        let mut vectors = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(gemini::embed::BATCH) {
+            let body = gemini::embed::upstream::encode(req, chunk, &call.model);
+            let builder = post(call, "batchEmbedContents", body);
+            let resp = super::send(builder, call.host(), call.timeout, call.acc.kind).await?;
+            let answer = super::read_whole(call, resp).await?;
+            let got = gemini::embed::upstream::decode(&answer, chunk.len())
+                .map_err(|why| super::unreadable(call, &why))?;
+            vectors.extend(got);
+        }
+        Ok(Embeddings {
+            vectors,
+            input_tokens: req.estimated_tokens(),
         })
     })
 }
@@ -104,5 +127,6 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     send,
     forward: Some(forward),
     count_tokens,
+    embed: Some(embed),
     native_rewrite: None,
 };

@@ -39,6 +39,11 @@ pub type ForwardFn =
 /// Input tokens of a request: the upstream's own counter where it has one,
 /// else `super::estimate_tokens` of what `send` would send.
 pub type CountFn = for<'a> fn(&'a Call, &'a Request) -> BoxFuture<'a, Result<u64, Error>>;
+/// Embeds texts (`server::embeddings`), where the kind can.
+pub type EmbedFn = for<'a> fn(
+    &'a Call,
+    &'a crate::canonical::EmbedRequest,
+) -> BoxFuture<'a, Result<crate::canonical::Embeddings, Error>>;
 
 /// Everything levity knows about one upstream kind.
 pub struct Descriptor {
@@ -90,6 +95,8 @@ pub struct Descriptor {
     /// Set when `passes_through`.
     pub forward: Option<ForwardFn>,
     pub count_tokens: CountFn,
+    /// Embeddings, where the kind has them.
+    pub embed: Option<EmbedFn>,
     /// A change the account's native answers need on their way out.
     pub native_rewrite: Option<fn(&Account) -> Rewrite>,
 }

@@ -15,7 +15,7 @@ pub mod openai;
 pub mod openai_responses;
 pub mod taxonomy;
 
-use crate::canonical::{Event, Request, Response};
+use crate::canonical::{EmbedRequest, Embeddings, Event, Request, Response};
 use crate::config::OauthSettings;
 use crate::error::{Error, Kind};
 pub use crate::protocol::passthrough::Rewrite;
@@ -262,6 +262,26 @@ pub async fn count_tokens(call: Call, req: &Request) -> Result<u64, Error> {
 /// tens of percent. Never a constant: it grows with the request.
 pub fn estimate_tokens(raw: &[u8]) -> u64 {
     (raw.len() as u64).div_ceil(4)
+}
+
+/// Embeds `req` on the call's account (`server::embeddings` picks only
+/// accounts whose kind embeds).
+pub async fn embed(call: &Call, req: &EmbedRequest) -> Result<Embeddings, Error> {
+    let Some(embed) = call.acc.kind.descriptor().embed else {
+        return Err(Error::new(
+            Kind::Internal,
+            format!("{} accounts cannot embed", call.acc.kind.as_str()),
+        ));
+    };
+    embed(call, req).await
+}
+
+/// An answer the upstream sent that levity cannot read.
+pub fn unreadable(call: &Call, why: &str) -> Error {
+    Error::new(
+        Kind::Upstream,
+        format!("{} sent an answer levity cannot read: {why}", call.host()),
+    )
 }
 
 /// Sends a client's body to the upstream that speaks its protocol.

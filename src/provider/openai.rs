@@ -4,9 +4,9 @@
 
 use super::kind::{Descriptor, Sent};
 use super::{Call, Decoder, Forward, ProviderKind, taxonomy};
-use crate::canonical::Request;
+use crate::canonical::{EmbedRequest, Embeddings, Request};
 use crate::error::Error;
-use crate::protocol::{Protocol, openai_chat};
+use crate::protocol::{Protocol, openai_chat, openai_embeddings};
 use crate::scheduler::Zone;
 use crate::store::{Account, Tier};
 use futures_util::future::BoxFuture;
@@ -53,6 +53,21 @@ fn forward<'a>(
     })
 }
 
+/// `POST {base}/embeddings`; the host counts the tokens.
+pub(super) fn embed<'a>(
+    call: &'a Call,
+    req: &'a EmbedRequest,
+) -> BoxFuture<'a, Result<Embeddings, Error>> {
+    Box::pin(async move {
+        let body = openai_embeddings::upstream::encode(req, &call.model);
+        let builder = post(&call.client(), &call.acc, "/embeddings", body);
+        let resp = super::send(builder, call.host(), call.timeout, call.acc.kind).await?;
+        let answer = super::read_whole(call, resp).await?;
+        openai_embeddings::upstream::decode(&answer, req.inputs.len())
+            .map_err(|why| super::unreadable(call, &why))
+    })
+}
+
 /// OpenAI-compatible hosts have no counter: an estimate of the body.
 fn count_tokens<'a>(call: &'a Call, req: &'a Request) -> BoxFuture<'a, Result<u64, Error>> {
     let body = openai_chat::encode_request(req, &call.model, false);
@@ -94,5 +109,6 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     send,
     forward: Some(forward),
     count_tokens,
+    embed: Some(embed),
     native_rewrite: None,
 };

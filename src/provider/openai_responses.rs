@@ -101,6 +101,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     send,
     forward: Some(forward),
     count_tokens,
+    embed: Some(super::openai::embed),
     // Reasoning is tagged with the account that made it.
     native_rewrite: Some(tagger),
 };

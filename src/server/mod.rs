@@ -10,6 +10,7 @@ mod cors;
 mod images;
 mod keys;
 pub(crate) use keys::period as key_period;
+mod embeddings;
 mod listen;
 mod log;
 mod metrics;
@@ -425,6 +426,8 @@ fn routes(state: &Arc<AppState>) -> impl poem::Endpoint + use<> {
         .at("/v1/messages", post(proxy::messages))
         .at("/messages", post(proxy::messages))
         .at("/v1/messages/count_tokens", post(proxy::count_tokens))
+        .at("/v1/embeddings", post(embeddings::openai))
+        .at("/embeddings", post(embeddings::openai))
         .at("/v1/images/generations", post(images::generations))
         .at("/v1/images/edits", post(images::edits))
         .at("/v1/models", get(proxy::models))

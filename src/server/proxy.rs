@@ -88,7 +88,9 @@ pub async fn gemini(
             serve(wire, req, body, state, model, true, Some(method.to_string())).await
         }
         "countTokens" => gemini_count(req, body, state, model).await,
-        other => wire.error(&Error::new(Kind::NotFound, format!("Gemini method `{other}` is not served; use generateContent, streamGenerateContent or countTokens"))),
+        "embedContent" => super::embeddings::gemini(req, &body, state, model, false).await,
+        "batchEmbedContents" => super::embeddings::gemini(req, &body, state, model, true).await,
+        other => wire.error(&Error::new(Kind::NotFound, format!("Gemini method `{other}` is not served; use generateContent, streamGenerateContent, countTokens, embedContent or batchEmbedContents"))),
     }
 }
 

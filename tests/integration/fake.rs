@@ -311,6 +311,10 @@ impl Fake {
             Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
             _ => {}
         }
+        // Embeddings fail as scripted, like every call an account makes.
+        if let Some((status, body)) = embeddings(&req.path, &req.body) {
+            return respond_json(&mut sock, status, &body).await;
+        }
         let streaming =
             req.path.contains(":streamGenerateContent") || req.body["stream"] == json!(true);
         let reply = if anthropic {
@@ -529,13 +533,100 @@ fn key_fault(key: &str) -> Option<Fault> {
     }
 }
 
+/// A vector for `text`, `dims` long: its first value is the text's length
+/// (so a test can tell which input a vector is for), the rest derive from
+/// its bytes.
+pub fn fake_vector(text: &str, dims: usize) -> Vec<f32> {
+    let seed = text
+        .bytes()
+        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    (0..dims)
+        .map(|i| match i {
+            0 => text.len() as f32,
+            _ => {
+                ((seed.wrapping_add((i as u32).wrapping_mul(2_654_435_761)) % 1000) as f32) / 1000.0
+                    - 0.5
+            }
+        })
+        .collect()
+}
+
+/// Embedding calls, answered as the providers document them: Gemini's
+/// `batchEmbedContents` (ai.google.dev/api/embeddings: each request names
+/// the model of the path; at most 100; no token counts; 3,072 values by
+/// default for gemini-embedding-001) and OpenAI's `/embeddings`
+/// (platform.openai.com/docs/api-reference/embeddings: `data` with an
+/// index each, `usage.prompt_tokens`; 1,536 values by default for
+/// text-embedding-3-small). A model that is not an embedding model gets
+/// Gemini's 404.
+fn embeddings(path: &str, body: &Value) -> Option<(u16, Value)> {
+    let invalid = |message: String| {
+        (
+            400,
+            json!({"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}),
+        )
+    };
+    if let Some(model) = path
+        .strip_suffix(":batchEmbedContents")
+        .and_then(|p| p.rsplit_once("/models/"))
+        .map(|(_, m)| m)
+    {
+        if !model.contains("embedding") {
+            return Some((
+                404,
+                json!({"error": {"code": 404, "message": format!("models/{model} is not found for API version v1beta, or is not supported for batchEmbedContents. Call ListModels to see the list of available models and their supported methods."), "status": "NOT_FOUND"}}),
+            ));
+        }
+        let requests = body["requests"].as_array().cloned().unwrap_or_default();
+        if requests.len() > 100 {
+            return Some(invalid(
+                "* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch"
+                    .into(),
+            ));
+        }
+        let mut out = Vec::new();
+        for r in &requests {
+            if r["model"] != json!(format!("models/{model}")) {
+                return Some(invalid(format!(
+                    "Model {} in request does not match the model models/{model} in the path",
+                    r["model"]
+                )));
+            }
+            let dims = r["outputDimensionality"].as_u64().unwrap_or(3072) as usize;
+            out.push(json!({"values": fake_vector(&content_text(&r["content"]["parts"][0]["text"]), dims)}));
+        }
+        return Some((200, json!({"embeddings": out})));
+    }
+    if !path.ends_with("/embeddings") {
+        return None;
+    }
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string)).collect(),
+        _ => return Some(invalid("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.".into())),
+    };
+    let dims = body["dimensions"].as_u64().unwrap_or(1536) as usize;
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"object": "embedding", "index": i, "embedding": fake_vector(t, dims)}))
+        .collect();
+    let tokens: usize = inputs.iter().map(|t| t.len().div_ceil(4)).sum();
+    Some((
+        200,
+        json!({"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}),
+    ))
+}
+
 /// Accounts broken the ways real upstreams report it, chosen by a word in
 /// the key, answered with the bodies the providers send (the sources are
 /// cited in `src/provider/taxonomy/`, whose tests hold the same bodies).
 fn broken_key(key: &str, path: &str) -> Option<Fault> {
     let anthropic = path.starts_with("/v1/messages");
     // Responses fails over HTTP with Chat's envelope.
-    let openai = path.ends_with("/chat/completions") || responses::is_responses(path);
+    let openai = path.ends_with("/chat/completions")
+        || path.ends_with("/embeddings")
+        || responses::is_responses(path);
     let (status, body): (u16, Value) = if key.contains("revoked") {
         if anthropic {
             (

@@ -8,6 +8,7 @@ mod cli;
 mod cluster;
 mod common;
 mod dashboard_api;
+mod embeddings;
 mod fake;
 mod fake_responses;
 mod faults;

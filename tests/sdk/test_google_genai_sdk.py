@@ -75,3 +75,18 @@ def test_function_calling():
     ]
     r = client().models.generate_content(model=MODEL, contents=history, config=config)
     assert r.text == 'tool result: {"temp":3}'
+
+
+def test_embed_content_batch_with_dimensions():
+    # The SDK sends embed_content as :batchEmbedContents, one request per text.
+    r = client().models.embed_content(
+        model="gemini-embedding-001",
+        contents=["first text", "second"],
+        config=types.EmbedContentConfig(output_dimensionality=8, task_type="RETRIEVAL_DOCUMENT"),
+    )
+    assert [len(e.values) for e in r.embeddings] == [8, 8]
+    # The fake's first value is the text's length: the order held.
+    assert [e.values[0] for e in r.embeddings] == [10.0, 6.0]
+    up = upstream_last()
+    assert up["path"] == "/v1beta/models/gemini-embedding-001:batchEmbedContents"
+    assert [q["taskType"] for q in up["body"]["requests"]] == ["RETRIEVAL_DOCUMENT"] * 2

@@ -262,3 +262,22 @@ def test_images_generate_and_edit(client):
     parts = upstream_last()["body"]["contents"][0]["parts"]
     assert parts[0]["inlineData"]["data"] == base64.b64encode(FAKE_PNG).decode()
     assert parts[1] == {"text": "make it blue"}
+
+
+def test_embeddings_default_base64_and_floats(client):
+    # The SDK asks for base64 by default and decodes it to floats itself.
+    r = client.embeddings.create(model="gemini-embedding-001", input=["hello", "embeddings!"], dimensions=16)
+    assert [len(d.embedding) for d in r.data] == [16, 16]
+    assert [d.embedding[0] for d in r.data] == [5.0, 11.0]
+    assert r.usage.prompt_tokens > 0 and r.model == "gemini-embedding-001"
+    up = upstream_last()
+    assert up["path"] == "/v1beta/models/gemini-embedding-001:batchEmbedContents"
+    assert [q["outputDimensionality"] for q in up["body"]["requests"]] == [16, 16]
+    floats = client.embeddings.create(model="gemini-embedding-001", input="one", encoding_format="float")
+    assert floats.data[0].embedding[0] == 3.0 and len(floats.data[0].embedding) == 3072
+
+
+def test_embeddings_refuse_an_empty_input(client):
+    with pytest.raises(openai.BadRequestError) as e:
+        client.embeddings.create(model="gemini-embedding-001", input=[])
+    assert e.value.body["param"] == "input"

@@ -9,6 +9,7 @@
 //! both sides share (`Content` and its parts).
 
 pub mod client;
+pub mod embed;
 mod types;
 mod upstream;
 
