@@ -44,6 +44,16 @@ pub enum Command {
         #[arg(long)]
         print: bool,
     },
+    /// Point a tool at levity: writes its own config (merged into what is
+    /// there, the old file kept as a backup) with a new client key, and
+    /// prints how to undo it.
+    Connect {
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::connect::TOOLS.iter().map(|t| t.name)))]
+        tool: String,
+        /// Print the change as a diff and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print a completion script for a shell, e.g.
     /// `levity completions bash > ~/.local/share/bash-completion/completions/levity`,
     /// `levity completions zsh > "${fpath[1]}/_levity"`,

@@ -8,6 +8,7 @@
 //! - `store`: the only module that touches redb; secrets sealed at rest.
 //! - `server`: the only module that touches poem: proxy, admin API, dashboard.
 //! - `cluster`: instances sharing one pool through Redis (off without an address).
+//! - `connect`: the tools' own config files pointed at levity (`levity connect`).
 //! - `config`: typed runtime settings. `cli` / `commands`: the command line.
 
 pub mod canonical;
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod config;
+pub mod connect;
 pub mod error;
 pub mod protocol;
 pub mod provider;

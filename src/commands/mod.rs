@@ -42,9 +42,81 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Config(cmd) => config(&Backend::connect(&dir, passphrase)?, cmd).await,
         Command::Service(cmd) => service::service(&dir, cmd),
         Command::Open { print } => open_dashboard(&dir, print),
+        Command::Connect { tool, dry_run } => {
+            connect(&Backend::connect(&dir, passphrase)?, &dir, &tool, dry_run).await
+        }
         // Printed above.
         Command::Completions { .. } => Ok(()),
     }
+}
+
+/// `levity connect TOOL`: the tool's own config pointed at levity with a new
+/// client key (`crate::connect`).
+async fn connect(
+    b: &Backend,
+    dir: &std::path::Path,
+    tool: &str,
+    dry_run: bool,
+) -> Result<(), String> {
+    let tool = crate::connect::find(tool)
+        .ok_or_else(|| format!("no tool `{tool}`; one of {}", crate::connect::names()))?;
+    let env = crate::connect::Env::real().ok_or("no home folder to find the tool's config in")?;
+    let url = match paths::ServerFile::read(dir) {
+        Some(server) => server.url,
+        None => format!(
+            "http://127.0.0.1:{}",
+            b.settings()
+                .await?
+                .get("listen_port")
+                .map_or("8045", String::as_str)
+        ),
+    };
+    let accounts = b.accounts().await?;
+    let enabled = accounts.iter().filter(|a| a.enabled);
+    let models = crate::connect::served_models(enabled.map(|a| (a.kind, a.models.as_slice())));
+    let now = crate::util::now_ms() / 1000;
+    if dry_run {
+        let target = crate::connect::Target {
+            url,
+            key: "sk-lev-(a new key)".into(),
+            models,
+        };
+        let plan = tool.plan(&env, &target)?;
+        print!("{}", plan.diff(&target.key));
+        return Ok(());
+    }
+    // The file is read (and refused if it cannot be merged) before a key exists.
+    let probe = crate::connect::Target {
+        url: url.clone(),
+        key: String::new(),
+        models: models.clone(),
+    };
+    tool.plan(&env, &probe)?;
+    let created = b
+        .create_key(Some(format!("{}-{now}", tool.name)), Default::default())
+        .await?;
+    let target = crate::connect::Target {
+        url,
+        key: created.key.clone(),
+        models,
+    };
+    let plan = tool.plan(&env, &target)?;
+    let written = plan.write(now)?;
+    println!(
+        "{}: wrote {} with client key `{}`",
+        tool.label,
+        plan.file.display(),
+        created.info.name
+    );
+    if let Some(backup) = &written.backup {
+        println!("  the file before: {}", backup.display());
+    }
+    println!("  {}", tool.after);
+    println!(
+        "  to undo: {}; then `levity key revoke {}`",
+        written.undo, created.info.name
+    );
+    Ok(())
 }
 
 /// `levity open`: the running server's dashboard, with its admin token.

@@ -300,7 +300,7 @@ impl Drop for Server {
     }
 }
 
-fn start_server(dir: &Path, extra: &[&str]) -> Server {
+pub(crate) fn start_server(dir: &Path, extra: &[&str]) -> Server {
     let mut args = vec!["serve", "--port", "0", "--no-open"];
     args.extend_from_slice(extra);
     start(levity(dir, &args))
@@ -868,4 +868,108 @@ fn shell_completions_complete_in_bash() {
         );
     }
     assert!(fails(dir.path(), &["completions", "tcsh"]).contains("possible values"));
+}
+
+/// `levity connect` for each tool, without a server: a dry run shows the
+/// change and writes nothing; then each file is written, merged into what
+/// the user had, and a file levity cannot merge is left alone (issue #22).
+#[test]
+fn connect_writes_each_tools_own_config_and_leaves_what_it_cannot_merge() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    ok(
+        d,
+        &[
+            "account",
+            "add",
+            "gemini",
+            "--api-key",
+            "AIzaCONNECT-000002",
+        ],
+    );
+    let connect = |args: &[&str]| {
+        let mut all = vec!["connect"];
+        all.extend_from_slice(args);
+        levity(d, &all)
+            .env("HOME", h)
+            .env_remove("CODEX_HOME")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("XDG_CONFIG_HOME")
+            .output()
+            .unwrap()
+    };
+
+    let out = connect(&["codex", "--dry-run"]);
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success() && diff.contains("+model_provider = \"levity\""),
+        "{diff}"
+    );
+    assert!(!h.join(".codex").exists(), "a dry run writes nothing");
+    assert!(
+        ok(d, &["key", "list"]).contains("no client keys"),
+        "nor makes a key"
+    );
+
+    let codex = h.join(".codex/config.toml");
+    std::fs::create_dir_all(codex.parent().unwrap()).unwrap();
+    std::fs::write(&codex, "# my settings\nmodel = \"gemini-2.5-pro\"\n").unwrap();
+    assert!(connect(&["codex"]).status.success());
+    let toml = std::fs::read_to_string(&codex).unwrap();
+    assert!(
+        toml.starts_with("# my settings\nmodel = \"gemini-2.5-pro\"\nmodel_provider = \"levity\""),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("base_url = \"http://127.0.0.1:8045/v1\"")
+            && toml.contains("experimental_bearer_token = \"sk-lev-"),
+        "{toml}"
+    );
+
+    assert!(connect(&["gemini-cli"]).status.success());
+    let env = std::fs::read_to_string(h.join(".gemini/.env")).unwrap();
+    assert!(
+        env.contains("GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8045\n")
+            && env.contains("GEMINI_API_KEY=sk-lev-"),
+        "{env}"
+    );
+
+    assert!(connect(&["opencode"]).status.success());
+    let oc: Value =
+        serde_json::from_slice(&std::fs::read(h.join(".config/opencode/opencode.json")).unwrap())
+            .unwrap();
+    assert_eq!(oc["provider"]["levity"]["npm"], "@ai-sdk/openai-compatible");
+    assert!(
+        oc["provider"]["levity"]["models"]["gemini-2.5-flash"].is_object(),
+        "{oc}"
+    );
+
+    // Three keys made, one per tool written.
+    assert_eq!(
+        ok(d, &["key", "list", "--json"])
+            .matches("\"name\"")
+            .count(),
+        3
+    );
+
+    // Comments in a JSON file would be lost: it is left alone, and no key is made.
+    let claude = h.join(".claude/settings.json");
+    std::fs::create_dir_all(claude.parent().unwrap()).unwrap();
+    std::fs::write(&claude, "{\n  // mine\n}\n").unwrap();
+    let out = connect(&["claude-code"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not plain JSON"));
+    assert_eq!(
+        std::fs::read_to_string(&claude).unwrap(),
+        "{\n  // mine\n}\n"
+    );
+    assert_eq!(
+        ok(d, &["key", "list", "--json"])
+            .matches("\"name\"")
+            .count(),
+        3
+    );
+    assert!(fails(d, &["connect", "vim"]).contains("possible values"));
 }

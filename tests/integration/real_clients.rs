@@ -400,3 +400,91 @@ async fn claude_code_compacts_a_full_session_and_goes_on() {
         "the turn went on from the summary"
     );
 }
+
+/// `levity connect claude-code` writes Claude Code's own settings (merged
+/// into the user's, the old file kept), and the real Claude Code then talks
+/// to levity through them, although its environment names a stale address
+/// and key: the settings' `env` wins (issue #22).
+#[tokio::test(flavor = "multi_thread")]
+async fn levity_connect_sets_up_the_real_claude_code() {
+    let harness = client("LEVITY_CLAUDE");
+    let fake = Fake::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let settings = home.path().join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, r#"{"theme": "dark"}"#).unwrap();
+    crate::cli::ok(
+        data.path(),
+        &[
+            "account",
+            "add",
+            "gemini",
+            "--api-key",
+            "AIzaCONNECT-000001",
+            "--base-url",
+            &fake.url(),
+        ],
+    );
+    let server = crate::cli::start_server(data.path(), &[]);
+
+    let out = crate::cli::levity(data.path(), &["connect", "claude-code"])
+        .env("HOME", home.path())
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("to undo: mv "), "{said}");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&settings).unwrap()).unwrap();
+    assert_eq!(written["theme"], "dark", "the user's own setting stays");
+    assert_eq!(written["env"]["ANTHROPIC_BASE_URL"], server.url.as_str());
+    let key = written["env"]["ANTHROPIC_AUTH_TOKEN"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(key.starts_with("sk-lev-"), "{written}");
+    let backups: Vec<_> = std::fs::read_dir(settings.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("settings.json.levity-backup-")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(backups[0].path()).unwrap(),
+        r#"{"theme": "dark"}"#
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&settings).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "it holds a key");
+    }
+
+    // The real Claude Code, with a stale address and key in its environment.
+    let mut cmd = Command::new(&harness);
+    cmd.args([
+        "http://127.0.0.1:9",
+        "sk-stale-0000",
+        "reply connected by levity",
+    ])
+    .env("CLAUDE_HOME_DIR", home.path())
+    .env("CLAUDE_AUTH", "bearer");
+    let out = run(cmd, "claude -p after levity connect").await;
+    assert_eq!(out.trim(), "connected by levity");
+    let asked = fake.last();
+    assert!(
+        asked.path.contains(":streamGenerateContent"),
+        "{}",
+        asked.path
+    );
+}

@@ -419,6 +419,24 @@ async function main() {
     assert(text.includes('wire_api = "responses"'), 'the Codex snippet is missing');
   });
 
+  if (process.env.E2E_HOME) await step('Connect: "Set up a tool" shows the change to Claude Code\'s settings, then writes it with a new key', async () => {
+    await gotoNav('Connect');
+    await page.selectOption('#setup-tool', 'claude-code');
+    await page.getByRole('button', { name: 'Show the change' }).click();
+    const diff = page.getByRole('region', { name: "The change to Claude Code's config" }).or(page.locator('section[aria-labelledby="setup-h"] pre'));
+    await diff.first().waitFor({ timeout: T });
+    const text = await diff.first().innerText();
+    assert(text.includes('"ANTHROPIC_BASE_URL"') && text.includes(base), `the diff:\n${text}`);
+    const file = path.join(process.env.E2E_HOME, '.claude', 'settings.json');
+    assert(!fs.existsSync(file), 'the preview wrote the file');
+    await page.getByRole('button', { name: 'Write it for Claude Code' }).click();
+    await page.getByText('To undo:').waitFor({ timeout: T });
+    const settings = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert(settings.env.ANTHROPIC_BASE_URL === base && /^sk-lev-/.test(settings.env.ANTHROPIC_AUTH_TOKEN), `written: ${JSON.stringify(settings)}`);
+    const keys = await adminApi('GET', '/api/keys');
+    assert(keys.some((k) => /^claude-code-/.test(k.name)), 'no client key was made for Claude Code');
+  });
+
   await step('Settings: body logging turns on from its checkbox', async () => {
     await gotoNav('Settings');
     const box = page.getByRole('checkbox', { name: 'Also keep request and response bodies' });

@@ -6,6 +6,7 @@
 //! with their kind's status. Needs the admin token (`auth::check_admin`).
 
 mod accounts;
+mod connect;
 mod log;
 mod oauth;
 mod settings;
@@ -60,6 +61,7 @@ pub fn routes() -> impl Endpoint {
         .at("/config/schema", get(settings::config_schema))
         .at("/models", get(settings::catalogue))
         .at("/listen", poem::put(settings::set_listen))
+        .at("/connect/:tool", get(connect::preview).post(connect::apply))
         .around(|ep, req: Request| async move {
             let state = req
                 .data::<Arc<AppState>>()
@@ -235,6 +237,8 @@ fn change<T: Serialize>(
         settings::config_schema,
         settings::catalogue,
         settings::set_listen,
+        connect::preview,
+        connect::apply,
     ),
     components(schemas(Problem)),
     modifiers(&EveryErrorIsAProblem)
