@@ -44,6 +44,17 @@ pub enum Command {
         #[arg(long)]
         print: bool,
     },
+    /// Write accounts (with their keys), client keys (as hashes), settings
+    /// and mappings to a file sealed with a passphrase, for `levity import`
+    /// on another install. The passphrase is asked for, or taken from
+    /// LEVITY_EXPORT_PASSPHRASE.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Merge a `levity export` file into this install: accounts and keys by
+    /// id (a name taken here gets a suffix), settings set.
+    Import { file: PathBuf },
     /// Point a tool at levity: writes its own config (merged into what is
     /// there, the old file kept as a backup) with a new client key, and
     /// prints how to undo it.

@@ -268,6 +268,31 @@ impl Backend {
         }
     }
 
+    /// The shared tables, sealed with `passphrase` (`store::export`).
+    pub async fn export(&self, passphrase: &str) -> Result<Vec<u8>> {
+        match self {
+            Backend::Local(s) => s.export_sealed(passphrase).map_err(|e| e.to_string()),
+            _ => {
+                let body = serde_json::json!({"passphrase": passphrase});
+                let file: serde_json::Value = self
+                    .call(reqwest::Method::POST, "/export", Some(body))
+                    .await?;
+                Ok(serde_json::to_vec_pretty(&file).expect("serializable"))
+            }
+        }
+    }
+
+    pub async fn import(&self, file: &[u8], passphrase: &str) -> Result<crate::store::Imported> {
+        match self {
+            Backend::Local(s) => s.import_sealed(file, passphrase).map_err(|e| e.to_string()),
+            _ => {
+                let body = serde_json::json!({"passphrase": passphrase, "file": String::from_utf8_lossy(file)});
+                self.call(reqwest::Method::POST, "/import", Some(body))
+                    .await
+            }
+        }
+    }
+
     pub async fn set_setting(&self, key: &str, value: &str, force: bool) -> Result<()> {
         crate::config::Settings::validate(key, value)?;
         match self {

@@ -42,12 +42,73 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Config(cmd) => config(&Backend::connect(&dir, passphrase)?, cmd).await,
         Command::Service(cmd) => service::service(&dir, cmd),
         Command::Open { print } => open_dashboard(&dir, print),
+        Command::Export { out } => export(&Backend::connect(&dir, passphrase)?, &out).await,
+        Command::Import { file } => import(&Backend::connect(&dir, passphrase)?, &file).await,
         Command::Connect { tool, dry_run } => {
             connect(&Backend::connect(&dir, passphrase)?, &dir, &tool, dry_run).await
         }
         // Printed above.
         Command::Completions { .. } => Ok(()),
     }
+}
+
+/// The passphrase of an export: LEVITY_EXPORT_PASSPHRASE, else asked on the
+/// terminal without echo (twice when `confirm`).
+fn export_passphrase(confirm: bool) -> Result<String, String> {
+    if let Ok(p) = std::env::var("LEVITY_EXPORT_PASSPHRASE") {
+        return Ok(p);
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err("no terminal to ask the passphrase on: set LEVITY_EXPORT_PASSPHRASE".into());
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt).map_err(|e| format!("cannot read the passphrase: {e}"))
+    };
+    let pass = ask("Passphrase for the export file: ")?;
+    if confirm && ask("The same passphrase again: ")? != pass {
+        return Err("the two passphrases differ".into());
+    }
+    Ok(pass)
+}
+
+/// `levity export --out FILE`: never over a file that exists, and readable
+/// by its owner only.
+async fn export(b: &Backend, out: &std::path::Path) -> Result<(), String> {
+    let sealed = b.export(&export_passphrase(true)?).await?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let cannot = |e: std::io::Error| format!("cannot write {}: {e}", out.display());
+    let mut file = opts.open(out).map_err(cannot)?;
+    std::io::Write::write_all(&mut file, &sealed).map_err(cannot)?;
+    file.sync_all().map_err(cannot)?;
+    println!(
+        "wrote {}: accounts, client keys (as hashes), settings and mappings, sealed with your passphrase; \
+         `levity import {}` on the other install",
+        out.display(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// `levity import FILE`.
+async fn import(b: &Backend, file: &std::path::Path) -> Result<(), String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let r = b.import(&bytes, &export_passphrase(false)?).await?;
+    println!(
+        "imported {}: {} account(s) added, {} updated; {} client key(s) added, {} updated; {} setting(s)",
+        file.display(),
+        r.accounts_added,
+        r.accounts_updated,
+        r.keys_added,
+        r.keys_updated,
+        r.settings
+    );
+    for (old, new) in &r.renamed {
+        println!("  `{old}` is called `{new}` here: this install had another by that name");
+    }
+    Ok(())
 }
 
 /// `levity connect TOOL`: the tool's own config pointed at levity with a new

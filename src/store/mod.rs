@@ -4,6 +4,7 @@
 
 mod crypto;
 mod disk;
+mod export;
 mod files;
 mod keys;
 mod open;
@@ -15,6 +16,7 @@ mod types;
 
 pub use crypto::{KeySource, SealInfo, SealMode, Sealer, random_bytes};
 pub use disk::DiskTrouble;
+pub use export::{Imported, MIN_PASSPHRASE};
 pub use files::{Paths as DataPaths, prepare_dir};
 pub use portable::{Change as RowChange, Rows, Shared};
 pub use requests::LogBatch;

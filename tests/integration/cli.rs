@@ -973,3 +973,173 @@ fn connect_writes_each_tools_own_config_and_leaves_what_it_cannot_merge() {
     );
     assert!(fails(d, &["connect", "vim"]).contains("possible values"));
 }
+
+/// `levity export` on one install and `levity import` on another: accounts
+/// with their keys, client keys (hashes: a key made on the first admits on
+/// the second), settings and mappings; nothing readable in the file; a
+/// wrong passphrase or a file that is not an export changes nothing; a name
+/// taken on the second gets a suffix (issue #22).
+#[tokio::test(flavor = "multi_thread")]
+async fn export_and_import_move_accounts_keys_and_settings_between_installs() {
+    let fake = Fake::start().await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (a.path().to_path_buf(), b.path().to_path_buf());
+    let fake_url = fake.url();
+    let (b, key) = tokio::task::spawn_blocking(move || {
+        let with_pass = |dir: &Path, args: &[&str], pass: &str| {
+            levity(dir, args)
+                .env("LEVITY_EXPORT_PASSPHRASE", pass)
+                .output()
+                .unwrap()
+        };
+        ok(
+            &a,
+            &[
+                "account",
+                "add",
+                "gemini",
+                "--api-key",
+                "AIzaEXPORT-SECRET-0001",
+                "--name",
+                "work",
+                "--base-url",
+                &fake_url,
+            ],
+        );
+        ok(&a, &["config", "set", "model_map.fast", "gemini-2.5-flash"]);
+        ok(&a, &["config", "set", "request_timeout_secs", "77"]);
+        let key = levity(&a, &["key", "create", "--name", "laptop"])
+            .output()
+            .unwrap();
+        let key = String::from_utf8(key.stdout).unwrap().trim().to_string();
+        let file = a.join("move.levity");
+        let short = with_pass(&a, &["export", "--out", file.to_str().unwrap()], "short");
+        assert!(
+            !short.status.success()
+                && String::from_utf8_lossy(&short.stderr).contains("at least 8")
+        );
+        let out = with_pass(
+            &a,
+            &["export", "--out", file.to_str().unwrap()],
+            "correct horse battery",
+        );
+        assert!(out.status.success(), "{out:?}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        for secret in [
+            "AIzaEXPORT-SECRET-0001",
+            "gemini-2.5-flash",
+            "laptop",
+            "work",
+        ] {
+            assert!(
+                !text.contains(secret),
+                "`{secret}` is readable in the export"
+            );
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let again = with_pass(
+            &a,
+            &["export", "--out", file.to_str().unwrap()],
+            "correct horse battery",
+        );
+        assert!(
+            !again.status.success(),
+            "an existing file is not overwritten"
+        );
+
+        // The second install has an account of its own called "work".
+        ok(
+            &b,
+            &[
+                "account",
+                "add",
+                "gemini",
+                "--api-key",
+                "AIzaOTHER-0000-0002",
+                "--name",
+                "work",
+                "--base-url",
+                &fake_url,
+            ],
+        );
+        let before = ok(&b, &["account", "list", "--json"]);
+        let wrong = with_pass(
+            &b,
+            &["import", file.to_str().unwrap()],
+            "wrong horse battery",
+        );
+        assert!(
+            !wrong.status.success()
+                && String::from_utf8_lossy(&wrong.stderr).contains("passphrase does not match")
+        );
+        let junk = b.join("junk.json");
+        std::fs::write(&junk, "{\"accounts\": []}").unwrap();
+        let bad = with_pass(
+            &b,
+            &["import", junk.to_str().unwrap()],
+            "correct horse battery",
+        );
+        assert!(
+            !bad.status.success()
+                && String::from_utf8_lossy(&bad.stderr).contains("not a levity export")
+        );
+        assert_eq!(
+            ok(&b, &["account", "list", "--json"]),
+            before,
+            "nothing changed"
+        );
+
+        let out = with_pass(
+            &b,
+            &["import", file.to_str().unwrap()],
+            "correct horse battery",
+        );
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{out:?}");
+        assert!(
+            said.contains("1 account(s) added")
+                && said.contains("`work` is called `work-imported` here"),
+            "{said}"
+        );
+        let accounts = ok(&b, &["account", "list"]);
+        assert!(
+            accounts.contains("work-imported") && accounts.contains("AIz...0001"),
+            "{accounts}"
+        );
+        let config = ok(&b, &["config", "get"]);
+        assert!(
+            config.contains("model_map.fast") && config.contains("77"),
+            "{config}"
+        );
+        assert!(ok(&b, &["key", "list"]).contains("laptop"));
+        // Imported twice: updated, not doubled.
+        let out = with_pass(
+            &b,
+            &["import", file.to_str().unwrap()],
+            "correct horse battery",
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("0 account(s) added, 1 updated"));
+        (b, key)
+    })
+    .await
+    .unwrap();
+
+    // The key made on the first install admits on the second, through the
+    // imported account.
+    let server = start_server(&b, &[]);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.url))
+        .bearer_auth(&key)
+        .json(&json!({"model": "fast", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}

@@ -437,6 +437,23 @@ async function main() {
     assert(keys.some((k) => /^claude-code-/.test(k.name)), 'no client key was made for Claude Code');
   });
 
+  await step('Settings: export seals everything in a file with a passphrase; importing it back updates, adds nothing', async () => {
+    await gotoNav('Settings');
+    await page.fill('#export-pass', 'e2e passphrase 1');
+    await page.fill('#export-pass2', 'e2e passphrase 1');
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: T }), page.getByRole('button', { name: 'Export', exact: true }).click()]);
+    const file = path.join(ARTIFACTS, 'levity-export.json');
+    await download.saveAs(file);
+    const text = fs.readFileSync(file, 'utf8');
+    assert(/"levity_export": 1/.test(text) && !text.includes('e2e-gemini') && !text.includes('AIza'), 'the export is readable without its passphrase');
+    const accounts = (await adminApi('GET', '/api/accounts')).length;
+    await page.setInputFiles('#import-file', file);
+    await page.fill('#import-pass', 'e2e passphrase 1');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByText(`Imported: 0 account(s) added, ${accounts} updated`).waitFor({ timeout: T });
+    fs.rmSync(file);
+  });
+
   await step('Settings: body logging turns on from its checkbox', async () => {
     await gotoNav('Settings');
     const box = page.getByRole('checkbox', { name: 'Also keep request and response bodies' });

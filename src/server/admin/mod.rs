@@ -10,6 +10,7 @@ mod connect;
 mod log;
 mod oauth;
 mod settings;
+mod transfer;
 
 pub use accounts::{Health, accounts_with_state};
 pub use oauth::oauth_callback;
@@ -62,6 +63,8 @@ pub fn routes() -> impl Endpoint {
         .at("/models", get(settings::catalogue))
         .at("/listen", poem::put(settings::set_listen))
         .at("/connect/:tool", get(connect::preview).post(connect::apply))
+        .at("/export", poem::post(transfer::export))
+        .at("/import", poem::post(transfer::import))
         .around(|ep, req: Request| async move {
             let state = req
                 .data::<Arc<AppState>>()
@@ -239,6 +242,8 @@ fn change<T: Serialize>(
         settings::set_listen,
         connect::preview,
         connect::apply,
+        transfer::export,
+        transfer::import,
     ),
     components(schemas(Problem)),
     modifiers(&EveryErrorIsAProblem)
