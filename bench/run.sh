@@ -411,6 +411,22 @@ start_trickle() {
 }
 
 has_peer() { has "$PEERS" "$1"; }
+# Each peer in turn, freshly started against the upstream on port $2, is
+# measured by `$1 TARGET URL BODY-FILE` with the request it takes (LiteLLM and
+# Portkey OpenAI Chat, ccr Anthropic Messages), streamed when $3 is -stream.
+each_peer() { # measure-function upstream-port body-suffix
+  if has_peer litellm; then
+    start_litellm $LIT "$2"; "$1" litellm "http://127.0.0.1:$LIT/v1/chat/completions" "$work/chat$3.json"; stop $PID
+  fi
+  if has_peer ccr; then
+    start_ccr $CCRP "$2"; "$1" ccr "http://127.0.0.1:$CCRP/v1/messages" "$work/anth$3.json"; stop $PID
+  fi
+  if has_peer portkey; then
+    start_portkey $PKP "$2"; "$1" portkey "http://127.0.0.1:$PKP/v1/chat/completions" "$work/chat$3.json"; stop $PID
+  fi
+}
+# Scenario 3 also samples the target's process.
+held() { scenario3 "$1" "$2" "$3" "$PID"; }
 
 # ---- Scenarios 1 and 2. ------------------------------------------------------
 if has "$SCENARIOS" 1 || has "$SCENARIOS" 2; then
@@ -466,21 +482,7 @@ for _ in $(seq "$S3_RUNS"); do
   rec nginx idle_kb "$(rss_kb "$(cat "$work/nginx3.pid")")"
   scenario3 nginx "http://127.0.0.1:$NGX3$G:streamGenerateContent?alt=sse" "$work/gem.json" "$(cat "$work/nginx3.pid")"
   stop_nginx "$work/nginx3.conf" "$work/nginx3.pid"
-  if has_peer litellm; then
-    start_litellm $LIT $TRK
-    scenario3 litellm "http://127.0.0.1:$LIT/v1/chat/completions" "$work/chat-stream.json" $PID
-    stop $PID
-  fi
-  if has_peer ccr; then
-    start_ccr $CCRP $TRK
-    scenario3 ccr "http://127.0.0.1:$CCRP/v1/messages" "$work/anth-stream.json" $PID
-    stop $PID
-  fi
-  if has_peer portkey; then
-    start_portkey $PKP $TRK
-    scenario3 portkey "http://127.0.0.1:$PKP/v1/chat/completions" "$work/chat-stream.json" $PID
-    stop $PID
-  fi
+  each_peer held $TRK -stream
   start_levity $LEV $TRK
   scenario3 levity "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat-stream.json" $PID
   stop $PID
@@ -506,21 +508,7 @@ if has "$SCENARIOS" 4; then
   until curl -s -o /dev/null "http://127.0.0.1:$NGX3/"; do sleep 0.002; done
   stamped nginx "http://127.0.0.1:$NGX3$G:streamGenerateContent?alt=sse" "$work/gem.json"
   stop_nginx "$work/nginx3.conf" "$work/nginx3.pid"
-  if has_peer litellm; then
-    start_litellm $LIT $TRK
-    stamped litellm "http://127.0.0.1:$LIT/v1/chat/completions" "$work/chat-stream.json"
-    stop $PID
-  fi
-  if has_peer ccr; then
-    start_ccr $CCRP $TRK
-    stamped ccr "http://127.0.0.1:$CCRP/v1/messages" "$work/anth-stream.json"
-    stop $PID
-  fi
-  if has_peer portkey; then
-    start_portkey $PKP $TRK
-    stamped portkey "http://127.0.0.1:$PKP/v1/chat/completions" "$work/chat-stream.json"
-    stop $PID
-  fi
+  each_peer stamped $TRK -stream
   start_levity $LEV $TRK
   stamped levity "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat-stream.json"
   # The heavy path: the captured 57 KB Claude Code request, translated.
@@ -566,21 +554,7 @@ if has "$SCENARIOS" 5; then
   nginx -c "$work/nginx5.conf"
   slow nginx "http://127.0.0.1:$NGX5$G:generateContent" "$work/gem.json"
   stop_nginx "$work/nginx5.conf" "$work/nginx5.pid"
-  if has_peer litellm; then
-    start_litellm $LIT $SLW
-    slow litellm "http://127.0.0.1:$LIT/v1/chat/completions" "$work/chat.json"
-    stop $PID
-  fi
-  if has_peer ccr; then
-    start_ccr $CCRP $SLW
-    slow ccr "http://127.0.0.1:$CCRP/v1/messages" "$work/anth.json"
-    stop $PID
-  fi
-  if has_peer portkey; then
-    start_portkey $PKP $SLW
-    slow portkey "http://127.0.0.1:$PKP/v1/chat/completions" "$work/chat.json"
-    stop $PID
-  fi
+  each_peer slow $SLW ""
   start_levity $LEV $SLW
   slow levity "http://127.0.0.1:$LEV/v1/chat/completions" "$work/chat.json"
   stop $PID
