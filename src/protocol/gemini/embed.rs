@@ -67,6 +67,17 @@ pub mod client {
                 "`requests` must not be empty",
             ));
         };
+        // Sent 100 a call; bounded as OpenAI's inputs are.
+        let most = crate::protocol::openai_embeddings::MAX_INPUTS;
+        if items.len() > most {
+            return Err(Error::invalid_param(
+                "requests",
+                format!(
+                    "`requests` has {} items; at most {most} go in one batch",
+                    items.len()
+                ),
+            ));
+        }
         let (task, title, dims) = (
             first.task_type.clone(),
             first.title.clone(),
@@ -214,5 +225,8 @@ mod tests {
         assert!(client::decode(mixed, "m", true).is_err());
         assert!(client::decode(br#"{"content":{"parts":[]}}"#, "m", false).is_err());
         assert!(client::decode(br#"{"requests":[]}"#, "m", true).is_err());
+        let one = r#"{"content":{"parts":[{"text":"a"}]}}"#;
+        let many = format!(r#"{{"requests":[{}]}}"#, vec![one; 2049].join(","));
+        assert!(client::decode(many.as_bytes(), "m", true).is_err());
     }
 }
