@@ -143,7 +143,8 @@ pub(super) async fn config(c: &Cluster, con: &mut Con) -> Result<(), String> {
         base.clear();
     }
     let mut pipe = redis::pipe();
-    let (mut pushed, mut applied) = (false, false);
+    let mut pushed = false;
+    let mut take_all = Vec::new();
     let mut agreed = BTreeMap::new();
     for table in Shared::ALL {
         let hash = table_key(table);
@@ -177,11 +178,14 @@ pub(super) async fn config(c: &Cluster, con: &mut Con) -> Result<(), String> {
             };
         }
         if !take.is_empty() {
-            state.store.apply_rows(table, &take).map_err(failed)?;
-            applied = true;
+            take_all.push((table, take));
         }
         pushed |= !push.is_empty();
         agreed.insert(table, rows);
+    }
+    let applied = !take_all.is_empty();
+    if applied {
+        state.store.apply_rows(&take_all).map_err(failed)?;
     }
     if pushed {
         publish(c, &mut pipe, vec![Body::Config]);

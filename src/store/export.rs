@@ -89,12 +89,13 @@ impl Store {
         let plain = sealer.unseal(&sealed, AAD).map_err(|_| not_export())?;
         let mut tables: Tables = serde_json::from_slice(&plain).map_err(|_| not_export())?;
         let mut report = Imported::default();
+        let mut changes = Vec::new();
         for (table, path) in [(Shared::Accounts, "/record/name"), (Shared::Keys, "/name")] {
             let rows = tables.remove(&table).unwrap_or_default();
             let here = self.portable_rows(table)?;
             let merged = merge_named(rows, &here, path)?;
-            let changes: Vec<_> = merged.rows.into_iter().map(|(k, v)| (k, Some(v))).collect();
-            self.apply_rows(table, &changes)?;
+            let rows = merged.rows.into_iter().map(|(k, v)| (k, Some(v))).collect();
+            changes.push((table, rows));
             report.renamed.extend(merged.renamed);
             let counts = (merged.added, merged.updated);
             match table {
@@ -110,7 +111,9 @@ impl Store {
             .map(|(k, v)| (k, Some(v.into_bytes())))
             .collect();
         report.settings = settings.len();
-        self.apply_rows(Shared::Settings, &settings)?;
+        changes.push((Shared::Settings, settings));
+        // One transaction: a failure (a full disk) leaves this file as it was.
+        self.apply_rows(&changes)?;
         Ok(report)
     }
 }

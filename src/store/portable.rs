@@ -93,71 +93,84 @@ impl Store {
         Ok(out)
     }
 
-    /// Applies changes to a shared table in one transaction, sealing
-    /// secrets with this file's key. A row that does not parse is refused
-    /// before anything is written.
-    pub fn apply_rows(&self, table: Shared, changes: &[Change]) -> Result<(), StoreError> {
+    /// Applies changes to the shared tables in one transaction, sealing
+    /// secrets with this file's key: readers see all of them or none (an
+    /// account never arrives before the setting it needs). A row that does
+    /// not parse is refused before anything is written.
+    pub fn apply_rows(&self, changes: &[(Shared, Vec<Change>)]) -> Result<(), StoreError> {
         // Rows as this file stores them, made before the write begins.
-        let mut stored: Vec<(&str, Option<Vec<u8>>)> = Vec::with_capacity(changes.len());
-        for (key, row) in changes {
-            let value = match (table, row) {
-                (_, None) => None,
-                (Shared::Accounts, Some(bytes)) => {
-                    let p: PortableAccount = serde_json::from_slice(bytes)?;
-                    if p.record.id != *key {
-                        return Err(StoreError::Invalid(format!(
-                            "account row `{key}` names another id"
-                        )));
-                    }
-                    let mut rec = p.record;
-                    rec.sealed_secret = self.sealer.seal(p.secret.as_bytes(), rec.id.as_bytes());
-                    rec.sealed_proxy = p
-                        .sealed_proxy
-                        .map(|u| self.sealer.seal(u.as_bytes(), &proxy_aad(&rec.id)));
-                    Some(serde_json::to_vec(&rec)?)
-                }
-                (Shared::Keys, Some(bytes)) => {
-                    serde_json::from_slice::<super::types::KeyRecord>(bytes)?;
-                    Some(bytes.clone())
-                }
-                (Shared::Settings, Some(bytes)) => {
-                    let value = String::from_utf8_lossy(bytes);
-                    Some(
-                        if is_sealed_setting(key) {
-                            self.seal_setting(key, &value)
-                        } else {
-                            value.into_owned()
-                        }
-                        .into_bytes(),
-                    )
-                }
-            };
-            stored.push((key.as_str(), value));
+        let mut stored: Vec<(Shared, Vec<Change>)> = Vec::with_capacity(changes.len());
+        for (table, rows) in changes {
+            let mut out = Vec::with_capacity(rows.len());
+            for (key, row) in rows {
+                let value = match row {
+                    None => None,
+                    Some(bytes) => Some(self.stored_row(*table, key, bytes)?),
+                };
+                out.push((key.clone(), value));
+            }
+            stored.push((*table, out));
         }
         self.db.write(|tx| {
-            if table == Shared::Settings {
-                let mut t = tx.open_table(SETTINGS)?;
-                for (key, value) in &stored {
-                    match value {
-                        None => t.remove(*key)?,
-                        Some(v) => t.insert(*key, String::from_utf8_lossy(v).as_ref())?,
-                    };
-                }
-            } else {
-                let def = if table == Shared::Accounts {
-                    ACCOUNTS
-                } else {
-                    KEYS
+            for (table, rows) in &stored {
+                let def = match table {
+                    Shared::Accounts => ACCOUNTS,
+                    Shared::Keys => KEYS,
+                    Shared::Settings => {
+                        let mut t = tx.open_table(SETTINGS)?;
+                        for (key, value) in rows {
+                            match value {
+                                None => t.remove(key.as_str())?,
+                                Some(v) => {
+                                    t.insert(key.as_str(), String::from_utf8_lossy(v).as_ref())?
+                                }
+                            };
+                        }
+                        continue;
+                    }
                 };
                 let mut t = tx.open_table(def)?;
-                for (key, value) in &stored {
+                for (key, value) in rows {
                     match value {
-                        None => t.remove(*key)?,
-                        Some(v) => t.insert(*key, v.as_slice())?,
+                        None => t.remove(key.as_str())?,
+                        Some(v) => t.insert(key.as_str(), v.as_slice())?,
                     };
                 }
             }
             Ok(())
+        })
+    }
+
+    /// A portable row as this file stores it: secrets sealed with its key.
+    fn stored_row(&self, table: Shared, key: &str, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+        Ok(match table {
+            Shared::Accounts => {
+                let p: PortableAccount = serde_json::from_slice(bytes)?;
+                if p.record.id != key {
+                    return Err(StoreError::Invalid(format!(
+                        "account row `{key}` names another id"
+                    )));
+                }
+                let mut rec = p.record;
+                rec.sealed_secret = self.sealer.seal(p.secret.as_bytes(), rec.id.as_bytes());
+                rec.sealed_proxy = p
+                    .sealed_proxy
+                    .map(|u| self.sealer.seal(u.as_bytes(), &proxy_aad(&rec.id)));
+                serde_json::to_vec(&rec)?
+            }
+            Shared::Keys => {
+                serde_json::from_slice::<super::types::KeyRecord>(bytes)?;
+                bytes.to_vec()
+            }
+            Shared::Settings => {
+                let value = String::from_utf8_lossy(bytes);
+                if is_sealed_setting(key) {
+                    self.seal_setting(key, &value)
+                } else {
+                    value.into_owned()
+                }
+                .into_bytes()
+            }
         })
     }
 
