@@ -187,7 +187,7 @@ impl Plan {
             }
             None => None,
         };
-        write_private(&self.file, self.after.as_bytes()).map_err(cannot)?;
+        crate::store::write_private(&self.file, self.after.as_bytes()).map_err(cannot)?;
         let file = shell_quote(&self.file);
         let undo = match &backup {
             Some(b) => format!("mv {} {file}", shell_quote(b)),
@@ -205,22 +205,6 @@ pub struct Written {
 
 fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
-}
-
-/// Through a temporary file renamed into place: a crash leaves the old file
-/// or the new one, never half of it.
-fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
-    let mut part = path.as_os_str().to_owned();
-    part.push(".levity-part");
-    let part = PathBuf::from(part);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(&part)?;
-    std::io::Write::write_all(&mut f, body)?;
-    f.sync_all()?;
-    std::fs::rename(&part, path)
 }
 
 /// A JSON object file: what is there, or an empty object.

@@ -75,12 +75,8 @@ fn export_passphrase(confirm: bool) -> Result<String, String> {
 /// by its owner only.
 async fn export(b: &Backend, out: &std::path::Path) -> Result<(), String> {
     let sealed = b.export(&export_passphrase(true)?).await?;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     let cannot = |e: std::io::Error| format!("cannot write {}: {e}", out.display());
-    let mut file = opts.open(out).map_err(cannot)?;
+    let mut file = crate::store::create_private(out).map_err(cannot)?;
     std::io::Write::write_all(&mut file, &sealed).map_err(cannot)?;
     file.sync_all().map_err(cannot)?;
     println!(

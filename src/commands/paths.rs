@@ -1,7 +1,7 @@
 //! Where levity keeps its data, and the small runtime file a running server
 //! leaves beside it so other `levity` commands can find it.
 
-use crate::store::DataPaths;
+use crate::store::{DataPaths, write_private};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -179,26 +179,6 @@ impl ServerFile {
         let _ = std::fs::remove_file(dir.join(SERVER_FILE));
         let _ = std::fs::remove_file(dir.join(OPEN_FILE));
     }
-}
-
-/// Writes `body` readable by the owner only. A file that already existed
-/// (left by a crash, made by someone else) is tightened before its new
-/// content goes in: `mode` applies only to files it creates.
-fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut file = opts.open(path)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    std::io::Write::write_all(&mut file, body)
 }
 
 #[cfg(test)]

@@ -192,6 +192,31 @@ pub(super) fn sync_dir(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Writes `body` as the whole of `path`, readable by its owner only,
+/// through a new file renamed into place: a crash leaves the old content or
+/// the new, never half; and a file someone else made there (or left open
+/// to others) is replaced, not written into.
+pub fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    let mut part = path.as_os_str().to_owned();
+    part.push(".levity-part");
+    let part = PathBuf::from(part);
+    let _ = std::fs::remove_file(&part);
+    let mut file = private().create_new(true).open(&part)?;
+    let written = std::io::Write::write_all(&mut file, body)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&part, path))
+        .and_then(|()| sync_dir(path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    written
+}
+
+/// A new file only its owner can read, never one that exists already.
+pub fn create_private(path: &Path) -> std::io::Result<File> {
+    private().create_new(true).open(path)
+}
+
 /// A new private file for the backup, replaced whole by `finish_backup`.
 pub(super) fn backup_file(paths: &Paths) -> Result<(File, PathBuf), StoreError> {
     let mut tmp = paths.backup.as_os_str().to_owned();

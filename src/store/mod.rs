@@ -17,7 +17,7 @@ mod types;
 pub use crypto::{KeySource, SealInfo, SealMode, Sealer, random_bytes};
 pub use disk::DiskTrouble;
 pub use export::{Imported, MIN_PASSPHRASE};
-pub use files::{Paths as DataPaths, prepare_dir};
+pub use files::{Paths as DataPaths, create_private, prepare_dir, write_private};
 pub use portable::{Change as RowChange, Rows, Shared};
 pub use requests::LogBatch;
 pub use tables::{Store, shown_setting};
