@@ -144,26 +144,33 @@ open(f"{work}/stream.sse", "w").write("".join(chunks))
 # (an empty list, then the created cache's name).
 open(f"{work}/cache.json", "w").write(json.dumps({"cachedContents": [], "name": "cachedContents/bench"}))
 PY
-cat >"$work/nginx.conf" <<NGINX
+# An nginx of one worker at $2 proxying to the upstream at $3 over $4
+# keep-alive connections, with more server blocks in $5; its files are
+# $work/$1.{conf,pid}.
+nginx_proxy() { # name port upstream-port keepalive [servers]
+  cat >"$work/$1.conf" <<NGINX
 worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
+pid $work/$1.pid;
+error_log $work/$1-error.log;
 events { worker_connections 4096; }
 http {
   access_log off;
-  upstream fake { server 127.0.0.1:$UP; keepalive 64; }
+  upstream up { server 127.0.0.1:$3; keepalive $4; }
   server {
+    listen 127.0.0.1:$2;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+$5
+}
+NGINX
+}
+# The fake upstream is this nginx's own server block.
+nginx_proxy nginx $NGX $UP 64 "  server {
     listen 127.0.0.1:$UP;
     location ~ :generateContent { default_type application/json; alias $work/answer.json; error_page 405 =200 \$uri; }
     location ~ :streamGenerateContent { default_type text/event-stream; alias $work/stream.sse; error_page 405 =200 \$uri; }
     location ~ :cachedContents { default_type application/json; alias $work/cache.json; error_page 405 =200 \$uri; }
-  }
-  server {
-    listen 127.0.0.1:$NGX;
-    location / { proxy_pass http://fake; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-NGINX
+  }"
 # Scenario 3's nginx: its own process (so its memory is the streams'), passing
 # each chunk on as it comes, as one configures nginx for server-sent events.
 cat >"$work/nginx3.conf" <<NGINX
@@ -520,20 +527,7 @@ fi
 # ---- Scenario 5: a slow upstream, many connections. ---------------------------
 # Every target passes the small request to a fake that answers after LATENCY
 # ms; nginx keeps as many upstream connections alive as there are clients.
-cat >"$work/nginx5.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx5.pid;
-error_log $work/nginx5-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  upstream slow { server 127.0.0.1:$SLW; keepalive $CONNS5; }
-  server {
-    listen 127.0.0.1:$NGX5;
-    location / { proxy_pass http://slow; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-NGINX
+nginx_proxy nginx5 $NGX5 $SLW "$CONNS5"
 slow() { # target url body-file
   local t=$1 _ a b c e
   echo "bench: scenario 5, $t" >&2

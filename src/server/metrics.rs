@@ -78,33 +78,48 @@ struct Series {
 
 #[derive(Default)]
 pub struct Metrics {
-    series: BTreeMap<Labels, Series>,
+    /// Sorted by labels: looked up without copying them (the lookup runs
+    /// under the monitor's lock for every request), copied once per series.
+    series: Vec<(Labels, Series)>,
     /// Attempts by account and outcome (`ok`, or whose fault a failure was).
-    attempts: BTreeMap<(String, String), u64>,
+    attempts: BTreeMap<String, BTreeMap<String, u64>>,
+    /// How many (account, outcome) series `attempts` holds.
+    attempt_series: usize,
 }
 
 impl Metrics {
+    fn find(&self, key: (&str, &str, &str, &str)) -> Result<usize, usize> {
+        self.series.binary_search_by(|(l, _)| {
+            (l.0.as_str(), l.1.as_str(), l.2.as_str(), l.3.as_str()).cmp(&key)
+        })
+    }
+
     pub fn add(&mut self, e: &Entry) {
         let model = if e.upstream_model.is_empty() {
             &e.model
         } else {
             &e.upstream_model
         };
-        let mut labels = (
-            e.protocol.clone(),
-            model.clone(),
-            e.account.clone(),
-            e.client_key.clone().unwrap_or_default(),
+        let key = (
+            e.protocol.as_str(),
+            model.as_str(),
+            e.account.as_str(),
+            e.client_key.as_deref().unwrap_or_default(),
         );
-        if self.series.len() >= MAX_SERIES && !self.series.contains_key(&labels) {
-            labels = (
-                String::new(),
-                "(other)".into(),
-                String::new(),
-                String::new(),
-            );
-        }
-        let s = self.series.entry(labels).or_default();
+        let key = if self.series.len() >= MAX_SERIES && self.find(key).is_err() {
+            ("", "(other)", "", "")
+        } else {
+            key
+        };
+        let at = match self.find(key) {
+            Ok(at) => at,
+            Err(at) => {
+                let labels = (key.0.into(), key.1.into(), key.2.into(), key.3.into());
+                self.series.insert(at, (labels, Series::default()));
+                at
+            }
+        };
+        let s = &mut self.series[at].1;
         s.requests += 1;
         if e.status >= 400 {
             s.errors += 1;
@@ -118,9 +133,19 @@ impl Metrics {
             s.ttft.observe(ms as f64 / 1000.0);
         }
         for a in &e.attempt_log {
-            let key = (a.account.clone(), a.class.clone());
-            if self.attempts.len() < MAX_SERIES || self.attempts.contains_key(&key) {
-                *self.attempts.entry(key).or_default() += 1;
+            let room = self.attempt_series < MAX_SERIES;
+            let by_outcome = match self.attempts.get_mut(&a.account) {
+                Some(m) => m,
+                None if room => self.attempts.entry(a.account.clone()).or_default(),
+                None => continue,
+            };
+            match by_outcome.get_mut(&a.class) {
+                Some(n) => *n += 1,
+                None if room => {
+                    by_outcome.insert(a.class.clone(), 1);
+                    self.attempt_series += 1;
+                }
+                None => {}
             }
         }
     }
@@ -204,7 +229,11 @@ impl Metrics {
             "Upstream attempts by account and outcome: ok, or whose fault a failure was.",
             "counter",
         );
-        for ((account, outcome), n) in &self.attempts {
+        for (account, outcome, n) in self
+            .attempts
+            .iter()
+            .flat_map(|(a, m)| m.iter().map(move |(o, n)| (a, o, n)))
+        {
             let _ = writeln!(
                 out,
                 "levity_attempts_total{{account=\"{}\",outcome=\"{}\"}} {n}",
@@ -283,12 +312,7 @@ mod tests {
             m.add(&entry(&format!("m{i}"), 500, 10));
         }
         assert_eq!(m.series.len(), MAX_SERIES + 1);
-        let other = &m.series[&(
-            String::new(),
-            "(other)".into(),
-            String::new(),
-            String::new(),
-        )];
+        let other = &m.series[m.find(("", "(other)", "", "")).unwrap()].1;
         assert_eq!((other.requests, other.errors), (51, 51));
     }
 

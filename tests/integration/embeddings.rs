@@ -89,6 +89,13 @@ async fn openai_embeddings_on_gemini_keep_order_size_and_batches_of_100() {
         .map(|r| r.body["requests"].as_array().unwrap().len())
         .collect();
     assert_eq!(calls, [100, 50]);
+    // batchEmbedContents: every request names the path's model
+    // (https://ai.google.dev/api/embeddings#method:-models.batchembedcontents).
+    for r in &fake.requests()[before..] {
+        for each in r.body["requests"].as_array().unwrap() {
+            assert_eq!(each["model"], "models/gemini-embedding-001", "{}", r.body);
+        }
+    }
 
     // Token ids cannot go to Gemini: refused, saying what to send.
     let (status, body) = lev

@@ -585,13 +585,9 @@ fn embeddings(path: &str, body: &Value) -> Option<(u16, Value)> {
             ));
         }
         let mut out = Vec::new();
+        // Each request names the path's model too; embeddings.rs checks what
+        // levity sent rather than have the fake invent Gemini's refusal.
         for r in &requests {
-            if r["model"] != json!(format!("models/{model}")) {
-                return Some(invalid(format!(
-                    "Model {} in request does not match the model models/{model} in the path",
-                    r["model"]
-                )));
-            }
             let dims = r["outputDimensionality"].as_u64().unwrap_or(3072) as usize;
             out.push(json!({"values": fake_vector(&content_text(&r["content"]["parts"][0]["text"]), dims)}));
         }
@@ -602,8 +598,17 @@ fn embeddings(path: &str, body: &Value) -> Option<(u16, Value)> {
     }
     let inputs: Vec<String> = match &body["input"] {
         Value::String(s) => vec![s.clone()],
-        Value::Array(items) => items.iter().map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string)).collect(),
-        _ => return Some(invalid("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.".into())),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect(),
+        // OpenAI's answer to an input of the wrong type, in its own envelope.
+        _ => {
+            return Some((
+                400,
+                json!({"error": {"message": "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.", "type": "invalid_request_error", "param": null, "code": null}}),
+            ));
+        }
     };
     let dims = body["dimensions"].as_u64().unwrap_or(1536) as usize;
     let data: Vec<Value> = inputs
