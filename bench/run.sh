@@ -160,7 +160,7 @@ http {
     listen 127.0.0.1:$2;
     location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
-$5
+${5:-}
 }
 NGINX
 }
