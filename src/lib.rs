@@ -21,6 +21,7 @@ pub mod connect;
 pub mod error;
 pub mod protocol;
 pub mod provider;
+pub mod runtime;
 pub mod scheduler;
 pub mod server;
 pub mod store;

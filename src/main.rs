@@ -42,33 +42,9 @@ extern "C" fn mimalloc_defaults() {
 static MIMALLOC_DEFAULTS: extern "C" fn() = mimalloc_defaults;
 
 fn main() -> std::process::ExitCode {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .on_thread_park(tidy_when_idle)
-        .build()
+    levity::runtime::build()
         .expect("the runtime starts")
         .block_on(run())
-}
-
-/// A worker with nothing to do hands its freed memory back. mimalloc
-/// frees a block released by another thread (a connection the pool drops)
-/// only when the owner allocates again, so an idle server kept the
-/// memory of its busiest moment. At most once a second per worker: a park
-/// costs a clock read otherwise.
-fn tidy_when_idle() {
-    use std::cell::Cell;
-    use std::time::{Duration, Instant};
-    thread_local!(static LAST: Cell<Option<Instant>> = const { Cell::new(None) });
-    let now = Instant::now();
-    if LAST
-        .get()
-        .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
-    {
-        return;
-    }
-    LAST.set(Some(now));
-    // SAFETY: collects this thread's own heap; no pointer is handed over.
-    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 async fn run() -> std::process::ExitCode {

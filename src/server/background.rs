@@ -66,18 +66,18 @@ pub async fn run(state: Arc<AppState>) {
         tokio::time::Instant::now() + BACKUP_CHECK_EVERY,
         BACKUP_CHECK_EVERY,
     );
-    // Whether the allocator was asked to give memory back since the last
+    // Whether the workers were asked to give memory back since the last
     // request ended.
-    let mut trimmed = true;
+    let mut tidied = true;
     loop {
         tokio::select! {
             _ = saving.tick() => {
                 if save(&state).await {
-                    trimmed = false;
-                } else if !trimmed {
+                    tidied = false;
+                } else if !tidied {
                     // Quiet for a tick after a busy spell.
-                    trimmed = true;
-                    let _ = tokio::task::spawn_blocking(give_back_memory).await;
+                    tidied = true;
+                    crate::runtime::tidy_all().await;
                 }
             }
             _ = backup.tick() => {
@@ -94,19 +94,6 @@ pub async fn run(state: Arc<AppState>) {
                 }
             }
         }
-    }
-}
-
-/// Returns freed memory to the system. glibc keeps what a burst of requests
-/// freed in its per-thread arenas, so resident memory stayed at its peak
-/// (87 MB after the benchmark's load, issue #21); musl's allocator gives
-/// memory back by itself.
-fn give_back_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim takes the allocator's own locks; it frees only
-    // pages no allocation uses.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 

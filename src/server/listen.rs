@@ -240,7 +240,10 @@ async fn serve_connection<E: Endpoint + 'static>(
             {
                 req.headers_mut().insert(hyper::header::HOST, v);
             }
-            async move {
+            // Boxed: hyper keeps room for this future as long as the
+            // connection lives, and the routes' future is kilobytes, most of
+            // it unused once the head is sent (a stream holds only its body).
+            Box::pin(async move {
                 let req = poem::Request::from((
                     req,
                     LocalAddr(local.into()),
@@ -253,7 +256,7 @@ async fn serve_connection<E: Endpoint + 'static>(
                     inner: body,
                     _flight: flight,
                 }))
-            }
+            })
         })
     };
     let mut builder =
