@@ -42,7 +42,7 @@ extern "C" fn mimalloc_defaults() {
 static MIMALLOC_DEFAULTS: extern "C" fn() = mimalloc_defaults;
 
 fn main() -> std::process::ExitCode {
-    levity::runtime::build()
+    levity::runtime::build(None)
         .expect("the runtime starts")
         .block_on(run())
 }

@@ -82,8 +82,8 @@ pub async fn run(state: Arc<AppState>) {
             }
             _ = backup.tick() => {
                 let state = state.clone();
-                let done = tokio::task::spawn_blocking(move || state.store.backup_if_due()).await;
-                if let Ok(Err(e)) = done {
+                let done = crate::runtime::in_background(move || state.store.backup_if_due()).await;
+                if let Some(Err(e)) = done {
                     tracing::warn!(error = %e, "cannot write the daily backup of the data file");
                 }
             }
@@ -146,14 +146,14 @@ pub async fn save(state: &Arc<AppState>) -> bool {
     }
     let _saving = state.monitor.saving.lock().await;
     let health = state.scheduler.health.take_dirty().map(encode);
-    let usage = state.monitor.take_dirty().map(encode);
+    let usage = (state.monitor.take_dirty()).map(|u| (encode(u.rows), u.whole));
     // Every ended request marks usage changed, so nothing new is waiting
     // for the request log either.
     if health.is_none() && usage.is_none() {
         return false;
     }
     let state = state.clone();
-    let saved = tokio::task::spawn_blocking(move || {
+    let saved = crate::runtime::in_background(move || {
         let (pending, dropped) = state.monitor.take_pending();
         if dropped > 0 {
             tracing::warn!(
@@ -166,8 +166,8 @@ pub async fn save(state: &Arc<AppState>) -> bool {
             if let Some(h) = &health {
                 state.store.save_health(h)?;
             }
-            if let Some(u) = &usage {
-                state.store.save_usage(u)?;
+            if let Some((rows, whole)) = &usage {
+                state.store.save_usage(rows, *whole)?;
             }
             let batch = log_batch(&state, &pending);
             if !batch.entries.is_empty() {
@@ -190,7 +190,7 @@ pub async fn save(state: &Arc<AppState>) -> bool {
         written
     })
     .await;
-    if let Ok(Err(e)) = saved {
+    if let Some(Err(e)) = saved {
         tracing::warn!(error = %e, "saving account health, usage or the request log failed");
     }
     true

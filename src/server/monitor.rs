@@ -5,13 +5,13 @@
 //! requests (with any captured bodies) to the request log.
 
 use super::log::Capture;
-use super::usage::{Ledger, Query, Stats, Totals, Usage};
+use super::usage::{Ledger, Query, SessionMark, Stats, Totals, Usage, UsageSave};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
-/// Requests kept for the Monitor page.
+/// Requests kept for the busiest-sessions list, and read back at start.
 pub const RECENT: usize = 2_000;
 /// Ended requests waiting for the log writer; beyond this (a stuck disk) the
 /// oldest are dropped rather than memory growing without bound.
@@ -84,9 +84,9 @@ pub struct Attempt {
 
 #[derive(Default)]
 struct State {
-    recent: VecDeque<Entry>,
+    /// The last `RECENT` requests that belong to a session.
+    sessions: VecDeque<SessionMark>,
     ledger: Ledger,
-    dirty: bool,
     /// Ended requests not yet in the request log.
     pending: VecDeque<Ended>,
     /// Requests dropped from `pending` before they were written.
@@ -95,8 +95,9 @@ struct State {
     metrics: super::metrics::Metrics,
 }
 
-/// An ended request and its bodies, if captured.
-pub type Ended = (Entry, Option<Box<Capture>>);
+/// An ended request and its bodies, if captured; the entry is shared with
+/// live subscribers.
+pub type Ended = (Arc<Entry>, Option<Box<Capture>>);
 
 impl Entry {
     /// The request log's key: sorts by time.
@@ -107,7 +108,7 @@ impl Entry {
 
 pub struct Monitor {
     state: Mutex<State>,
-    live: broadcast::Sender<Entry>,
+    live: broadcast::Sender<Arc<Entry>>,
     /// Held by a save of what is pending, from taking it to writing it (or
     /// putting it back), so a save that finds nothing knows nothing is in
     /// flight either.
@@ -127,15 +128,17 @@ impl Default for Monitor {
 impl Monitor {
     /// Records a finished request and tells live subscribers.
     pub fn record(&self, e: Entry, capture: Option<Box<Capture>>) {
+        let e = Arc::new(e);
         {
             let mut st = self.state.lock().expect("monitor lock");
             st.ledger.add(&e);
             st.metrics.add(&e);
-            if st.recent.len() == RECENT {
-                st.recent.pop_front();
+            if let Some(mark) = SessionMark::of(&e, st.sessions.back()) {
+                if st.sessions.len() == RECENT {
+                    st.sessions.pop_front();
+                }
+                st.sessions.push_back(mark);
             }
-            st.recent.push_back(e.clone());
-            st.dirty = true;
             if st.pending.len() == PENDING {
                 st.pending.pop_front();
                 st.dropped += 1;
@@ -156,20 +159,14 @@ impl Monitor {
             .render(accounts)
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Entry> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Entry>> {
         self.live.subscribe()
-    }
-
-    /// The newest `limit` requests, newest first.
-    pub fn recent(&self, limit: usize) -> Vec<Entry> {
-        let st = self.state.lock().expect("monitor lock");
-        st.recent.iter().rev().take(limit).cloned().collect()
     }
 
     /// The figures of `/api/stats`.
     pub fn stats(&self, q: &Query, now_ms: u64) -> Stats {
         let st = self.state.lock().expect("monitor lock");
-        st.ledger.stats(q, now_ms, st.recent.iter())
+        st.ledger.stats(q, now_ms, st.sessions.iter())
     }
 
     /// What client key `name` used from day `from` (`YYYY-MM-DD`, UTC) on.
@@ -179,13 +176,12 @@ impl Monitor {
     }
 
     /// The usage to save, if it changed.
-    pub fn take_dirty(&self) -> Option<Vec<(String, Usage)>> {
-        let mut st = self.state.lock().expect("monitor lock");
-        if !st.dirty {
-            return None;
-        }
-        st.dirty = false;
-        Some(st.ledger.saved())
+    pub fn take_dirty(&self) -> Option<UsageSave> {
+        self.state
+            .lock()
+            .expect("monitor lock")
+            .ledger
+            .take_changed()
     }
 
     /// Ended requests for the request log, and how many were dropped
@@ -209,21 +205,26 @@ impl Monitor {
             st.dropped += 1;
         }
         st.pending = unsaved;
-        st.dirty = true;
+        st.ledger.unsaved();
     }
 
     /// Usage and the newest logged requests (newest first), from the store.
     pub fn load(&self, usage: Vec<(String, Usage)>, recent: Vec<Entry>) {
         let mut st = self.state.lock().expect("monitor lock");
         st.ledger.load(usage);
-        st.recent = recent.into_iter().take(RECENT).rev().collect();
+        st.sessions.clear();
+        for e in recent.iter().take(RECENT).rev() {
+            if let Some(mark) = SessionMark::of(e, st.sessions.back()) {
+                st.sessions.push_back(mark);
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::usage::{HOUR, Split, Step};
+    use crate::server::usage::{DAY, HOUR, KEEP_DAYS, KEEP_HOURS, Split, Step};
 
     fn entry(time_ms: u64, status: u16, latency_ms: u64) -> Entry {
         Entry {
@@ -301,38 +302,126 @@ mod tests {
         assert_eq!(hours[21]["split"][0]["name"], "k");
         assert_eq!(hours[21]["split"][0]["requests"], 2);
         assert_eq!(hours[21]["p95_ms"], 202);
-        assert_eq!(m.recent(2)[0].latency_ms, 400, "newest first");
+    }
+
+    /// Saves `m`'s changed usage to `store` as the background task does.
+    fn save(m: &Monitor, store: &crate::store::Store) -> Option<UsageSave> {
+        let u = m.take_dirty()?;
+        let rows: Vec<(String, Vec<u8>)> = (u.rows.iter())
+            .map(|(k, v)| (k.clone(), serde_json::to_vec(v).unwrap()))
+            .collect();
+        store.save_usage(&rows, u.whole).unwrap();
+        Some(u)
+    }
+
+    fn loaded(store: &crate::store::Store) -> Monitor {
+        let usage = (store.usage().unwrap().into_iter())
+            .map(|(k, v)| (k, serde_json::from_slice(&v).unwrap()))
+            .collect();
+        let again = Monitor::default();
+        again.load(usage, Vec::new());
+        again
     }
 
     #[test]
-    fn usage_survives_a_save_and_a_load() {
+    fn usage_saves_what_changed_and_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("t.redb"), None).unwrap();
         let m = Monitor::default();
         let now = 1_795_701_600_000;
         for i in 0..10 {
             m.record(entry(now + i, 200, 50 + i * 10), None);
         }
-        let saved: Vec<(String, Usage)> = m
-            .take_dirty()
-            .unwrap()
-            .into_iter()
-            .map(|(k, v)| {
+        let first = save(&m, &store).unwrap();
+        assert_eq!(first.rows.len(), 2, "one day and one hour");
+        assert!(save(&m, &store).is_none(), "nothing changed since");
+        // Over a year, ten days between saves: each save writes those days
+        // and hours only, until the oldest fall out and a save writes every
+        // row (and drops the pruned ones).
+        let (mut parts, mut whole) = (0, 0);
+        for d in (1..=(KEEP_DAYS as u64 + 10)).step_by(10) {
+            for d in d..d + 10 {
+                m.record(entry(now + d * DAY, 200, 80), None);
+            }
+            let u = save(&m, &store).unwrap();
+            if u.whole {
+                whole += 1;
+            } else {
+                parts += 1;
+                assert_eq!(u.rows.len(), 20, "from day {d}: ten days and ten hours");
+            }
+        }
+        assert!(
+            parts >= 10 && whole >= 1,
+            "{parts} saves in part, {whole} whole"
+        );
+        let at = now + (KEEP_DAYS as u64 + 9) * DAY + 60_000;
+        let again = loaded(&store);
+        for q in [
+            query(KEEP_DAYS, Step::Day, Split::Model),
+            query(7, Step::Hour, Split::Account),
+        ] {
+            let a = serde_json::to_value(m.stats(&q, at)).unwrap();
+            let b = serde_json::to_value(again.stats(&q, at)).unwrap();
+            assert_eq!(a["today"]["requests"], 1);
+            assert_eq!(a, b, "the same figures after a restart");
+        }
+        assert_eq!(
+            store.usage().unwrap().len(),
+            KEEP_DAYS + KEEP_HOURS,
+            "pruned days and hours are gone from the file too"
+        );
+        // A failed save is written whole by the next.
+        m.record(entry(at, 200, 80), None);
+        let lost = m.take_dirty().unwrap();
+        assert!(!lost.whole);
+        m.requeue(VecDeque::new());
+        assert!(save(&m, &store).unwrap().whole);
+        let again = loaded(&store);
+        let q = query(1, Step::Day, Split::None);
+        assert_eq!(
+            serde_json::to_value(again.stats(&q, at)).unwrap()["today"]["requests"],
+            2
+        );
+    }
+
+    #[test]
+    fn busiest_sessions_are_counted_from_marks_that_share_names() {
+        let m = Monitor::default();
+        let now = 1_795_701_600_000;
+        for i in 0..(RECENT as u64 * 3 / 2 + 30) {
+            let mut e = entry(now + i, 200, 10);
+            e.session = ["a", "b", ""][i as usize % 3].to_string();
+            m.record(e, None);
+        }
+        let st = m.state.lock().unwrap();
+        assert_eq!(
+            st.sessions.len(),
+            RECENT,
+            "bounded, requests without a session not kept"
+        );
+        drop(st);
+        let s =
+            serde_json::to_value(m.stats(&query(1, Step::Day, Split::None), now + 60_000)).unwrap();
+        let names: Vec<_> = (s["by_session"].as_array().unwrap().iter())
+            .map(|n| {
                 (
-                    k,
-                    serde_json::from_slice(&serde_json::to_vec(&v).unwrap()).unwrap(),
+                    n["name"].as_str().unwrap().to_string(),
+                    n["requests"].as_u64().unwrap(),
                 )
             })
             .collect();
-        assert!(m.take_dirty().is_none(), "nothing changed since");
+        assert_eq!(names, [("a".to_string(), 1000), ("b".to_string(), 1000)]);
         let again = Monitor::default();
-        again.load(saved, Vec::new());
-        for q in [
-            query(1, Step::Day, Split::Model),
-            query(2, Step::Hour, Split::Account),
-        ] {
-            let a = serde_json::to_value(m.stats(&q, now + 60_000)).unwrap();
-            let b = serde_json::to_value(again.stats(&q, now + 60_000)).unwrap();
-            assert_eq!(a["today"]["p95_ms"], 143, "140 to within 2%");
-            assert_eq!(a, b, "the same figures after a restart");
-        }
+        let mut e = entry(now, 200, 10);
+        e.session = "a".into();
+        let mut f = e.clone();
+        f.time_ms += 1;
+        again.load(Vec::new(), vec![f, e]);
+        let st = again.state.lock().unwrap();
+        assert!(
+            Arc::ptr_eq(&st.sessions[0].session, &st.sessions[1].session),
+            "one session, one name"
+        );
     }
 }

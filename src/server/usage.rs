@@ -5,7 +5,9 @@
 
 use super::monitor::Entry;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub const HOUR: u64 = 3_600_000;
 pub const DAY: u64 = 86_400_000;
@@ -127,20 +129,34 @@ pub struct Usage {
     pub latency: Latency,
 }
 
+/// The value under `key`, made when missing: the key is copied only then,
+/// so counting a request allocates nothing for names already seen.
+fn slot<'m, K, Q, V>(map: &'m mut BTreeMap<K, V>, key: &Q) -> &'m mut V
+where
+    K: Ord + Borrow<Q>,
+    Q: Ord + ToOwned<Owned = K> + ?Sized,
+    V: Default,
+{
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
+}
+
 impl Usage {
     fn add(&mut self, e: &Entry) {
         self.totals.add(e);
         // A request refused before any attempt spent no account's quota.
         if !e.account.is_empty() {
-            self.by_account.entry(e.account.clone()).or_default().add(e);
+            slot(&mut self.by_account, e.account.as_str()).add(e);
         }
         // A request refused before routing has only the model it asked for.
         let model = match e.upstream_model.as_str() {
             "" => &e.model,
             m => m,
         };
-        self.by_model.entry(model.to_string()).or_default().add(e);
-        self.by_key.entry(key_name(e).into()).or_default().add(e);
+        slot(&mut self.by_model, model).add(e);
+        slot(&mut self.by_key, key_name(e)).add(e);
         self.latency.add(e.latency_ms);
     }
 
@@ -164,33 +180,89 @@ pub fn day_of(ms: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Usage per day and per hour, bounded.
+/// The store's key of the hour starting at `h` (Unix ms).
+fn hour_key(h: u64) -> String {
+    format!("{HOUR_KEY}{h:013}")
+}
+
+/// Usage rows to write, keyed as the store keeps them.
+#[derive(Debug, PartialEq)]
+pub struct UsageSave {
+    pub rows: Vec<(String, Usage)>,
+    /// `rows` is everything: the store drops the rows it does not list.
+    /// Otherwise they are the days and hours that changed, the rest stays.
+    pub whole: bool,
+}
+
+/// Usage per day and per hour, bounded, and what changed since the last
+/// save: a busy second touches one day and one hour, so a save writes those
+/// two rows, not a year of them.
 #[derive(Default)]
 pub struct Ledger {
     /// `YYYY-MM-DD` (UTC) → usage.
     days: BTreeMap<String, Usage>,
     /// Hour start (Unix ms) → usage.
     hours: BTreeMap<u64, Usage>,
+    /// The last day counted, as a number and as its key.
+    today: Option<(u64, String)>,
+    changed_days: BTreeSet<String>,
+    changed_hours: BTreeSet<u64>,
+    /// The next save writes every row: some were pruned, or a save failed.
+    whole: bool,
 }
 
 impl Ledger {
     pub fn add(&mut self, e: &Entry) {
-        self.days.entry(day_of(e.time_ms)).or_default().add(e);
+        let n = e.time_ms / DAY;
+        if self.today.as_ref().is_none_or(|(d, _)| *d != n) {
+            self.today = Some((n, day_of(e.time_ms)));
+        }
+        let (_, day) = self.today.as_ref().expect("set above");
+        slot(&mut self.days, day.as_str()).add(e);
+        if !self.changed_days.contains(day) {
+            self.changed_days.insert(day.clone());
+        }
         while self.days.len() > KEEP_DAYS {
             self.days.pop_first();
+            self.whole = true;
         }
         let hour = e.time_ms - e.time_ms % HOUR;
         self.hours.entry(hour).or_default().add(e);
+        self.changed_hours.insert(hour);
         while self.hours.len() > KEEP_HOURS {
             self.hours.pop_first();
+            self.whole = true;
         }
     }
 
-    /// Everything, keyed as the store keeps it.
-    pub fn saved(&self) -> Vec<(String, Usage)> {
-        let days = self.days.iter().map(|(d, u)| (d.clone(), u.clone()));
-        let hours = (self.hours.iter()).map(|(h, u)| (format!("{HOUR_KEY}{h:013}"), u.clone()));
-        days.chain(hours).collect()
+    /// What changed since the last call, if anything did.
+    pub fn take_changed(&mut self) -> Option<UsageSave> {
+        let days = std::mem::take(&mut self.changed_days);
+        let hours = std::mem::take(&mut self.changed_hours);
+        let whole = std::mem::take(&mut self.whole);
+        if whole {
+            let days = self.days.iter().map(|(d, u)| (d.clone(), u.clone()));
+            let hours = (self.hours.iter()).map(|(h, u)| (hour_key(*h), u.clone()));
+            return Some(UsageSave {
+                rows: days.chain(hours).collect(),
+                whole,
+            });
+        }
+        if days.is_empty() && hours.is_empty() {
+            return None;
+        }
+        let days = (days.into_iter()).filter_map(|d| self.days.get(&d).cloned().map(|u| (d, u)));
+        let hours = (hours.into_iter())
+            .filter_map(|h| self.hours.get(&h).map(|u| (hour_key(h), u.clone())));
+        Some(UsageSave {
+            rows: days.chain(hours).collect(),
+            whole,
+        })
+    }
+
+    /// A save failed: the next one writes everything.
+    pub fn unsaved(&mut self) {
+        self.whole = true;
     }
 
     /// Takes back what `saved` gave; keys it does not know are skipped.
@@ -221,11 +293,11 @@ impl Ledger {
     }
 
     /// The figures of `/api/stats` for `q`, sessions read from `recent`.
-    pub fn stats<'e>(
+    pub fn stats<'m>(
         &self,
         q: &Query,
         now_ms: u64,
-        recent: impl Iterator<Item = &'e Entry>,
+        recent: impl Iterator<Item = &'m SessionMark>,
     ) -> Stats {
         let empty = Usage::default();
         let points: Vec<(u64, String, &Usage)> = match q.step {
@@ -291,16 +363,48 @@ impl Ledger {
             by_account: breakdown(Split::Account),
             by_model: breakdown(Split::Model),
             by_key: breakdown(Split::Key),
-            by_session: sessions(recent.filter(|e| e.time_ms >= from)),
+            by_session: sessions(recent.filter(|m| m.time_ms >= from)),
         }
     }
 }
 
+/// A request that belongs to a session, as the busiest-sessions list counts
+/// it. The Monitor keeps the last few thousand of these rather than whole
+/// entries: a dozen small strings per request, made among the burst's
+/// short-lived blocks, pinned the allocator's pages long after the burst.
+#[derive(Debug)]
+pub struct SessionMark {
+    time_ms: u64,
+    pub(super) session: Arc<str>,
+    totals: Totals,
+}
+
+impl SessionMark {
+    /// `e`'s mark, sharing the session's name with `last` when it is the
+    /// same session (the usual case); none for a request without one.
+    pub fn of(e: &Entry, last: Option<&SessionMark>) -> Option<SessionMark> {
+        if e.session.is_empty() {
+            return None;
+        }
+        let session = match last {
+            Some(m) if *m.session == *e.session => m.session.clone(),
+            _ => e.session.as_str().into(),
+        };
+        let mut totals = Totals::default();
+        totals.add(e);
+        Some(SessionMark {
+            time_ms: e.time_ms,
+            session,
+            totals,
+        })
+    }
+}
+
 /// The busiest sessions among `recent` requests, with their totals.
-fn sessions<'e>(recent: impl Iterator<Item = &'e Entry>) -> Vec<Named> {
+fn sessions<'m>(recent: impl Iterator<Item = &'m SessionMark>) -> Vec<Named> {
     let mut all: BTreeMap<&str, Totals> = BTreeMap::new();
-    for e in recent.filter(|e| !e.session.is_empty()) {
-        all.entry(&e.session).or_default().add(e);
+    for m in recent {
+        all.entry(&m.session).or_default().merge(&m.totals);
     }
     let mut list: Vec<Named> = all
         .into_iter()
@@ -362,7 +466,8 @@ pub struct Stats {
     pub by_account: Vec<Named>,
     pub by_model: Vec<Named>,
     pub by_key: Vec<Named>,
-    /// The busiest sessions among the recent requests of the range.
+    /// The busiest sessions in the range, counted over the last 2,000
+    /// requests that belong to a session.
     pub by_session: Vec<Named>,
 }
 

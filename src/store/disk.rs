@@ -11,8 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-/// The data file's page cache.
-pub(super) const CACHE_BYTES: usize = 16 << 20;
+/// The data file's page cache. redb keeps every page a commit wrote in it
+/// until it is full (`PagedCachedFile::flush_write_buffer`), so a busy
+/// request log fills it whatever its size, and it stays resident. Nothing on
+/// the request path reads the file; the dashboard's reads of the log fall
+/// through to the kernel's page cache.
+pub(super) const CACHE_BYTES: usize = 4 << 20;
 
 /// While the file cannot be reopened, how often to try again.
 const REOPEN_EVERY: Duration = Duration::from_secs(2);

@@ -356,8 +356,19 @@ impl Store {
         self.raw(USAGE)
     }
 
-    pub fn save_usage(&self, entries: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
-        self.replace(USAGE, entries)
+    /// Writes usage rows: all of them when `whole` (rows not listed are
+    /// dropped), else only the days and hours that changed.
+    pub fn save_usage(&self, rows: &[(String, Vec<u8>)], whole: bool) -> Result<(), StoreError> {
+        if whole {
+            return self.replace(USAGE, rows);
+        }
+        self.db.write(|tx| {
+            let mut table = tx.open_table(USAGE)?;
+            for (k, v) in rows {
+                table.insert(k.as_str(), v.as_slice())?;
+            }
+            Ok(())
+        })
     }
 
     pub fn remove_account(&self, id_or_name: &str) -> Result<AccountInfo, StoreError> {
