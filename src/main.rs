@@ -49,6 +49,15 @@ fn main() -> std::process::ExitCode {
 
 async fn run() -> std::process::ExitCode {
     let cli = levity::cli::Cli::parse();
+    // Rust ignores SIGPIPE, so a command piped into `head` or `grep -q`
+    // panicked at its next print. Other commands end quietly there, as
+    // command-line tools do; the server keeps ignoring it (its sockets get
+    // EPIPE as an error).
+    #[cfg(unix)]
+    if !matches!(cli.command, None | Some(levity::cli::Command::Serve(_))) {
+        // SAFETY: sets the signal's disposition back to the default.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_env("LEVITY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,poem=warn"));
     tracing_subscriber::fmt()

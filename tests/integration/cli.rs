@@ -47,6 +47,43 @@ fn version_and_help() {
     }
 }
 
+/// `levity account list | grep -q gemini` (the benchmark's readiness check):
+/// a reader that stops early ends the command quietly, as it does `ls`, not
+/// with "failed printing to stdout: Broken pipe" and an abort.
+#[cfg(unix)]
+#[test]
+fn output_into_a_closed_pipe_ends_the_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "account",
+            "add",
+            "gemini",
+            "--api-key",
+            "AIzaPIPE-0000000001",
+        ],
+    );
+    let mut child = levity(d, &["account", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before the command prints anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}: {stderr}",
+        out.status
+    );
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
 #[test]
 fn accounts_keys_and_settings_offline() {
     let dir = tempfile::tempdir().unwrap();
