@@ -66,8 +66,9 @@ impl Clients {
     }
 }
 
-/// Idle connections kept per upstream host.
+/// Idle connections kept per upstream host, and for how long.
 const IDLE_PER_HOST: usize = 32;
+const POOL_IDLE: Duration = Duration::from_secs(30);
 
 /// Every upstream client goes out directly or through the proxy the user
 /// set (`upstream_proxy`, an account's `--proxy`), never through one taken
@@ -77,7 +78,13 @@ fn builder(connect_timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(connect_timeout)
-        .pool_idle_timeout(Duration::from_secs(90))
+        // An idle connection costs tens of kilobytes (its buffers grow to
+        // the largest answer it carried) and real upstreams speak HTTP/2,
+        // one connection per host. 30 s spans an agent's pause between
+        // turns; the official SDKs keep far less (httpx, under the OpenAI
+        // and Anthropic Python SDKs: 5 s, python-httpx.org/advanced/
+        // resource-limits), reqwest's default is 90 s.
+        .pool_idle_timeout(POOL_IDLE)
         // A burst of 256 requests left 256 idle connections behind, ~90 KB
         // each, for 90 s. Under steady load few are idle at any moment,
         // so this bound does not close connections still in use.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// request log fills it whatever its size, and it stays resident. Nothing on
 /// the request path reads the file; the dashboard's reads of the log fall
 /// through to the kernel's page cache.
-pub(super) const CACHE_BYTES: usize = 4 << 20;
+pub(super) const CACHE_BYTES: usize = 1 << 20;
 
 /// While the file cannot be reopened, how often to try again.
 const REOPEN_EVERY: Duration = Duration::from_secs(2);
