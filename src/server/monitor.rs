@@ -1,6 +1,7 @@
-//! What the dashboard's Monitor and Usage pages read: the recent requests (a
-//! bounded ring), live request events for subscribers, and usage counters
-//! per day, hour, account, model and client key. Updated when a request
+//! What the dashboard's Monitor and Usage pages read: live request events
+//! for subscribers, usage counters per day, hour, account, model and client
+//! key, and the last session requests for the busiest-sessions list (the
+//! Monitor page's list is read from the request log). Updated when a request
 //! ends, in memory; the background task saves usage and appends the ended
 //! requests (with any captured bodies) to the request log.
 
