@@ -156,22 +156,11 @@ pub(super) fn read_key(paths: &Paths) -> Result<Option<[u8; 32]>, StoreError> {
         })
 }
 
-/// Writes a new install secret, whole or not at all (written beside, synced,
-/// then renamed), before any data is sealed with it.
+/// Writes a new install secret, whole or not at all, before any data is
+/// sealed with it.
 pub(super) fn create_key(paths: &Paths) -> Result<[u8; 32], StoreError> {
     let secret = random_bytes::<32>();
-    let mut tmp = paths.key.as_os_str().to_owned();
-    tmp.push(".new");
-    let tmp = PathBuf::from(tmp);
-    let written = (|| {
-        let mut f = private().create(true).truncate(true).open(&tmp)?;
-        f.write_all(format!("{}\n", hex(&secret)).as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &paths.key)?;
-        sync_dir(&paths.key)
-    })();
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
+    write_private(&paths.key, format!("{}\n", hex(&secret)).as_bytes()).map_err(|e| {
         StoreError::Disk(format!(
             "cannot write the key file {}: {e}",
             paths.key.display()
@@ -192,20 +181,33 @@ pub(super) fn sync_dir(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes `body` as the whole of `path`, readable by its owner only,
-/// through a new file renamed into place: a crash leaves the old content or
-/// the new, never half; and a file someone else made there (or left open
-/// to others) is replaced, not written into.
+/// Writes `body` as the whole of `path`, readable by its owner only
+/// (`replace_private`).
 pub fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    replace_private(path, |mut file| {
+        file.write_all(body)?;
+        file.sync_all()
+    })
+}
+
+/// Replaces `path` whole with what `fill` writes into a new file beside it,
+/// readable by its owner only; `fill` syncs it. The file is renamed into
+/// place and the rename synced: a crash leaves the old content or the new,
+/// never half; and a file someone else made there (or left open to others)
+/// is replaced, not written into.
+pub(super) fn replace_private(
+    path: &Path,
+    fill: impl FnOnce(File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut part = path.as_os_str().to_owned();
     part.push(".levity-part");
     let part = PathBuf::from(part);
     let _ = std::fs::remove_file(&part);
-    let mut file = private().create_new(true).open(&part)?;
-    let written = std::io::Write::write_all(&mut file, body)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| std::fs::rename(&part, path))
-        .and_then(|()| sync_dir(path));
+    let written = (|| {
+        fill(private().create_new(true).open(&part)?)?;
+        std::fs::rename(&part, path)?;
+        sync_dir(path)
+    })();
     if written.is_err() {
         let _ = std::fs::remove_file(&part);
     }
@@ -215,26 +217,4 @@ pub fn write_private(path: &Path, body: &[u8]) -> std::io::Result<()> {
 /// A new file only its owner can read, never one that exists already.
 pub fn create_private(path: &Path) -> std::io::Result<File> {
     private().create_new(true).open(path)
-}
-
-/// A new private file for the backup, replaced whole by `finish_backup`.
-pub(super) fn backup_file(paths: &Paths) -> Result<(File, PathBuf), StoreError> {
-    let mut tmp = paths.backup.as_os_str().to_owned();
-    tmp.push(".new");
-    let tmp = PathBuf::from(tmp);
-    let _ = std::fs::remove_file(&tmp);
-    let file = private()
-        .create_new(true)
-        .open(&tmp)
-        .map_err(|e| StoreError::Disk(format!("cannot create {}: {e}", tmp.display())))?;
-    Ok((file, tmp))
-}
-
-pub(super) fn finish_backup(paths: &Paths, tmp: &Path) -> Result<(), StoreError> {
-    std::fs::rename(tmp, &paths.backup)
-        .and_then(|()| sync_dir(&paths.backup))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(tmp);
-            StoreError::Disk(format!("cannot write {}: {e}", paths.backup.display()))
-        })
 }

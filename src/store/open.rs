@@ -383,24 +383,21 @@ fn visit<V: redb::Value + 'static>(
 /// Copies every table to a fresh file beside the data file, then puts it in
 /// place of `levity.redb.bak` (0600, sealed with the same key).
 fn backup(tx: &ReadTransaction, paths: &Paths) -> Result<(), StoreError> {
-    let (file, tmp) = files::backup_file(paths)?;
-    let copied = (|| {
-        let out = builder()
-            .create_file(file)
-            .map_err(|e| StoreError::Disk(e.to_string()))?;
-        let w = out.begin_write()?;
-        for def in BYTE_TABLES {
-            copy(tx, &w, def)?;
-        }
-        copy(tx, &w, SETTINGS)?;
-        w.commit()?;
-        Ok(())
-    })();
-    if let Err(e) = copied {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    files::finish_backup(paths, &tmp)
+    files::replace_private(&paths.backup, |file| {
+        let copied = (|| {
+            let out = (builder().create_file(file)).map_err(|e| StoreError::Disk(e.to_string()))?;
+            let w = out.begin_write()?;
+            for def in BYTE_TABLES {
+                copy(tx, &w, def)?;
+            }
+            copy(tx, &w, SETTINGS)?;
+            // redb syncs the file as it commits.
+            w.commit()?;
+            Ok::<_, StoreError>(())
+        })();
+        copied.map_err(std::io::Error::other)
+    })
+    .map_err(|e| StoreError::Disk(format!("cannot write {}: {e}", paths.backup.display())))
 }
 
 fn copy<V: redb::Value + 'static>(
