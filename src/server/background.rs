@@ -137,16 +137,17 @@ fn log_batch(state: &AppState, pending: &[Ended]) -> LogBatch {
 /// is written (or waiting again after a failure). Says whether anything had
 /// changed.
 pub async fn save(state: &Arc<AppState>) -> bool {
-    fn encode<V: serde::Serialize>(
-        map: impl IntoIterator<Item = (String, V)>,
+    fn encode<'a, V: serde::Serialize + 'a>(
+        map: impl IntoIterator<Item = (&'a String, &'a V)>,
     ) -> Vec<(String, Vec<u8>)> {
         map.into_iter()
-            .filter_map(|(k, v)| serde_json::to_vec(&v).ok().map(|v| (k, v)))
+            .filter_map(|(k, v)| serde_json::to_vec(v).ok().map(|v| (k.clone(), v)))
             .collect()
     }
     let _saving = state.monitor.saving.lock().await;
-    let health = state.scheduler.health.take_dirty().map(encode);
-    let usage = (state.monitor.take_dirty()).map(|u| (encode(u.rows), u.whole));
+    // Taken here, encoded and written on the bookkeeping thread.
+    let health = state.scheduler.health.take_dirty();
+    let usage = state.monitor.take_dirty();
     // Every ended request marks usage changed, so nothing new is waiting
     // for the request log either.
     if health.is_none() && usage.is_none() {
@@ -164,10 +165,11 @@ pub async fn save(state: &Arc<AppState>) -> bool {
         let pending = Vec::from(pending);
         let written = (|| {
             if let Some(h) = &health {
-                state.store.save_health(h)?;
+                state.store.save_health(&encode(h))?;
             }
-            if let Some((rows, whole)) = &usage {
-                state.store.save_usage(rows, *whole)?;
+            if let Some(u) = &usage {
+                let rows = encode(u.rows.iter().map(|(k, v)| (k, v)));
+                state.store.save_usage(&rows, u.whole)?;
             }
             let batch = log_batch(&state, &pending);
             if !batch.entries.is_empty() {
@@ -180,8 +182,8 @@ pub async fn save(state: &Arc<AppState>) -> bool {
             Ok::<_, crate::store::StoreError>(())
         })();
         if written.is_err() {
-            // Health and usage are whole snapshots: marking them unsaved
-            // is enough; the log entries go back in line.
+            // Health and usage are marked unsaved (the next save writes
+            // them whole); the log entries go back in line.
             if health.is_some() {
                 state.scheduler.health.touch();
             }

@@ -186,7 +186,7 @@ fn hour_key(h: u64) -> String {
 }
 
 /// Usage rows to write, keyed as the store keeps them.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct UsageSave {
     pub rows: Vec<(String, Usage)>,
     /// `rows` is everything: the store drops the rows it does not list.
@@ -265,7 +265,8 @@ impl Ledger {
         self.whole = true;
     }
 
-    /// Takes back what `saved` gave; keys it does not know are skipped.
+    /// Takes back the rows `take_changed` gave, as the store kept them;
+    /// keys it does not know are skipped.
     pub fn load(&mut self, saved: impl IntoIterator<Item = (String, Usage)>) {
         for (key, usage) in saved {
             match key.strip_prefix(HOUR_KEY) {
