@@ -54,7 +54,7 @@ impl Plan {
     pub fn resolve(state: &Arc<AppState>, model: &str, session: String) -> Result<Self, Error> {
         let snap = state.snapshot.load_full();
         let route = state.scheduler.resolve(&snap, model)?;
-        let id = crate::util::hex(&crate::store::random_bytes::<12>());
+        let id = crate::util::request_id();
         Ok(Plan::new(state, snap, route, session, id))
     }
 

@@ -188,7 +188,7 @@ impl RequestLog {
         client_key: Option<String>,
         err: &Error,
     ) {
-        let id = crate::util::hex(&crate::store::random_bytes::<12>());
+        let id = crate::util::request_id();
         info!(req = %id, protocol, model, status = err.status(), error = %err, "request refused");
         state.monitor.record(
             Entry {

@@ -15,8 +15,6 @@ use crate::error::{Error, Kind};
 use crate::protocol::anthropic;
 use crate::provider::{self, Forward};
 use crate::scheduler::{self, session_key};
-use crate::store::random_bytes;
-use crate::util::hex;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use poem::web::{Data, Path};
@@ -206,7 +204,7 @@ async fn serve(
         Ok(r) => r,
         Err(e) => return refuse(&creq.model, client_key, e),
     };
-    let id = hex(&random_bytes::<12>());
+    let id = crate::util::request_id();
     if route.kind.descriptor().protocol == crate::protocol::Protocol::Gemini
         && crate::protocol::gemini::search_dropped(&creq, &route.model)
     {
