@@ -385,7 +385,9 @@ fn visit<V: redb::Value + 'static>(
 fn backup(tx: &ReadTransaction, paths: &Paths) -> Result<(), StoreError> {
     files::replace_private(&paths.backup, |file| {
         let copied = (|| {
-            let out = (builder().create_file(file)).map_err(|e| StoreError::Disk(e.to_string()))?;
+            let out = builder()
+                .create_file(file)
+                .map_err(|e| StoreError::Disk(e.to_string()))?;
             let w = out.begin_write()?;
             for def in BYTE_TABLES {
                 copy(tx, &w, def)?;
