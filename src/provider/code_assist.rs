@@ -63,23 +63,37 @@ const SHARED_WAIT: Duration = Duration::from_secs(5);
 /// A token good for `EARLY_MS` more: the cluster's, else one this
 /// instance refreshes under the cluster's claim, else its own.
 async fn fresh_token(call: &Call) -> Result<Token, Error> {
-    let Some(share) = call.up.tokens().share.get() else {
-        return refresh(call).await;
-    };
-    let id = &call.acc.id;
+    match call.up.tokens().share.get() {
+        Some(share) => shared_token(&**share, &call.acc.id, || refresh(call)).await,
+        None => refresh(call).await,
+    }
+}
+
+async fn shared_token<F: Future<Output = Result<Token, Error>>>(
+    share: &dyn TokenShare,
+    id: &str,
+    refresh: impl FnOnce() -> F,
+) -> Result<Token, Error> {
+    let usable = |t: &Token| t.1 >= now_ms() + EARLY_MS;
     let give_up = std::time::Instant::now() + SHARED_WAIT;
     while std::time::Instant::now() < give_up {
-        if let Some(t) = share.get(id).await.filter(|t| t.1 >= now_ms() + EARLY_MS) {
+        if let Some(t) = share.get(id).await.filter(usable) {
             return Ok(t);
         }
         if share.claim(id).await {
-            let t = refresh(call).await?;
+            // Another instance may have stored its token and let go of its
+            // claim between the look above and this claim: look once more,
+            // or the cluster refreshes twice.
+            if let Some(t) = share.get(id).await.filter(usable) {
+                return Ok(t);
+            }
+            let t = refresh().await?;
             share.put(id, &t).await;
             return Ok(t);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    refresh(call).await
+    refresh().await
 }
 
 impl Tokens {
@@ -422,3 +436,63 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     embed: None,
     native_rewrite: None,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// A cluster whose answers to `get` are scripted; claims are granted.
+    #[derive(Default)]
+    struct Script {
+        gets: Mutex<VecDeque<Option<Token>>>,
+        put: Mutex<Option<Token>>,
+    }
+
+    impl TokenShare for Script {
+        fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Option<Token>> {
+            let next = self.gets.lock().unwrap().pop_front().flatten();
+            Box::pin(async move { next })
+        }
+        fn claim<'a>(&'a self, _: &'a str) -> BoxFuture<'a, bool> {
+            Box::pin(async { true })
+        }
+        fn put<'a>(&'a self, _: &'a str, token: &'a Token) -> BoxFuture<'a, ()> {
+            *self.put.lock().unwrap() = Some(token.clone());
+            Box::pin(async {})
+        }
+    }
+
+    fn token(name: &str) -> Token {
+        (name.to_string(), now_ms() + 3_600_000)
+    }
+
+    #[tokio::test]
+    async fn a_token_stored_just_before_the_claim_is_used_not_refreshed_again() {
+        // The other instance puts its token (and drops its claim) after this
+        // one looked and found nothing, and before this one claimed.
+        let share = Script::default();
+        share
+            .gets
+            .lock()
+            .unwrap()
+            .extend([None, Some(token("theirs"))]);
+        let got = shared_token(&share, "acc", || async {
+            panic!("refreshed although the cluster had a token")
+        })
+        .await
+        .unwrap();
+        assert_eq!(got.0, "theirs");
+        assert!(share.put.lock().unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_claimant_refreshes_once_and_shares_its_token() {
+        let share = Script::default();
+        let got = shared_token(&share, "acc", || async { Ok(token("mine")) })
+            .await
+            .unwrap();
+        assert_eq!(got.0, "mine");
+        assert_eq!(share.put.lock().unwrap().as_ref().unwrap().0, "mine");
+    }
+}
