@@ -15,6 +15,7 @@
 //! Request bodies have their own deadline in `server::mod::limit_body`.
 //! Nothing here cuts a request in flight: streams write (and ping) as they go.
 
+use futures_util::future::Either;
 use poem::Endpoint;
 use poem::web::{LocalAddr, RemoteAddr};
 use std::collections::HashMap;
@@ -220,6 +221,17 @@ async fn serve_connection<E: Endpoint + 'static>(
     conn: Arc<Conn>,
     mut phase: watch::Receiver<Phase>,
 ) {
+    // The version is chosen here, not by hyper-util's detection: it reads
+    // the first 24 bytes on their own, and hyper's HTTP/1 buffer (8 KB)
+    // then doubles to take the rest of the head, for every connection.
+    let h2 = tokio::select! {
+        h2 = tokio::time::timeout(HEADER_READ, speaks_h2(&socket)) => match h2 {
+            Ok(Ok(h2)) => h2,
+            _ => return,
+        },
+        _ = conn.close.notified() => return,
+        _ = phase.wait_for(|p| *p != Phase::Serving) => return,
+    };
     let io = Tracked {
         inner: socket,
         pool: pool.clone(),
@@ -259,19 +271,25 @@ async fn serve_connection<E: Endpoint + 'static>(
             })
         })
     };
-    let mut builder =
-        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-    builder
-        .http1()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HEADER_READ);
-    builder
-        .http2()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .max_concurrent_streams(256)
-        .max_pending_accept_reset_streams(64)
-        .max_header_list_size(256 * 1024);
-    let served = builder.serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(io), service);
+    let io = hyper_util::rt::TokioIo::new(io);
+    let served = if h2 {
+        Either::Right(
+            hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .timer(hyper_util::rt::TokioTimer::new())
+                .max_concurrent_streams(256)
+                .max_pending_accept_reset_streams(64)
+                .max_header_list_size(256 * 1024)
+                .serve_connection(io, service),
+        )
+    } else {
+        Either::Left(
+            hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ)
+                .serve_connection(io, service)
+                .with_upgrades(),
+        )
+    };
     let mut served = std::pin::pin!(served);
     let idle = async {
         loop {
@@ -295,10 +313,35 @@ async fn serve_connection<E: Endpoint + 'static>(
     if conn.in_flight.load(Ordering::Acquire) == 0 {
         return;
     }
-    served.as_mut().graceful_shutdown();
+    match served.as_mut().as_pin_mut() {
+        Either::Left(h1) => h1.graceful_shutdown(),
+        Either::Right(h2) => h2.graceful_shutdown(),
+    }
     tokio::select! {
         _ = served.as_mut() => {}
         _ = phase.wait_for(|p| *p == Phase::Abort) => {}
+    }
+}
+
+/// Whether the client opens with HTTP/2's preface (prior knowledge, RFC
+/// 9113 section 3.4). Peeked, not read, so hyper reads the head whole. No
+/// HTTP/1 method starts with "PRI": three bytes decide, and hyper's HTTP/2
+/// checks the rest of the preface.
+async fn speaks_h2(socket: &TcpStream) -> std::io::Result<bool> {
+    const PRI: &[u8] = b"PRI";
+    let mut buf = [0u8; 3];
+    let mut wait = Duration::from_millis(1);
+    loop {
+        let n = socket.peek(&mut buf).await?;
+        if n == 0 || buf[..n] != PRI[..n] {
+            return Ok(false);
+        }
+        if n == PRI.len() {
+            return Ok(true);
+        }
+        // "P" or "PR" so far: peeking again would return at once.
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_millis(100));
     }
 }
 

@@ -125,6 +125,8 @@ async fn probe_17_slow_clients_are_cut_off() {
     head.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1")
         .await
         .unwrap();
+    // Connected, and not a byte since.
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
     let mut idle = TcpStream::connect(&addr).await.unwrap();
     idle.write_all(b"HEAD /api/hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
@@ -135,12 +137,14 @@ async fn probe_17_slow_clients_are_cut_off() {
     )
     .await
     .unwrap();
-    let (h, idle_res, b) = tokio::join!(
+    let (h, silence, idle_res, b) = tokio::join!(
         until_closed(&mut head, Duration::from_secs(20)),
+        until_closed(&mut silent, Duration::from_secs(20)),
         until_closed(&mut idle, Duration::from_secs(20)),
         until_closed(&mut body, Duration::from_secs(30)),
     );
     assert!(h.0.is_empty() || h.0.starts_with("HTTP/1.1 408"), "{}", h.0);
+    assert!(silence.0.is_empty(), "{}", silence.0);
     assert!(idle_res.0.starts_with("HTTP/1.1 200"), "{}", idle_res.0);
     assert!(b.0.starts_with("HTTP/1.1 408"), "{}", b.0);
     assert!(
@@ -149,6 +153,39 @@ async fn probe_17_slow_clients_are_cut_off() {
         b.0
     );
     assert!(b.0.contains("stopped arriving"), "{}", b.0);
+}
+
+/// 2. The protocol is told by the first bytes, peeked: a client whose
+/// first bytes arrive one by one is served all the same, in HTTP/1 and in
+/// HTTP/2 with prior knowledge.
+#[tokio::test]
+async fn first_bytes_in_pieces_still_choose_the_protocol() {
+    let lev = Levity::start().await;
+    let addr = addr_of(&lev.url);
+    let mut h1 = TcpStream::connect(&addr).await.unwrap();
+    // "P" could still be HTTP/2's "PRI": the server waits for more.
+    h1.write_all(b"P").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    h1.write_all(b"OST /api/hello HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, _) = until_closed(&mut h1, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+
+    // RFC 9113 section 3.4: the preface, then the client's SETTINGS frame
+    // (here empty: length 0, type 4, no flags, stream 0).
+    let mut h2 = TcpStream::connect(&addr).await.unwrap();
+    h2.write_all(b"PR").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    h2.write_all(b"I * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    let mut frame = [0u8; 9];
+    tokio::time::timeout(Duration::from_secs(5), h2.read_exact(&mut frame))
+        .await
+        .expect("the server's SETTINGS in time")
+        .unwrap();
+    assert_eq!(frame[3], 4, "a SETTINGS frame first: {frame:?}");
 }
 
 /// 2. The limits never cut a request in flight: an answer slower than the
