@@ -125,7 +125,7 @@ fn log_batch(state: &AppState, pending: &[Ended]) -> LogBatch {
         if let Some(c) = capture {
             batch.bodies.push((key.clone(), body_record(c, &known)));
         }
-        if let Ok(json) = serde_json::to_vec(entry) {
+        if let Ok(json) = entry.stored() {
             batch.entries.push((key, json));
         }
     }

@@ -8,6 +8,7 @@
 use super::log::Capture;
 use super::usage::{Ledger, Query, SessionMark, Stats, Totals, Usage, UsageSave};
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -28,6 +29,7 @@ pub struct Entry {
     pub account: String,
     pub status: u16,
     pub latency_ms: u64,
+    #[serde(skip_serializing_if = "unstored")]
     pub ttft_ms: Option<u64>,
     pub input_tokens: u64,
     pub output_tokens: u64,
@@ -35,31 +37,41 @@ pub struct Entry {
     pub why: String,
     pub background: bool,
     pub stream: bool,
+    #[serde(skip_serializing_if = "unstored")]
     pub client_key: Option<String>,
+    #[serde(skip_serializing_if = "unstored")]
     pub error: Option<String>,
     #[serde(default)]
+    #[serde(skip_serializing_if = "unstored")]
     pub cached_tokens: u64,
     #[serde(default)]
+    #[serde(skip_serializing_if = "unstored")]
     pub reasoning_tokens: u64,
     /// Input written to the provider's prompt cache.
     #[serde(default)]
+    #[serde(skip_serializing_if = "unstored")]
     pub cache_write_tokens: u64,
     /// What the request cost in US dollars, from the upstream's own token
     /// counts and the model's price; absent when the price is unknown.
     #[serde(default)]
+    #[serde(skip_serializing_if = "unstored")]
     pub cost_usd: Option<f64>,
     /// What the provider's prompt cache saved on it, in US dollars.
     #[serde(default)]
+    #[serde(skip_serializing_if = "unstored")]
     pub saved_usd: Option<f64>,
     /// The conversation it belongs to: the client's session id or a hash of
     /// the conversation's start; empty when refused before routing.
     #[serde(default)]
+    #[serde(skip_serializing_if = "unstored")]
     pub session: String,
     /// Times its stream was cut midway and finished from another attempt.
     #[serde(default)]
+    #[serde(skip_serializing_if = "unstored")]
     pub resumed: u32,
     /// Every attempt, in order; empty for a request refused before any.
     #[serde(default)]
+    #[serde(skip_serializing_if = "unstored")]
     pub attempt_log: Vec<Attempt>,
 }
 
@@ -75,11 +87,13 @@ pub struct Attempt {
     pub effect: String,
     /// Until when the account rests, when it does.
     #[serde(default)]
+    #[serde(skip_serializing_if = "unstored")]
     pub until_ms: Option<u64>,
     pub ms: u64,
     /// It failed after its stream reached the client (the next attempt
     /// finished the answer, or the client heard the error in the stream).
     #[serde(default)]
+    #[serde(skip_serializing_if = "unstored")]
     pub cut: bool,
 }
 
@@ -100,7 +114,35 @@ struct State {
 /// live subscribers.
 pub type Ended = (Arc<Entry>, Option<Box<Capture>>);
 
+thread_local! {
+    /// Set while this thread encodes entries for the request log.
+    static STORING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Leaves a field at its default out of the request log's stored form;
+/// answers keep every field. Only fields that read back as their default
+/// when absent (options, `serde(default)`) have it, so older versions read
+/// the stored form too.
+fn unstored<T: Default + PartialEq>(v: &T) -> bool {
+    STORING.with(Cell::get) && *v == T::default()
+}
+
 impl Entry {
+    /// The entry as the request log stores it: fields at their default
+    /// left out, about a third of the bytes, and the log's commit costs
+    /// CPU by the byte (BENCHMARKS.md, "Where the tail goes").
+    pub fn stored(&self) -> serde_json::Result<Vec<u8>> {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                STORING.set(false);
+            }
+        }
+        STORING.set(true);
+        let _reset = Reset;
+        serde_json::to_vec(self)
+    }
+
     /// The request log's key: sorts by time.
     pub fn key(&self) -> String {
         format!("{:013}-{}", self.time_ms, self.id)
@@ -247,6 +289,49 @@ mod tests {
             client_key: Some("k".into()),
             ..Entry::default()
         }
+    }
+
+    #[test]
+    fn the_stored_form_leaves_defaults_out_and_reads_back_whole() {
+        let mut e = entry(1_795_701_600_000, 200, 120);
+        e.attempt_log = vec![Attempt {
+            account: "a".into(),
+            status: 200,
+            class: "ok".into(),
+            effect: "none".into(),
+            until_ms: None,
+            ms: 118,
+            cut: false,
+        }];
+        let stored = e.stored().unwrap();
+        let text = String::from_utf8(stored.clone()).unwrap();
+        for absent in [
+            "ttft_ms",
+            "error",
+            "cached_tokens",
+            "cost_usd",
+            "resumed",
+            "until_ms",
+            "cut",
+        ] {
+            assert!(!text.contains(absent), "{absent} in {text}");
+        }
+        assert_eq!(serde_json::from_slice::<Entry>(&stored).unwrap(), e);
+        // Answers keep every field, nulls and zeros included.
+        let answer = serde_json::to_string(&e).unwrap();
+        assert!(answer.contains("\"ttft_ms\":null"), "{answer}");
+        assert!(answer.contains("\"cut\":false"), "{answer}");
+        assert!(
+            stored.len() * 10 < answer.len() * 7,
+            "{} against {}",
+            stored.len(),
+            answer.len()
+        );
+        // Set fields are stored.
+        e.ttft_ms = Some(40);
+        e.cached_tokens = 3;
+        let back: Entry = serde_json::from_slice(&e.stored().unwrap()).unwrap();
+        assert_eq!(back, e);
     }
 
     fn query(days: usize, step: Step, by: Split) -> Query {
