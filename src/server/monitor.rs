@@ -41,37 +41,29 @@ pub struct Entry {
     pub client_key: Option<String>,
     #[serde(skip_serializing_if = "unstored")]
     pub error: Option<String>,
-    #[serde(default)]
-    #[serde(skip_serializing_if = "unstored")]
+    #[serde(default, skip_serializing_if = "unstored")]
     pub cached_tokens: u64,
-    #[serde(default)]
-    #[serde(skip_serializing_if = "unstored")]
+    #[serde(default, skip_serializing_if = "unstored")]
     pub reasoning_tokens: u64,
     /// Input written to the provider's prompt cache.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "unstored")]
+    #[serde(default, skip_serializing_if = "unstored")]
     pub cache_write_tokens: u64,
     /// What the request cost in US dollars, from the upstream's own token
     /// counts and the model's price; absent when the price is unknown.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "unstored")]
+    #[serde(default, skip_serializing_if = "unstored")]
     pub cost_usd: Option<f64>,
     /// What the provider's prompt cache saved on it, in US dollars.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "unstored")]
+    #[serde(default, skip_serializing_if = "unstored")]
     pub saved_usd: Option<f64>,
     /// The conversation it belongs to: the client's session id or a hash of
     /// the conversation's start; empty when refused before routing.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "unstored")]
+    #[serde(default, skip_serializing_if = "unstored")]
     pub session: String,
     /// Times its stream was cut midway and finished from another attempt.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "unstored")]
+    #[serde(default, skip_serializing_if = "unstored")]
     pub resumed: u32,
     /// Every attempt, in order; empty for a request refused before any.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "unstored")]
+    #[serde(default, skip_serializing_if = "unstored")]
     pub attempt_log: Vec<Attempt>,
 }
 
@@ -86,14 +78,12 @@ pub struct Attempt {
     /// What it did to the account: `none`, `rests`, `breaker`, `marked: <what>`.
     pub effect: String,
     /// Until when the account rests, when it does.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "unstored")]
+    #[serde(default, skip_serializing_if = "unstored")]
     pub until_ms: Option<u64>,
     pub ms: u64,
     /// It failed after its stream reached the client (the next attempt
     /// finished the answer, or the client heard the error in the stream).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "unstored")]
+    #[serde(default, skip_serializing_if = "unstored")]
     pub cut: bool,
 }
 

@@ -155,6 +155,15 @@ async fn probe_17_slow_clients_are_cut_off() {
     assert!(b.0.contains("stopped arriving"), "{}", b.0);
 }
 
+/// A connection to `addr` that sent `first`, paused, then sent `rest`.
+async fn in_two_pieces(addr: &str, first: &[u8], rest: &[u8]) -> TcpStream {
+    let mut sock = TcpStream::connect(addr).await.unwrap();
+    sock.write_all(first).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    sock.write_all(rest).await.unwrap();
+    sock
+}
+
 /// 2. The protocol is told by the first bytes, peeked: a client whose
 /// first bytes arrive one by one is served all the same, in HTTP/1 and in
 /// HTTP/2 with prior knowledge.
@@ -162,24 +171,24 @@ async fn probe_17_slow_clients_are_cut_off() {
 async fn first_bytes_in_pieces_still_choose_the_protocol() {
     let lev = Levity::start().await;
     let addr = addr_of(&lev.url);
-    let mut h1 = TcpStream::connect(&addr).await.unwrap();
     // "P" could still be HTTP/2's "PRI": the server waits for more.
-    h1.write_all(b"P").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(30)).await;
-    h1.write_all(b"OST /api/hello HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    let mut h1 = in_two_pieces(
+        &addr,
+        b"P",
+        b"OST /api/hello HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     let (answer, _) = until_closed(&mut h1, Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
 
     // RFC 9113 section 3.4: the preface, then the client's SETTINGS frame
     // (here empty: length 0, type 4, no flags, stream 0).
-    let mut h2 = TcpStream::connect(&addr).await.unwrap();
-    h2.write_all(b"PR").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(30)).await;
-    h2.write_all(b"I * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
-        .await
-        .unwrap();
+    let mut h2 = in_two_pieces(
+        &addr,
+        b"PR",
+        b"I * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0",
+    )
+    .await;
     let mut frame = [0u8; 9];
     tokio::time::timeout(Duration::from_secs(5), h2.read_exact(&mut frame))
         .await
