@@ -81,11 +81,18 @@ impl Db {
         result
     }
 
+    /// A read that meets another thread's failed write (redb refuses every
+    /// transaction after one until the file is reopened) is tried once more
+    /// on the file `with` reopened: the dashboard's reads go on during a
+    /// full disk.
     pub fn read<R>(
         &self,
-        f: impl FnOnce(&ReadTransaction) -> Result<R, StoreError>,
+        f: impl Fn(&ReadTransaction) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        self.with(|db| f(&db.begin_read()?))
+        match self.with(|db| f(&db.begin_read()?)) {
+            Err(StoreError::Disk(_)) => self.with(|db| f(&db.begin_read()?)),
+            r => r,
+        }
     }
 
     /// One write transaction: committed whole, or not at all.

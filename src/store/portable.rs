@@ -74,12 +74,13 @@ impl Store {
                 }
             }
             Shared::Keys => {
-                self.db.read(|tx| {
+                out = self.db.read(|tx| {
+                    let mut rows = Rows::new();
                     for item in tx.open_table(KEYS)?.iter()? {
                         let (k, v) = item?;
-                        out.insert(k.value().to_string(), v.value().to_vec());
+                        rows.insert(k.value().to_string(), v.value().to_vec());
                     }
-                    Ok(())
+                    Ok(rows)
                 })?;
             }
             Shared::Settings => {
