@@ -21,6 +21,29 @@ fn fixture() -> Vec<u8> {
     serde_json::to_vec(&v["body"]).unwrap()
 }
 
+/// A late turn of a long Claude Code session: the captured tool-result turn
+/// with 100 more rounds of a tool call and its 2 KB result (source text,
+/// full of escapes), as a session resends its whole history every turn.
+fn long_session() -> Vec<u8> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/claude-code/02_print_mode_tool_result_turn.json"
+    ))
+    .unwrap();
+    let mut body = serde_json::from_str::<serde_json::Value>(&text).unwrap()["body"].take();
+    let source = "fn main() {\n    println!(\"{}\", \"hello\");\n}\n".repeat(45);
+    let messages = body["messages"].as_array_mut().unwrap();
+    for i in 0..100 {
+        messages.push(serde_json::json!({"role": "assistant", "content": [
+            {"type": "text", "text": format!("Reading part {i} of the file.")},
+            {"type": "tool_use", "id": format!("toolu_{i:04}"), "name": "Read",
+             "input": {"file_path": format!("/src/part{i}.rs")}}]}));
+        messages.push(serde_json::json!({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": format!("toolu_{i:04}"), "content": source}]}));
+    }
+    serde_json::to_vec(&body).unwrap()
+}
+
 /// Reasoning state is sealed for Responses clients; the bench's vault keeps it plain.
 struct Plain;
 
@@ -70,6 +93,11 @@ fn requests(c: &mut Criterion) {
     c.bench_function("decode: claude code request (anthropic)", |b| {
         b.iter(|| black_box(anthropic::decode_request(black_box(&claude)).unwrap()))
     });
+    let long = long_session();
+    c.bench_function(
+        "decode: a 100-turn claude code session (anthropic, 280 KB)",
+        |b| b.iter(|| black_box(anthropic::decode_request(black_box(&long)).unwrap())),
+    );
     let req = anthropic::decode_request(&claude).unwrap();
     c.bench_function("encode: claude code request -> gemini", |b| {
         b.iter(|| black_box(gemini::encode_request(black_box(&req), "gemini-2.5-pro")))

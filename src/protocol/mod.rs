@@ -23,6 +23,47 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, crat
     serde_json::from_str(text).map_err(|e| crate::error::Error::from_json(&e))
 }
 
+/// A field that is one string or a list: Anthropic's `system` and
+/// `content`, Chat Completions' `content` and `stop`, Responses' `input`.
+/// Read in one pass; `#[serde(untagged)]` would first copy the whole value
+/// (a long conversation, each of its texts) into serde's buffer and then
+/// copy it again for every variant it tries.
+#[derive(Debug)]
+pub enum TextOr<T> {
+    Text(String),
+    List(Vec<T>),
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for TextOr<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = TextOr<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an array")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextOr<T>, E> {
+                Ok(TextOr::Text(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<TextOr<T>, E> {
+                Ok(TextOr::Text(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<TextOr<T>, A::Error> {
+                // The hint is the sender's word: bounded, as serde's own Vec does.
+                let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(item) = seq.next_element()? {
+                    list.push(item);
+                }
+                Ok(TextOr::List(list))
+            }
+        }
+        d.deserialize_any(Visit(std::marker::PhantomData))
+    }
+}
+
 /// The wire protocols, named apart from the modules that speak them: what
 /// an upstream kind answers in (`provider::Descriptor::protocol`) and what a
 /// client speaks (`server::wire::Wire`).
@@ -106,4 +147,58 @@ pub trait StreamDecode {
     ) -> Result<(), crate::error::Error>;
     /// Whether the answer was complete; a stream that ends before is cut short.
     fn finished(&self) -> bool;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TextOr;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug)]
+    struct Body {
+        content: TextOr<TextOr<u8>>,
+    }
+
+    /// Inside a `#[serde(tag)]` enum, as Chat Completions' messages are: the
+    /// value then comes out of serde's buffer rather than the parser.
+    #[derive(Deserialize, Debug)]
+    #[serde(tag = "role")]
+    enum Tagged {
+        #[serde(rename = "user")]
+        User { content: TextOr<u8> },
+    }
+
+    fn body(json: &str) -> Result<TextOr<TextOr<u8>>, String> {
+        serde_json::from_str::<Body>(json)
+            .map(|b| b.content)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn text_or_list_reads_either_and_says_what_it_wanted() {
+        assert!(matches!(body(r#"{"content":"hi"}"#), Ok(TextOr::Text(t)) if t == "hi"));
+        // An escaped string is built, not borrowed.
+        assert!(matches!(body(r#"{"content":"a\nb"}"#), Ok(TextOr::Text(t)) if t == "a\nb"));
+        let Ok(TextOr::List(list)) = body(r#"{"content":["x",[1,2],[]]}"#) else {
+            panic!("a list")
+        };
+        assert!(
+            matches!(&list[..], [TextOr::Text(x), TextOr::List(n), TextOr::List(e)]
+            if x == "x" && n == &[1, 2] && e.is_empty())
+        );
+        let err = body(r#"{"content":5}"#).unwrap_err();
+        assert!(
+            err.starts_with("invalid type: integer `5`, expected a string or an array"),
+            "{err}"
+        );
+        let err = body(r#"{"content":["x",{}]}"#).unwrap_err();
+        assert!(err.contains("expected a string or an array"), "{err}");
+
+        let Tagged::User { content } =
+            serde_json::from_str(r#"{"content":[7],"role":"user"}"#).unwrap();
+        assert!(matches!(content, TextOr::List(n) if n == [7]));
+        let Tagged::User { content } =
+            serde_json::from_str(r#"{"role":"user","content":"t\u00e9"}"#).unwrap();
+        assert!(matches!(content, TextOr::Text(t) if t == "té"));
+    }
 }

@@ -26,7 +26,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
     let mut system: Vec<String> = match req.system {
         None => Vec::new(),
         Some(System::Text(t)) => vec![t],
-        Some(System::Blocks(blocks)) => blocks
+        Some(System::List(blocks)) => blocks
             .into_iter()
             .map(|b| b.text)
             .filter(|t| !t.starts_with(BILLING_HEADER))
@@ -51,7 +51,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
         };
         let parts = match m.content {
             ContentIn::Text(t) => vec![Part::Text(t)],
-            ContentIn::Blocks(blocks) => parts_of(blocks, i)?,
+            ContentIn::List(blocks) => parts_of(blocks, i)?,
         };
         messages.push(Message { role, parts });
     }
@@ -193,7 +193,7 @@ fn parts_of(blocks: Vec<BlockIn>, msg: usize) -> Result<Vec<Part>, Error> {
                 let content = match content {
                     None => Vec::new(),
                     Some(ToolResultContent::Text(t)) => vec![Part::Text(t)],
-                    Some(ToolResultContent::Blocks(b)) => parts_of(b, msg)?,
+                    Some(ToolResultContent::List(b)) => parts_of(b, msg)?,
                 };
                 parts.push(Part::ToolResult {
                     call_id: tool_use_id,

@@ -2,6 +2,7 @@
 //! ignored, so new client options never break a request.
 
 use crate::canonical::Schema;
+use crate::protocol::TextOr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -32,12 +33,7 @@ pub struct Metadata {
     pub user_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum System {
-    Text(String),
-    Blocks(Vec<TextBlock>),
-}
+pub type System = TextOr<TextBlock>;
 
 #[derive(Debug, Deserialize)]
 pub struct TextBlock {
@@ -51,12 +47,7 @@ pub struct MessageIn {
     pub content: ContentIn,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum ContentIn {
-    Text(String),
-    Blocks(Vec<BlockIn>),
-}
+pub type ContentIn = TextOr<BlockIn>;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -105,12 +96,7 @@ pub enum Source {
     Text { data: String },
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum ToolResultContent {
-    Text(String),
-    Blocks(Vec<BlockIn>),
-}
+pub type ToolResultContent = TextOr<BlockIn>;
 
 #[derive(Debug, Deserialize)]
 pub struct ToolIn {

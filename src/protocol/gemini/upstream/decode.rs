@@ -37,7 +37,7 @@ impl StreamDecoder {
 
     /// Decodes one chunk's JSON, appending its events to `out`.
     pub fn chunk(&mut self, json: &[u8], out: &mut Vec<Event>) -> Result<(), Error> {
-        let chunk: GenerateResponse = serde_json::from_slice(json).map_err(|e| {
+        let mut chunk: GenerateResponse = serde_json::from_slice(json).map_err(|e| {
             Error::new(
                 Kind::Upstream,
                 format!("Gemini sent a response levity cannot read: {e}"),
@@ -60,17 +60,18 @@ impl StreamDecoder {
         }
         if !self.started {
             self.started = true;
-            if let Some(id) = &chunk.response_id {
-                self.id.clone_from(id);
+            if let Some(id) = chunk.response_id.take() {
+                self.id = id;
             }
             out.push(Event::Start {
                 id: self.id.clone(),
-                model: chunk.model_version.clone().unwrap_or_default(),
+                model: chunk.model_version.take().unwrap_or_default(),
             });
         }
         let mut candidate = chunk.candidates.into_iter().next();
-        if let Some(content) = candidate.as_ref().and_then(|c| c.content.as_ref()) {
-            for part in &content.parts {
+        // Parts are moved into their events: a chunk's text is not copied.
+        if let Some(content) = candidate.as_mut().and_then(|c| c.content.take()) {
+            for part in content.parts {
                 self.part(part, out);
             }
         }
@@ -100,47 +101,43 @@ impl StreamDecoder {
         }
     }
 
-    fn signature(&self, part: &PartOut) -> Option<Signature> {
+    fn signature(&self, part: &mut PartOut) -> Option<Signature> {
         part.thought_signature
-            .as_ref()
+            .take()
             .filter(|s| !s.is_empty())
             .map(|value| Signature {
                 origin: self.origin.clone(),
-                value: value.clone(),
+                value,
             })
     }
 
-    fn part(&mut self, part: &PartOut, out: &mut Vec<Event>) {
-        let signature = self.signature(part);
-        if let Some(call) = &part.function_call {
+    fn part(&mut self, mut part: PartOut, out: &mut Vec<Event>) {
+        let signature = self.signature(&mut part);
+        if let Some(call) = part.function_call {
             let id = call
                 .id
-                .clone()
                 .unwrap_or_else(|| format!("call_{}_{}", self.id, self.calls));
             out.push(Event::ToolCall {
                 index: self.calls,
                 call: ToolCall {
                     id,
-                    name: call.name.clone(),
-                    arguments: call.args.clone().unwrap_or_else(|| serde_json::json!({})),
+                    name: call.name,
+                    arguments: call.args.unwrap_or_else(|| serde_json::json!({})),
                     signature,
                 },
             });
             self.calls += 1;
             return;
         }
-        if let Some(blob) = &part.inline_data {
+        if let Some(blob) = part.inline_data {
             out.push(Event::Image(crate::canonical::Image::Inline {
-                mime_type: blob.mime_type.clone(),
-                data: blob.data.clone(),
+                mime_type: blob.mime_type,
+                data: blob.data,
             }));
             return;
         }
-        match (&part.text, part.thought == Some(true)) {
-            (Some(text), true) => out.push(Event::ThinkingDelta {
-                text: text.clone(),
-                signature,
-            }),
+        match (part.text, part.thought == Some(true)) {
+            (Some(text), true) => out.push(Event::ThinkingDelta { text, signature }),
             (Some(text), false) => {
                 // A signed text part: the signature closes the reasoning that
                 // led to this text, so it travels just before it.
@@ -151,7 +148,7 @@ impl StreamDecoder {
                     });
                 }
                 if !text.is_empty() {
-                    out.push(Event::TextDelta(text.clone()));
+                    out.push(Event::TextDelta(text));
                 }
             }
             (None, _) if signature.is_some() => out.push(Event::ThinkingDelta {

@@ -165,8 +165,8 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
             max_tokens: req.max_completion_tokens.or(req.max_tokens),
             stop: match req.stop {
                 None => Vec::new(),
-                Some(Stop::One(s)) => vec![s],
-                Some(Stop::Many(v)) => v,
+                Some(Stop::Text(s)) => vec![s],
+                Some(Stop::List(v)) => v,
             },
             seed: req.seed,
             presence_penalty: req.presence_penalty,
@@ -185,7 +185,7 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
 fn text_of(content: Content) -> String {
     match content {
         Content::Text(t) => t,
-        Content::Parts(parts) => parts
+        Content::List(parts) => parts
             .into_iter()
             .filter_map(|p| match p {
                 ContentPart::Text { text } => Some(text),
@@ -199,7 +199,7 @@ fn text_of(content: Content) -> String {
 fn parts_of(content: Content, msg: usize) -> Result<Vec<Part>, Error> {
     match content {
         Content::Text(t) => Ok(vec![Part::Text(t)]),
-        Content::Parts(parts) => parts
+        Content::List(parts) => parts
             .into_iter()
             .enumerate()
             .map(|(j, p)| match p {

@@ -2,6 +2,7 @@
 //! ignored so newer clients keep working.
 
 use crate::canonical::Schema;
+use crate::protocol::TextOr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -36,12 +37,7 @@ pub struct StreamOptions {
     pub include_usage: bool,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum Stop {
-    One(String),
-    Many(Vec<String>),
-}
+pub type Stop = TextOr<String>;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "role", rename_all = "lowercase")]
@@ -66,12 +62,7 @@ pub enum ChatMessage {
     },
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum Content {
-    Text(String),
-    Parts(Vec<ContentPart>),
-}
+pub type Content = TextOr<ContentPart>;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

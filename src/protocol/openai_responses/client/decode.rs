@@ -108,7 +108,7 @@ pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> 
     let items = match req.input {
         None => return Err(Error::invalid_param("input", "`input` is required")),
         Some(Input::Text(t)) => vec![serde_json::json!({"role": "user", "content": t})],
-        Some(Input::Items(items)) => items,
+        Some(Input::List(items)) => items,
     };
     // A call's signature rides on the reasoning item just before it.
     let mut call_signature: Option<Signature> = None;

@@ -1,6 +1,7 @@
 //! Serde types for the Responses wire format that levity reads.
 
 use crate::canonical::Schema;
+use crate::protocol::TextOr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -22,12 +23,7 @@ pub struct ResponsesRequest {
     pub prompt_cache_key: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum Input {
-    Text(String),
-    Items(Vec<Value>),
-}
+pub type Input = TextOr<Value>;
 
 #[derive(Debug, Deserialize)]
 pub struct ToolIn {
