@@ -95,7 +95,7 @@ fn requests(c: &mut Criterion) {
     });
     let long = long_session();
     c.bench_function(
-        "decode: a 100-turn claude code session (anthropic, 280 KB)",
+        "decode: a 100-turn claude code session (anthropic, 300 KB)",
         |b| b.iter(|| black_box(anthropic::decode_request(black_box(&long)).unwrap())),
     );
     let req = anthropic::decode_request(&claude).unwrap();
