@@ -98,6 +98,18 @@ fn requests(c: &mut Criterion) {
         "decode: a 100-turn claude code session (anthropic, 300 KB)",
         |b| b.iter(|| black_box(anthropic::decode_request(black_box(&long)).unwrap())),
     );
+    // The same session as Chat Completions and Responses clients send theirs.
+    let session = anthropic::decode_request(&long).unwrap();
+    let chat = openai_chat::encode_request(&session, "gpt-4o", true);
+    c.bench_function("decode: the same session (openai chat)", |b| {
+        b.iter(|| black_box(openai_chat::decode_request(black_box(&chat)).unwrap()))
+    });
+    let responses = openai_responses::encode_request(&session, "gpt-5", true, "acc");
+    c.bench_function("decode: the same session (openai responses)", |b| {
+        b.iter(|| {
+            black_box(openai_responses::decode_request(black_box(&responses), &Plain).unwrap())
+        })
+    });
     let req = anthropic::decode_request(&claude).unwrap();
     c.bench_function("encode: claude code request -> gemini", |b| {
         b.iter(|| black_box(gemini::encode_request(black_box(&req), "gemini-2.5-pro")))
