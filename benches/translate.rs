@@ -11,26 +11,26 @@ use levity::protocol::{StreamDecode, anthropic, gemini, openai_chat, openai_resp
 use std::hint::black_box;
 use std::sync::Arc;
 
+/// The body of a captured Claude Code request (tests/fixtures/claude-code).
+fn captured(name: &str) -> serde_json::Value {
+    let path = format!(
+        "{}/tests/fixtures/claude-code/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["body"].take()
+}
+
 fn fixture() -> Vec<u8> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/claude-code/01_print_mode_say_hi_stream.json"
-    ))
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    serde_json::to_vec(&v["body"]).unwrap()
+    serde_json::to_vec(&captured("01_print_mode_say_hi_stream.json")).unwrap()
 }
 
 /// A late turn of a long Claude Code session: the captured tool-result turn
-/// with 100 more rounds of a tool call and its 2 KB result (source text,
-/// full of escapes), as a session resends its whole history every turn.
+/// with 100 more rounds of a tool call (Claude Code's own Read tool, as its
+/// captured request declares it) and its 2 KB result (source text, full of
+/// escapes), as a session resends its whole history every turn.
 fn long_session() -> Vec<u8> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/claude-code/02_print_mode_tool_result_turn.json"
-    ))
-    .unwrap();
-    let mut body = serde_json::from_str::<serde_json::Value>(&text).unwrap()["body"].take();
+    let mut body = captured("02_print_mode_tool_result_turn.json");
     let source = "fn main() {\n    println!(\"{}\", \"hello\");\n}\n".repeat(45);
     let messages = body["messages"].as_array_mut().unwrap();
     for i in 0..100 {
