@@ -64,6 +64,96 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for TextOr<T> {
     }
 }
 
+/// A field that some of a list's members fill with another shape
+/// (Responses' `output` is text, a list of parts, or a screenshot object,
+/// by item kind): a value of a shape `T` does not take reads as absent, as
+/// indexing a `serde_json::Value` does, and is skipped unbuilt. A value of
+/// the right shape is read as strictly as `T` reads it.
+#[derive(Debug)]
+pub struct Loose<T>(pub Option<T>);
+
+impl<T> Default for Loose<T> {
+    fn default() -> Self {
+        Loose(None)
+    }
+}
+
+/// The JSON shapes a type reads, for [`Loose`].
+pub trait Shape {
+    const TEXT: bool = false;
+    const LIST: bool = false;
+    const OBJECT: bool = false;
+}
+
+impl Shape for String {
+    const TEXT: bool = true;
+}
+
+impl<T> Shape for Vec<T> {
+    const LIST: bool = true;
+}
+
+impl<T> Shape for TextOr<T> {
+    const TEXT: bool = true;
+    const LIST: bool = true;
+}
+
+impl<'de, T: serde::Deserialize<'de> + Shape> serde::Deserialize<'de> for Loose<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+        use serde::de::{IgnoredAny, IntoDeserializer, MapAccess, SeqAccess};
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de> + Shape> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Loose<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Loose<T>, E> {
+                if !T::TEXT {
+                    return Ok(Loose(None));
+                }
+                T::deserialize(v.into_deserializer()).map(|t| Loose(Some(t)))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Loose<T>, E> {
+                if !T::TEXT {
+                    return Ok(Loose(None));
+                }
+                T::deserialize(v.into_deserializer()).map(|t| Loose(Some(t)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose<T>, A::Error> {
+                if T::LIST {
+                    return T::deserialize(SeqAccessDeserializer::new(seq)).map(|t| Loose(Some(t)));
+                }
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose<T>, A::Error> {
+                if T::OBJECT {
+                    return T::deserialize(MapAccessDeserializer::new(map)).map(|t| Loose(Some(t)));
+                }
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Loose<T>, E> {
+                Ok(Loose(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Loose<T>, E> {
+                Ok(Loose(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Loose<T>, E> {
+                Ok(Loose(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Loose<T>, E> {
+                Ok(Loose(None))
+            }
+            fn visit_unit<E>(self) -> Result<Loose<T>, E> {
+                Ok(Loose(None))
+            }
+        }
+        d.deserialize_any(Visit(std::marker::PhantomData))
+    }
+}
+
 /// The wire protocols, named apart from the modules that speak them: what
 /// an upstream kind answers in (`provider::Descriptor::protocol`) and what a
 /// client speaks (`server::wire::Wire`).

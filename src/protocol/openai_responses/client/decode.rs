@@ -9,6 +9,7 @@ use crate::canonical::{
 };
 use crate::error::Error;
 use crate::protocol::openai_responses::NAMESPACE_SEP;
+use crate::protocol::{Loose, TextOr};
 use serde_json::Value;
 
 fn origin_of(s: &str) -> Option<Origin> {
@@ -42,18 +43,26 @@ fn opened(vault: &dyn Vault, sealed: &str) -> Option<(Signature, bool)> {
     ))
 }
 
-fn text_parts(content: &Value, msg: usize) -> Result<Vec<Part>, Error> {
-    match content {
-        Value::String(s) => Ok(vec![Part::Text(s.clone())]),
-        Value::Array(parts) => parts
-            .iter()
-            .enumerate()
-            .filter_map(|(j, p)| match p["type"].as_str() {
-                Some("input_text" | "output_text" | "text") => p["text"].as_str().map(|t| Ok(Part::Text(t.to_string()))),
-                Some("refusal") => p["refusal"].as_str().map(|t| Ok(Part::Text(t.to_string()))),
+/// The parts of a message's content or a call's output; parts levity has no
+/// canonical form for (files, audio) are left out.
+fn text_parts(content: Loose<TextOr<Loose<PartIn>>>, msg: usize) -> Result<Vec<Part>, Error> {
+    let parts = match content.0 {
+        None => return Ok(Vec::new()),
+        Some(TextOr::Text(s)) => return Ok(vec![Part::Text(s)]),
+        Some(TextOr::List(parts)) => parts,
+    };
+    parts
+        .into_iter()
+        .enumerate()
+        .filter_map(|(j, Loose(p))| {
+            let p = p?;
+            match p.kind.0.as_deref() {
+                Some("input_text" | "output_text" | "text") => p.text.0.map(|t| Ok(Part::Text(t))),
+                Some("refusal") => p.refusal.0.map(|t| Ok(Part::Text(t))),
                 Some("input_image") => Some(
-                    p["image_url"]
-                        .as_str()
+                    p.image_url
+                        .0
+                        .as_deref()
                         .and_then(Image::from_url)
                         .map(Part::Image)
                         .ok_or_else(|| {
@@ -64,10 +73,9 @@ fn text_parts(content: &Value, msg: usize) -> Result<Vec<Part>, Error> {
                         }),
                 ),
                 _ => None,
-            })
-            .collect(),
-        _ => Ok(Vec::new()),
-    }
+            }
+        })
+        .collect()
 }
 
 fn push(messages: &mut Vec<Message>, role: Role, parts: Vec<Part>) {
@@ -77,9 +85,9 @@ fn push(messages: &mut Vec<Message>, role: Role, parts: Vec<Part>) {
     }
 }
 
-fn flat_name(item: &Value) -> String {
-    let name = item["name"].as_str().unwrap_or_default();
-    match item["namespace"].as_str() {
+fn flat_name(item: &ItemIn) -> String {
+    let name = item.name.0.as_deref().unwrap_or_default();
+    match item.namespace.0.as_deref() {
         Some(ns) if !ns.is_empty() => format!("{ns}{NAMESPACE_SEP}{name}"),
         _ => name.to_string(),
     }
@@ -107,22 +115,27 @@ pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> 
     let mut messages: Vec<Message> = Vec::new();
     let items = match req.input {
         None => return Err(Error::invalid_param("input", "`input` is required")),
-        Some(Input::Text(t)) => vec![serde_json::json!({"role": "user", "content": t})],
+        Some(Input::Text(t)) => vec![Loose(Some(ItemIn {
+            content: Loose(Some(TextOr::Text(t))),
+            ..ItemIn::default()
+        }))],
         Some(Input::List(items)) => items,
     };
     // A call's signature rides on the reasoning item just before it.
     let mut call_signature: Option<Signature> = None;
     // Codex asks for a compaction with a trigger item at the end of the
     // input (its `compact_remote_v2`).
-    let compaction = items
-        .last()
-        .is_some_and(|i| i["type"] == "compaction_trigger");
-    for (i, item) in items.iter().enumerate() {
-        let kind = item["type"].as_str().unwrap_or("message");
-        match kind {
+    let compaction = items.last().is_some_and(|Loose(i)| {
+        i.as_ref()
+            .is_some_and(|i| i.kind.0.as_deref() == Some("compaction_trigger"))
+    });
+    for (i, Loose(item)) in items.into_iter().enumerate() {
+        // Not an object: nothing levity could read from it.
+        let Some(item) = item else { continue };
+        match item.kind.0.as_deref().unwrap_or("message") {
             "message" => {
-                let parts = text_parts(&item["content"], i)?;
-                match item["role"].as_str() {
+                let parts = text_parts(item.content, i)?;
+                match item.role.0.as_deref() {
                     Some("system" | "developer") => {
                         system.extend(parts.into_iter().filter_map(|p| match p {
                             Part::Text(t) => Some(t),
@@ -140,7 +153,7 @@ pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> 
                 }
             }
             "function_call" => {
-                let args = item["arguments"].as_str().unwrap_or("{}");
+                let args = item.arguments.0.as_deref().unwrap_or("{}");
                 let arguments = match serde_json::from_str::<Value>(args) {
                     Ok(v @ Value::Object(_)) => v,
                     _ if args.trim().is_empty() => Value::Object(Default::default()),
@@ -152,38 +165,37 @@ pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> 
                     }
                 };
                 let call = ToolCall {
-                    id: item["call_id"].as_str().unwrap_or_default().to_string(),
-                    name: flat_name(item),
+                    name: flat_name(&item),
+                    id: item.call_id.0.unwrap_or_default(),
                     arguments,
                     signature: call_signature.take(),
                 };
                 push(&mut messages, Role::Assistant, vec![Part::ToolCall(call)]);
             }
             "function_call_output" | "custom_tool_call_output" => {
-                let content = match &item["output"] {
-                    Value::String(s) => vec![Part::Text(s.clone())],
-                    other => text_parts(other, i)?,
-                };
                 let result = Part::ToolResult {
-                    call_id: item["call_id"].as_str().unwrap_or_default().to_string(),
+                    call_id: item.call_id.0.unwrap_or_default(),
                     name: None,
-                    content,
+                    content: text_parts(item.output, i)?,
                     is_error: false,
                 };
                 push(&mut messages, Role::User, vec![result]);
             }
             "reasoning" => {
-                let sealed = item["encrypted_content"]
-                    .as_str()
+                let sealed = item
+                    .encrypted_content
+                    .0
+                    .as_deref()
                     .and_then(|s| opened(vault, s));
                 match sealed {
                     Some((sig, true)) => call_signature = Some(sig),
                     signature => {
-                        let text: String = item["summary"]
-                            .as_array()
+                        let text: String = item
+                            .summary
+                            .0
                             .into_iter()
                             .flatten()
-                            .filter_map(|s| s["text"].as_str())
+                            .filter_map(|Loose(s)| s?.text.0)
                             .collect::<Vec<_>>()
                             .join("\n");
                         let part = Part::Thinking {
@@ -199,8 +211,10 @@ pub fn decode_request(body: &[u8], vault: &dyn Vault) -> Result<Request, Error> 
             // history Codex sends (`compaction_summary` and
             // `context_compaction` are its other names for it).
             "compaction" | "compaction_summary" | "context_compaction" => {
-                if let Some(summary) = item["encrypted_content"]
-                    .as_str()
+                if let Some(summary) = item
+                    .encrypted_content
+                    .0
+                    .as_deref()
                     .and_then(|s| opened_summary(vault, s))
                 {
                     push(
@@ -310,5 +324,127 @@ fn function_tool(t: &ToolIn, namespace: Option<&str>) -> Tool {
         },
         description: t.description.clone(),
         parameters: t.parameters.clone().unwrap_or_else(Schema::no_arguments),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::openai_responses::client::NoVault;
+
+    fn decode(input: Value) -> Result<Request, Error> {
+        let body = serde_json::json!({"model": "m", "input": input});
+        decode_request(body.to_string().as_bytes(), &NoVault)
+    }
+
+    /// Every item kind a Responses client may send, in the shapes OpenAI's
+    /// API reference gives them: those with a canonical form are read, the
+    /// rest (a computer call's screenshot `output` object, a shell call's
+    /// `output` list of outcomes, a web search call) are passed over
+    /// whatever shape their fields have, as are strays that are not objects.
+    #[test]
+    fn items_of_every_kind_and_shape_are_read_or_passed_over() {
+        let req = decode(serde_json::json!([
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "be brief"}]},
+            {"role": "user", "content": [
+                {"type": "input_text", "text": "hi"},
+                "stray",
+                {"type": "input_file", "file_id": "file-1"},
+                {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo=", "detail": "auto"}
+            ]},
+            "not an item",
+            7,
+            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "thinking"}],
+             "content": [{"type": "reasoning_text", "text": "x"}], "encrypted_content": null},
+            {"type": "function_call", "call_id": "c1", "name": "exec", "namespace": "shell",
+             "arguments": "{\"cmd\":\"ls\"}", "status": "completed"},
+            {"type": "function_call_output", "call_id": "c1", "output": "a.txt"},
+            {"type": "computer_call_output", "call_id": "c2",
+             "output": {"type": "computer_screenshot", "image_url": "data:image/png;base64,AA=="}},
+            {"type": "shell_call_output", "call_id": "c3",
+             "output": [{"stdout": "x", "stderr": "", "outcome": {"type": "exit", "exit_code": 0}}]},
+            {"type": "web_search_call", "id": "ws_1", "status": "completed",
+             "action": {"type": "search", "query": "q"}},
+            {"type": "function_call_output", "call_id": "c4", "output": [{"type": "input_text", "text": "part"}]},
+            {"type": "message", "role": "assistant", "status": "completed", "content": [
+                {"type": "output_text", "text": "done", "annotations": []},
+                {"type": "refusal", "refusal": "no"}
+            ]}
+        ]))
+        .unwrap();
+        assert_eq!(req.system, ["be brief"]);
+        let shapes: Vec<(Role, Vec<String>)> = req
+            .messages
+            .iter()
+            .map(|m| {
+                let parts = m.parts.iter().map(|p| match p {
+                    Part::Text(t) => format!("text {t}"),
+                    Part::Image(_) => "image".into(),
+                    Part::ToolCall(c) => format!("call {} {} {}", c.id, c.name, c.arguments),
+                    Part::ToolResult {
+                        call_id, content, ..
+                    } => {
+                        format!("result {call_id} {content:?}")
+                    }
+                    Part::Thinking { text, .. } => format!("thinking {text}"),
+                });
+                (m.role, parts.collect())
+            })
+            .collect();
+        assert_eq!(
+            shapes,
+            [
+                (Role::User, vec!["text hi".to_string(), "image".into()]),
+                (
+                    Role::Assistant,
+                    vec![
+                        "thinking thinking".into(),
+                        r#"call c1 shell__exec {"cmd":"ls"}"#.into()
+                    ]
+                ),
+                (
+                    Role::User,
+                    vec![
+                        r#"result c1 [Text("a.txt")]"#.into(),
+                        r#"result c4 [Text("part")]"#.into()
+                    ]
+                ),
+                (Role::Assistant, vec!["text done".into(), "text no".into()]),
+            ]
+        );
+    }
+
+    /// A field of the right shape is still read strictly: what is wrong
+    /// there is named, not passed over.
+    #[test]
+    fn a_wrong_value_in_a_read_field_is_named() {
+        let image = serde_json::json!([{"role": "user", "content": [{"type": "input_image", "image_url": 5}]}]);
+        let err = decode(image).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("input[0].content[0].image_url"));
+        assert!(
+            err.message.contains("needs an image_url"),
+            "{}",
+            err.message
+        );
+        let args = serde_json::json!([
+            {"role": "user", "content": "hi"},
+            {"type": "function_call", "call_id": "c", "name": "f", "arguments": "[1]"}
+        ]);
+        let err = decode(args).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("input[1].arguments"));
+        let role = serde_json::json!([{"role": "judge", "content": "hi"}]);
+        assert!(
+            decode(role)
+                .unwrap_err()
+                .message
+                .contains("unknown role `judge`")
+        );
+        let nothing = serde_json::json!(["a", 1, {"type": "web_search_call"}]);
+        assert!(
+            decode(nothing)
+                .unwrap_err()
+                .message
+                .contains("holds no user or assistant content")
+        );
     }
 }

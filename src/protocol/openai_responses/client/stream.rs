@@ -351,16 +351,7 @@ impl EventEncoder {
 mod tests {
     use super::*;
     use crate::canonical::ToolCall;
-
-    struct NoVault;
-    impl Vault for NoVault {
-        fn seal(&self, plain: &[u8]) -> String {
-            String::from_utf8_lossy(plain).into_owned()
-        }
-        fn open(&self, _: &str) -> Option<Vec<u8>> {
-            None
-        }
-    }
+    use crate::protocol::openai_responses::client::NoVault;
 
     /// The typed per-token events write the very bytes the `json!` trees
     /// they replaced wrote (`emit` of the same data, same sequence number).

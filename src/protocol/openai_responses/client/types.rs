@@ -1,7 +1,7 @@
 //! Serde types for the Responses wire format that levity reads.
 
 use crate::canonical::Schema;
-use crate::protocol::TextOr;
+use crate::protocol::{Loose, Shape, TextOr};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -23,7 +23,50 @@ pub struct ResponsesRequest {
     pub prompt_cache_key: Option<String>,
 }
 
-pub type Input = TextOr<Value>;
+pub type Input = TextOr<Loose<ItemIn>>;
+
+/// One input item, whatever its kind: its `type` may come after its content
+/// or be absent (a message), so every field levity reads is a field here.
+/// Kinds levity has no canonical form for (computer, shell or web search
+/// calls) fill some of the same names with other shapes, hence `Loose`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ItemIn {
+    #[serde(rename = "type")]
+    pub kind: Loose<String>,
+    pub role: Loose<String>,
+    pub content: Loose<TextOr<Loose<PartIn>>>,
+    /// A call's output: text, or parts as a message's `content`.
+    pub output: Loose<TextOr<Loose<PartIn>>>,
+    pub call_id: Loose<String>,
+    pub name: Loose<String>,
+    /// Codex's namespace of a `namespace` tool's function.
+    pub namespace: Loose<String>,
+    /// A function call's arguments: a JSON object, encoded as a string.
+    pub arguments: Loose<String>,
+    /// A reasoning item's summary parts.
+    pub summary: Loose<Vec<Loose<PartIn>>>,
+    pub encrypted_content: Loose<String>,
+}
+
+impl Shape for ItemIn {
+    const OBJECT: bool = true;
+}
+
+/// A part of a message's content, a call's output or a reasoning summary.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PartIn {
+    #[serde(rename = "type")]
+    pub kind: Loose<String>,
+    pub text: Loose<String>,
+    pub refusal: Loose<String>,
+    pub image_url: Loose<String>,
+}
+
+impl Shape for PartIn {
+    const OBJECT: bool = true;
+}
 
 #[derive(Debug, Deserialize)]
 pub struct ToolIn {
