@@ -108,13 +108,9 @@ impl<'de, T: serde::Deserialize<'de> + Shape> serde::Deserialize<'de> for Loose<
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("any value")
             }
+            // serde_json hands every string here (owned ones too, through
+            // `visit_string`'s default), so this is the one string path.
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Loose<T>, E> {
-                if !T::TEXT {
-                    return Ok(Loose(None));
-                }
-                T::deserialize(v.into_deserializer()).map(|t| Loose(Some(t)))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Loose<T>, E> {
                 if !T::TEXT {
                     return Ok(Loose(None));
                 }
