@@ -78,10 +78,16 @@ const POOL_IDLE: Duration = Duration::from_secs(30);
 /// Every upstream client goes out directly or through the proxy the user
 /// set (`upstream_proxy`, an account's `--proxy`), never through one taken
 /// from `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY`, which would see every
-/// API key levity holds.
+/// API key levity holds. It follows no redirect (`send` reports one): on a
+/// hop to another host reqwest drops only `Authorization`, `Cookie`,
+/// `Proxy-Authorization` and `WWW-Authenticate` (reqwest 0.13
+/// `src/redirect.rs`, `remove_sensitive_headers`), so `x-goog-api-key` and
+/// `x-api-key` would go wherever an answer points, with a `Referer` naming
+/// the call.
 fn builder(connect_timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connect_timeout)
         // An idle connection costs tens of kilobytes (its buffers grow to
         // the largest answer it carried) and real upstreams speak HTTP/2,
@@ -397,10 +403,47 @@ pub async fn send(
     if resp.status().is_success() {
         return Ok(resp);
     }
+    if resp.status().is_redirection() {
+        return Err(redirected(host, &resp));
+    }
     let (status, retry_after_ms, body) = read_failure(resp).await;
     let mut err = taxonomy::upstream_error(kind, status, &body);
     err.retry_after_ms = retry_after_ms;
     Err(err)
+}
+
+/// An upstream that answers a call with a redirect: no provider's API
+/// does, so the account's base URL is not the API's address (a relay that
+/// moved, `http://` in front of a server that sends everything to
+/// `https://`). Not followed (see `builder`); the account waits for its
+/// owner to set the address, which the message names without its query
+/// (where a signed address would carry a token).
+fn redirected(host: &str, resp: &reqwest::Response) -> Error {
+    let status = resp.status();
+    let target = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| resp.url().join(v).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(|mut u| {
+            u.set_query(None);
+            u.set_fragment(None);
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            format!("to `{}`", u.as_str().chars().take(200).collect::<String>())
+        })
+        .unwrap_or_else(|| "elsewhere".to_string());
+    Error {
+        upstream_status: Some(status.as_u16()),
+        blame: Some(crate::error::Blame::Account(crate::error::Broken::Setup)),
+        ..Error::new(
+            Kind::Upstream,
+            format!(
+                "{host} answered {status} and sent the call {target}; levity follows no redirect (it would carry the account's key there): set the account's base URL to the address the API answers at"
+            ),
+        )
+    }
 }
 
 /// Reads a failed upstream answer: its status, retry hint in milliseconds,

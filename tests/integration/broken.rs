@@ -359,3 +359,66 @@ async fn a_prompt_past_the_window_is_said_so_each_client_compacts() {
     assert_eq!(status, 200);
     assert_eq!(fake.requests().len(), before);
 }
+
+/// An account whose address answers with a redirect: a relay that moved,
+/// or an `http://` base URL behind a server that sends every call to
+/// `https://`. Following it would carry the key wherever the answer points:
+/// reqwest drops only `Authorization`, `Cookie`, `Proxy-Authorization` and
+/// `WWW-Authenticate` on a hop to another host (reqwest 0.13
+/// `src/redirect.rs`, `remove_sensitive_headers`), so Gemini's
+/// `x-goog-api-key` and Anthropic's `x-api-key` would go along, and a 307 or
+/// 308 resends the body too (RFC 9110 §15.4.8-9). levity follows none: the
+/// account is marked with the address it was sent to, and the others serve.
+#[tokio::test]
+async fn an_account_whose_address_redirects_is_not_followed_and_is_marked() {
+    // nginx's own page for a 301 (`return 301`), as a server in front of
+    // an API sends it; the 307 and 308 carry no body.
+    let nginx_301 = "<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n<center><h1>301 Moved Permanently</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+    let cases = [
+        (Kind::Gemini, "AIza-moved-0000000", 301, nginx_301),
+        (Kind::Anthropic, "sk-ant-moved-00000", 308, ""),
+        (Kind::Openai, "sk-moved-000000000", 307, ""),
+    ];
+    for (kind, key, status, page) in cases {
+        let fake = Fake::start().await;
+        let moved = Fake::start().await;
+        let elsewhere = Fake::start().await;
+        let lev = Levity::start().await;
+        kind.add(&lev, &moved, "moved", key, None).await;
+        kind.add(&lev, &fake, "good", "key-good-one-0000", None)
+            .await;
+        // The address it points to has a query a real one could sign with;
+        // the message names the place, not the query.
+        let location = format!("{}/relay/v1?sig=query-secret-00", elsewhere.url());
+        moved.push(crate::fake::Fault::Headers {
+            status,
+            headers: vec![("location", location)],
+            body: page.to_string(),
+        });
+        for i in 0..4 {
+            let (status, body) = kind.ask(&lev, i).await;
+            assert_eq!(status, 200, "{key}, request {i}: {body}");
+        }
+        assert!(
+            elsewhere.requests().is_empty(),
+            "{key}: the redirect was followed: {:?}",
+            elsewhere
+                .requests()
+                .iter()
+                .map(|r| (&r.method, &r.path, &r.headers))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(calls_with(&moved, key), 1, "{key} was called once");
+        let a = lev.account("moved").await;
+        assert_eq!(a["state"], "needs-action", "{key}: {a}");
+        assert_eq!(a["health"]["broken"], "setup", "{key}: {a}");
+        let reason = a["reason"].as_str().unwrap();
+        let target = format!("{}/relay/v1", elsewhere.url());
+        assert!(
+            reason.contains(&status.to_string()) && reason.contains(&target),
+            "{key}: {reason}"
+        );
+        assert!(!reason.contains("query-secret"), "{key}: {reason}");
+        assert_eq!(lev.account("good").await["state"], "active");
+    }
+}
