@@ -11,7 +11,9 @@
 //! sample alike only share a bucket, never an answer. The memo is bounded:
 //! past `MEMO_BYTES` it starts again empty.
 
+use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -81,6 +83,37 @@ pub fn remembered(key: &[&str], build: impl FnOnce() -> Arc<RawValue>) -> Arc<Ra
         memo.bytes += size;
     }
     json
+}
+
+/// Texts at least this long are taken from the memo: what a session resends
+/// each turn (system prompt, pasted files, tool results, earlier answers) is
+/// escaped once. Shorter ones cost less to escape than to look up.
+pub const LONG_TEXT: usize = 256;
+
+/// A string an encoder writes, escaped once while remembered when it is
+/// long (`LONG_TEXT`); borrowed from the request or built for the body.
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl Serialize for Text<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.len() >= LONG_TEXT {
+            json_string(&self.0).serialize(s)
+        } else {
+            s.serialize_str(&self.0)
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(text: &'a str) -> Self {
+        Text(Cow::Borrowed(text))
+    }
+}
+
+impl From<String> for Text<'_> {
+    fn from(text: String) -> Self {
+        Text(Cow::Owned(text))
+    }
 }
 
 /// `text` as a JSON string, remembered: for long texts a session resends.

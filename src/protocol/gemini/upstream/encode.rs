@@ -241,12 +241,8 @@ fn thinking_of(req: &Request, model: &str) -> Option<ThinkingConfig> {
     })
 }
 
-/// Texts at least this long are taken from the memo: what a session resends
-/// each turn (system prompt, pasted files, earlier answers) is escaped once.
-const LONG_TEXT: usize = 256;
-
 fn text_part(text: &str) -> PartOut {
-    if text.len() >= LONG_TEXT {
+    if text.len() >= memo::LONG_TEXT {
         PartOut {
             text_json: Some(memo::json_string(text)),
             ..Default::default()

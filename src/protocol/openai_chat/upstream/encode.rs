@@ -4,13 +4,14 @@
 use crate::canonical::{
     Effort, Image, Part, Request, ResponseFormat, Role, Schema, ToolChoice, ToolKind, text_of,
 };
+use crate::protocol::memo::Text;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 #[derive(Serialize)]
 struct Body<'a> {
     model: &'a str,
-    messages: Vec<Value>,
+    messages: Vec<MessageOut<'a>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     stream: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,6 +36,54 @@ struct Body<'a> {
     reasoning_effort: Option<&'static str>,
 }
 
+/// One message of `messages`, written from the request's own texts (long
+/// ones through the memo, as a session resends them every turn).
+#[derive(Serialize)]
+struct MessageOut<'a> {
+    role: &'static str,
+    content: Content<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<CallOut<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Content<'a> {
+    Text(Text<'a>),
+    Parts(Vec<PartOut<'a>>),
+    /// An assistant turn of tool calls alone: `"content": null`.
+    None,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum PartOut<'a> {
+    Text { text: Text<'a> },
+    ImageUrl { image_url: UrlOut },
+}
+
+#[derive(Serialize)]
+struct UrlOut {
+    url: String,
+}
+
+#[derive(Serialize)]
+struct CallOut<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: CallFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct CallFunction<'a> {
+    name: &'a str,
+    /// A JSON object written as a string, as the protocol has it.
+    arguments: String,
+}
+
 #[derive(Serialize)]
 struct ToolOut<'a> {
     #[serde(rename = "type")]
@@ -46,20 +95,35 @@ struct ToolOut<'a> {
 struct FunctionOut<'a> {
     name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'a str>,
+    description: Option<Text<'a>>,
     /// Copied through as the client wrote it.
     parameters: &'a Schema,
 }
 
-fn image_url(img: &Image) -> Value {
-    json!({"type": "image_url", "image_url": {"url": img.to_url()}})
+fn image_part(img: &Image) -> PartOut<'_> {
+    PartOut::ImageUrl {
+        image_url: UrlOut { url: img.to_url() },
+    }
+}
+
+fn message<'a>(role: &'static str, content: Content<'a>) -> MessageOut<'a> {
+    MessageOut {
+        role,
+        content,
+        tool_call_id: None,
+        tool_calls: Vec::new(),
+    }
 }
 
 /// Builds a Chat Completions body for `model`, streamed or not.
 pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
     if !req.system.is_empty() {
-        messages.push(json!({"role": "system", "content": req.system.join("\n\n")}));
+        let system = match &req.system[..] {
+            [one] => Text::from(one.as_str()),
+            many => Text::from(many.join("\n\n")),
+        };
+        messages.push(message("system", Content::Text(system)));
     }
     for msg in &req.messages {
         match msg.role {
@@ -80,35 +144,48 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
                             } else {
                                 text
                             };
-                            messages.push(
-                                json!({"role": "tool", "tool_call_id": call_id, "content": text}),
-                            );
+                            messages.push(MessageOut {
+                                tool_call_id: Some(call_id),
+                                ..message("tool", Content::Text(text.into()))
+                            });
                         }
-                        Part::Text(t) => content.push(json!({"type": "text", "text": t})),
-                        Part::Image(img) => content.push(image_url(img)),
+                        Part::Text(t) => content.push(PartOut::Text {
+                            text: t.as_str().into(),
+                        }),
+                        Part::Image(img) => content.push(image_part(img)),
                         Part::ToolCall(_) | Part::Thinking { .. } => {}
                     }
                 }
                 if !content.is_empty() {
-                    messages.push(json!({"role": "user", "content": content}));
+                    messages.push(message("user", Content::Parts(content)));
                 }
             }
             Role::Assistant => {
                 let text = text_of(&msg.parts);
-                let calls: Vec<Value> = msg
+                let tool_calls = msg
                     .parts
                     .iter()
                     .filter_map(|p| match p {
-                        Part::ToolCall(c) => Some(json!({"id": c.id, "type": "function",
-                            "function": {"name": c.name, "arguments": c.arguments.to_string()}})),
+                        Part::ToolCall(c) => Some(CallOut {
+                            id: &c.id,
+                            kind: "function",
+                            function: CallFunction {
+                                name: &c.name,
+                                arguments: c.arguments.to_string(),
+                            },
+                        }),
                         _ => None,
                     })
                     .collect();
-                let mut m = json!({"role": "assistant", "content": if text.is_empty() { Value::Null } else { json!(text) }});
-                if !calls.is_empty() {
-                    m["tool_calls"] = Value::Array(calls);
-                }
-                messages.push(m);
+                let content = if text.is_empty() {
+                    Content::None
+                } else {
+                    Content::Text(text.into())
+                };
+                messages.push(MessageOut {
+                    tool_calls,
+                    ..message("assistant", content)
+                });
             }
         }
     }
@@ -120,7 +197,7 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
             kind: "function",
             function: FunctionOut {
                 name: &t.name,
-                description: t.description.as_deref(),
+                description: t.description.as_deref().map(Text::from),
                 parameters: &t.parameters,
             },
         })
@@ -156,4 +233,76 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
         }),
     };
     serde_json::to_vec(&body).expect("serializing owned data cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::{Message, Tool, ToolCall};
+
+    /// Long texts (a system prompt, a tool's description, a file a tool
+    /// read) are written through the memo; short ones directly. Both must
+    /// read back as the same message, quotes, newlines and all.
+    #[test]
+    fn long_and_short_texts_read_back_the_same() {
+        let long = format!(
+            "line \"one\"\n\tstill 'one' é \u{1F600}\\ {}",
+            "x".repeat(300)
+        );
+        let req = Request {
+            system: vec![long.clone(), "short rule".into()],
+            messages: vec![
+                Message {
+                    role: Role::User,
+                    parts: vec![Part::Text(long.clone()), Part::Text("hi".into())],
+                },
+                Message {
+                    role: Role::Assistant,
+                    parts: vec![Part::ToolCall(ToolCall {
+                        id: "call_1".into(),
+                        name: "read".into(),
+                        arguments: json!({"path": "a.txt"}),
+                        signature: None,
+                    })],
+                },
+                Message {
+                    role: Role::User,
+                    parts: vec![Part::ToolResult {
+                        call_id: "call_1".into(),
+                        name: None,
+                        content: vec![Part::Text(long.clone())],
+                        is_error: true,
+                    }],
+                },
+                Message {
+                    role: Role::Assistant,
+                    parts: vec![Part::Text(long.clone())],
+                },
+            ],
+            tools: vec![Tool {
+                kind: ToolKind::Function,
+                name: "read".into(),
+                description: Some(long.clone()),
+                parameters: Schema::no_arguments(),
+            }],
+            ..Request::default()
+        };
+        // Twice: the second reads every long text from the memo.
+        for _ in 0..2 {
+            let body: Value = serde_json::from_slice(&encode_request(&req, "m", false)).unwrap();
+            assert_eq!(
+                body["messages"],
+                json!([
+                    {"role": "system", "content": format!("{long}\n\nshort rule")},
+                    {"role": "user", "content": [
+                        {"type": "text", "text": long}, {"type": "text", "text": "hi"}]},
+                    {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1",
+                        "type": "function", "function": {"name": "read", "arguments": "{\"path\":\"a.txt\"}"}}]},
+                    {"role": "tool", "tool_call_id": "call_1", "content": format!("Error: {long}")},
+                    {"role": "assistant", "content": long},
+                ])
+            );
+            assert_eq!(body["tools"][0]["function"]["description"], json!(long));
+        }
+    }
 }
