@@ -104,6 +104,17 @@ impl Serialize for Text<'_> {
     }
 }
 
+impl<'a> Text<'a> {
+    /// `texts` joined by `sep`, borrowed when there is one; none when empty.
+    pub fn joined(texts: &'a [String], sep: &str) -> Option<Text<'a>> {
+        match texts {
+            [] => None,
+            [one] => Some(Text(Cow::Borrowed(one))),
+            many => Some(Text(Cow::Owned(many.join(sep)))),
+        }
+    }
+}
+
 impl<'a> From<&'a str> for Text<'a> {
     fn from(text: &'a str) -> Self {
         Text(Cow::Borrowed(text))

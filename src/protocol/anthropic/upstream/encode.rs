@@ -166,11 +166,6 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
     // A request above the model's ceiling is refused.
     let limit = crate::catalogue::output_limit(model).unwrap_or(64_000);
     let max_tokens = req.params.max_tokens.unwrap_or(8_192).min(limit);
-    let system = match &req.system[..] {
-        [] => None,
-        [one] => Some(Text::from(one.as_str())),
-        many => Some(Text::from(many.join("\n\n"))),
-    };
     let tools = req
         .tools
         .iter()
@@ -215,7 +210,7 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
     let body = Body {
         model,
         max_tokens,
-        system,
+        system: Text::joined(&req.system, "\n\n"),
         tool_choice,
         thinking: thinking.map(|budget| json!({"type": "enabled", "budget_tokens": budget})),
         temperature: req.params.temperature.filter(|_| sampling),

@@ -118,11 +118,7 @@ fn message<'a>(role: &'static str, content: Content<'a>) -> MessageOut<'a> {
 /// Builds a Chat Completions body for `model`, streamed or not.
 pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
-    if !req.system.is_empty() {
-        let system = match &req.system[..] {
-            [one] => Text::from(one.as_str()),
-            many => Text::from(many.join("\n\n")),
-        };
+    if let Some(system) = Text::joined(&req.system, "\n\n") {
         messages.push(message("system", Content::Text(system)));
     }
     for msg in &req.messages {

@@ -8,6 +8,7 @@ use crate::canonical::{
     Effort, Origin, Part, Request, ResponseFormat, Role, Schema, ToolCall, ToolChoice, ToolKind,
     text_of,
 };
+use crate::protocol::memo::Text;
 use crate::protocol::openai_responses::NAMESPACE_SEP;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -18,7 +19,7 @@ enum ToolOut<'a> {
     Function {
         name: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
-        description: Option<&'a str>,
+        description: Option<Text<'a>>,
         /// Copied through as the client wrote it.
         parameters: &'a Schema,
         /// Responses makes function tools strict unless told otherwise,
@@ -32,8 +33,8 @@ enum ToolOut<'a> {
 struct Body<'a> {
     model: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    instructions: Option<String>,
-    input: Vec<Value>,
+    instructions: Option<Text<'a>>,
+    input: Vec<ItemOut<'a>>,
     /// levity keeps no conversations, and OpenAI should not either.
     store: bool,
     /// Without it a stateless caller gets reasoning it cannot hand back.
@@ -56,22 +57,70 @@ struct Body<'a> {
     text: Option<Value>,
 }
 
+/// One `input` item, written from the request's own texts (long ones
+/// through the memo, as a session resends them every turn).
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ItemOut<'a> {
+    Message {
+        role: &'static str,
+        content: Vec<ContentOut<'a>>,
+    },
+    FunctionCall {
+        call_id: &'a str,
+        name: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        namespace: Option<&'a str>,
+        /// A JSON object written as a string, as the protocol has it.
+        arguments: String,
+    },
+    FunctionCallOutput {
+        call_id: &'a str,
+        output: Text<'a>,
+    },
+    Reasoning {
+        summary: Vec<SummaryOut<'a>>,
+        encrypted_content: &'a str,
+    },
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ContentOut<'a> {
+    InputText {
+        text: Text<'a>,
+    },
+    OutputText {
+        text: Text<'a>,
+    },
+    InputImage {
+        image_url: String,
+        detail: &'static str,
+    },
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum SummaryOut<'a> {
+    SummaryText { text: Text<'a> },
+}
+
 /// A function call item, its namespace restored from the flattened name.
-fn call_item(c: &ToolCall) -> Value {
-    let mut item =
-        json!({"type": "function_call", "call_id": c.id, "arguments": c.arguments.to_string()});
-    match c.name.split_once(NAMESPACE_SEP) {
-        Some((ns, name)) => {
-            item["name"] = json!(name);
-            item["namespace"] = json!(ns);
-        }
-        None => item["name"] = json!(c.name),
+fn call_item(c: &ToolCall) -> ItemOut<'_> {
+    let (namespace, name) = match c.name.split_once(NAMESPACE_SEP) {
+        Some((ns, name)) => (Some(ns), name),
+        None => (None, c.name.as_str()),
+    };
+    ItemOut::FunctionCall {
+        call_id: &c.id,
+        name,
+        namespace,
+        arguments: c.arguments.to_string(),
     }
-    item
 }
 
 /// Appends text and images of one role as a message item, if any.
-fn flush(input: &mut Vec<Value>, role: Role, content: &mut Vec<Value>) {
+fn flush<'a>(input: &mut Vec<ItemOut<'a>>, role: Role, content: &mut Vec<ContentOut<'a>>) {
     if content.is_empty() {
         return;
     }
@@ -79,7 +128,10 @@ fn flush(input: &mut Vec<Value>, role: Role, content: &mut Vec<Value>) {
         Role::User => "user",
         Role::Assistant => "assistant",
     };
-    input.push(json!({"type": "message", "role": role, "content": std::mem::take(content)}));
+    input.push(ItemOut::Message {
+        role,
+        content: std::mem::take(content),
+    });
 }
 
 /// Builds a Responses body for `model` on the account `account` (its id):
@@ -96,13 +148,19 @@ pub fn encode_request(req: &Request, model: &str, stream: bool, account: &str) -
         let mut content = Vec::new();
         for part in &msg.parts {
             match part {
-                Part::Text(t) => content.push(match msg.role {
-                    Role::User => json!({"type": "input_text", "text": t}),
-                    Role::Assistant => json!({"type": "output_text", "text": t}),
-                }),
-                Part::Image(img) if msg.role == Role::User => content.push(
-                    json!({"type": "input_image", "image_url": img.to_url(), "detail": "auto"}),
-                ),
+                Part::Text(t) => {
+                    let text = t.as_str().into();
+                    content.push(match msg.role {
+                        Role::User => ContentOut::InputText { text },
+                        Role::Assistant => ContentOut::OutputText { text },
+                    });
+                }
+                Part::Image(img) if msg.role == Role::User => {
+                    content.push(ContentOut::InputImage {
+                        image_url: img.to_url(),
+                        detail: "auto",
+                    })
+                }
                 Part::Image(_) => {}
                 Part::ToolCall(c) => {
                     flush(&mut input, msg.role, &mut content);
@@ -121,7 +179,10 @@ pub fn encode_request(req: &Request, model: &str, stream: bool, account: &str) -
                     } else {
                         text
                     };
-                    input.push(json!({"type": "function_call_output", "call_id": call_id, "output": output}));
+                    input.push(ItemOut::FunctionCallOutput {
+                        call_id,
+                        output: output.into(),
+                    });
                 }
                 Part::Thinking {
                     text, signature, ..
@@ -130,11 +191,16 @@ pub fn encode_request(req: &Request, model: &str, stream: bool, account: &str) -
                         continue;
                     };
                     flush(&mut input, msg.role, &mut content);
-                    let summary: Vec<Value> = (!text.is_empty())
-                        .then(|| json!({"type": "summary_text", "text": text}))
+                    let summary = (!text.is_empty())
+                        .then(|| SummaryOut::SummaryText {
+                            text: text.as_str().into(),
+                        })
                         .into_iter()
                         .collect();
-                    input.push(json!({"type": "reasoning", "summary": summary, "encrypted_content": sealed}));
+                    input.push(ItemOut::Reasoning {
+                        summary,
+                        encrypted_content: sealed,
+                    });
                 }
             }
         }
@@ -146,7 +212,7 @@ pub fn encode_request(req: &Request, model: &str, stream: bool, account: &str) -
         .map(|t| match t.kind {
             ToolKind::Function => ToolOut::Function {
                 name: &t.name,
-                description: t.description.as_deref(),
+                description: t.description.as_deref().map(Text::from),
                 parameters: &t.parameters,
                 strict: false,
             },
@@ -179,7 +245,7 @@ pub fn encode_request(req: &Request, model: &str, stream: bool, account: &str) -
     });
     let body = Body {
         model,
-        instructions: (!req.system.is_empty()).then(|| req.system.join("\n\n")),
+        instructions: Text::joined(&req.system, "\n\n"),
         input,
         store: false,
         include: ["reasoning.encrypted_content"],
@@ -250,5 +316,66 @@ mod tests {
                 {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "hello"}]},
             ]})
         );
+    }
+
+    /// Long texts (instructions, a file a tool read, a tool's description)
+    /// go through the memo, short ones directly; both read back the same,
+    /// and a namespaced tool's call gets its namespace back.
+    #[test]
+    fn long_texts_and_calls_read_back_the_same() {
+        let long = format!(
+            "line \"one\"\n\tstill 'one' é \u{1F600}\\ {}",
+            "x".repeat(300)
+        );
+        let req = Request {
+            system: vec![long.clone(), "short".into()],
+            messages: vec![
+                Message {
+                    role: Role::User,
+                    parts: vec![Part::Text(long.clone())],
+                },
+                Message {
+                    role: Role::Assistant,
+                    parts: vec![Part::ToolCall(ToolCall {
+                        id: "call_1".into(),
+                        name: format!("mcp{NAMESPACE_SEP}read"),
+                        arguments: json!({"path": "a.txt"}),
+                        signature: None,
+                    })],
+                },
+                Message {
+                    role: Role::User,
+                    parts: vec![Part::ToolResult {
+                        call_id: "call_1".into(),
+                        name: None,
+                        content: vec![Part::Text(long.clone())],
+                        is_error: false,
+                    }],
+                },
+            ],
+            tools: vec![crate::canonical::Tool {
+                kind: ToolKind::Function,
+                name: "read".into(),
+                description: Some(long.clone()),
+                parameters: Schema::no_arguments(),
+            }],
+            ..Request::default()
+        };
+        // Twice: the second reads every long text from the memo.
+        for _ in 0..2 {
+            let body: Value =
+                serde_json::from_slice(&encode_request(&req, "gpt-5", false, "acc_a")).unwrap();
+            assert_eq!(body["instructions"], json!(format!("{long}\n\nshort")));
+            assert_eq!(
+                body["input"],
+                json!([
+                    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": long}]},
+                    {"type": "function_call", "call_id": "call_1", "namespace": "mcp", "name": "read",
+                        "arguments": "{\"path\":\"a.txt\"}"},
+                    {"type": "function_call_output", "call_id": "call_1", "output": long},
+                ])
+            );
+            assert_eq!(body["tools"][0]["description"], json!(long));
+        }
     }
 }
