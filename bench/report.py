@@ -243,8 +243,10 @@ def main():
         w(f"| {names[t]} | {s2_in[t]} | {f.cell(t, 's2_p50')} | {f.cell(t, 's2_p99')} "
           f"| {f.cell(t, 's2_rps', digits=4)} | {times(f.ratio(t, 's2_rps', 'upstream', 's2_rps'))} | {vs} |")
     w("")
-    w("The fake and nginx pass the Gemini stream through as it is; the others translate the "
-      "Claude Code request (tools, system prompt, cache marks) to Gemini and the stream back.")
+    w("Every target is sent the same 57 KB request. The fake reads and drops it; nginx passes "
+      "it on and the Gemini stream back as they are (the body held in memory, "
+      "`client_body_buffer_size 128k`); the others translate the Claude Code request (tools, "
+      "system prompt, cache marks) to Gemini and the stream back.")
     if "litellm" in present:
         w("LiteLLM turns the request's `cache_control` marks into Gemini context caching: before "
           "each generation it lists `cachedContents` and creates one, so it makes three upstream "

@@ -162,6 +162,9 @@ http {
   upstream up { server 127.0.0.1:$3; keepalive $4; }
   server {
     listen 127.0.0.1:$2;
+    # Scenario 2's 57 KB body kept in memory, as one sets nginx for bodies
+    # this size; its 16 KB default writes each to a temporary file.
+    client_body_buffer_size 128k;
     location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 ${5:-}
@@ -441,10 +444,12 @@ held() { scenario3 "$1" "$2" "$3" "$PID"; }
 
 # ---- Scenarios 1 and 2. ------------------------------------------------------
 if has "$SCENARIOS" 1 || has "$SCENARIOS" 2; then
+# Every target of scenario 2 is sent the same 57 KB body: the fake reads
+# and drops it, nginx passes it on untouched.
 scenarios12 upstream "http://127.0.0.1:$UP$G:generateContent" "$work/gem.json" \
-  "http://127.0.0.1:$UP$G:streamGenerateContent?alt=sse" "$work/gem.json"
+  "http://127.0.0.1:$UP$G:streamGenerateContent?alt=sse" "$work/claude.json"
 scenarios12 nginx "http://127.0.0.1:$NGX$G:generateContent" "$work/gem.json" \
-  "http://127.0.0.1:$NGX$G:streamGenerateContent?alt=sse" "$work/gem.json"
+  "http://127.0.0.1:$NGX$G:streamGenerateContent?alt=sse" "$work/claude.json"
 if has_peer litellm; then
   start_litellm $LIT $UP
   scenarios12 litellm "http://127.0.0.1:$LIT/v1/chat/completions" "$work/chat.json" \
