@@ -4,6 +4,8 @@
 //! protocol is one module that speaks canonical, not one adapter per pair.
 
 mod embed;
+#[cfg(test)]
+pub mod sample;
 pub use embed::{EmbedInput, EmbedRequest, Embeddings};
 
 use serde_json::Value;

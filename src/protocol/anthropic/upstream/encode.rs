@@ -308,7 +308,8 @@ pub fn sanitize_native(body: &mut Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::canonical::{Message, Reasoning, Signature, ToolCall};
+    use crate::canonical::sample::{call, long_text, message, session_turn};
+    use crate::canonical::{Params, Reasoning, Signature};
 
     fn thinking(origin: Origin) -> Part {
         Part::Thinking {
@@ -321,17 +322,17 @@ mod tests {
         }
     }
 
-    fn call() -> Part {
-        Part::ToolCall(ToolCall {
-            id: "toolu_1".into(),
-            name: "read".into(),
-            arguments: json!({"path": "a.txt"}),
-            signature: None,
-        })
-    }
-
-    fn encode(req: &Request) -> Value {
-        serde_json::from_slice(&encode_request(req, "claude-sonnet-4-5", true)).unwrap()
+    /// `req` with a thinking budget and a temperature, encoded and read back.
+    fn encode_thinking(mut req: Request) -> Value {
+        req.reasoning = Some(Reasoning {
+            effort: None,
+            budget_tokens: Some(2_048),
+        });
+        req.params = Params {
+            temperature: Some(0.5),
+            ..Params::default()
+        };
+        serde_json::from_slice(&encode_request(&req, "claude-sonnet-4-5", true)).unwrap()
     }
 
     /// Long texts (a system prompt, a file a tool read, a tool's
@@ -339,69 +340,35 @@ mod tests {
     /// back the same; turns of one role are merged; a PDF is a document.
     #[test]
     fn a_request_reads_back_as_blocks() {
-        let long = format!(
-            "line \"one\"\n\tstill 'one' é \u{1F600}\\ {}",
-            "x".repeat(300)
+        let long = long_text();
+        let mut req = session_turn(&long, "read");
+        req.messages[0].parts.push(Part::Text(String::new()));
+        req.messages.insert(
+            1,
+            message(
+                Role::User,
+                vec![Part::Image(Image::Inline {
+                    mime_type: "application/pdf".into(),
+                    data: "JVBERi0=".into(),
+                })],
+            ),
         );
-        let req = Request {
-            system: vec![long.clone()],
-            messages: vec![
-                Message {
-                    role: Role::User,
-                    parts: vec![Part::Text(long.clone()), Part::Text(String::new())],
-                },
-                Message {
-                    role: Role::User,
-                    parts: vec![Part::Image(Image::Inline {
-                        mime_type: "application/pdf".into(),
-                        data: "JVBERi0=".into(),
-                    })],
-                },
-                Message {
-                    role: Role::Assistant,
-                    parts: vec![thinking(Origin::Anthropic), call()],
-                },
-                Message {
-                    role: Role::User,
-                    parts: vec![Part::ToolResult {
-                        call_id: "toolu_1".into(),
-                        name: None,
-                        content: vec![Part::Text(long.clone())],
-                        is_error: false,
-                    }],
-                },
-            ],
-            tools: vec![crate::canonical::Tool {
-                kind: ToolKind::Function,
-                name: "read".into(),
-                description: Some(long.clone()),
-                parameters: Schema::no_arguments(),
-            }],
-            reasoning: Some(Reasoning {
-                effort: None,
-                budget_tokens: Some(2_048),
-            }),
-            params: crate::canonical::Params {
-                temperature: Some(0.5),
-                ..Default::default()
-            },
-            ..Request::default()
-        };
+        req.messages[2].parts.insert(0, thinking(Origin::Anthropic));
         // Twice: the second reads every long text from the memo.
         for _ in 0..2 {
-            let body = encode(&req);
-            assert_eq!(body["system"], json!(long));
+            let body = encode_thinking(req.clone());
+            assert_eq!(body["system"], json!(format!("{long}\n\nshort rule")));
             assert_eq!(
                 body["messages"],
                 json!([
                     {"role": "user", "content": [
-                        {"type": "text", "text": long},
+                        {"type": "text", "text": long}, {"type": "text", "text": "hi"},
                         {"type": "document", "source": {"type": "base64",
                             "media_type": "application/pdf", "data": "JVBERi0="}}]},
                     {"role": "assistant", "content": [
                         {"type": "thinking", "thinking": "let me look", "signature": "sig-1"},
-                        {"type": "tool_use", "id": "toolu_1", "name": "read", "input": {"path": "a.txt"}}]},
-                    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                        {"type": "tool_use", "id": "call_1", "name": "read", "input": {"path": "a.txt"}}]},
+                    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_1",
                         "content": [{"type": "text", "text": long}], "is_error": false}]},
                 ])
             );
@@ -426,31 +393,20 @@ mod tests {
         };
         let req = Request {
             messages: vec![
-                Message {
-                    role: Role::User,
-                    parts: vec![Part::Text("read a.txt".into())],
-                },
-                Message {
-                    role: Role::Assistant,
-                    parts: vec![thinking(gemini), call()],
-                },
+                message(Role::User, vec![Part::Text("read a.txt".into())]),
+                message(
+                    Role::Assistant,
+                    vec![thinking(gemini), call("call_1", "read")],
+                ),
             ],
-            reasoning: Some(Reasoning {
-                effort: None,
-                budget_tokens: Some(2_048),
-            }),
-            params: crate::canonical::Params {
-                temperature: Some(0.5),
-                ..Default::default()
-            },
             ..Request::default()
         };
-        let body = encode(&req);
+        let body = encode_thinking(req);
         assert!(body.get("thinking").is_none(), "{body}");
         assert_eq!(body["temperature"], 0.5);
         assert_eq!(
             body["messages"][1]["content"],
-            json!([{"type": "tool_use", "id": "toolu_1", "name": "read", "input": {"path": "a.txt"}}])
+            json!([{"type": "tool_use", "id": "call_1", "name": "read", "input": {"path": "a.txt"}}])
         );
     }
 }

@@ -234,55 +234,18 @@ pub fn encode_request(req: &Request, model: &str, stream: bool) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::canonical::{Message, Tool, ToolCall};
+    use crate::canonical::sample::{long_text, message, result, session_turn};
 
     /// Long texts (a system prompt, a tool's description, a file a tool
     /// read) are written through the memo; short ones directly. Both must
     /// read back as the same message, quotes, newlines and all.
     #[test]
     fn long_and_short_texts_read_back_the_same() {
-        let long = format!(
-            "line \"one\"\n\tstill 'one' é \u{1F600}\\ {}",
-            "x".repeat(300)
-        );
-        let req = Request {
-            system: vec![long.clone(), "short rule".into()],
-            messages: vec![
-                Message {
-                    role: Role::User,
-                    parts: vec![Part::Text(long.clone()), Part::Text("hi".into())],
-                },
-                Message {
-                    role: Role::Assistant,
-                    parts: vec![Part::ToolCall(ToolCall {
-                        id: "call_1".into(),
-                        name: "read".into(),
-                        arguments: json!({"path": "a.txt"}),
-                        signature: None,
-                    })],
-                },
-                Message {
-                    role: Role::User,
-                    parts: vec![Part::ToolResult {
-                        call_id: "call_1".into(),
-                        name: None,
-                        content: vec![Part::Text(long.clone())],
-                        is_error: true,
-                    }],
-                },
-                Message {
-                    role: Role::Assistant,
-                    parts: vec![Part::Text(long.clone())],
-                },
-            ],
-            tools: vec![Tool {
-                kind: ToolKind::Function,
-                name: "read".into(),
-                description: Some(long.clone()),
-                parameters: Schema::no_arguments(),
-            }],
-            ..Request::default()
-        };
+        let long = long_text();
+        let mut req = session_turn(&long, "read");
+        req.messages[2] = message(Role::User, vec![result("call_1", &long, true)]);
+        req.messages
+            .push(message(Role::Assistant, vec![Part::Text(long.clone())]));
         // Twice: the second reads every long text from the memo.
         for _ in 0..2 {
             let body: Value = serde_json::from_slice(&encode_request(&req, "m", false)).unwrap();

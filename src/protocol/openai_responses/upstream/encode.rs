@@ -264,6 +264,7 @@ pub fn encode_request(req: &Request, model: &str, stream: bool, account: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::canonical::sample::{long_text, session_turn};
     use crate::canonical::{Message, Reasoning, Signature};
 
     fn thought(account: &str, value: &str) -> Part {
@@ -323,53 +324,18 @@ mod tests {
     /// and a namespaced tool's call gets its namespace back.
     #[test]
     fn long_texts_and_calls_read_back_the_same() {
-        let long = format!(
-            "line \"one\"\n\tstill 'one' é \u{1F600}\\ {}",
-            "x".repeat(300)
-        );
-        let req = Request {
-            system: vec![long.clone(), "short".into()],
-            messages: vec![
-                Message {
-                    role: Role::User,
-                    parts: vec![Part::Text(long.clone())],
-                },
-                Message {
-                    role: Role::Assistant,
-                    parts: vec![Part::ToolCall(ToolCall {
-                        id: "call_1".into(),
-                        name: format!("mcp{NAMESPACE_SEP}read"),
-                        arguments: json!({"path": "a.txt"}),
-                        signature: None,
-                    })],
-                },
-                Message {
-                    role: Role::User,
-                    parts: vec![Part::ToolResult {
-                        call_id: "call_1".into(),
-                        name: None,
-                        content: vec![Part::Text(long.clone())],
-                        is_error: false,
-                    }],
-                },
-            ],
-            tools: vec![crate::canonical::Tool {
-                kind: ToolKind::Function,
-                name: "read".into(),
-                description: Some(long.clone()),
-                parameters: Schema::no_arguments(),
-            }],
-            ..Request::default()
-        };
+        let long = long_text();
+        let req = session_turn(&long, &format!("mcp{NAMESPACE_SEP}read"));
         // Twice: the second reads every long text from the memo.
         for _ in 0..2 {
             let body: Value =
                 serde_json::from_slice(&encode_request(&req, "gpt-5", false, "acc_a")).unwrap();
-            assert_eq!(body["instructions"], json!(format!("{long}\n\nshort")));
+            assert_eq!(body["instructions"], json!(format!("{long}\n\nshort rule")));
             assert_eq!(
                 body["input"],
                 json!([
-                    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": long}]},
+                    {"type": "message", "role": "user", "content": [
+                        {"type": "input_text", "text": long}, {"type": "input_text", "text": "hi"}]},
                     {"type": "function_call", "call_id": "call_1", "namespace": "mcp", "name": "read",
                         "arguments": "{\"path\":\"a.txt\"}"},
                     {"type": "function_call_output", "call_id": "call_1", "output": long},
