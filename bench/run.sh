@@ -190,6 +190,7 @@ http {
   access_log off;
   server {
     listen 127.0.0.1:$NGX3;
+    client_body_buffer_size 128k;
     location / { proxy_pass http://127.0.0.1:$TRK; proxy_http_version 1.1; proxy_buffering off; proxy_read_timeout 300s; }
   }
 }
@@ -520,9 +521,12 @@ if has "$SCENARIOS" 4; then
   TRICKLE_PID=$!
   until curl -s -o /dev/null -d '{}' "http://127.0.0.1:$TRK$G:generateContent"; do sleep 0.01; done
   stamped upstream "http://127.0.0.1:$TRK$G:streamGenerateContent?alt=sse" "$work/gem.json"
+  # The heavy row's references: the fake and nginx sent the same 57 KB body.
+  stamped upstream-57k "http://127.0.0.1:$TRK$G:streamGenerateContent?alt=sse" "$work/claude.json"
   nginx -c "$work/nginx3.conf"
   until curl -s -o /dev/null "http://127.0.0.1:$NGX3/"; do sleep 0.002; done
   stamped nginx "http://127.0.0.1:$NGX3$G:streamGenerateContent?alt=sse" "$work/gem.json"
+  stamped nginx-57k "http://127.0.0.1:$NGX3$G:streamGenerateContent?alt=sse" "$work/claude.json"
   stop_nginx "$work/nginx3.conf" "$work/nginx3.pid"
   each_peer stamped $TRK -stream
   start_levity $LEV $TRK
