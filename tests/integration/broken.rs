@@ -371,13 +371,32 @@ async fn a_prompt_past_the_window_is_said_so_each_client_compacts() {
 /// account is marked with the address it was sent to, and the others serve.
 #[tokio::test]
 async fn an_account_whose_address_redirects_is_not_followed_and_is_marked() {
-    // nginx's own page for a 301 (`return 301`), as a server in front of
-    // an API sends it; the 307 and 308 carry no body.
-    let nginx_301 = "<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n<center><h1>301 Moved Permanently</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+    // The page nginx sends with each (`return 301 ...;`, its built-in
+    // ngx_http_error_30x pages), as a server in front of an API answers.
+    let nginx_page = |title: &str| {
+        format!(
+            "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+        )
+    };
     let cases = [
-        (Kind::Gemini, "AIza-moved-0000000", 301, nginx_301),
-        (Kind::Anthropic, "sk-ant-moved-00000", 308, ""),
-        (Kind::Openai, "sk-moved-000000000", 307, ""),
+        (
+            Kind::Gemini,
+            "AIza-moved-0000000",
+            301,
+            nginx_page("301 Moved Permanently"),
+        ),
+        (
+            Kind::Anthropic,
+            "sk-ant-moved-00000",
+            308,
+            nginx_page("308 Permanent Redirect"),
+        ),
+        (
+            Kind::Openai,
+            "sk-moved-000000000",
+            307,
+            nginx_page("307 Temporary Redirect"),
+        ),
     ];
     for (kind, key, status, page) in cases {
         let fake = Fake::start().await;
@@ -393,7 +412,7 @@ async fn an_account_whose_address_redirects_is_not_followed_and_is_marked() {
         moved.push(crate::fake::Fault::Headers {
             status,
             headers: vec![("location", location)],
-            body: page.to_string(),
+            body: page,
         });
         for i in 0..4 {
             let (status, body) = kind.ask(&lev, i).await;
