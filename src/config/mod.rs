@@ -409,16 +409,15 @@ pub fn glob_map<'a>(rules: &[(&str, &'a str)], model: &str) -> Option<&'a str> {
 
 /// `*` matches any run of characters; everything else matches itself.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
-    let Some(mut rest) = text.strip_prefix(first) else {
+    // Runs on every request (the catalogue's rows, model maps): no allocation.
+    let Some((head, tail)) = pattern.split_once('*') else {
+        return pattern == text;
+    };
+    let Some(mut rest) = text.strip_prefix(head) else {
         return false;
     };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
+    let (middle, last) = tail.rsplit_once('*').unwrap_or(("", tail));
+    for part in middle.split('*') {
         match rest.find(part) {
             Some(i) => rest = &rest[i + part.len()..],
             None => return false,
@@ -451,6 +450,11 @@ mod tests {
             ("a*a", "a", false),
             ("exact", "exact", true),
             ("exact", "exactly", false),
+            ("a**b", "ab", true),
+            ("*a*", "bab", true),
+            ("a*b*c", "acb", false),
+            ("ab*ba", "aba", false),
+            ("*-mini*-preview", "gpt-4o-mini-search-preview", true),
         ] {
             assert_eq!(glob(pattern, text), expected, "{pattern} vs {text}");
         }
