@@ -8,6 +8,7 @@ use super::types::*;
 use crate::canonical::{Citation, Event, Finish, Origin, Response, Signature, ToolCall, Usage};
 use crate::error::{Error, Kind};
 use crate::protocol::gemini::types::*;
+use std::borrow::Cow;
 
 /// Turns Gemini chunks into canonical events, keeping what must persist
 /// across chunks (whether we started, how many tool calls we saw).
@@ -61,11 +62,15 @@ impl StreamDecoder {
         if !self.started {
             self.started = true;
             if let Some(id) = chunk.response_id.take() {
-                self.id = id;
+                self.id = id.into_owned();
             }
             out.push(Event::Start {
                 id: self.id.clone(),
-                model: chunk.model_version.take().unwrap_or_default(),
+                model: chunk
+                    .model_version
+                    .take()
+                    .map(Cow::into_owned)
+                    .unwrap_or_default(),
             });
         }
         let mut candidate = chunk.candidates.into_iter().next();

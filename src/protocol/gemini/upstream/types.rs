@@ -1,10 +1,11 @@
 //! The Gemini REST types only the upstream side uses (camelCase on the
 //! wire): the request levity sends, its answers and `countTokens`.
 
-use crate::protocol::gemini::types::Content;
+use crate::protocol::gemini::types::{Content, PartOut};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 #[derive(Serialize, Debug, Default)]
@@ -106,14 +107,19 @@ pub struct ThinkingConfig {
 
 // ---- responses -------------------------------------------------------------
 
+/// One answer, or one chunk of a streamed one. Read once per chunk, so what
+/// only the first chunk needs (`modelVersion`, `responseId`) is borrowed
+/// from it, and what levity never reads (a content's `role`) is skipped.
 #[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct GenerateResponse {
+pub struct GenerateResponse<'a> {
     #[serde(default)]
     pub candidates: Vec<Candidate>,
     pub usage_metadata: Option<UsageMetadata>,
-    pub model_version: Option<String>,
-    pub response_id: Option<String>,
+    #[serde(borrow)]
+    pub model_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub response_id: Option<Cow<'a, str>>,
     pub prompt_feedback: Option<PromptFeedback>,
     /// A failure in the middle of a stream: Gemini ends the stream with an
     /// element holding only its usual error body.
@@ -133,9 +139,16 @@ pub struct StreamError {
 #[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Candidate {
-    pub content: Option<Content>,
+    pub content: Option<ContentIn>,
     pub finish_reason: Option<String>,
     pub grounding_metadata: Option<Grounding>,
+}
+
+/// An answer's content: its parts (the role is always "model").
+#[derive(Deserialize, Debug, Default)]
+pub struct ContentIn {
+    #[serde(default)]
+    pub parts: Vec<PartOut>,
 }
 
 /// Where a grounded answer's facts came from.

@@ -25,18 +25,18 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
     let mut messages = Vec::with_capacity(req.messages.len());
     for (i, m) in req.messages.into_iter().enumerate() {
         match m {
-            ChatMessage::System { content } | ChatMessage::Developer { content } => {
+            ChatMessage::System(Said { content }) | ChatMessage::Developer(Said { content }) => {
                 system.push(text_of(content));
             }
-            ChatMessage::User { content } => messages.push(Message {
+            ChatMessage::User(Said { content }) => messages.push(Message {
                 role: Role::User,
                 parts: parts_of(content, i)?,
             }),
-            ChatMessage::Assistant {
+            ChatMessage::Assistant(AssistantIn {
                 content,
                 tool_calls,
                 reasoning_content,
-            } => {
+            }) => {
                 let mut parts = Vec::new();
                 if let Some(text) = reasoning_content.filter(|t| !t.is_empty()) {
                     parts.push(Part::Thinking {
@@ -61,10 +61,10 @@ pub fn decode_request(body: &[u8]) -> Result<Request, Error> {
                     parts,
                 });
             }
-            ChatMessage::Tool {
+            ChatMessage::Tool(ToolReplyIn {
                 content,
                 tool_call_id,
-            } => messages.push(Message {
+            }) => messages.push(Message {
                 role: Role::User,
                 parts: vec![Part::ToolResult {
                     call_id: tool_call_id,
@@ -188,7 +188,7 @@ fn text_of(content: Content) -> String {
         Content::List(parts) => parts
             .into_iter()
             .filter_map(|p| match p {
-                ContentPart::Text { text } => Some(text),
+                ContentPart::Text(TextPart { text }) => Some(text),
                 _ => None,
             })
             .collect::<Vec<_>>()
@@ -203,9 +203,9 @@ fn parts_of(content: Content, msg: usize) -> Result<Vec<Part>, Error> {
             .into_iter()
             .enumerate()
             .map(|(j, p)| match p {
-                ContentPart::Text { text } => Ok(Part::Text(text)),
-                ContentPart::Refusal { refusal } => Ok(Part::Text(refusal)),
-                ContentPart::ImageUrl { image_url } => Image::from_url(&image_url.url)
+                ContentPart::Text(TextPart { text }) => Ok(Part::Text(text)),
+                ContentPart::Refusal(RefusalPart { refusal }) => Ok(Part::Text(refusal)),
+                ContentPart::ImageUrl(ImagePart { image_url }) => Image::from_url(&image_url.url)
                     .ok_or_else(|| {
                         Error::invalid_param(
                             &format!("messages[{msg}].content[{j}].image_url.url"),

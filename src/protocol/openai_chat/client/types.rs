@@ -2,8 +2,9 @@
 //! ignored so newer clients keep working.
 
 use crate::canonical::Schema;
-use crate::protocol::TextOr;
-use serde::{Deserialize, Serialize};
+use crate::protocol::{Tagged, TextOr, tagged};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, Deserialize)]
@@ -39,44 +40,107 @@ pub struct StreamOptions {
 
 pub type Stop = TextOr<String>;
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "role", rename_all = "lowercase")]
+/// One message, read by its `role` (`protocol::Tagged`): serde's
+/// `#[serde(tag)]` would copy every message, texts and all, into its buffer
+/// before reading it.
+#[derive(Debug)]
 pub enum ChatMessage {
-    System {
-        content: Content,
-    },
-    Developer {
-        content: Content,
-    },
-    User {
-        content: Content,
-    },
-    Assistant {
-        content: Option<Content>,
-        tool_calls: Option<Vec<ToolCallIn>>,
-        reasoning_content: Option<String>,
-    },
-    Tool {
-        content: Content,
-        tool_call_id: String,
-    },
+    System(Said),
+    Developer(Said),
+    User(Said),
+    Assistant(AssistantIn),
+    Tool(ToolReplyIn),
+}
+
+impl Tagged for ChatMessage {
+    const TAG: &'static str = "role";
+    fn variant<'de, D: Deserializer<'de>>(tag: &str, rest: D) -> Result<Self, D::Error> {
+        Ok(match tag {
+            "system" => ChatMessage::System(Deserialize::deserialize(rest)?),
+            "developer" => ChatMessage::Developer(Deserialize::deserialize(rest)?),
+            "user" => ChatMessage::User(Deserialize::deserialize(rest)?),
+            "assistant" => ChatMessage::Assistant(Deserialize::deserialize(rest)?),
+            "tool" => ChatMessage::Tool(Deserialize::deserialize(rest)?),
+            other => {
+                return Err(D::Error::unknown_variant(
+                    other,
+                    &["system", "developer", "user", "assistant", "tool"],
+                ));
+            }
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ChatMessage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged(d)
+    }
+}
+
+/// A system, developer or user message.
+#[derive(Debug, Deserialize)]
+pub struct Said {
+    pub content: Content,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssistantIn {
+    pub content: Option<Content>,
+    pub tool_calls: Option<Vec<ToolCallIn>>,
+    pub reasoning_content: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ToolReplyIn {
+    pub content: Content,
+    pub tool_call_id: String,
 }
 
 pub type Content = TextOr<ContentPart>;
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug)]
 pub enum ContentPart {
-    Text {
-        text: String,
-    },
-    ImageUrl {
-        image_url: ImageUrl,
-    },
+    Text(TextPart),
+    ImageUrl(ImagePart),
     /// Refusals sent back in history carry no content the upstream needs.
-    Refusal {
-        refusal: String,
-    },
+    Refusal(RefusalPart),
+}
+
+impl Tagged for ContentPart {
+    fn variant<'de, D: Deserializer<'de>>(tag: &str, rest: D) -> Result<Self, D::Error> {
+        Ok(match tag {
+            "text" => ContentPart::Text(Deserialize::deserialize(rest)?),
+            "image_url" => ContentPart::ImageUrl(Deserialize::deserialize(rest)?),
+            "refusal" => ContentPart::Refusal(Deserialize::deserialize(rest)?),
+            other => {
+                return Err(D::Error::unknown_variant(
+                    other,
+                    &["text", "image_url", "refusal"],
+                ));
+            }
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ContentPart {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged(d)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TextPart {
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImagePart {
+    pub image_url: ImageUrl,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RefusalPart {
+    pub refusal: String,
 }
 
 #[derive(Debug, Deserialize)]
