@@ -2,7 +2,7 @@
 //! takes: each client protocol's request decoded, the captured Claude Code
 //! request (57 KB, 12 tools) encoded for every upstream, an answer decoded
 //! from Gemini and encoded for every client, and streams: each client's
-//! encoder fed one answer's events, and Gemini's stream decoded (per
+//! encoder fed one answer's events, and each upstream's stream decoded (per
 //! answer of 50 chunks, so a chunk costs a fiftieth).
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -202,6 +202,26 @@ macro_rules! encode_stream {
     };
 }
 
+/// Benchmarks one upstream's stream decoder: a fresh decoder per answer (as
+/// per request), fed every `data` payload of it.
+macro_rules! decode_stream {
+    ($c:expr, $name:expr, $payloads:expr, $make:expr) => {
+        $c.bench_function($name, |b| {
+            let payloads: &[Vec<u8>] = $payloads;
+            let mut events = Vec::with_capacity(64);
+            b.iter(|| {
+                let mut decoder = $make;
+                events.clear();
+                for data in payloads {
+                    decoder.data(black_box(data), &mut events).unwrap();
+                }
+                assert!(decoder.finished());
+                black_box(events.len())
+            })
+        })
+    };
+}
+
 fn streams(c: &mut Criterion) {
     let events = &answer_events();
     encode_stream!(
@@ -229,7 +249,36 @@ fn streams(c: &mut Criterion) {
         gemini::client::StreamEncoder::new("gemini-2.5-flash", true)
     );
 
-    let chunks: Vec<Vec<u8>> = (0..50)
+    decode_stream!(
+        c,
+        "stream: 50 gemini chunks decoded",
+        &gemini_chunks(),
+        gemini::StreamDecoder::new("r1".into(), "gemini-2.5-flash")
+    );
+    decode_stream!(
+        c,
+        "stream: 50 anthropic events decoded",
+        &anthropic_events(),
+        anthropic::UpstreamDecoder::new("r1".into())
+    );
+    decode_stream!(
+        c,
+        "stream: 50 openai chat chunks decoded",
+        &chat_chunks(),
+        openai_chat::UpstreamDecoder::new("r1".into())
+    );
+    decode_stream!(
+        c,
+        "stream: 50 openai responses events decoded",
+        &responses_events(),
+        openai_responses::UpstreamDecoder::new("r1".into(), "bench".into(), refused)
+    );
+}
+
+/// Gemini's `streamGenerateContent?alt=sse` data payloads: 50 words, the
+/// last chunk with its finish reason and usage.
+fn gemini_chunks() -> Vec<Vec<u8>> {
+    (0..50)
         .map(|i| {
             let last = if i == 49 {
                 r#","finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":50,"totalTokenCount":62}"#
@@ -241,18 +290,87 @@ fn streams(c: &mut Criterion) {
             )
             .into_bytes()
         })
-        .collect();
-    c.bench_function("stream: 50 gemini chunks decoded", |b| {
-        let mut events = Vec::with_capacity(64);
-        b.iter(|| {
-            let mut decoder = gemini::StreamDecoder::new("r1".into(), "gemini-2.5-flash");
-            events.clear();
-            for chunk in &chunks {
-                decoder.data(black_box(chunk), &mut events).unwrap();
-            }
-            black_box(events.len())
-        })
-    });
+        .collect()
+}
+
+/// Anthropic's stream of one text answer, event by event as its Messages
+/// streaming guide shows them (docs.anthropic.com, "Streaming Messages").
+fn anthropic_events() -> Vec<Vec<u8>> {
+    let mut events = vec![
+        r#"{"type":"message_start","message":{"id":"msg_01bench","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}"#.to_string(),
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#.to_string(),
+    ];
+    events.extend((0..50).map(|i| {
+        format!(r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":"word{i} "}}}}"#)
+    }));
+    events.push(r#"{"type":"content_block_stop","index":0}"#.to_string());
+    events.push(r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":50}}"#.to_string());
+    events.push(r#"{"type":"message_stop"}"#.to_string());
+    events.into_iter().map(String::into_bytes).collect()
+}
+
+/// Chat Completions chunks as OpenAI's API reference shows them ("The chat
+/// completion chunk object"): a role, 50 words, the finish reason, and the
+/// usage chunk `stream_options.include_usage` asks for, then `[DONE]`.
+fn chat_chunks() -> Vec<Vec<u8>> {
+    let chunk = |delta: &str, finish: &str, usage: &str| {
+        format!(
+            r#"{{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini","system_fingerprint":"fp_44709d6fcb","choices":[{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":{finish}}}]{usage}}}"#
+        )
+        .into_bytes()
+    };
+    let mut chunks = vec![chunk(r#"{"role":"assistant","content":""}"#, "null", "")];
+    chunks.extend((0..50).map(|i| chunk(&format!(r#"{{"content":"word{i} "}}"#), "null", "")));
+    chunks.push(chunk("{}", r#""stop""#, ""));
+    chunks.push(
+        r#"{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini","system_fingerprint":"fp_44709d6fcb","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":50,"total_tokens":62}}"#
+            .as_bytes()
+            .to_vec(),
+    );
+    chunks.push(b"[DONE]".to_vec());
+    chunks
+}
+
+/// A Responses stream of one message, as OpenAI's API reference lists its
+/// events ("Streaming events"): created, 50 text deltas, the item done, and
+/// the completed response with its usage.
+fn responses_events() -> Vec<Vec<u8>> {
+    let response = |status: &str, output: &str, usage: &str| {
+        format!(
+            r#"{{"id":"resp_bench","object":"response","created_at":1741290958,"status":"{status}","error":null,"incomplete_details":null,"model":"gpt-4.1-2025-04-14","output":[{output}],"parallel_tool_calls":true,"previous_response_id":null,"reasoning":{{"effort":null,"summary":null}},"store":true,"temperature":1.0,"text":{{"format":{{"type":"text"}}}},"tool_choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":{usage},"metadata":{{}}}}"#
+        )
+    };
+    let text: String = (0..50).map(|i| format!("word{i} ")).collect();
+    let item = format!(
+        r#"{{"type":"message","id":"msg_bench","status":"completed","role":"assistant","content":[{{"type":"output_text","text":"{text}","annotations":[]}}]}}"#
+    );
+    let mut events = vec![format!(
+        r#"{{"type":"response.created","response":{},"sequence_number":0}}"#,
+        response("in_progress", "", "null")
+    )];
+    events.extend((0..50).map(|i| {
+        format!(
+            r#"{{"type":"response.output_text.delta","item_id":"msg_bench","output_index":0,"content_index":0,"delta":"word{i} ","sequence_number":{}}}"#,
+            i + 1
+        )
+    }));
+    events.push(format!(
+        r#"{{"type":"response.output_item.done","output_index":0,"item":{item},"sequence_number":51}}"#
+    ));
+    events.push(format!(
+        r#"{{"type":"response.completed","response":{},"sequence_number":52}}"#,
+        response(
+            "completed",
+            &item,
+            r#"{"input_tokens":12,"input_tokens_details":{"cached_tokens":0},"output_tokens":50,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":62}"#
+        )
+    ));
+    events.into_iter().map(String::into_bytes).collect()
+}
+
+/// How the Responses decoder reads an upstream's refusal: never called here.
+fn refused(status: u16, _body: &[u8]) -> levity::error::Error {
+    levity::error::Error::invalid(format!("refused: {status}"))
 }
 
 criterion_group!(benches, requests, answers, streams);

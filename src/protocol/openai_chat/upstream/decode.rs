@@ -137,18 +137,15 @@ impl StreamDecode for UpstreamDecoder {
             self.end(out);
             return Ok(());
         }
-        let value: Value = serde_json::from_slice(data).map_err(unreadable)?;
-        if let Some(err) = value.get("error") {
-            let message = err["message"]
-                .as_str()
-                .unwrap_or("stream failed")
-                .to_string();
+        let answer: Answer = serde_json::from_slice(data).map_err(unreadable)?;
+        if let Some(err) = answer.error {
+            let err: Value = serde_json::from_str(err.get()).unwrap_or_default();
+            let message = err["message"].as_str().unwrap_or("stream failed");
             return Err(Error::new(
                 Kind::Upstream,
                 format!("the upstream failed mid-stream: {message}"),
             ));
         }
-        let answer: Answer = serde_json::from_value(value).map_err(unreadable)?;
         self.answer(answer, out);
         Ok(())
     }
@@ -221,5 +218,31 @@ mod tests {
                 ("f", &json!({"a": 1}))
             );
         }
+    }
+
+    /// A failure mid-stream ends the stream with the host's message, in
+    /// the shape OpenRouter's streaming guide gives; `"error": null` is no
+    /// failure.
+    #[test]
+    fn an_error_chunk_ends_the_stream_with_its_message() {
+        let mut d = UpstreamDecoder::new("id".into());
+        let mut out = Vec::new();
+        let quiet = br#"{"id":"cmpl-abc123","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"error":null}"#;
+        d.data(quiet, &mut out).unwrap();
+        assert!(
+            out.iter()
+                .any(|e| matches!(e, Event::TextDelta(t) if t == "Hi"))
+        );
+        let failed = br#"{"id":"cmpl-abc123","object":"chat.completion.chunk","created":1234567890,"model":"gpt-3.5-turbo","provider":"openai","error":{"code":"server_error","message":"Provider disconnected unexpectedly"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}"#;
+        let err = d.data(failed, &mut out).unwrap_err();
+        assert_eq!(err.kind, Kind::Upstream);
+        assert_eq!(
+            err.message,
+            "the upstream failed mid-stream: Provider disconnected unexpectedly"
+        );
+        let err = d
+            .data(br#"{"error":"overloaded","choices":[]}"#, &mut out)
+            .unwrap_err();
+        assert_eq!(err.message, "the upstream failed mid-stream: stream failed");
     }
 }

@@ -13,6 +13,11 @@ pub struct Answer {
     #[serde(default)]
     pub choices: Vec<AnswerChoice>,
     pub usage: Option<UsageIn>,
+    /// A failure in the middle of a stream, sent as a chunk with an `error`
+    /// (OpenRouter's streaming guide: `{"error": {"code": "server_error",
+    /// "message": ...}, "choices": [...]}`); kept unread, as hosts differ on
+    /// its shape and it is rare.
+    pub error: Option<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Deserialize, Default)]
