@@ -11,7 +11,7 @@
 # trace PID (root, or kernel.perf_event_paranoid <= -1). Used for
 # BENCHMARKS.md's "Where the 402 µs beyond nginx go".
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n 2,11p "$0" >&2; exit 2; }
+[ $# -ge 4 ] || { sed -n 2,12p "$0" >&2; exit 2; }
 pid=$1 url=$2 body=$3 streams=$4 headers=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
 trace=$(mktemp)
